@@ -1,0 +1,48 @@
+# The two commands a fresh machine needs: `make run` and `make test`. Everything installs
+# from requirements.lock (hash-pinned) into .venv.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock | cut -c1-12)
+PORT ?= 8000
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint format bench lock clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --require-hashes -r requirements.lock
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP) ## Create .venv and install the locked dependencies
+
+run: install ## Start the portal on 127.0.0.1:$PORT with the embedded default (SQLite + Valkey)
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runportal --port $(PORT)
+
+test: install ## Run the test suite (uses DATABASE_URL and REDIS_URL when set)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install ## ruff, formatting, and missing migrations
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	ITSM_TESTING=1 $(BIN)/python manage.py makemigrations --check --dry-run
+
+format: install ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install ## Benchmarks against DATABASE_URL (PostgreSQL) and REDIS_URL; prints tables
+	$(BIN)/python -m tests.benchmarks.bench_api
+
+lock: ## Re-resolve requirements.lock from pyproject.toml
+	$(PYTHON) -m pip install -q uv && $(PYTHON) -m uv pip compile pyproject.toml --extra dev \
+		--python-version 3.11 --generate-hashes -o requirements.lock
+
+clean: ## Remove .venv and the embedded data under var/
+	rm -rf $(VENV) var staticfiles

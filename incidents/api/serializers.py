@@ -1,0 +1,228 @@
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from incidents.services import allowed_transitions
+
+from incidents.choices import (
+    ChecklistItem,
+    Impact,
+    IncidentSource,
+    Priority,
+    ResolutionCode,
+    ServiceTier,
+    Urgency,
+)
+from incidents.models import (
+    REASON_MAX_LENGTH,
+    TEXT_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Incident,
+    IncidentEvent,
+    Service,
+    Team,
+)
+
+User = get_user_model()
+
+
+class UsernameField(serializers.SlugRelatedField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("slug_field", "username")
+        kwargs.setdefault("queryset", User.objects.filter(is_active=True))
+        super().__init__(**kwargs)
+
+
+class TeamSlugField(serializers.SlugRelatedField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("slug_field", "slug")
+        kwargs.setdefault("queryset", Team.objects.all())
+        super().__init__(**kwargs)
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    members = UsernameField(many=True, required=False)
+
+    class Meta:
+        model = Team
+        fields = ["slug", "name", "description", "email", "members"]
+
+
+class ServiceSerializer(serializers.ModelSerializer):
+    owner_team = TeamSlugField(required=False, allow_null=True)
+    depends_on = serializers.SlugRelatedField(
+        slug_field="slug", many=True, required=False, queryset=Service.objects.all()
+    )
+    tier = serializers.ChoiceField(choices=ServiceTier.choices, default=ServiceTier.TIER_3)
+
+    class Meta:
+        model = Service
+        fields = ["slug", "name", "description", "tier", "owner_team", "user_count", "depends_on"]
+
+
+class ChecklistEntrySerializer(serializers.Serializer):
+    item = serializers.CharField()
+    label = serializers.CharField()
+    done = serializers.BooleanField()
+    ticked_by = serializers.CharField(allow_null=True)
+    ticked_at = serializers.DateTimeField(allow_null=True)
+
+
+def checklist_rows(incident: Incident) -> list[dict]:
+    """All seven closure items, ticked or not, from the prefetched entries."""
+    ticked = {entry.item: entry for entry in incident.checklist.all()}
+    rows = []
+    for key, label in ChecklistItem.choices:
+        entry = ticked.get(key)
+        rows.append(
+            {
+                "item": key,
+                "label": label,
+                "done": entry is not None,
+                "ticked_by": entry.ticked_by.get_username() if entry else None,
+                "ticked_at": entry.ticked_at if entry else None,
+            }
+        )
+    return rows
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    services = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reporter = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Incident
+        fields = [
+            "number", "url", "title", "description", "status", "priority", "priority_overridden",
+            "impact", "urgency", "services", "team", "assignee", "reporter", "source",
+            "affected_users", "detected_at", "started_at", "acknowledged_at", "mitigated_at",
+            "resolved_at", "closed_at", "cancelled_at", "reopen_count", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, obj) -> str:
+        return obj.get_absolute_url()
+
+
+class IncidentDetailSerializer(IncidentSerializer):
+    duplicate_of = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    checklist = serializers.SerializerMethodField()
+    allowed_transitions = serializers.SerializerMethodField()
+
+    class Meta(IncidentSerializer.Meta):
+        fields = [
+            *IncidentSerializer.Meta.fields, "hold_reason", "mitigation_note", "resolution_code",
+            "resolution_notes", "cancel_reason", "duplicate_of", "related_problem",
+            "related_change", "checklist", "allowed_transitions",
+        ]
+        read_only_fields = fields
+
+    def get_checklist(self, obj) -> list[dict]:
+        return ChecklistEntrySerializer(checklist_rows(obj), many=True).data
+
+    def get_allowed_transitions(self, obj) -> list[str]:
+        request = self.context.get("request")
+        return allowed_transitions(obj, request.user if request else None)
+
+
+class IncidentCreateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=TITLE_MAX_LENGTH)
+    description = serializers.CharField(
+        max_length=TEXT_MAX_LENGTH, required=False, allow_blank=True, default=""
+    )
+    impact = serializers.ChoiceField(choices=Impact.choices, required=False)
+    urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    services = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+    team = TeamSlugField(required=False, allow_null=True)
+    assignee = UsernameField(required=False, allow_null=True)
+    source = serializers.ChoiceField(choices=IncidentSource.choices, required=False)
+    affected_users = serializers.IntegerField(min_value=0, required=False, default=0)
+    detected_at = serializers.DateTimeField(required=False)
+    started_at = serializers.DateTimeField(required=False)
+    related_problem = serializers.CharField(max_length=40, required=False, default="", allow_blank=True)
+    related_change = serializers.CharField(max_length=40, required=False, default="", allow_blank=True)
+
+    def validate(self, attrs):
+        has_scale = "impact" in attrs and "urgency" in attrs
+        if "priority" not in attrs and not has_scale:
+            raise serializers.ValidationError(
+                {"priority": "Give impact and urgency, or an explicit priority (P1..P4)."}
+            )
+        return attrs
+
+
+class IncidentUpdateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=TITLE_MAX_LENGTH, required=False)
+    description = serializers.CharField(max_length=TEXT_MAX_LENGTH, required=False, allow_blank=True)
+    impact = serializers.ChoiceField(choices=Impact.choices, required=False)
+    urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    priority_reason = serializers.CharField(max_length=REASON_MAX_LENGTH, required=False)
+    services = serializers.ListField(child=serializers.CharField(), required=False)
+    team = TeamSlugField(required=False, allow_null=True)
+    assignee = UsernameField(required=False, allow_null=True)
+    affected_users = serializers.IntegerField(min_value=0, required=False)
+    detected_at = serializers.DateTimeField(required=False)
+    started_at = serializers.DateTimeField(required=False)
+    related_problem = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    related_change = serializers.CharField(max_length=40, required=False, allow_blank=True)
+
+    def validate(self, attrs):
+        read_only = sorted(set(self.initial_data) - set(self.fields))
+        if read_only:
+            raise serializers.ValidationError(
+                {name: "This field cannot be changed here." for name in read_only}
+            )
+        if "priority" in attrs and not attrs.get("priority_reason", "").strip():
+            raise serializers.ValidationError(
+                {"priority_reason": "A reason is required to override the priority."}
+            )
+        return attrs
+
+
+class TransitionSerializer(serializers.Serializer):
+    """The guard's fields; which are required depends on the transition."""
+
+    note = serializers.CharField(max_length=TEXT_MAX_LENGTH, required=False, allow_blank=True)
+    reason = serializers.CharField(max_length=REASON_MAX_LENGTH, required=False, allow_blank=True)
+    resolution_code = serializers.ChoiceField(choices=ResolutionCode.choices, required=False)
+    resolution_notes = serializers.CharField(
+        max_length=TEXT_MAX_LENGTH, required=False, allow_blank=True
+    )
+    duplicate_of = serializers.CharField(max_length=10, required=False, allow_blank=True)
+
+
+class NoteSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=TEXT_MAX_LENGTH)
+    public = serializers.BooleanField(default=False)
+
+
+class ChecklistTickSerializer(serializers.Serializer):
+    item = serializers.ChoiceField(choices=ChecklistItem.choices)
+    done = serializers.BooleanField(default=True)
+
+
+class IncidentEventSerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = IncidentEvent
+        fields = ["id", "type", "summary", "actor", "source", "at", "data", "public", "pinned"]
+        read_only_fields = fields
+
+
+class HistoryChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    old = serializers.JSONField()
+    new = serializers.JSONField()
+
+
+class HistoryEntrySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    user = serializers.CharField(allow_null=True)
+    reason = serializers.CharField()
+    type = serializers.CharField()
+    changes = HistoryChangeSerializer(many=True)

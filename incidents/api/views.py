@@ -1,0 +1,213 @@
+from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from incidents import selectors, services
+from incidents.api.serializers import (
+    ChecklistTickSerializer,
+    HistoryEntrySerializer,
+    IncidentCreateSerializer,
+    IncidentDetailSerializer,
+    IncidentEventSerializer,
+    IncidentSerializer,
+    IncidentUpdateSerializer,
+    NoteSerializer,
+    ServiceSerializer,
+    TeamSerializer,
+    TransitionSerializer,
+)
+from incidents.choices import ChangeSource, Transition
+from incidents.filters import IncidentFilter
+from incidents.models import Service, Team
+from itsm.api.permissions import AUTHENTICATED
+from itsm.api.views import error_responses
+
+VIEW = "incidents.view_incident"
+WORK = "incidents.work_incident"
+
+
+def _transition_action(name: str):
+    """A POST endpoint running transition `name` through the incident services."""
+
+    @extend_schema(
+        request=TransitionSerializer,
+        responses={200: IncidentDetailSerializer, **error_responses(400, 401, 403, 404, 409)},
+        summary=f"{Transition(name).label} an incident",
+    )
+    def run(self, request, number=None):
+        incident = self.get_object()
+        body = TransitionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        provided = {key: value for key, value in body.validated_data.items()
+                    if key in request.data}
+        services.incident_transition(
+            incident=incident, name=name, actor=request.user, source=ChangeSource.API, **provided
+        )
+        return self._detail_response(incident.number)
+
+    run.__name__ = name
+    return action(detail=True, methods=["post"], url_path=name)(run)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List incidents",
+        parameters=[OpenApiParameter("page_size", int, description="Up to 200; default 50.")],
+    ),
+    retrieve=extend_schema(summary="One incident, with its checklist and allowed transitions"),
+)
+class IncidentViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    lookup_field = "number"
+    lookup_value_regex = "INC[0-9]{7}"
+    filterset_class = IncidentFilter
+    action_permissions = {
+        "list": VIEW,
+        "retrieve": VIEW,
+        "create": "incidents.add_incident",
+        "partial_update": "incidents.change_incident",
+        "notes": "incidents.add_incidentevent",
+        "checklist": WORK,
+        "timeline": VIEW,
+        "history": VIEW,
+        **{name: WORK for name in Transition.values},
+    }
+
+    def get_queryset(self):
+        if self.action == "list":
+            return selectors.incident_queryset()
+        return selectors.incident_detail_queryset()
+
+    def get_serializer_class(self):
+        return IncidentSerializer if self.action == "list" else IncidentDetailSerializer
+
+    def _detail_response(self, number: str, status_code=status.HTTP_200_OK):
+        incident = selectors.incident_detail_queryset().get(number=number)
+        data = IncidentDetailSerializer(incident, context=self.get_serializer_context()).data
+        return Response(data, status=status_code)
+
+    @extend_schema(
+        request=IncidentCreateSerializer,
+        responses={201: IncidentDetailSerializer, **error_responses(400, 401, 403)},
+        summary="Log an incident (impact + urgency, or an explicit priority)",
+    )
+    def create(self, request):
+        body = IncidentCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        incident = services.incident_create(actor=request.user, source=ChangeSource.API, **{
+            ("incident_source" if key == "source" else key): value
+            for key, value in body.validated_data.items()
+        })
+        return self._detail_response(incident.number, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=IncidentUpdateSerializer,
+        responses={200: IncidentDetailSerializer, **error_responses(400, 401, 403, 404, 409)},
+        summary="Edit fields; `priority` with `priority_reason` overrides the priority",
+    )
+    def partial_update(self, request, number=None):
+        incident = self.get_object()
+        body = IncidentUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        changes = dict(body.validated_data)
+        priority = changes.pop("priority", None)
+        reason = changes.pop("priority_reason", "")
+        with transaction.atomic():
+            if changes:
+                services.incident_update(
+                    incident=incident, actor=request.user, source=ChangeSource.API, **changes
+                )
+            if priority is not None:
+                services.incident_change_priority(
+                    incident=incident, actor=request.user, source=ChangeSource.API,
+                    priority=priority, reason=reason,
+                )
+        return self._detail_response(incident.number)
+
+    @extend_schema(
+        request=NoteSerializer,
+        responses={201: IncidentEventSerializer, **error_responses(400, 401, 403, 404)},
+        summary="Add a note to the timeline",
+    )
+    @action(detail=True, methods=["post"])
+    def notes(self, request, number=None):
+        incident = self.get_object()
+        body = NoteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        event = services.incident_add_note(
+            incident=incident, actor=request.user, source=ChangeSource.API, **body.validated_data
+        )
+        return Response(IncidentEventSerializer(event).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=ChecklistTickSerializer,
+        responses={200: IncidentDetailSerializer, **error_responses(400, 401, 403, 404, 409)},
+        summary="Tick or untick a closure-checklist item",
+    )
+    @action(detail=True, methods=["post"])
+    def checklist(self, request, number=None):
+        incident = self.get_object()
+        body = ChecklistTickSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.incident_tick_checklist(
+            incident=incident, actor=request.user, source=ChangeSource.API, **body.validated_data
+        )
+        return self._detail_response(incident.number)
+
+    @extend_schema(responses={200: IncidentEventSerializer(many=True)}, summary="The timeline")
+    @action(detail=True, methods=["get"])
+    def timeline(self, request, number=None):
+        incident = self.get_object()
+        page = self.paginate_queryset(selectors.incident_timeline(incident=incident))
+        return self.get_paginated_response(IncidentEventSerializer(page, many=True).data)
+
+    @extend_schema(
+        responses={200: HistoryEntrySerializer(many=True)},
+        summary="Field-level history, newest first, with what changed",
+    )
+    @action(detail=True, methods=["get"])
+    def history(self, request, number=None):
+        incident = self.get_object()
+        rows = selectors.history_with_diffs(incident=incident)
+        return Response(HistoryEntrySerializer(rows, many=True).data)
+
+    acknowledge = _transition_action(Transition.ACKNOWLEDGE)
+    start = _transition_action(Transition.START)
+    hold = _transition_action(Transition.HOLD)
+    resume = _transition_action(Transition.RESUME)
+    mitigate = _transition_action(Transition.MITIGATE)
+    resolve = _transition_action(Transition.RESOLVE)
+    reopen = _transition_action(Transition.REOPEN)
+    close = _transition_action(Transition.CLOSE)
+    cancel = _transition_action(Transition.CANCEL)
+
+
+class ServiceViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    lookup_field = "slug"
+    serializer_class = ServiceSerializer
+    queryset = Service.objects.select_related("owner_team").prefetch_related("depends_on")
+    action_permissions = {
+        "list": AUTHENTICATED,
+        "retrieve": AUTHENTICATED,
+        "create": "incidents.add_service",
+    }
+
+
+class TeamViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    lookup_field = "slug"
+    serializer_class = TeamSerializer
+    queryset = Team.objects.prefetch_related("members")
+    action_permissions = {
+        "list": AUTHENTICATED,
+        "retrieve": AUTHENTICATED,
+        "create": "incidents.add_team",
+    }

@@ -1,0 +1,21 @@
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import serializers
+
+ERROR_SCHEMA = inline_serializer(
+    "Error",
+    fields={
+        "error": inline_serializer(
+            "ErrorBody",
+            fields={
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "fields": serializers.DictField(child=serializers.ListField()),
+            },
+        )
+    },
+)
+
+
+def error_responses(*codes: int) -> dict:
+    """OpenAPI responses for the error codes an endpoint can answer."""
+    return {code: OpenApiResponse(ERROR_SCHEMA) for code in codes}

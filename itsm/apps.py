@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ItsmConfig(AppConfig):
+    name = "itsm"
+    verbose_name = "ITSM portal"

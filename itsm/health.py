@@ -1,0 +1,86 @@
+"""Liveness and readiness probes for load balancers and orchestrators."""
+
+import uuid
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+CHANNEL_LAYER_TIMEOUT = 2.0
+
+
+@require_GET
+@never_cache
+def live(request):
+    """The process answers; touches nothing else."""
+    return JsonResponse({"status": "ok"})
+
+
+def _check_database() -> str | None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+async def _round_trip(layer) -> None:
+    import asyncio
+
+    channel = await layer.new_channel("healthz.")
+    token = uuid.uuid4().hex
+    await layer.send(channel, {"type": "healthz", "token": token})
+    message = await asyncio.wait_for(layer.receive(channel), CHANNEL_LAYER_TIMEOUT)
+    if message.get("token") != token:
+        raise RuntimeError("channel layer returned a different message")
+
+
+def _check_channel_layer() -> str | None:
+    layer = get_channel_layer()
+    if layer is None:
+        return "no channel layer configured"
+    try:
+        async_to_sync(_round_trip)(layer)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return None
+
+
+def _check_worker() -> str | None:
+    """The django-q2 cluster saves its status to the shared cache every second or so, with a
+    few seconds' expiry: no status means no worker is alive."""
+    from django_q.brokers import get_broker
+    from django_q.status import Stat
+
+    try:
+        stats = Stat.get_all(broker=get_broker())
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    if not stats:
+        return "no worker cluster has reported in the last few seconds"
+    return None
+
+
+@require_GET
+@never_cache
+def ready(request):
+    checks = {
+        "database": _check_database(),
+        "channel_layer": _check_channel_layer(),
+    }
+    if settings.WORKER_HEARTBEAT_REQUIRED:
+        checks["worker"] = _check_worker()
+    down = {name: problem for name, problem in checks.items() if problem}
+    body = {
+        "status": "ok" if not down else "unavailable",
+        "checks": {name: ("down: " + down[name]) if name in down else "ok" for name in checks},
+    }
+    if down:
+        body["down"] = sorted(down)
+    return JsonResponse(body, status=503 if down else 200)
