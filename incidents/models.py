@@ -58,7 +58,10 @@ class Service(models.Model):
         default=0, help_text="People who use this service directly."
     )
     depends_on = models.ManyToManyField(
-        "self", symmetrical=False, related_name="dependents", blank=True,
+        "self",
+        symmetrical=False,
+        related_name="dependents",
+        blank=True,
         help_text="Services this one needs to work.",
     )
     history = HistoricalRecords()
@@ -82,7 +85,9 @@ class PriorityMatrixEntry(models.Model):
         verbose_name_plural = "priority matrix"
         ordering = ["impact", "urgency"]
         constraints = [
-            models.UniqueConstraint(fields=["impact", "urgency"], name="priority_matrix_cell_unique")
+            models.UniqueConstraint(
+                fields=["impact", "urgency"], name="priority_matrix_cell_unique"
+            )
         ]
 
     def __str__(self):
@@ -94,6 +99,9 @@ class NumberCounter(models.Model):
 
     name = models.CharField(max_length=40, primary_key=True)
     value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.name}: {self.value}"
 
 
 def _has_assignee(incident) -> bool:
@@ -135,16 +143,26 @@ class Incident(FSMModelMixin, models.Model):
     )
     services = models.ManyToManyField(Service, related_name="incidents", blank=True)
     team = models.ForeignKey(
-        Team, on_delete=models.PROTECT, related_name="incidents", null=True, blank=True,
+        Team,
+        on_delete=models.PROTECT,
+        related_name="incidents",
+        null=True,
+        blank=True,
         verbose_name="assignment group",
     )
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assigned_incidents",
-        null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="assigned_incidents",
+        null=True,
+        blank=True,
     )
     reporter = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reported_incidents",
-        null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="reported_incidents",
+        null=True,
+        blank=True,
     )
     source = models.CharField(
         max_length=20, choices=IncidentSource.choices, default=IncidentSource.PORTAL
@@ -204,8 +222,9 @@ class Incident(FSMModelMixin, models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.status in {s.value for s in (S.NEW, S.ACKNOWLEDGED, S.INVESTIGATING,
-                                                 S.ON_HOLD, S.MITIGATED)}
+        return self.status in {
+            s.value for s in (S.NEW, S.ACKNOWLEDGED, S.INVESTIGATING, S.ON_HOLD, S.MITIGATED)
+        }
 
     def missing_checklist_items(self) -> list[str]:
         ticked = {item.item for item in self.checklist.all()}
@@ -214,8 +233,11 @@ class Incident(FSMModelMixin, models.Model):
     # --- Lifecycle (SPEC §1). Guards read fields the service sets before calling. ----------
 
     @transition(
-        field=status, source=S.NEW, target=S.ACKNOWLEDGED,
-        conditions=[_has_assignee], permission=WORK_PERMISSION,
+        field=status,
+        source=S.NEW,
+        target=S.ACKNOWLEDGED,
+        conditions=[_has_assignee],
+        permission=WORK_PERMISSION,
     )
     def acknowledge(self):
         self.acknowledged_at = timezone.now()
@@ -227,8 +249,11 @@ class Incident(FSMModelMixin, models.Model):
         """Investigation begins; no guard."""
 
     @transition(
-        field=status, source=[S.ACKNOWLEDGED, S.INVESTIGATING], target=S.ON_HOLD,
-        conditions=[_has_hold_reason], permission=WORK_PERMISSION,
+        field=status,
+        source=[S.ACKNOWLEDGED, S.INVESTIGATING],
+        target=S.ON_HOLD,
+        conditions=[_has_hold_reason],
+        permission=WORK_PERMISSION,
     )
     def hold(self):
         """SLA timers pause (as the policy says)."""
@@ -238,15 +263,21 @@ class Incident(FSMModelMixin, models.Model):
         self.hold_reason = ""
 
     @transition(
-        field=status, source=S.INVESTIGATING, target=S.MITIGATED,
-        conditions=[_has_mitigation_note], permission=WORK_PERMISSION,
+        field=status,
+        source=S.INVESTIGATING,
+        target=S.MITIGATED,
+        conditions=[_has_mitigation_note],
+        permission=WORK_PERMISSION,
     )
     def mitigate(self):
         self.mitigated_at = timezone.now()
 
     @transition(
-        field=status, source=[S.INVESTIGATING, S.MITIGATED], target=S.RESOLVED,
-        conditions=[_has_resolution], permission=WORK_PERMISSION,
+        field=status,
+        source=[S.INVESTIGATING, S.MITIGATED],
+        target=S.RESOLVED,
+        conditions=[_has_resolution],
+        permission=WORK_PERMISSION,
     )
     def resolve(self):
         self.resolved_at = timezone.now()
@@ -259,15 +290,21 @@ class Incident(FSMModelMixin, models.Model):
         self.resolution_notes = ""
 
     @transition(
-        field=status, source=S.RESOLVED, target=S.CLOSED,
-        conditions=[_checklist_complete], permission=WORK_PERMISSION,
+        field=status,
+        source=S.RESOLVED,
+        target=S.CLOSED,
+        conditions=[_checklist_complete],
+        permission=WORK_PERMISSION,
     )
     def close(self):
         self.closed_at = timezone.now()
 
     @transition(
-        field=status, source=[S.NEW, S.ACKNOWLEDGED, S.INVESTIGATING], target=S.CANCELLED,
-        conditions=[_has_cancel_reason], permission=WORK_PERMISSION,
+        field=status,
+        source=[S.NEW, S.ACKNOWLEDGED, S.INVESTIGATING],
+        target=S.CANCELLED,
+        conditions=[_has_cancel_reason],
+        permission=WORK_PERMISSION,
     )
     def cancel(self):
         self.cancelled_at = timezone.now()
@@ -297,7 +334,10 @@ class IncidentEvent(models.Model):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")
     type = models.CharField(max_length=20, choices=EventType.choices)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     source = models.CharField(max_length=10, choices=ChangeSource.choices)

@@ -1,9 +1,12 @@
 """Reads that the portal and the API share, with their joins done once."""
 
+from collections import defaultdict
+
+from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, QuerySet
 
-from incidents.choices import OPEN_STATUSES, IncidentStatus
-from incidents.models import ChecklistEntry, Incident, IncidentEvent, Service
+from incidents.choices import OPEN_STATUSES, ChecklistItem, IncidentStatus
+from incidents.models import ChecklistEntry, Incident, IncidentEvent, Service, Team
 
 
 def incident_queryset() -> QuerySet[Incident]:
@@ -14,8 +17,12 @@ def incident_queryset() -> QuerySet[Incident]:
 
 
 def incident_detail_queryset() -> QuerySet[Incident]:
-    return incident_queryset().select_related("duplicate_of").prefetch_related(
-        Prefetch("checklist", queryset=ChecklistEntry.objects.select_related("ticked_by"))
+    return (
+        incident_queryset()
+        .select_related("duplicate_of")
+        .prefetch_related(
+            Prefetch("checklist", queryset=ChecklistEntry.objects.select_related("ticked_by"))
+        )
     )
 
 
@@ -27,17 +34,59 @@ def incident_history(*, incident: Incident):
     return incident.history.select_related("history_user").order_by("-history_date", "-history_id")
 
 
+# How a history diff names a linked record instead of its id.
+FOREIGN_KEY_NAMES = {
+    "assignee": (get_user_model(), "username"),
+    "reporter": (get_user_model(), "username"),
+    "team": (Team, "slug"),
+    "duplicate_of": (Incident, "number"),
+}
+
+
+def _name_foreign_keys(rows: list[dict]) -> list[dict]:
+    """Replace raw foreign-key ids in the diffs by usernames, slugs and numbers, with one
+    query per related model whatever the number of rows."""
+    changes = [c for row in rows for c in row["changes"] if c["field"] in FOREIGN_KEY_NAMES]
+    wanted = defaultdict(set)
+    for change in changes:
+        key = FOREIGN_KEY_NAMES[change["field"]]
+        wanted[key].update(v for v in (change["old"], change["new"]) if v is not None)
+    names = {
+        (model, attribute): dict(model.objects.filter(pk__in=ids).values_list("pk", attribute))
+        for (model, attribute), ids in wanted.items()
+    }
+    for change in changes:
+        known = names[FOREIGN_KEY_NAMES[change["field"]]]
+        change["old"] = known.get(change["old"], change["old"])
+        change["new"] = known.get(change["new"], change["new"])
+    return rows
+
+
+def checklist_rows(incident: Incident) -> list[dict]:
+    """All seven closure items, ticked or not, from the prefetched entries."""
+    ticked = {entry.item: entry for entry in incident.checklist.all()}
+    return [
+        {
+            "item": key,
+            "label": label,
+            "done": key in ticked,
+            "ticked_by": ticked[key].ticked_by.get_username() if key in ticked else None,
+            "ticked_at": ticked[key].ticked_at if key in ticked else None,
+        }
+        for key, label in ChecklistItem.choices
+    ]
+
+
 def history_with_diffs(*, incident: Incident) -> list[dict]:
-    """History rows, newest first, each with the fields that changed from the row before."""
+    """History rows, newest first, each with the fields that changed from the row before;
+    linked records are named (username, team slug, incident number), not numbered."""
     records = list(incident_history(incident=incident))
     rows = []
-    for newer, older in zip(records, records[1:] + [None], strict=True):
+    for newer, older in zip(records, [*records[1:], None], strict=True):
         changes = []
         if older is not None:
             delta = newer.diff_against(older, excluded_fields=["updated_at"])
-            changes = [
-                {"field": c.field, "old": c.old, "new": c.new} for c in delta.changes
-            ]
+            changes = [{"field": c.field, "old": c.old, "new": c.new} for c in delta.changes]
         rows.append(
             {
                 "at": newer.history_date,
@@ -47,7 +96,7 @@ def history_with_diffs(*, incident: Incident) -> list[dict]:
                 "changes": changes,
             }
         )
-    return rows
+    return _name_foreign_keys(rows)
 
 
 def dashboard_lists(*, user, limit: int = 10) -> dict[str, list[Incident]]:

@@ -22,6 +22,7 @@ from incidents.choices import (
     EventType,
     Impact,
     IncidentSource,
+    IncidentStatus,
     Priority,
     ResolutionCode,
     Transition,
@@ -50,12 +51,23 @@ DEFAULT_MATRIX = {
     (1, 3): Priority.P3,
     (3, 1): Priority.P3,
 }
+FINAL_STATUSES = (IncidentStatus.CLOSED, IncidentStatus.CANCELLED)
 NUMBER_SEQUENCE = "incidents_incident_number_seq"
 NUMBER_WIDTH = 7
 
 EDITABLE_FIELDS = (
-    "title", "description", "impact", "urgency", "services", "team", "assignee",
-    "affected_users", "related_problem", "related_change", "detected_at", "started_at",
+    "title",
+    "description",
+    "impact",
+    "urgency",
+    "services",
+    "team",
+    "assignee",
+    "affected_users",
+    "related_problem",
+    "related_change",
+    "detected_at",
+    "started_at",
 )
 
 
@@ -153,8 +165,13 @@ def _record(
 ) -> IncidentEvent:
     """Write one timeline event and publish it to live pages once the transaction commits."""
     event = IncidentEvent.objects.create(
-        incident=incident, type=type, actor=actor, source=source, summary=summary[:300],
-        data=data or {}, public=public,
+        incident=incident,
+        type=type,
+        actor=actor,
+        source=source,
+        summary=summary[:300],
+        data=data or {},
+        public=public,
     )
     payload = event_payload(event, incident)
     transaction.on_commit(partial(_publish, incident.number, payload))
@@ -166,10 +183,10 @@ def _publish(number: str, payload: dict) -> None:
     realtime.publish("incidents", payload)
 
 
-def _save_with_history(incident: Incident, *, actor, source: str, reason: str) -> None:
-    incident._change_reason = f"{reason} by {_actor_label(actor)} ({source})"
-    incident._history_user = actor
-    incident.save()
+def _save_with_history(obj: Incident | Service, *, actor, source: str, reason: str) -> None:
+    obj._change_reason = f"{reason} by {_actor_label(actor)} ({source})"
+    obj._history_user = actor
+    obj.save()
 
 
 # --- create and edit -------------------------------------------------------------------------
@@ -261,9 +278,12 @@ def incident_create(
     )
     _save_with_history(incident, actor=actor, source=source, reason="create")
     if service_objs:
-        incident.services.set(service_objs)
+        incident.services.add(*service_objs)
     _record(
-        incident, type=EventType.CREATED, actor=actor, source=source,
+        incident,
+        type=EventType.CREATED,
+        actor=actor,
+        source=source,
         summary=f"{incident.number} logged as {incident.priority}: {incident.title}",
         data={"priority": incident.priority, "services": [s.slug for s in service_objs]},
     )
@@ -305,7 +325,10 @@ def incident_update(*, incident: Incident, actor, source: str, **changes) -> Inc
         )
     if "description" in changes:
         changes["description"] = _clean_text(
-            errors, "description", changes["description"], required=False,
+            errors,
+            "description",
+            changes["description"],
+            required=False,
             max_length=TEXT_MAX_LENGTH,
         )
     for name, scale in (("impact", Impact), ("urgency", Urgency)):
@@ -345,7 +368,8 @@ def incident_update(*, incident: Incident, actor, source: str, **changes) -> Inc
     _record(
         incident,
         type=EventType.PRIORITY_CHANGE if "priority" in diff else EventType.FIELD_CHANGE,
-        actor=actor, source=source,
+        actor=actor,
+        source=source,
         summary="Changed " + ", ".join(sorted(diff)),
         data={"changes": diff},
     )
@@ -357,8 +381,11 @@ def incident_update(*, incident: Incident, actor, source: str, **changes) -> Inc
 def _signal_priority_change(incident: Incident, old_priority: str) -> None:
     transaction.on_commit(
         partial(
-            signals.incident_priority_changed.send, sender=Incident, incident_id=incident.pk,
-            old_priority=old_priority, new_priority=incident.priority,
+            signals.incident_priority_changed.send,
+            sender=Incident,
+            incident_id=incident.pk,
+            old_priority=old_priority,
+            new_priority=incident.priority,
         )
     )
 
@@ -386,7 +413,10 @@ def incident_change_priority(
     incident.priority_overridden = True
     _save_with_history(incident, actor=actor, source=source, reason=f"priority {old}→{priority}")
     _record(
-        incident, type=EventType.PRIORITY_CHANGE, actor=actor, source=source,
+        incident,
+        type=EventType.PRIORITY_CHANGE,
+        actor=actor,
+        source=source,
         summary=f"Priority {old} → {priority}: {reason}",
         data={"changes": {"priority": [old, priority]}, "reason": reason},
     )
@@ -398,7 +428,13 @@ def incident_change_priority(
 
 
 def _run_transition(
-    incident: Incident, name: str, *, actor, source: str, prepare=None, summary: str,
+    incident: Incident,
+    name: str,
+    *,
+    actor,
+    source: str,
+    prepare=None,
+    summary: str,
     data: dict | None = None,
 ) -> Incident:
     """Lock, check role and state, apply the guard's fields, transition, save, record."""
@@ -421,14 +457,22 @@ def _run_transition(
     method()
     _save_with_history(incident, actor=actor, source=source, reason=name)
     _record(
-        incident, type=EventType.TRANSITION, actor=actor, source=source, summary=summary,
+        incident,
+        type=EventType.TRANSITION,
+        actor=actor,
+        source=source,
+        summary=summary,
         data={"transition": name, "from": old_status, "to": incident.status, **(data or {})},
         public=True,
     )
     transaction.on_commit(
         partial(
-            signals.incident_transitioned.send, sender=Incident, incident_id=incident.pk,
-            transition=name, from_status=old_status, to_status=incident.status,
+            signals.incident_transitioned.send,
+            sender=Incident,
+            incident_id=incident.pk,
+            transition=name,
+            from_status=old_status,
+            to_status=incident.status,
         )
     )
     return incident
@@ -456,7 +500,11 @@ def allowed_transitions(incident: Incident, actor) -> list[str]:
 def _unmet_guard(incident: Incident, name: str) -> dict:
     if name == Transition.CLOSE:
         labels = dict(ChecklistItem.choices)
-        return {"checklist": [f"Not ticked: {labels[key]}" for key in incident.missing_checklist_items()]}
+        return {
+            "checklist": [
+                f"Not ticked: {labels[key]}" for key in incident.missing_checklist_items()
+            ]
+        }
     return {}
 
 
@@ -472,7 +520,11 @@ def incident_acknowledge(*, incident: Incident, actor, source: str, note: str = 
             locked.assignee = actor
 
     return _run_transition(
-        incident, Transition.ACKNOWLEDGE, actor=actor, source=source, prepare=prepare,
+        incident,
+        Transition.ACKNOWLEDGE,
+        actor=actor,
+        source=source,
+        prepare=prepare,
         summary=f"Acknowledged by {_actor_label(actor)}" + (f": {note}" if note else ""),
         data={"note": note} if note else None,
     )
@@ -484,7 +536,10 @@ def incident_start(*, incident: Incident, actor, source: str, note: str = "") ->
     note = _clean_text(errors, "note", note, required=False, max_length=TEXT_MAX_LENGTH)
     _raise_if(errors)
     return _run_transition(
-        incident, Transition.START, actor=actor, source=source,
+        incident,
+        Transition.START,
+        actor=actor,
+        source=source,
         summary="Investigation started" + (f": {note}" if note else ""),
         data={"note": note} if note else None,
     )
@@ -500,8 +555,13 @@ def incident_hold(*, incident: Incident, actor, source: str, reason: str) -> Inc
         locked.hold_reason = reason
 
     return _run_transition(
-        incident, Transition.HOLD, actor=actor, source=source, prepare=prepare,
-        summary=f"On hold: {reason}", data={"reason": reason},
+        incident,
+        Transition.HOLD,
+        actor=actor,
+        source=source,
+        prepare=prepare,
+        summary=f"On hold: {reason}",
+        data={"reason": reason},
     )
 
 
@@ -511,7 +571,10 @@ def incident_resume(*, incident: Incident, actor, source: str, note: str = "") -
     note = _clean_text(errors, "note", note, required=False, max_length=TEXT_MAX_LENGTH)
     _raise_if(errors)
     return _run_transition(
-        incident, Transition.RESUME, actor=actor, source=source,
+        incident,
+        Transition.RESUME,
+        actor=actor,
+        source=source,
         summary="Resumed" + (f": {note}" if note else ""),
         data={"note": note} if note else None,
     )
@@ -528,8 +591,13 @@ def incident_mitigate(*, incident: Incident, actor, source: str, note: str) -> I
         locked.mitigation_note = note
 
     return _run_transition(
-        incident, Transition.MITIGATE, actor=actor, source=source, prepare=prepare,
-        summary=f"Mitigated: {note}", data={"note": note},
+        incident,
+        Transition.MITIGATE,
+        actor=actor,
+        source=source,
+        prepare=prepare,
+        summary=f"Mitigated: {note}",
+        data={"note": note},
     )
 
 
@@ -553,7 +621,11 @@ def incident_resolve(
 
     label = ResolutionCode(resolution_code).label
     return _run_transition(
-        incident, Transition.RESOLVE, actor=actor, source=source, prepare=prepare,
+        incident,
+        Transition.RESOLVE,
+        actor=actor,
+        source=source,
+        prepare=prepare,
         summary=f"Resolved ({label}): {notes}",
         data={"resolution_code": resolution_code, "resolution_notes": notes},
     )
@@ -565,8 +637,12 @@ def incident_reopen(*, incident: Incident, actor, source: str, reason: str) -> I
     reason = _clean_text(errors, "reason", reason, required=True, max_length=REASON_MAX_LENGTH)
     _raise_if(errors)
     return _run_transition(
-        incident, Transition.REOPEN, actor=actor, source=source,
-        summary=f"Reopened: {reason}", data={"reason": reason},
+        incident,
+        Transition.REOPEN,
+        actor=actor,
+        source=source,
+        summary=f"Reopened: {reason}",
+        data={"reason": reason},
     )
 
 
@@ -577,7 +653,10 @@ def incident_close(*, incident: Incident, actor, source: str, note: str = "") ->
     note = _clean_text(errors, "note", note, required=False, max_length=TEXT_MAX_LENGTH)
     _raise_if(errors)
     return _run_transition(
-        incident, Transition.CLOSE, actor=actor, source=source,
+        incident,
+        Transition.CLOSE,
+        actor=actor,
+        source=source,
         summary="Closed" + (f": {note}" if note else ""),
         data={"note": note} if note else None,
     )
@@ -605,7 +684,11 @@ def incident_cancel(
 
     suffix = f" (duplicate of {original.number})" if original else ""
     return _run_transition(
-        incident, Transition.CANCEL, actor=actor, source=source, prepare=prepare,
+        incident,
+        Transition.CANCEL,
+        actor=actor,
+        source=source,
+        prepare=prepare,
         summary=f"Cancelled: {reason}{suffix}",
         data={"reason": reason, "duplicate_of": original.number if original else None},
     )
@@ -641,13 +724,27 @@ def incident_transition(*, incident: Incident, name: str, actor, source: str, **
     allowed = transition_fields(name)
     unknown = sorted(set(fields) - set(allowed))
     if unknown:
-        raise ValidationFailed.for_fields(
-            {field: f"Not a field of {name}." for field in unknown}
-        )
-    missing = {f: "This field is required." for f, req in allowed.items() if req and f not in fields}
+        raise ValidationFailed.for_fields({field: f"Not a field of {name}." for field in unknown})
+    missing = {
+        f: "This field is required." for f, req in allowed.items() if req and f not in fields
+    }
     if missing:
         raise ValidationFailed.for_fields(missing)
     return TRANSITION_SERVICES[name](incident=incident, actor=actor, source=source, **fields)
+
+
+# --- the CMDB ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def service_create(*, actor, source: str, depends_on: Iterable[Service] = (), **fields) -> Service:
+    """Add a service to the CMDB; its history row names the user, as incidents' do."""
+    _check_perm(actor, "incidents.add_service")
+    service = Service(**fields)
+    _save_with_history(service, actor=actor, source=source, reason="create")
+    if depends_on:
+        service.depends_on.add(*depends_on)
+    return service
 
 
 # --- notes and the checklist -------------------------------------------------------------------
@@ -663,8 +760,13 @@ def incident_add_note(
     _raise_if(errors)
     incident = _lock(incident)
     return _record(
-        incident, type=EventType.NOTE, actor=actor, source=source, summary=text,
-        data={"text": text}, public=public,
+        incident,
+        type=EventType.NOTE,
+        actor=actor,
+        source=source,
+        summary=text,
+        data={"text": text},
+        public=public,
     )
 
 
@@ -672,12 +774,20 @@ def incident_add_note(
 def incident_tick_checklist(
     *, incident: Incident, actor, source: str, item: str, done: bool = True
 ) -> Incident:
-    """Tick (or untick) one closure-checklist item; who ticked it and when is kept."""
+    """Tick (or untick) one closure-checklist item; who ticked it and when is kept. Only a
+    person can vouch for an item, so jobs (actor None) may not tick."""
+    if actor is None:
+        raise PermissionDeniedError("Only a person can tick the closure checklist.")
     _check_perm(actor, "incidents.work_incident")
     errors: dict = {}
     _choice(errors, "item", item, ChecklistItem)
     _raise_if(errors)
     incident = _lock(incident)
+    if incident.status in FINAL_STATUSES:
+        raise InvalidTransition(
+            f"{incident.number} is {incident.get_status_display().lower()}; "
+            "its checklist can no longer change."
+        )
     existing = ChecklistEntry.objects.filter(incident=incident, item=item).first()
     if done == (existing is not None):
         raise InvalidTransition(
@@ -691,7 +801,10 @@ def incident_tick_checklist(
         existing.delete()
     verb = "ticked" if done else "unticked"
     _record(
-        incident, type=EventType.CHECKLIST, actor=actor, source=source,
+        incident,
+        type=EventType.CHECKLIST,
+        actor=actor,
+        source=source,
         summary=f"Checklist: {ChecklistItem(item).label} {verb}",
         data={"item": item, "done": done},
     )

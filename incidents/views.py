@@ -1,11 +1,240 @@
-"""Staff portal views (placeholder until the portal lands)."""
+"""The staff portal: server-rendered pages. Reads go through selectors.py, every write through
+services.py; an ApplicationError from a service re-renders the page with its message, its field
+errors and its HTTP status (400, 403 or 409), and nothing is changed."""
 
-from django.http import HttpResponse
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from incidents import selectors, services
+from incidents.choices import ChangeSource, IncidentStatus, Priority, Transition
+from incidents.filters import IncidentFilter
+from incidents.forms import (
+    ChecklistForm,
+    IncidentCreateForm,
+    IncidentEditForm,
+    NoteForm,
+    PriorityForm,
+    TransitionForm,
+    assignable_users,
+)
+from incidents.models import Incident, Service, Team
+from itsm.errors import ApplicationError
+
+VIEW = "incidents.view_incident"
+WORK = "incidents.work_incident"
+PORTAL = ChangeSource.PORTAL
+INVALID_FORM = "Please correct the highlighted fields."
 
 
-def _todo(request, *args, **kwargs):
-    return HttpResponse("portal coming")
+def portal_view(permission: str):
+    """Signed in (else the login page), then holding `permission` (else 403). A user with no
+    role holds no permission, so every portal page answers 403 to them."""
+
+    def decorate(view):
+        return login_required(permission_required(permission, raise_exception=True)(view))
+
+    return decorate
 
 
-dashboard = incident_list = incident_create = incident_detail = _todo
-incident_transition = incident_note = incident_checklist = incident_priority = _todo
+def _incident_or_404(number: str) -> Incident:
+    return get_object_or_404(selectors.incident_detail_queryset(), number=number.upper())
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+
+@require_GET
+@portal_view(VIEW)
+def dashboard(request):
+    lists = selectors.dashboard_lists(user=request.user)
+    return render(request, "incidents/dashboard.html", {"lists": lists})
+
+
+@require_GET
+@portal_view(VIEW)
+def incident_list(request):
+    filters = IncidentFilter(
+        request.GET or None, queryset=selectors.incident_queryset(), request=request
+    )
+    valid = filters.is_valid() if filters.is_bound else True
+    page = Paginator(filters.qs, settings.PORTAL_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "filters": filters,
+        "selected": {name: request.GET.getlist(name) for name in ("status", "priority")},
+        "statuses": IncidentStatus.choices,
+        "priorities": Priority.choices,
+        "services": Service.objects.only("slug", "name"),
+        "teams": Team.objects.only("slug", "name"),
+        "assignees": assignable_users().only("username", "first_name", "last_name"),
+    }
+    return render(request, "incidents/list.html", context, status=200 if valid else 400)
+
+
+@portal_view("incidents.add_incident")
+def incident_create(request):
+    form = IncidentCreateForm(request.POST or None)
+    if request.method != "POST":
+        return render(request, "incidents/create.html", {"form": form})
+    if not form.is_valid():
+        messages.error(request, INVALID_FORM)
+        return render(request, "incidents/create.html", {"form": form}, status=400)
+    try:
+        incident = services.incident_create(
+            actor=request.user, source=PORTAL, **form.service_arguments()
+        )
+    except ApplicationError as error:
+        form.add_application_error(error)
+        messages.error(request, error.message)
+        return render(request, "incidents/create.html", {"form": form}, status=error.status)
+    messages.success(request, f"{incident.number} logged as {incident.priority}.")
+    return redirect(incident)
+
+
+@require_GET
+@portal_view(VIEW)
+def incident_detail(request, number):
+    return _detail_page(request, _incident_or_404(number))
+
+
+def _detail_page(request, incident: Incident, *, status: int = 200, **bound_forms):
+    """The detail page; `bound_forms` (transition, note, priority, edit) replace the blank form
+    of that slot, so a rejected submission comes back with the user's input and its errors."""
+    user = request.user
+    failed_transition = bound_forms.get("transition")
+    transitions = [
+        failed_transition
+        if failed_transition is not None and failed_transition.name == name
+        else TransitionForm(name)
+        for name in services.allowed_transitions(incident, user)
+    ]
+    context = {
+        "incident": incident,
+        "transition_forms": transitions,
+        "note_form": bound_forms.get("note") or NoteForm(auto_id="id_note_%s"),
+        "priority_form": bound_forms.get("priority")
+        or PriorityForm(auto_id="id_priority_%s", initial={"priority": incident.priority}),
+        "edit_form": bound_forms.get("edit") or IncidentEditForm.for_incident(incident),
+        "checklist": selectors.checklist_rows(incident),
+        "timeline": list(selectors.incident_timeline(incident=incident).reverse()),
+        "history": _label_history(selectors.history_with_diffs(incident=incident)),
+    }
+    return render(request, "incidents/detail.html", context, status=status)
+
+
+# --- history labels ----------------------------------------------------------------------------
+
+
+def _label_history(rows: list[dict]) -> list[dict]:
+    """Show each changed field by its name and choice values by their labels."""
+    for change in (change for row in rows for change in row["changes"]):
+        field = Incident._meta.get_field(change["field"])
+        labels = dict(field.flatchoices)
+        change["label"] = field.verbose_name
+        change["old"] = labels.get(change["old"], change["old"])
+        change["new"] = labels.get(change["new"], change["new"])
+    return rows
+
+
+# --- writes --------------------------------------------------------------------------------------
+
+
+def _submit(request, incident: Incident, form, slot: str, write):
+    """Validate `form`, then run `write(form)`: a service call that returns what to tell the
+    user. On success, back to the detail page with that message; on bad input or a refused
+    write, the detail page again with the form's errors and the failure's HTTP status, and
+    nothing changed."""
+    if not form.is_valid():
+        messages.error(request, INVALID_FORM)
+        return _detail_page(request, incident, status=400, **{slot: form})
+    try:
+        done = write(form)
+    except ApplicationError as error:
+        form.add_application_error(error)
+        messages.error(request, error.message)
+        return _detail_page(request, incident, status=error.status, **{slot: form})
+    messages.success(request, done)
+    return redirect(incident)
+
+
+@require_POST
+@portal_view(WORK)
+def incident_transition(request, number, name):
+    if name not in Transition.values:
+        raise Http404(f"No transition {name!r}.")
+    incident = _incident_or_404(number)
+    form = TransitionForm(name, request.POST)
+
+    def write(form):
+        updated = services.incident_transition(
+            incident=incident, name=name, actor=request.user, source=PORTAL, **form.cleaned_data
+        )
+        return f"{updated.number} is now {updated.get_status_display().lower()}."
+
+    return _submit(request, incident, form, "transition", write)
+
+
+@require_POST
+@portal_view("incidents.add_incidentevent")
+def incident_note(request, number):
+    incident = _incident_or_404(number)
+    form = NoteForm(request.POST, auto_id="id_note_%s")
+
+    def write(form):
+        services.incident_add_note(
+            incident=incident, actor=request.user, source=PORTAL, **form.cleaned_data
+        )
+        return "Note added."
+
+    return _submit(request, incident, form, "note", write)
+
+
+@require_POST
+@portal_view(WORK)
+def incident_checklist(request, number):
+    incident = _incident_or_404(number)
+    form = ChecklistForm(request.POST)
+
+    def write(form):
+        services.incident_tick_checklist(
+            incident=incident, actor=request.user, source=PORTAL, **form.cleaned_data
+        )
+        return "Checklist updated."
+
+    return _submit(request, incident, form, "checklist", write)
+
+
+@require_POST
+@portal_view("incidents.override_priority")
+def incident_priority(request, number):
+    incident = _incident_or_404(number)
+    form = PriorityForm(request.POST, auto_id="id_priority_%s")
+
+    def write(form):
+        updated = services.incident_change_priority(
+            incident=incident, actor=request.user, source=PORTAL, **form.cleaned_data
+        )
+        return f"{updated.number} is now {updated.priority}."
+
+    return _submit(request, incident, form, "priority", write)
+
+
+@require_POST
+@portal_view("incidents.change_incident")
+def incident_edit(request, number):
+    incident = _incident_or_404(number)
+    form = IncidentEditForm.for_incident(incident, data=request.POST)
+
+    def write(form):
+        changes = form.changes()
+        if not changes:
+            return "Nothing changed."
+        services.incident_update(incident=incident, actor=request.user, source=PORTAL, **changes)
+        return "Incident updated."
+
+    return _submit(request, incident, form, "edit", write)

@@ -1,11 +1,11 @@
 """Live pushes to open pages. Every write publishes here after its transaction commits."""
 
+import json
 import logging
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
-import json
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +21,10 @@ def publish(group: str, event: dict) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": "realtime.event", "event": json.loads(json.dumps(event, cls=DjangoJSONEncoder))}
+    message = {
+        "type": "realtime.event",
+        "event": json.loads(json.dumps(event, cls=DjangoJSONEncoder)),
+    }
     try:
         async_to_sync(layer.group_send)(group, message)
     except Exception:

@@ -8,7 +8,7 @@ from itsm.models import ApiToken, generate_token, hash_token
 
 @transaction.atomic
 def token_create(*, user, name: str = "", expires_at=None) -> tuple[ApiToken, str]:
-    """Create a token for `user`; return it and the raw key, which is shown once and never stored."""
+    """Create a token for `user`; return it and the raw key (shown once, never stored)."""
     raw = generate_token()
     token = ApiToken.objects.create(
         user=user, name=name, key_hash=hash_token(raw), hint=raw[:12], expires_at=expires_at

@@ -1,9 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from itsm import health
+from itsm.api.errors import api_not_found
 
 admin.site.site_header = "ITSM portal administration"
 admin.site.site_title = "ITSM portal"
@@ -19,3 +21,10 @@ urlpatterns = [
     path("api/", include("incidents.api.urls")),
     path("", include("incidents.urls")),
 ]
+
+
+def handler404(request, exception):
+    """JSON in the API's error shape under /api/, the portal's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return api_not_found(request, exception)
+    return page_not_found(request, exception)

@@ -83,6 +83,19 @@ def api(db):
     return client
 
 
+def api_error(response, status: int, code: str) -> dict:
+    """Assert `response` is the API's one error shape with this status and code; return its
+    `fields`."""
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == {"error"}, body
+    error = body["error"]
+    assert set(error) == {"code", "message", "fields"}, error
+    assert error["code"] == code, error
+    assert isinstance(error["message"], str) and error["message"], error
+    return error["fields"]
+
+
 def tick_all(incident, actor):
     for item in ChecklistItem.values:
         services.incident_tick_checklist(
@@ -106,7 +119,10 @@ def drive():
             if name == "close":
                 tick_all(incident, actor)
             incident = services.incident_transition(
-                incident=incident, name=name, actor=actor, source=ChangeSource.CLI,
+                incident=incident,
+                name=name,
+                actor=actor,
+                source=ChangeSource.CLI,
                 **fields.get(name, {}),
             )
         return incident

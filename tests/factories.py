@@ -19,8 +19,14 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def roles(self, create, extracted, **kwargs):
+        """Fails loudly when a role group is missing (a transactional test without
+        serialized_rollback empties the database, groups from the data migration included)."""
         if create and extracted:
-            self.groups.add(*Group.objects.filter(name__in=extracted))
+            groups = list(Group.objects.filter(name__in=extracted))
+            missing = set(extracted) - {group.name for group in groups}
+            if missing:
+                raise LookupError(f"No role group {', '.join(sorted(missing))}.")
+            self.groups.add(*groups)
 
 
 class TeamFactory(factory.django.DjangoModelFactory):

@@ -4,7 +4,7 @@ import os
 
 os.environ.setdefault("ITSM_TESTING", "1")
 
-from itsm.settings import *  # noqa: E402, F403
+from itsm.settings import *  # noqa: F403
 
 SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False

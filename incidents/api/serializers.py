@@ -1,8 +1,7 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from incidents.services import allowed_transitions
-
+from incidents import selectors
 from incidents.choices import (
     ChecklistItem,
     Impact,
@@ -21,8 +20,11 @@ from incidents.models import (
     Service,
     Team,
 )
+from incidents.services import allowed_transitions
 
 User = get_user_model()
+# The column is a 32-bit integer on PostgreSQL; a larger count would fail there as a 500.
+MAX_AFFECTED_USERS = 2**31 - 1
 
 
 class UsernameField(serializers.SlugRelatedField):
@@ -67,24 +69,6 @@ class ChecklistEntrySerializer(serializers.Serializer):
     ticked_at = serializers.DateTimeField(allow_null=True)
 
 
-def checklist_rows(incident: Incident) -> list[dict]:
-    """All seven closure items, ticked or not, from the prefetched entries."""
-    ticked = {entry.item: entry for entry in incident.checklist.all()}
-    rows = []
-    for key, label in ChecklistItem.choices:
-        entry = ticked.get(key)
-        rows.append(
-            {
-                "item": key,
-                "label": label,
-                "done": entry is not None,
-                "ticked_by": entry.ticked_by.get_username() if entry else None,
-                "ticked_at": entry.ticked_at if entry else None,
-            }
-        )
-    return rows
-
-
 class IncidentSerializer(serializers.ModelSerializer):
     services = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
@@ -95,10 +79,31 @@ class IncidentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Incident
         fields = [
-            "number", "url", "title", "description", "status", "priority", "priority_overridden",
-            "impact", "urgency", "services", "team", "assignee", "reporter", "source",
-            "affected_users", "detected_at", "started_at", "acknowledged_at", "mitigated_at",
-            "resolved_at", "closed_at", "cancelled_at", "reopen_count", "created_at", "updated_at",
+            "number",
+            "url",
+            "title",
+            "description",
+            "status",
+            "priority",
+            "priority_overridden",
+            "impact",
+            "urgency",
+            "services",
+            "team",
+            "assignee",
+            "reporter",
+            "source",
+            "affected_users",
+            "detected_at",
+            "started_at",
+            "acknowledged_at",
+            "mitigated_at",
+            "resolved_at",
+            "closed_at",
+            "cancelled_at",
+            "reopen_count",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -113,14 +118,22 @@ class IncidentDetailSerializer(IncidentSerializer):
 
     class Meta(IncidentSerializer.Meta):
         fields = [
-            *IncidentSerializer.Meta.fields, "hold_reason", "mitigation_note", "resolution_code",
-            "resolution_notes", "cancel_reason", "duplicate_of", "related_problem",
-            "related_change", "checklist", "allowed_transitions",
+            *IncidentSerializer.Meta.fields,
+            "hold_reason",
+            "mitigation_note",
+            "resolution_code",
+            "resolution_notes",
+            "cancel_reason",
+            "duplicate_of",
+            "related_problem",
+            "related_change",
+            "checklist",
+            "allowed_transitions",
         ]
         read_only_fields = fields
 
     def get_checklist(self, obj) -> list[dict]:
-        return ChecklistEntrySerializer(checklist_rows(obj), many=True).data
+        return ChecklistEntrySerializer(selectors.checklist_rows(obj), many=True).data
 
     def get_allowed_transitions(self, obj) -> list[str]:
         request = self.context.get("request")
@@ -139,11 +152,17 @@ class IncidentCreateSerializer(serializers.Serializer):
     team = TeamSlugField(required=False, allow_null=True)
     assignee = UsernameField(required=False, allow_null=True)
     source = serializers.ChoiceField(choices=IncidentSource.choices, required=False)
-    affected_users = serializers.IntegerField(min_value=0, required=False, default=0)
+    affected_users = serializers.IntegerField(
+        min_value=0, max_value=MAX_AFFECTED_USERS, required=False, default=0
+    )
     detected_at = serializers.DateTimeField(required=False)
     started_at = serializers.DateTimeField(required=False)
-    related_problem = serializers.CharField(max_length=40, required=False, default="", allow_blank=True)
-    related_change = serializers.CharField(max_length=40, required=False, default="", allow_blank=True)
+    related_problem = serializers.CharField(
+        max_length=40, required=False, default="", allow_blank=True
+    )
+    related_change = serializers.CharField(
+        max_length=40, required=False, default="", allow_blank=True
+    )
 
     def validate(self, attrs):
         has_scale = "impact" in attrs and "urgency" in attrs
@@ -156,7 +175,9 @@ class IncidentCreateSerializer(serializers.Serializer):
 
 class IncidentUpdateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=TITLE_MAX_LENGTH, required=False)
-    description = serializers.CharField(max_length=TEXT_MAX_LENGTH, required=False, allow_blank=True)
+    description = serializers.CharField(
+        max_length=TEXT_MAX_LENGTH, required=False, allow_blank=True
+    )
     impact = serializers.ChoiceField(choices=Impact.choices, required=False)
     urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
@@ -164,7 +185,9 @@ class IncidentUpdateSerializer(serializers.Serializer):
     services = serializers.ListField(child=serializers.CharField(), required=False)
     team = TeamSlugField(required=False, allow_null=True)
     assignee = UsernameField(required=False, allow_null=True)
-    affected_users = serializers.IntegerField(min_value=0, required=False)
+    affected_users = serializers.IntegerField(
+        min_value=0, max_value=MAX_AFFECTED_USERS, required=False
+    )
     detected_at = serializers.DateTimeField(required=False)
     started_at = serializers.DateTimeField(required=False)
     related_problem = serializers.CharField(max_length=40, required=False, allow_blank=True)

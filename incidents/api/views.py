@@ -20,8 +20,7 @@ from incidents.api.serializers import (
 )
 from incidents.choices import ChangeSource, Transition
 from incidents.filters import IncidentFilter
-from incidents.models import Service, Team
-from itsm.api.permissions import AUTHENTICATED
+from incidents.models import Incident, Service, Team
 from itsm.api.views import error_responses
 
 VIEW = "incidents.view_incident"
@@ -40,8 +39,7 @@ def _transition_action(name: str):
         incident = self.get_object()
         body = TransitionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        provided = {key: value for key, value in body.validated_data.items()
-                    if key in request.data}
+        provided = {key: value for key, value in body.validated_data.items() if key in request.data}
         services.incident_transition(
             incident=incident, name=name, actor=request.user, source=ChangeSource.API, **provided
         )
@@ -58,9 +56,7 @@ def _transition_action(name: str):
     ),
     retrieve=extend_schema(summary="One incident, with its checklist and allowed transitions"),
 )
-class IncidentViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     lookup_field = "number"
     lookup_value_regex = "INC[0-9]{7}"
     filterset_class = IncidentFilter
@@ -77,9 +73,13 @@ class IncidentViewSet(
     }
 
     def get_queryset(self):
+        """Lists and the detail page read with their joins; the other actions only need the
+        row (their services lock it again, and answer with a fresh detail read)."""
         if self.action == "list":
             return selectors.incident_queryset()
-        return selectors.incident_detail_queryset()
+        if self.action == "retrieve":
+            return selectors.incident_detail_queryset()
+        return Incident.objects.all()
 
     def get_serializer_class(self):
         return IncidentSerializer if self.action == "list" else IncidentDetailSerializer
@@ -97,10 +97,14 @@ class IncidentViewSet(
     def create(self, request):
         body = IncidentCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        incident = services.incident_create(actor=request.user, source=ChangeSource.API, **{
-            ("incident_source" if key == "source" else key): value
-            for key, value in body.validated_data.items()
-        })
+        incident = services.incident_create(
+            actor=request.user,
+            source=ChangeSource.API,
+            **{
+                ("incident_source" if key == "source" else key): value
+                for key, value in body.validated_data.items()
+            },
+        )
         return self._detail_response(incident.number, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -122,8 +126,11 @@ class IncidentViewSet(
                 )
             if priority is not None:
                 services.incident_change_priority(
-                    incident=incident, actor=request.user, source=ChangeSource.API,
-                    priority=priority, reason=reason,
+                    incident=incident,
+                    actor=request.user,
+                    source=ChangeSource.API,
+                    priority=priority,
+                    reason=reason,
                 )
         return self._detail_response(incident.number)
 
@@ -186,28 +193,37 @@ class IncidentViewSet(
 
 
 class ServiceViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
     viewsets.GenericViewSet,
 ):
     lookup_field = "slug"
     serializer_class = ServiceSerializer
     queryset = Service.objects.select_related("owner_team").prefetch_related("depends_on")
     action_permissions = {
-        "list": AUTHENTICATED,
-        "retrieve": AUTHENTICATED,
+        "list": "incidents.view_service",
+        "retrieve": "incidents.view_service",
         "create": "incidents.add_service",
     }
 
+    def perform_create(self, serializer):
+        serializer.instance = services.service_create(
+            actor=self.request.user, source=ChangeSource.API, **serializer.validated_data
+        )
+
 
 class TeamViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
     viewsets.GenericViewSet,
 ):
     lookup_field = "slug"
     serializer_class = TeamSerializer
     queryset = Team.objects.prefetch_related("members")
     action_permissions = {
-        "list": AUTHENTICATED,
-        "retrieve": AUTHENTICATED,
+        "list": "incidents.view_team",
+        "retrieve": "incidents.view_team",
         "create": "incidents.add_team",
     }

@@ -9,7 +9,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,223 +17,735 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='NumberCounter',
+            name="NumberCounter",
             fields=[
-                ('name', models.CharField(max_length=40, primary_key=True, serialize=False)),
-                ('value', models.PositiveBigIntegerField(default=0)),
+                ("name", models.CharField(max_length=40, primary_key=True, serialize=False)),
+                ("value", models.PositiveBigIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='PriorityMatrixEntry',
+            name="PriorityMatrixEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('impact', models.PositiveSmallIntegerField(choices=[(1, '1 – high'), (2, '2 – medium'), (3, '3 – low')])),
-                ('urgency', models.PositiveSmallIntegerField(choices=[(1, '1 – high'), (2, '2 – medium'), (3, '3 – low')])),
-                ('priority', models.CharField(choices=[('P1', 'P1 – critical'), ('P2', 'P2 – high'), ('P3', 'P3 – moderate'), ('P4', 'P4 – low')], max_length=2)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "impact",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "1 – high"), (2, "2 – medium"), (3, "3 – low")]
+                    ),
+                ),
+                (
+                    "urgency",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "1 – high"), (2, "2 – medium"), (3, "3 – low")]
+                    ),
+                ),
+                (
+                    "priority",
+                    models.CharField(
+                        choices=[
+                            ("P1", "P1 – critical"),
+                            ("P2", "P2 – high"),
+                            ("P3", "P3 – moderate"),
+                            ("P4", "P4 – low"),
+                        ],
+                        max_length=2,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'priority matrix entry',
-                'verbose_name_plural': 'priority matrix',
-                'ordering': ['impact', 'urgency'],
-                'constraints': [models.UniqueConstraint(fields=('impact', 'urgency'), name='priority_matrix_cell_unique')],
+                "verbose_name": "priority matrix entry",
+                "verbose_name_plural": "priority matrix",
+                "ordering": ["impact", "urgency"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("impact", "urgency"), name="priority_matrix_cell_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Team',
+            name="Team",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=60, unique=True)),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('members', models.ManyToManyField(blank=True, related_name='teams', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=60, unique=True)),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("description", models.TextField(blank=True)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                (
+                    "members",
+                    models.ManyToManyField(
+                        blank=True, related_name="teams", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Service',
+            name="Service",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=60, unique=True)),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('tier', models.CharField(choices=[('tier_1', 'Tier 1 – mission critical'), ('tier_2', 'Tier 2 – business critical'), ('tier_3', 'Tier 3 – business operational'), ('tier_4', 'Tier 4 – administrative')], default='tier_3', max_length=10)),
-                ('user_count', models.PositiveIntegerField(default=0, help_text='People who use this service directly.')),
-                ('depends_on', models.ManyToManyField(blank=True, help_text='Services this one needs to work.', related_name='dependents', to='incidents.service')),
-                ('owner_team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='services', to='incidents.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=60, unique=True)),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "tier",
+                    models.CharField(
+                        choices=[
+                            ("tier_1", "Tier 1 – mission critical"),
+                            ("tier_2", "Tier 2 – business critical"),
+                            ("tier_3", "Tier 3 – business operational"),
+                            ("tier_4", "Tier 4 – administrative"),
+                        ],
+                        default="tier_3",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "user_count",
+                    models.PositiveIntegerField(
+                        default=0, help_text="People who use this service directly."
+                    ),
+                ),
+                (
+                    "depends_on",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Services this one needs to work.",
+                        related_name="dependents",
+                        to="incidents.service",
+                    ),
+                ),
+                (
+                    "owner_team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="services",
+                        to="incidents.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Incident',
+            name="Incident",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(editable=False, max_length=10, unique=True)),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True, max_length=20000)),
-                ('impact', models.PositiveSmallIntegerField(choices=[(1, '1 – high'), (2, '2 – medium'), (3, '3 – low')], default=2)),
-                ('urgency', models.PositiveSmallIntegerField(choices=[(1, '1 – high'), (2, '2 – medium'), (3, '3 – low')], default=2)),
-                ('priority', models.CharField(choices=[('P1', 'P1 – critical'), ('P2', 'P2 – high'), ('P3', 'P3 – moderate'), ('P4', 'P4 – low')], db_index=True, max_length=2)),
-                ('priority_overridden', models.BooleanField(default=False, help_text='Set by a manager instead of derived from impact × urgency.')),
-                ('status', django_fsm.FSMField(choices=[('new', 'New'), ('acknowledged', 'Acknowledged'), ('investigating', 'Investigating'), ('on_hold', 'On hold'), ('mitigated', 'Mitigated'), ('resolved', 'Resolved'), ('closed', 'Closed'), ('cancelled', 'Cancelled')], db_index=True, default='new', max_length=20, protected=True)),
-                ('source', models.CharField(choices=[('portal', 'Portal'), ('api', 'API'), ('alert', 'Monitoring alert'), ('email', 'Email'), ('customer_report', 'Customer report')], default='portal', max_length=20)),
-                ('affected_users', models.PositiveIntegerField(default=0)),
-                ('detected_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now, help_text='When the impact began.')),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('mitigated_at', models.DateTimeField(blank=True, null=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True)),
-                ('hold_reason', models.CharField(blank=True, max_length=2000)),
-                ('mitigation_note', models.TextField(blank=True, max_length=20000)),
-                ('resolution_code', models.CharField(blank=True, choices=[('fixed', 'Fixed'), ('workaround', 'Workaround applied'), ('rollback', 'Change rolled back'), ('configuration', 'Configuration corrected'), ('capacity', 'Capacity added'), ('hardware', 'Hardware replaced'), ('third_party', 'Resolved by third party'), ('self_recovered', 'Recovered without intervention'), ('not_reproducible', 'Could not reproduce')], max_length=30)),
-                ('resolution_notes', models.TextField(blank=True, max_length=20000)),
-                ('cancel_reason', models.CharField(blank=True, max_length=2000)),
-                ('related_problem', models.CharField(blank=True, max_length=40)),
-                ('related_change', models.CharField(blank=True, max_length=40)),
-                ('reopen_count', models.PositiveSmallIntegerField(default=0)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='assigned_incidents', to=settings.AUTH_USER_MODEL)),
-                ('duplicate_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='duplicates', to='incidents.incident')),
-                ('reporter', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reported_incidents', to=settings.AUTH_USER_MODEL)),
-                ('services', models.ManyToManyField(blank=True, related_name='incidents', to='incidents.service')),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='incidents', to='incidents.team', verbose_name='assignment group')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(editable=False, max_length=10, unique=True)),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True, max_length=20000)),
+                (
+                    "impact",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "1 – high"), (2, "2 – medium"), (3, "3 – low")], default=2
+                    ),
+                ),
+                (
+                    "urgency",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "1 – high"), (2, "2 – medium"), (3, "3 – low")], default=2
+                    ),
+                ),
+                (
+                    "priority",
+                    models.CharField(
+                        choices=[
+                            ("P1", "P1 – critical"),
+                            ("P2", "P2 – high"),
+                            ("P3", "P3 – moderate"),
+                            ("P4", "P4 – low"),
+                        ],
+                        db_index=True,
+                        max_length=2,
+                    ),
+                ),
+                (
+                    "priority_overridden",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Set by a manager instead of derived from impact × urgency.",
+                    ),
+                ),
+                (
+                    "status",
+                    django_fsm.FSMField(
+                        choices=[
+                            ("new", "New"),
+                            ("acknowledged", "Acknowledged"),
+                            ("investigating", "Investigating"),
+                            ("on_hold", "On hold"),
+                            ("mitigated", "Mitigated"),
+                            ("resolved", "Resolved"),
+                            ("closed", "Closed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        db_index=True,
+                        default="new",
+                        max_length=20,
+                        protected=True,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("portal", "Portal"),
+                            ("api", "API"),
+                            ("alert", "Monitoring alert"),
+                            ("email", "Email"),
+                            ("customer_report", "Customer report"),
+                        ],
+                        default="portal",
+                        max_length=20,
+                    ),
+                ),
+                ("affected_users", models.PositiveIntegerField(default=0)),
+                ("detected_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "started_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, help_text="When the impact began."
+                    ),
+                ),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                ("mitigated_at", models.DateTimeField(blank=True, null=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True)),
+                ("hold_reason", models.CharField(blank=True, max_length=2000)),
+                ("mitigation_note", models.TextField(blank=True, max_length=20000)),
+                (
+                    "resolution_code",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("fixed", "Fixed"),
+                            ("workaround", "Workaround applied"),
+                            ("rollback", "Change rolled back"),
+                            ("configuration", "Configuration corrected"),
+                            ("capacity", "Capacity added"),
+                            ("hardware", "Hardware replaced"),
+                            ("third_party", "Resolved by third party"),
+                            ("self_recovered", "Recovered without intervention"),
+                            ("not_reproducible", "Could not reproduce"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("resolution_notes", models.TextField(blank=True, max_length=20000)),
+                ("cancel_reason", models.CharField(blank=True, max_length=2000)),
+                ("related_problem", models.CharField(blank=True, max_length=40)),
+                ("related_change", models.CharField(blank=True, max_length=40)),
+                ("reopen_count", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assigned_incidents",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "duplicate_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="duplicates",
+                        to="incidents.incident",
+                    ),
+                ),
+                (
+                    "reporter",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reported_incidents",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "services",
+                    models.ManyToManyField(
+                        blank=True, related_name="incidents", to="incidents.service"
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="incidents",
+                        to="incidents.team",
+                        verbose_name="assignment group",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'permissions': [('work_incident', 'Can work incidents through their lifecycle'), ('override_priority', "Can override an incident's derived priority")],
+                "ordering": ["-created_at", "-id"],
+                "permissions": [
+                    ("work_incident", "Can work incidents through their lifecycle"),
+                    ("override_priority", "Can override an incident's derived priority"),
+                ],
             },
             bases=(django_fsm.FSMModelMixin, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalService',
+            name="HistoricalService",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=60)),
-                ('name', models.CharField(db_index=True, max_length=100)),
-                ('description', models.TextField(blank=True)),
-                ('tier', models.CharField(choices=[('tier_1', 'Tier 1 – mission critical'), ('tier_2', 'Tier 2 – business critical'), ('tier_3', 'Tier 3 – business operational'), ('tier_4', 'Tier 4 – administrative')], default='tier_3', max_length=10)),
-                ('user_count', models.PositiveIntegerField(default=0, help_text='People who use this service directly.')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('owner_team', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='incidents.team')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=60)),
+                ("name", models.CharField(db_index=True, max_length=100)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "tier",
+                    models.CharField(
+                        choices=[
+                            ("tier_1", "Tier 1 – mission critical"),
+                            ("tier_2", "Tier 2 – business critical"),
+                            ("tier_3", "Tier 3 – business operational"),
+                            ("tier_4", "Tier 4 – administrative"),
+                        ],
+                        default="tier_3",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "user_count",
+                    models.PositiveIntegerField(
+                        default=0, help_text="People who use this service directly."
+                    ),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "owner_team",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="incidents.team",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical service',
-                'verbose_name_plural': 'historical services',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical service",
+                "verbose_name_plural": "historical services",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalIncident',
+            name="HistoricalIncident",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('number', models.CharField(db_index=True, editable=False, max_length=10)),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True, max_length=20000)),
-                ('impact', models.PositiveSmallIntegerField(choices=[(1, '1 – high'), (2, '2 – medium'), (3, '3 – low')], default=2)),
-                ('urgency', models.PositiveSmallIntegerField(choices=[(1, '1 – high'), (2, '2 – medium'), (3, '3 – low')], default=2)),
-                ('priority', models.CharField(choices=[('P1', 'P1 – critical'), ('P2', 'P2 – high'), ('P3', 'P3 – moderate'), ('P4', 'P4 – low')], db_index=True, max_length=2)),
-                ('priority_overridden', models.BooleanField(default=False, help_text='Set by a manager instead of derived from impact × urgency.')),
-                ('status', django_fsm.FSMField(choices=[('new', 'New'), ('acknowledged', 'Acknowledged'), ('investigating', 'Investigating'), ('on_hold', 'On hold'), ('mitigated', 'Mitigated'), ('resolved', 'Resolved'), ('closed', 'Closed'), ('cancelled', 'Cancelled')], db_index=True, default='new', max_length=20, protected=True)),
-                ('source', models.CharField(choices=[('portal', 'Portal'), ('api', 'API'), ('alert', 'Monitoring alert'), ('email', 'Email'), ('customer_report', 'Customer report')], default='portal', max_length=20)),
-                ('affected_users', models.PositiveIntegerField(default=0)),
-                ('detected_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now, help_text='When the impact began.')),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('mitigated_at', models.DateTimeField(blank=True, null=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True)),
-                ('hold_reason', models.CharField(blank=True, max_length=2000)),
-                ('mitigation_note', models.TextField(blank=True, max_length=20000)),
-                ('resolution_code', models.CharField(blank=True, choices=[('fixed', 'Fixed'), ('workaround', 'Workaround applied'), ('rollback', 'Change rolled back'), ('configuration', 'Configuration corrected'), ('capacity', 'Capacity added'), ('hardware', 'Hardware replaced'), ('third_party', 'Resolved by third party'), ('self_recovered', 'Recovered without intervention'), ('not_reproducible', 'Could not reproduce')], max_length=30)),
-                ('resolution_notes', models.TextField(blank=True, max_length=20000)),
-                ('cancel_reason', models.CharField(blank=True, max_length=2000)),
-                ('related_problem', models.CharField(blank=True, max_length=40)),
-                ('related_change', models.CharField(blank=True, max_length=40)),
-                ('reopen_count', models.PositiveSmallIntegerField(default=0)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('assignee', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('reporter', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('duplicate_of', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='incidents.incident')),
-                ('team', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='incidents.team', verbose_name='assignment group')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(db_index=True, editable=False, max_length=10)),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True, max_length=20000)),
+                (
+                    "impact",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "1 – high"), (2, "2 – medium"), (3, "3 – low")], default=2
+                    ),
+                ),
+                (
+                    "urgency",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "1 – high"), (2, "2 – medium"), (3, "3 – low")], default=2
+                    ),
+                ),
+                (
+                    "priority",
+                    models.CharField(
+                        choices=[
+                            ("P1", "P1 – critical"),
+                            ("P2", "P2 – high"),
+                            ("P3", "P3 – moderate"),
+                            ("P4", "P4 – low"),
+                        ],
+                        db_index=True,
+                        max_length=2,
+                    ),
+                ),
+                (
+                    "priority_overridden",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Set by a manager instead of derived from impact × urgency.",
+                    ),
+                ),
+                (
+                    "status",
+                    django_fsm.FSMField(
+                        choices=[
+                            ("new", "New"),
+                            ("acknowledged", "Acknowledged"),
+                            ("investigating", "Investigating"),
+                            ("on_hold", "On hold"),
+                            ("mitigated", "Mitigated"),
+                            ("resolved", "Resolved"),
+                            ("closed", "Closed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        db_index=True,
+                        default="new",
+                        max_length=20,
+                        protected=True,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("portal", "Portal"),
+                            ("api", "API"),
+                            ("alert", "Monitoring alert"),
+                            ("email", "Email"),
+                            ("customer_report", "Customer report"),
+                        ],
+                        default="portal",
+                        max_length=20,
+                    ),
+                ),
+                ("affected_users", models.PositiveIntegerField(default=0)),
+                ("detected_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "started_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, help_text="When the impact began."
+                    ),
+                ),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                ("mitigated_at", models.DateTimeField(blank=True, null=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True)),
+                ("hold_reason", models.CharField(blank=True, max_length=2000)),
+                ("mitigation_note", models.TextField(blank=True, max_length=20000)),
+                (
+                    "resolution_code",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("fixed", "Fixed"),
+                            ("workaround", "Workaround applied"),
+                            ("rollback", "Change rolled back"),
+                            ("configuration", "Configuration corrected"),
+                            ("capacity", "Capacity added"),
+                            ("hardware", "Hardware replaced"),
+                            ("third_party", "Resolved by third party"),
+                            ("self_recovered", "Recovered without intervention"),
+                            ("not_reproducible", "Could not reproduce"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("resolution_notes", models.TextField(blank=True, max_length=20000)),
+                ("cancel_reason", models.CharField(blank=True, max_length=2000)),
+                ("related_problem", models.CharField(blank=True, max_length=40)),
+                ("related_change", models.CharField(blank=True, max_length=40)),
+                ("reopen_count", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "reporter",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "duplicate_of",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="incidents.incident",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="incidents.team",
+                        verbose_name="assignment group",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical incident',
-                'verbose_name_plural': 'historical incidents',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical incident",
+                "verbose_name_plural": "historical incidents",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='ChecklistEntry',
+            name="ChecklistEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('item', models.CharField(choices=[('service_restored', 'Service fully restored'), ('root_cause', 'Root cause identified or problem record created'), ('actions_documented', 'Actions documented'), ('users_notified', 'Users notified'), ('monitoring_stable', 'Monitoring confirms stability'), ('followups_created', 'Follow-up actions created'), ('kb_updated', 'Knowledge base updated')], max_length=30)),
-                ('ticked_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('ticked_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='checklist', to='incidents.incident')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "item",
+                    models.CharField(
+                        choices=[
+                            ("service_restored", "Service fully restored"),
+                            ("root_cause", "Root cause identified or problem record created"),
+                            ("actions_documented", "Actions documented"),
+                            ("users_notified", "Users notified"),
+                            ("monitoring_stable", "Monitoring confirms stability"),
+                            ("followups_created", "Follow-up actions created"),
+                            ("kb_updated", "Knowledge base updated"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("ticked_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "ticked_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="checklist",
+                        to="incidents.incident",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'checklist entries',
-                'constraints': [models.UniqueConstraint(fields=('incident', 'item'), name='checklist_item_once')],
+                "verbose_name_plural": "checklist entries",
+                "constraints": [
+                    models.UniqueConstraint(fields=("incident", "item"), name="checklist_item_once")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='IncidentEvent',
+            name="IncidentEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('type', models.CharField(choices=[('created', 'Created'), ('transition', 'Status change'), ('field_change', 'Fields changed'), ('priority_change', 'Priority changed'), ('note', 'Note'), ('checklist', 'Checklist'), ('notification', 'Notification'), ('sla', 'SLA'), ('escalation', 'Escalation'), ('warroom', 'War room'), ('communication', 'Communication')], max_length=20)),
-                ('source', models.CharField(choices=[('portal', 'Portal'), ('api', 'API'), ('admin', 'Admin'), ('job', 'Job'), ('cli', 'Command line')], max_length=10)),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('summary', models.CharField(max_length=300)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('public', models.BooleanField(default=False, help_text='Shown on the public status page.')),
-                ('pinned', models.BooleanField(default=False)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('incident', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='incidents.incident')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("created", "Created"),
+                            ("transition", "Status change"),
+                            ("field_change", "Fields changed"),
+                            ("priority_change", "Priority changed"),
+                            ("note", "Note"),
+                            ("checklist", "Checklist"),
+                            ("notification", "Notification"),
+                            ("sla", "SLA"),
+                            ("escalation", "Escalation"),
+                            ("warroom", "War room"),
+                            ("communication", "Communication"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("portal", "Portal"),
+                            ("api", "API"),
+                            ("admin", "Admin"),
+                            ("job", "Job"),
+                            ("cli", "Command line"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("summary", models.CharField(max_length=300)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                (
+                    "public",
+                    models.BooleanField(
+                        default=False, help_text="Shown on the public status page."
+                    ),
+                ),
+                ("pinned", models.BooleanField(default=False)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="incidents.incident",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
-                'indexes': [models.Index(fields=['incident', 'at', 'id'], name='event_incident_at_idx')],
+                "ordering": ["at", "id"],
+                "indexes": [
+                    models.Index(fields=["incident", "at", "id"], name="event_incident_at_idx")
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='incident',
-            index=models.Index(fields=['-created_at', '-id'], name='incident_recent_idx'),
+            model_name="incident",
+            index=models.Index(fields=["-created_at", "-id"], name="incident_recent_idx"),
         ),
         migrations.AddIndex(
-            model_name='incident',
-            index=models.Index(fields=['status', 'priority'], name='incident_status_priority_idx'),
+            model_name="incident",
+            index=models.Index(fields=["status", "priority"], name="incident_status_priority_idx"),
         ),
         migrations.AddIndex(
-            model_name='incident',
-            index=models.Index(fields=['assignee', 'status'], name='incident_assignee_status_idx'),
+            model_name="incident",
+            index=models.Index(fields=["assignee", "status"], name="incident_assignee_status_idx"),
         ),
         migrations.AddConstraint(
-            model_name='incident',
-            constraint=models.CheckConstraint(condition=models.Q(('priority__in', ['P1', 'P2', 'P3', 'P4'])), name='incident_priority_valid'),
+            model_name="incident",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("priority__in", ["P1", "P2", "P3", "P4"])),
+                name="incident_priority_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='incident',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['new', 'acknowledged', 'investigating', 'on_hold', 'mitigated', 'resolved', 'closed', 'cancelled'])), name='incident_status_valid'),
+            model_name="incident",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "status__in",
+                        [
+                            "new",
+                            "acknowledged",
+                            "investigating",
+                            "on_hold",
+                            "mitigated",
+                            "resolved",
+                            "closed",
+                            "cancelled",
+                        ],
+                    )
+                ),
+                name="incident_status_valid",
+            ),
         ),
     ]

@@ -5,20 +5,40 @@ from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
 RESPONDER = [
-    "view_incident", "add_incident", "change_incident", "work_incident",
-    "view_incidentevent", "add_incidentevent", "view_checklistentry",
-    "view_service", "view_team", "view_prioritymatrixentry",
+    "view_incident",
+    "add_incident",
+    "change_incident",
+    "work_incident",
+    "view_incidentevent",
+    "add_incidentevent",
+    "view_checklistentry",
+    "view_service",
+    "view_team",
+    "view_prioritymatrixentry",
 ]
 MANAGER = RESPONDER + [
-    "override_priority", "add_service", "change_service", "add_team", "change_team",
-    "change_prioritymatrixentry", "view_historicalincident", "view_historicalservice",
+    "override_priority",
+    "add_service",
+    "change_service",
+    "add_team",
+    "change_team",
+    "change_prioritymatrixentry",
+    "view_historicalincident",
+    "view_historicalservice",
 ]
 STAKEHOLDER = ["view_incident", "view_incidentevent", "view_service", "view_team"]
 SUPER_ADMIN_APPS = ["incidents", "itsm", "auth"]
 
 MATRIX = {
-    (1, 1): "P1", (1, 2): "P2", (2, 1): "P2", (2, 2): "P3", (1, 3): "P3", (3, 1): "P3",
-    (2, 3): "P4", (3, 2): "P4", (3, 3): "P4",
+    (1, 1): "P1",
+    (1, 2): "P2",
+    (2, 1): "P2",
+    (2, 2): "P3",
+    (1, 3): "P3",
+    (3, 1): "P3",
+    (2, 3): "P4",
+    (3, 2): "P4",
+    (3, 3): "P4",
 }
 
 
@@ -35,14 +55,14 @@ def create_roles(apps, schema_editor):
     Permission = apps.get_model("auth", "Permission")
     incidents = Permission.objects.filter(content_type__app_label="incidents")
     for name, codenames in (
-        ("responder", RESPONDER), ("itsm_manager", MANAGER), ("stakeholder", STAKEHOLDER)
+        ("responder", RESPONDER),
+        ("itsm_manager", MANAGER),
+        ("stakeholder", STAKEHOLDER),
     ):
         group, _ = Group.objects.get_or_create(name=name)
         group.permissions.add(*incidents.filter(codename__in=codenames))
     admin, _ = Group.objects.get_or_create(name="super_admin")
-    admin.permissions.add(
-        *Permission.objects.filter(content_type__app_label__in=SUPER_ADMIN_APPS)
-    )
+    admin.permissions.add(*Permission.objects.filter(content_type__app_label__in=SUPER_ADMIN_APPS))
 
 
 def create_matrix(apps, schema_editor):

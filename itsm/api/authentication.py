@@ -23,11 +23,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         raw = raw.strip()
         if not raw or " " in raw:
             raise exceptions.AuthenticationFailed("Malformed bearer token.")
-        token = (
-            ApiToken.objects.select_related("user")
-            .filter(key_hash=hash_token(raw))
-            .first()
-        )
+        token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(raw)).first()
         now = timezone.now()
         if token is None or not token.is_usable(now) or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid, revoked or expired token.")

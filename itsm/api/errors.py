@@ -1,7 +1,7 @@
 """Every API failure answers `{"error": {"code", "message", "fields"}}`."""
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -24,8 +24,11 @@ _CODES = {
 def _field_errors(detail) -> dict:
     if isinstance(detail, dict):
         return {
-            key: [str(v) for v in value] if isinstance(value, list) else _field_errors(value)
-            if isinstance(value, dict) else [str(value)]
+            key: [str(v) for v in value]
+            if isinstance(value, list)
+            else _field_errors(value)
+            if isinstance(value, dict)
+            else [str(value)]
             for key, value in detail.items()
         }
     return {}
@@ -49,9 +52,11 @@ def exception_handler(exc, context):
         return None
     code = _CODES.get(response.status_code, "error")
     if isinstance(exc, exceptions.ValidationError):
-        fields = _field_errors(exc.detail) if isinstance(exc.detail, dict) else {
-            "non_field_errors": [str(d) for d in exc.detail]
-        }
+        fields = (
+            _field_errors(exc.detail)
+            if isinstance(exc.detail, dict)
+            else {"non_field_errors": [str(d) for d in exc.detail]}
+        )
         message = "Invalid input: " + ", ".join(sorted(fields)) + "."
         body = {"error": {"code": "invalid", "message": message, "fields": fields}}
     else:
@@ -61,3 +66,9 @@ def exception_handler(exc, context):
     if response.status_code == status.HTTP_401_UNAUTHORIZED:
         response["WWW-Authenticate"] = 'Bearer realm="api"'
     return response
+
+
+def api_not_found(request, exception=None):
+    """A 404 for a path under /api/ that no route matches, in the API's error shape."""
+    body = {"error": {"code": "not_found", "message": "No API endpoint here.", "fields": {}}}
+    return JsonResponse(body, status=404)

@@ -21,9 +21,7 @@ class Command(BaseCommand):
             raise CommandError(f"No active user {username!r}.")
         if expires_in_days is not None and expires_in_days <= 0:
             raise CommandError("--expires-in-days must be positive.")
-        expires_at = (
-            timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
-        )
+        expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
         token, raw = token_create(user=user, name=name, expires_at=expires_at)
         expiry = f"expires {token.expires_at:%Y-%m-%d %H:%M %Z}" if expires_at else "no expiry"
         self.stdout.write(f"Token {token.hint}… for {username} ({expiry}). It is shown once:")

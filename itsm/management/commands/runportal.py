@@ -81,8 +81,15 @@ class Command(BaseCommand):
     @staticmethod
     def _web_command(host: str, port: int) -> list[str]:
         return [
-            sys.executable, "-m", "daphne", "--bind", host, "--port", str(port),
-            "--proxy-headers", "itsm.asgi:application",
+            sys.executable,
+            "-m",
+            "daphne",
+            "--bind",
+            host,
+            "--port",
+            str(port),
+            "--proxy-headers",
+            "itsm.asgi:application",
         ]
 
     def _start(self, name: str, command: list[str], env: dict) -> None:

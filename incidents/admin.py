@@ -1,0 +1,477 @@
+"""The Django admin for ITSM managers: incidents, services, teams and the priority matrix.
+
+Incident writes go through `incidents.services` like every other write: the change form edits
+fields with `incident_update`, the add form logs with `incident_create`, and each transition
+allowed now has a button leading to a small form that runs `incident_transition`. Status and
+number are never editable here, and the timeline and checklist are shown read-only.
+"""
+
+import re
+from functools import partial
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import flatten_fieldsets, quote, unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import path, reverse
+from django.utils.timesince import timesince
+from simple_history.admin import SimpleHistoryAdmin
+from simple_history.models import DeletedObject
+from simple_history.template_utils import HistoricalRecordContextHelper
+
+from incidents import selectors, services
+from incidents.choices import ChangeSource, Priority, ResolutionCode, Transition
+from incidents.models import (
+    REASON_MAX_LENGTH,
+    TEXT_MAX_LENGTH,
+    WORK_PERMISSION,
+    ChecklistEntry,
+    Incident,
+    IncidentEvent,
+    PriorityMatrixEntry,
+    Service,
+    Team,
+)
+from itsm.errors import ApplicationError
+
+SHORT_NUMBER = re.compile(r"^(?:INC)?0*(\d{1,7})$", re.IGNORECASE)
+
+
+def _canonical_number(term: str) -> str | None:
+    """The full number for a search term such as "inc42" or "42"; None for other terms."""
+    match = SHORT_NUMBER.match(term.strip())
+    if match is None:
+        return None
+    return f"INC{int(match.group(1)):0{services.NUMBER_WIDTH}d}"
+
+
+def _load_saved(obj, saved) -> None:
+    """Point the admin's form instance at the row a service wrote, so the admin's log entry,
+    messages and redirect describe what was actually saved."""
+    obj.pk = saved.pk
+    obj.refresh_from_db()
+
+
+class HistoryContextHelper(HistoricalRecordContextHelper):
+    def prepare_delta_change_value(self, change, value):
+        """simple-history shows an empty foreign key as a deleted object; show it empty."""
+        if isinstance(value, DeletedObject) and value.pk is None:
+            return "—"
+        return super().prepare_delta_change_value(change, value)
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    def get_historical_record_context_helper(self, request, historical_record):
+        return HistoryContextHelper(self.model, historical_record)
+
+
+# --- transitions -------------------------------------------------------------------------------
+
+
+def _text_field(max_length: int, **kwargs) -> forms.CharField:
+    return forms.CharField(
+        max_length=max_length, widget=forms.Textarea(attrs={"rows": 3}), **kwargs
+    )
+
+
+GUARD_FIELDS = {
+    "note": partial(_text_field, TEXT_MAX_LENGTH),
+    "reason": partial(_text_field, REASON_MAX_LENGTH),
+    "resolution_code": partial(
+        forms.ChoiceField, choices=[("", "---------"), *ResolutionCode.choices]
+    ),
+    "resolution_notes": partial(_text_field, TEXT_MAX_LENGTH),
+    "duplicate_of": partial(
+        forms.CharField,
+        max_length=10,
+        label="Duplicate of",
+        help_text="The original incident's number, e.g. INC0001234.",
+    ),
+}
+
+
+class TransitionForm(forms.Form):
+    """The guard's fields of one transition, as the service's signature lists them."""
+
+    def __init__(self, *args, name: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field, required in services.transition_fields(name).items():
+            self.fields[field] = GUARD_FIELDS[field](required=required)
+
+    def add_application_error(self, error: ApplicationError) -> None:
+        """Attach the service's field errors to the fields they name; the rest to the form."""
+        for field, field_errors in error.fields.items():
+            self.add_error(field if field in self.fields else None, field_errors)
+
+
+# --- incidents ---------------------------------------------------------------------------------
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ChecklistInline(ReadOnlyInline):
+    model = ChecklistEntry
+    fields = ("item", "ticked_by", "ticked_at")
+    verbose_name_plural = "closure checklist (ticked items)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("incident", "ticked_by")
+
+
+class TimelineInline(ReadOnlyInline):
+    model = IncidentEvent
+    fields = ("at", "type", "summary", "actor", "source", "public", "pinned")
+    ordering = ("at", "id")
+    verbose_name_plural = "timeline"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
+class IncidentAddForm(forms.ModelForm):
+    """The model's priority is derived; this optional field lets the creator set it instead."""
+
+    explicit_priority = forms.ChoiceField(
+        label="Priority",
+        required=False,
+        choices=[("", "Derive from impact × urgency"), *Priority.choices],
+    )
+
+
+ADD_FIELDSETS = (
+    (None, {"fields": ("title", "description")}),
+    ("Priority", {"fields": ("impact", "urgency", "explicit_priority")}),
+    ("Assignment", {"fields": ("services", "team", "assignee")}),
+    (
+        "Details",
+        {
+            "fields": (
+                "source",
+                "affected_users",
+                "detected_at",
+                "started_at",
+                "related_problem",
+                "related_change",
+            )
+        },
+    ),
+)
+CHANGE_FIELDSETS = (
+    (None, {"fields": ("number", "status", "title", "description")}),
+    ("Priority", {"fields": ("impact", "urgency", "priority", "priority_overridden")}),
+    ("Assignment", {"fields": ("services", "team", "assignee", "reporter")}),
+    (
+        "Details",
+        {"fields": ("source", "affected_users", "related_problem", "related_change")},
+    ),
+    (
+        "Timestamps",
+        {
+            "fields": (
+                "detected_at",
+                "started_at",
+                "acknowledged_at",
+                "mitigated_at",
+                "resolved_at",
+                "closed_at",
+                "cancelled_at",
+                "created_at",
+                "updated_at",
+            )
+        },
+    ),
+    (
+        "Resolution",
+        {
+            "classes": ("collapse",),
+            "fields": (
+                "hold_reason",
+                "mitigation_note",
+                "resolution_code",
+                "resolution_notes",
+                "cancel_reason",
+                "duplicate_of",
+                "reopen_count",
+            ),
+        },
+    ),
+)
+CHANGE_READONLY_FIELDS = tuple(
+    name for name in flatten_fieldsets(CHANGE_FIELDSETS) if name not in services.EDITABLE_FIELDS
+)
+
+
+@admin.register(Incident)
+class IncidentAdmin(HistoryAdmin):
+    list_display = (
+        "number",
+        "title",
+        "priority",
+        "status",
+        "team",
+        "assignee",
+        "service_names",
+        "created_at",
+        "age",
+    )
+    list_filter = ("status", "priority", "team", "source", "services")
+    list_select_related = ("team", "assignee")
+    search_fields = ("=number", "title")
+    search_help_text = "An incident number (INC0001234 or 1234), or words from the title."
+    date_hierarchy = "created_at"
+    filter_horizontal = ("services",)
+    history_list_display = ("status", "priority")
+
+    # --- the changelist ---
+
+    def get_queryset(self, request):
+        return selectors.incident_queryset()
+
+    @admin.display(description="services")
+    def service_names(self, incident):
+        return ", ".join(service.name for service in incident.services.all())
+
+    @admin.display(description="age", ordering="created_at")
+    def age(self, incident):
+        return timesince(incident.created_at, depth=1)
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        number = _canonical_number(search_term)
+        if number is not None:
+            results |= queryset.filter(number=number)
+        return results, may_have_duplicates
+
+    # --- the form ---
+
+    def get_fieldsets(self, request, obj=None):
+        return CHANGE_FIELDSETS if obj else ADD_FIELDSETS
+
+    def get_readonly_fields(self, request, obj=None):
+        return CHANGE_READONLY_FIELDS if obj else ()
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = IncidentAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_inlines(self, request, obj):
+        return (ChecklistInline, TimelineInline) if obj else ()
+
+    def has_delete_permission(self, request, obj=None):
+        """Incidents are records: they are closed or cancelled, never deleted."""
+        return False
+
+    def save_model(self, request, obj, form, change):
+        saved = self._update(request, obj, form) if change else self._create(request, form)
+        _load_saved(obj, saved)
+
+    def save_related(self, request, form, formsets, change):
+        """Nothing to do: services were saved by the service call and the inlines are
+        read-only."""
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        """The read-only inlines are never saved, so only the form's changes are logged."""
+        return super().construct_change_message(request, form, [], add)
+
+    def _create(self, request, form) -> Incident:
+        data = form.cleaned_data
+        return services.incident_create(
+            actor=request.user,
+            source=ChangeSource.ADMIN,
+            title=data["title"],
+            description=data["description"],
+            impact=data["impact"],
+            urgency=data["urgency"],
+            priority=data["explicit_priority"] or None,
+            services=[service.slug for service in data["services"]],
+            team=data["team"],
+            assignee=data["assignee"],
+            incident_source=data["source"],
+            affected_users=data["affected_users"],
+            detected_at=data["detected_at"],
+            started_at=data["started_at"],
+            related_problem=data["related_problem"],
+            related_change=data["related_change"],
+        )
+
+    def _update(self, request, obj, form) -> Incident:
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        if "services" in changes:
+            changes["services"] = [service.slug for service in changes["services"]]
+        return services.incident_update(
+            incident=obj, actor=request.user, source=ChangeSource.ADMIN, **changes
+        )
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """A service that refuses the write (a race the form could not see) rolls the admin's
+        transaction back and is shown as an error instead of a server error."""
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ApplicationError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["transition_links"] = self._transition_links(request, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _transition_links(self, request, incident) -> list[dict]:
+        return [
+            {
+                "name": name,
+                "label": Transition(name).label,
+                "url": self._transition_url(incident, name),
+            }
+            for name in services.allowed_transitions(incident, request.user)
+        ]
+
+    # --- history: shown, never reverted (a revert would bypass the services) ---
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET"])
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    # --- transition forms ---
+
+    def get_urls(self):
+        transition = path(
+            "<path:object_id>/transition/<str:name>/",
+            self.admin_site.admin_view(self.transition_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_transition",
+        )
+        return [transition, *super().get_urls()]
+
+    def _url(self, view: str, *args) -> str:
+        opts = self.opts
+        return reverse(
+            f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_{view}", args=args
+        )
+
+    def _transition_url(self, incident, name: str) -> str:
+        return self._url("transition", quote(incident.pk), name)
+
+    def _change_url(self, incident) -> str:
+        return self._url("change", quote(incident.pk))
+
+    def transition_view(self, request, object_id, name):
+        """The guard's form for one transition; on POST it runs the transition service."""
+        if not request.user.has_perm(WORK_PERMISSION):
+            raise PermissionDenied
+        if name not in Transition.values:
+            raise Http404(f"No transition {name!r}.")
+        incident = self.get_object(request, unquote(object_id))
+        if incident is None:
+            raise Http404("No such incident.")
+        label = Transition(name).label
+        if name not in services.allowed_transitions(incident, request.user):
+            self.message_user(
+                request,
+                f"“{label}” is not possible now: {incident.number} is "
+                f"{incident.get_status_display().lower()}.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(self._change_url(incident))
+
+        form = TransitionForm(request.POST or None, name=name)
+        if request.method == "POST" and form.is_valid():
+            try:
+                incident = services.incident_transition(
+                    incident=incident,
+                    name=name,
+                    actor=request.user,
+                    source=ChangeSource.ADMIN,
+                    **form.cleaned_data,
+                )
+            except ApplicationError as error:
+                self.message_user(request, error.message, messages.ERROR)
+                form.add_application_error(error)
+            else:
+                self.message_user(
+                    request,
+                    f"{incident.number} is now {incident.get_status_display().lower()}.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(self._change_url(incident))
+        return self._render_transition_form(request, incident, name, form)
+
+    def _render_transition_form(self, request, incident, name, form):
+        adminform = helpers.AdminForm(
+            form, [(None, {"fields": list(form.fields)})], {}, model_admin=self
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{Transition(name).label}: {incident}",
+            "opts": self.opts,
+            "incident": incident,
+            "transition_label": Transition(name).label,
+            "adminform": adminform,
+            "errors": helpers.AdminErrorList(form, []),
+            "media": self.media + adminform.media,
+            "change_url": self._change_url(incident),
+        }
+        return render(request, "admin/incidents/incident/transition_form.html", context)
+
+
+# --- the CMDB and the matrix ---------------------------------------------------------------------
+
+
+@admin.register(Service)
+class ServiceAdmin(HistoryAdmin):
+    list_display = ("name", "slug", "tier", "owner_team", "user_count")
+    list_filter = ("tier", "owner_team")
+    list_select_related = ("owner_team",)
+    search_fields = ("slug", "name")
+    prepopulated_fields = {"slug": ("name",)}
+    filter_horizontal = ("depends_on",)
+
+    def save_model(self, request, obj, form, change):
+        """Name the edit and the user in the history row, as incident services do."""
+        reason = "edit " + ", ".join(form.changed_data) if change else "create"
+        obj._change_reason = f"{reason} by {request.user.get_username()} ({ChangeSource.ADMIN})"
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "email", "member_count")
+    search_fields = ("name", "slug", "email")
+    prepopulated_fields = {"slug": ("name",)}
+    filter_horizontal = ("members",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(member_count=Count("members"))
+
+    @admin.display(description="members", ordering="member_count")
+    def member_count(self, team):
+        return team.member_count
+
+
+@admin.register(PriorityMatrixEntry)
+class PriorityMatrixEntryAdmin(admin.ModelAdmin):
+    list_display = ("impact", "urgency", "priority")
+    list_editable = ("priority",)

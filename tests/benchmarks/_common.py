@@ -1,0 +1,397 @@
+"""What every benchmark shares: the database it runs on, the server it starts, the load it drives
+and the table it prints.
+
+The load driver speaks HTTP/1.1 over asyncio streams itself instead of using httpx: on a 2-core
+machine the client shares the CPU with the server, and httpx spends about 2 ms of CPU per
+request where this client spends about 0.15 ms, so httpx would slow the very server it measures.
+"""
+
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import random
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import django
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+HOST = "127.0.0.1"
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/itsm_bench"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
+READY_TIMEOUT_SECONDS = 60
+STOP_GRACE_SECONDS = 10
+
+
+# --- database and environment ------------------------------------------------------------------
+
+
+def database_url() -> str:
+    """DATABASE_URL, or the benchmark's own database; SQLite is refused."""
+    url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise SystemExit(
+            f"The benchmarks measure the production setup and need PostgreSQL; DATABASE_URL is "
+            f"{url.split(':', 1)[0]!r}. Unset it to use {DEFAULT_DATABASE_URL}, or point it at "
+            f"a PostgreSQL database."
+        )
+    return url
+
+
+def ensure_database(url: str) -> None:
+    """Create the database `url` names when it does not exist yet (connecting to `postgres`)."""
+    params = conninfo_to_dict(url)
+    name = params.get("dbname") or params.get("user") or "postgres"
+    with psycopg.connect(**{**params, "dbname": "postgres"}, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            print(f"Created database {name}.")
+
+
+def setup_django() -> dict[str, str]:
+    """Point this process at the benchmark's PostgreSQL and Redis under production settings and
+    set Django up; return the environment the server subprocess gets."""
+    database = database_url()
+    ensure_database(database)
+    env = production_environment(
+        database=database, redis=os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    )
+    os.environ.update(env)
+    django.setup()
+    return env
+
+
+def stop_on_sigterm() -> None:
+    """Let SIGTERM unwind like Ctrl-C does, so `finally` blocks stop the server either way."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
+def production_environment(*, database: str, redis: str) -> dict[str, str]:
+    """Production settings (DEBUG off) over plain HTTP on loopback, with quiet logs."""
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="itsm.settings",
+        DATABASE_URL=database,
+        REDIS_URL=redis,
+        DEBUG="false",
+        SECRET_KEY=env.get("SECRET_KEY") or secrets.token_urlsafe(50),
+        SECURE_SSL_REDIRECT="false",
+        WORKER_HEARTBEAT_REQUIRED="false",
+        LOG_LEVEL="WARNING",
+    )
+    env.pop("ITSM_TESTING", None)
+    return env
+
+
+# --- the server --------------------------------------------------------------------------------
+
+
+DEFAULT_APP = "itsm.asgi:application"
+# The production ASGI servers, without access logs: daphne runs one process, uvicorn one worker
+# process per core of the 2-core reference machine.
+SERVERS = {
+    "uvicorn": [
+        "uvicorn",
+        "--host",
+        HOST,
+        "--workers",
+        "2",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ],
+    "daphne": ["daphne", "--bind", HOST, "-v", "0"],
+}
+
+
+def server_command(name: str, port: int, app: str = DEFAULT_APP) -> list[str]:
+    return [sys.executable, "-m", *SERVERS[name], "--port", str(port), app]
+
+
+@contextlib.contextmanager
+def running_server(command: list[str], *, port: int, env: dict[str, str]) -> Iterator[None]:
+    """Start `command` in its own process group, wait until it answers /healthz/live, and stop
+    the whole group on the way out, also on Ctrl-C or an error."""
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            command,
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            _wait_until_live(process, port, log)
+            yield
+        finally:
+            _stop(process)
+
+
+def _wait_until_live(process: subprocess.Popen, port: int, log) -> None:
+    url = f"http://{HOST}:{port}/healthz/live"
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"The server exited with {process.returncode}:\n{_tail(log)}")
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1) as response:
+            if response.status == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(
+        f"The server did not answer {url} in {READY_TIMEOUT_SECONDS} s:\n{_tail(log)}"
+    )
+
+
+def _tail(log, lines: int = 30) -> str:
+    log.seek(0)
+    return "\n".join(log.read().decode(errors="replace").splitlines()[-lines:])
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM to the server's process group (uvicorn's workers too), SIGKILL if it lingers."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+# --- the load driver ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One request shape; each request takes one of `paths` at random."""
+
+    name: str
+    method: str
+    paths: tuple[str, ...]
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+
+
+@dataclass
+class LoadResult:
+    requests: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    client_cpu_share: float = 0.0  # CPU the load generator used, as a fraction of one core
+    first_error: str = ""
+
+    def merge(self, other: "LoadResult") -> None:
+        self.requests += other.requests
+        self.errors += other.errors
+        self.seconds = max(self.seconds, other.seconds)
+        self.latencies.extend(other.latencies)
+        self.client_cpu_share += other.client_cpu_share
+        self.first_error = self.first_error or other.first_error
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile_ms(self, p: float) -> float:
+        """Nearest-rank percentile of the latencies, in milliseconds."""
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return 0.0
+        return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))] * 1000
+
+
+class HttpConnection:
+    """A keep-alive HTTP/1.1 connection that reads Content-Length and chunked bodies."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, endpoint: Endpoint, path: str) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
+        head = [
+            f"{endpoint.method} {path} HTTP/1.1",
+            f"Host: {HOST}:{self.port}",
+            f"Content-Length: {len(endpoint.body)}",
+        ]
+        head += [f"{name}: {value}" for name, value in endpoint.headers]
+        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + endpoint.body)
+        status, headers = await self._read_head()
+        body = await self._read_body(headers)
+        if headers.get("connection", "").lower() == "close":
+            await self.close()
+        return status, body
+
+    async def _read_head(self) -> tuple[int, dict[str, str]]:
+        lines = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        return status, headers
+
+    async def _read_body(self, headers: dict[str, str]) -> bytes:
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            chunks = []
+            while size := int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16):
+                chunks.append(await self.reader.readexactly(size + 2))
+            await self.reader.readuntil(b"\r\n")
+            return b"".join(chunk[:-2] for chunk in chunks)
+        return await self.reader.readexactly(int(headers.get("content-length", "0")))
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
+
+
+async def _drive(
+    endpoint: Endpoint, port: int, warm_until: float, stop_at: float, result: LoadResult
+) -> None:
+    """One client: requests back to back on one connection; those started after the warm-up
+    and before the end are counted."""
+    connection = HttpConnection(port)
+    rng = random.Random()
+    try:
+        while (started := time.monotonic()) < stop_at:
+            try:
+                status, body = await connection.request(endpoint, rng.choice(endpoint.paths))
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                await connection.close()
+                status, body = 0, repr(exc).encode()
+            if started < warm_until:
+                continue
+            result.requests += 1
+            result.latencies.append(time.monotonic() - started)
+            if not 200 <= status < 300:
+                result.errors += 1
+                result.first_error = result.first_error or f"{status} {body[:300]!r}"
+    finally:
+        await connection.close()
+
+
+def _load_in_this_process(
+    endpoint: Endpoint, port: int, clients: int, seconds: float, warmup: float
+) -> LoadResult:
+    result = LoadResult(seconds=seconds)
+    cpu_before, wall_before = time.process_time(), time.monotonic()
+
+    async def run() -> None:
+        warm_until = time.monotonic() + warmup
+        stop_at = warm_until + seconds
+        await asyncio.gather(
+            *(_drive(endpoint, port, warm_until, stop_at, result) for _ in range(clients))
+        )
+
+    asyncio.run(run())
+    result.client_cpu_share = (time.process_time() - cpu_before) / (time.monotonic() - wall_before)
+    return result
+
+
+def run_load(
+    endpoint: Endpoint,
+    *,
+    port: int,
+    clients: int,
+    seconds: float,
+    warmup: float = 1.0,
+    processes: int = 1,
+) -> LoadResult:
+    """`clients` concurrent clients, spread over `processes` client processes, each sending
+    `endpoint` requests back to back for `warmup` (not counted) then `seconds`."""
+    if processes == 1:
+        return _load_in_this_process(endpoint, port, clients, seconds, warmup)
+    shares = [clients // processes + (i < clients % processes) for i in range(processes)]
+    total = LoadResult()
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=processes, mp_context=spawn) as pool:
+        futures = [
+            pool.submit(_load_in_this_process, endpoint, port, share, seconds, warmup)
+            for share in shares
+            if share
+        ]
+        for future in futures:
+            total.merge(future.result())
+    return total
+
+
+def print_machine_load() -> None:
+    """Say how busy the machine is before the load starts; other work lowers every number."""
+    busy = busy_cpu_share()
+    if busy is not None:
+        warning = "  <- other work is running; numbers will be low" if busy > 0.1 else ""
+        print(f"CPU busy before the load (server idle): {busy:.0%}{warning}")
+
+
+def busy_cpu_share(seconds: float = 1.0) -> float | None:
+    """How busy the machine's CPUs are (0..1) over `seconds`, from /proc/stat; None elsewhere."""
+
+    def sample() -> tuple[int, int]:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        idle = values[3] + values[4]  # idle + iowait
+        return sum(values) - idle, sum(values)
+
+    try:
+        busy_before, total_before = sample()
+        time.sleep(seconds)
+        busy_after, total_after = sample()
+    except OSError:
+        return None
+    return (busy_after - busy_before) / max(1, total_after - total_before)
+
+
+# --- output -------------------------------------------------------------------------------------
+
+
+def markdown_table(columns: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table padded to line up in a terminal too; numbers align right."""
+    cells = [columns, *rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    numeric = [all(_is_number(row[i]) for row in rows) for i in range(len(columns))]
+
+    def line(row: list[str]) -> str:
+        padded = (
+            v.rjust(w) if num else v.ljust(w)
+            for v, w, num in zip(row, widths, numeric, strict=True)
+        )
+        return "| " + " | ".join(padded) + " |"
+
+    rule = (
+        "|"
+        + "|".join(
+            ("-" * (w + 1) + ":") if num else ("-" * (w + 2))
+            for w, num in zip(widths, numeric, strict=True)
+        )
+        + "|"
+    )
+    return "\n".join([line(columns), rule, *(line(row) for row in rows)])
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace(",", "").rstrip("×"))
+    except ValueError:
+        return False
+    return True

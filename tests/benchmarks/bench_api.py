@@ -1,0 +1,346 @@
+"""API benchmark (`make bench`): the production ASGI server on PostgreSQL with 100,000 incidents.
+
+Drives `GET /healthz/live` (the floor: the server and Django with no database), then create, list
+and detail, each with the same number of concurrent clients for a fixed time, and prints
+requests/s, p50 and p99 latency and each endpoint's ratio to the floor.
+
+    .venv/bin/python -m tests.benchmarks.bench_api [--seconds 15] [--server uvicorn|daphne]
+"""
+
+import argparse
+import json
+import random
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+from tests.benchmarks._common import (
+    DEFAULT_APP,
+    SERVERS,
+    Endpoint,
+    LoadResult,
+    markdown_table,
+    print_machine_load,
+    run_load,
+    running_server,
+    server_command,
+    setup_django,
+    stop_on_sigterm,
+)
+
+INCIDENTS = 100_000
+BATCH_SIZE = 5_000
+DETAIL_SAMPLE = 10_000
+USERNAME = "bench-responder"
+TEAM_SLUG = "bench-team"
+SERVICE_SLUGS = tuple(f"bench-service-{i:02d}" for i in range(1, 13))
+# Seeded statuses, weighted like a portal a year into production: most incidents are closed.
+STATUS_WEIGHTS = {
+    "closed": 85,
+    "resolved": 5,
+    "cancelled": 3,
+    "new": 2,
+    "acknowledged": 1,
+    "investigating": 2,
+    "on_hold": 1,
+    "mitigated": 1,
+}
+AIMS = {"create": 0.2, "list": 0.2, "detail": 0.4}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=15, help="measured time per endpoint")
+    parser.add_argument(
+        "--server",
+        choices=SERVERS,
+        default="uvicorn",
+        help="uvicorn: 2 worker processes; daphne: one process",
+    )
+    parser.add_argument("--port", type=int, default=8105)
+    parser.add_argument(
+        "--app",
+        default=DEFAULT_APP,
+        help="ASGI application to serve, to measure a change before making it",
+    )
+    parser.add_argument("--clients", type=int, default=16, help="concurrent connections")
+    parser.add_argument(
+        "--client-processes", type=int, default=1, help="processes the clients are spread over"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    stop_on_sigterm()
+    env = setup_django()
+    token, numbers = prepare_database()
+    command = server_command(args.server, args.port, args.app)
+    print(f"Server: {' '.join(command[1:])}")
+    print(
+        f"Load: {args.clients} clients in {args.client_processes} process(es), "
+        f"{args.seconds:g} s per endpoint after 1 s of warm-up"
+    )
+    with running_server(command, port=args.port, env=env):
+        print_machine_load()
+        results = {
+            endpoint.name: run_load(
+                endpoint,
+                port=args.port,
+                clients=args.clients,
+                seconds=args.seconds,
+                processes=args.client_processes,
+            )
+            for endpoint in build_endpoints(token, numbers)
+        }
+    print()
+    print(report(results))
+    failed = {name: r for name, r in results.items() if r.errors}
+    for name, result in failed.items():
+        print(f"{name}: {result.errors} errors; first: {result.first_error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+
+def prepare_database() -> tuple[str, list[str]]:
+    """Migrate, seed, and return a fresh bearer token and a sample of incident numbers."""
+    from django.core.management import call_command
+    from django.db import connections
+
+    from incidents.models import Incident
+
+    call_command("migrate", interactive=False, verbosity=0)
+    user = responder()
+    seed_incidents(INCIDENTS, user)
+    token = bearer_token(user)
+    numbers = list(Incident.objects.values_list("number", flat=True))
+    sample = random.sample(numbers, min(DETAIL_SAMPLE, len(numbers)))
+    connections.close_all()
+    return token, sample
+
+
+def responder():
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from itsm.roles import Role
+
+    user, _ = get_user_model().objects.get_or_create(username=USERNAME)
+    user.groups.add(Group.objects.get(name=Role.RESPONDER))
+    return user
+
+
+def bearer_token(user) -> str:
+    from itsm.services import token_create
+
+    _, raw = token_create(user=user, name="benchmark")
+    return raw
+
+
+def seed_incidents(target: int, user) -> None:
+    """Top the database up to `target` incidents with bulk inserts: incident rows numbered from
+    the same sequence the service uses, one `created` timeline event each, and their services."""
+    from incidents.models import Incident, IncidentEvent
+    from incidents.services import priority_for
+
+    missing = target - Incident.objects.count()
+    if missing <= 0:
+        print(f"Database already holds {target:,} incidents or more; not seeding.")
+        return
+    print(f"Seeding {missing:,} incidents…", flush=True)
+    started = time.monotonic()
+    team, services = seed_catalogue()
+    matrix = {(i, u): priority_for(i, u) for i in (1, 2, 3) for u in (1, 2, 3)}
+    rng = random.Random(2)
+    for done in range(0, missing, BATCH_SIZE):
+        _seed_batch(min(BATCH_SIZE, missing - done), matrix, user, team, services, rng)
+    vacuum_analyze(Incident, IncidentEvent, Incident.services.through)
+    print(f"Seeded in {time.monotonic() - started:.0f} s.")
+
+
+def vacuum_analyze(*models) -> None:
+    """What autovacuum would do soon after a bulk load: fresh planner statistics and a
+    visibility map, so the benchmark sees the plans a settled database gets."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
+def seed_catalogue():
+    """The team and the services seeded incidents point at."""
+    from incidents.models import Service, Team
+
+    team, _ = Team.objects.get_or_create(slug=TEAM_SLUG, defaults={"name": "Benchmark team"})
+    services = [
+        Service.objects.get_or_create(
+            slug=slug, defaults={"name": slug.replace("-", " ").title(), "owner_team": team}
+        )[0]
+        for slug in SERVICE_SLUGS
+    ]
+    return team, services
+
+
+def _seed_batch(size: int, matrix: dict, user, team, services, rng: random.Random) -> None:
+    from django.db import transaction
+
+    from incidents.models import Incident, IncidentEvent
+
+    with transaction.atomic():
+        incidents = Incident.objects.bulk_create(
+            Incident(**_incident_fields(number, matrix, rng, user=user, team=team))
+            for number in _reserve_numbers(size)
+        )
+        links = [
+            (incident, rng.sample(services, rng.choice((0, 1, 1, 1, 2)))) for incident in incidents
+        ]
+        Incident.services.through.objects.bulk_create(
+            Incident.services.through(incident_id=incident.pk, service_id=service.pk)
+            for incident, chosen in links
+            for service in chosen
+        )
+        IncidentEvent.objects.bulk_create(
+            IncidentEvent(**_created_event_fields(incident, chosen), actor=user)
+            for incident, chosen in links
+        )
+
+
+def _reserve_numbers(count: int) -> list[str]:
+    from django.db import connection
+
+    from incidents.services import NUMBER_SEQUENCE, NUMBER_WIDTH
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [NUMBER_SEQUENCE, count])
+        return [f"INC{value:0{NUMBER_WIDTH}d}" for (value,) in cursor.fetchall()]
+
+
+# How far along its lifecycle each seeded status is, and when each step happened.
+STEPS_REACHED = {
+    "new": 0,
+    "cancelled": 0,
+    "acknowledged": 1,
+    "investigating": 1,
+    "on_hold": 1,
+    "mitigated": 2,
+    "resolved": 3,
+    "closed": 4,
+}
+STEP_AFTER = (
+    ("acknowledged_at", timedelta(minutes=5)),
+    ("mitigated_at", timedelta(hours=1)),
+    ("resolved_at", timedelta(hours=3)),
+    ("closed_at", timedelta(days=2)),
+)
+
+
+def _incident_fields(number: str, matrix: dict, rng: random.Random, *, user, team) -> dict:
+    status = rng.choices(list(STATUS_WEIGHTS), weights=list(STATUS_WEIGHTS.values()))[0]
+    reached = STEPS_REACHED[status]
+    created = datetime.now(UTC) - timedelta(minutes=rng.randrange(365 * 24 * 60))
+    impact, urgency = rng.randint(1, 3), rng.randint(1, 3)
+    return {
+        "number": number,
+        "title": f"Benchmark incident {number}",
+        "description": "Seeded by tests/benchmarks/bench_api.py.",
+        "impact": impact,
+        "urgency": urgency,
+        "priority": matrix[impact, urgency],
+        "status": status,
+        "team": team,
+        "reporter": user,
+        "assignee": user if reached else None,
+        "source": "api",
+        "affected_users": rng.randrange(500),
+        "detected_at": created,
+        "started_at": created,
+        "created_at": created,
+        "hold_reason": "Waiting for the vendor." if status == "on_hold" else "",
+        "mitigation_note": "Traffic moved to the standby." if reached >= 2 else "",
+        "resolution_code": "fixed" if reached >= 3 else "",
+        "resolution_notes": "Configuration corrected." if reached >= 3 else "",
+        "cancel_reason": "False positive." if status == "cancelled" else "",
+        "cancelled_at": created + timedelta(minutes=30) if status == "cancelled" else None,
+        **{name: created + after for name, after in STEP_AFTER[:reached]},
+    }
+
+
+def _created_event_fields(incident, services) -> dict:
+    return {
+        "incident": incident,
+        "type": "created",
+        "source": "api",
+        "at": incident.created_at,
+        "summary": f"{incident.number} logged as {incident.priority}: {incident.title}",
+        "data": {"priority": incident.priority, "services": [s.slug for s in services]},
+    }
+
+
+# --- load and report ----------------------------------------------------------------------------
+
+
+def build_endpoints(token: str, numbers: list[str]) -> list[Endpoint]:
+    auth = (("Authorization", f"Bearer {token}"), ("Accept", "application/json"))
+    body = {
+        "title": "Checkout latency above 2 s",
+        "impact": 2,
+        "urgency": 1,
+        "services": list(SERVICE_SLUGS[:2]),
+    }
+    return [
+        Endpoint("floor", "GET", ("/healthz/live",)),
+        Endpoint(
+            "create",
+            "POST",
+            ("/api/incidents/",),
+            headers=(*auth, ("Content-Type", "application/json")),
+            body=json.dumps(body).encode(),
+        ),
+        Endpoint("list", "GET", ("/api/incidents/?page_size=50",), headers=auth),
+        Endpoint("detail", "GET", tuple(f"/api/incidents/{n}/" for n in numbers), headers=auth),
+    ]
+
+
+ROUTES = {
+    "floor": "GET /healthz/live",
+    "create": "POST /api/incidents/",
+    "list": "GET /api/incidents/?page_size=50",
+    "detail": "GET /api/incidents/{number}/",
+}
+
+
+def report(results: dict[str, LoadResult]) -> str:
+    floor = results["floor"].per_second
+    rows = []
+    for name, result in results.items():
+        ratio = result.per_second / floor if floor else 0.0
+        aim = AIMS.get(name)
+        rows.append(
+            [
+                ROUTES[name],
+                f"{result.requests:,}",
+                f"{result.errors:,}",
+                f"{result.per_second:,.0f}",
+                f"{result.percentile_ms(50):.1f}",
+                f"{result.percentile_ms(99):.1f}",
+                f"{ratio:.2f}",
+                f"≥ {aim}" if aim else "—",
+                ("yes" if ratio >= aim else "NO") if aim else "—",
+            ]
+        )
+    table = markdown_table(
+        ["endpoint", "requests", "errors", "req/s", "p50 ms", "p99 ms", "× floor", "aim", "met"],
+        rows,
+    )
+    cpu = max(r.client_cpu_share for r in results.values())
+    return f"{table}\n\nLoad generator CPU: at most {cpu:.0%} of one core."
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit("Interrupted; the server has been stopped.")
