@@ -179,8 +179,7 @@ def _record(
 
 
 def _publish(number: str, payload: dict) -> None:
-    realtime.publish(realtime.group_name("incident", number), payload)
-    realtime.publish("incidents", payload)
+    realtime.publish([realtime.group_name("incident", number), "incidents"], payload)
 
 
 def _save_with_history(obj: Incident | Service, *, actor, source: str, reason: str) -> None:

@@ -1,7 +1,9 @@
 """Live pushes to open pages. Every write publishes here after its transaction commits."""
 
+import asyncio
 import json
 import logging
+from collections.abc import Sequence
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -15,17 +17,23 @@ def group_name(*parts: str) -> str:
     return ".".join(str(p) for p in parts)
 
 
-def publish(group: str, event: dict) -> None:
-    """Send `event` to every consumer in `group`. A failure is logged, never raised: a write
-    that committed must not look failed because a live page could not be told."""
+def publish(group: str | Sequence[str], event: dict) -> None:
+    """Send `event` to every consumer in `group` (or in each of several groups, in one trip
+    to the channel layer). A failure is logged, never raised: a write that committed must not
+    look failed because a live page could not be told."""
     layer = get_channel_layer()
     if layer is None:
         return
+    groups = [group] if isinstance(group, str) else list(group)
     message = {
         "type": "realtime.event",
         "event": json.loads(json.dumps(event, cls=DjangoJSONEncoder)),
     }
     try:
-        async_to_sync(layer.group_send)(group, message)
+        async_to_sync(_send_all)(layer, groups, message)
     except Exception:
-        logger.exception("realtime publish to %s failed", group)
+        logger.exception("realtime publish to %s failed", ", ".join(groups))
+
+
+async def _send_all(layer, groups: list[str], message: dict) -> None:
+    await asyncio.gather(*(layer.group_send(g, message) for g in groups))
