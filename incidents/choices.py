@@ -123,3 +123,36 @@ class Transition(models.TextChoices):
     REOPEN = "reopen", "Reopen"
     CLOSE = "close", "Close"
     CANCEL = "cancel", "Cancel"
+
+
+class SlaKind(models.TextChoices):
+    """What an SLA timer measures, from the incident's start."""
+
+    ACKNOWLEDGE = "acknowledge", "Acknowledge"
+    RESPOND = "respond", "Respond"
+    MITIGATE = "mitigate", "Mitigate"
+    RESOLVE = "resolve", "Resolve"
+    UPDATE = "update", "Stakeholder update"
+
+
+class SlaTimerState(models.TextChoices):
+    RUNNING = "running", "Running"
+    PAUSED = "paused", "Paused"
+    MET = "met", "Met"
+    BREACHED = "breached", "Breached"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class DeadlineKind(models.TextChoices):
+    WARNING = "warning", "Warning"
+    BREACH = "breach", "Breach"
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"

@@ -1,9 +1,13 @@
 import hashlib
+import os
 import secrets
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
+
+from itsm.choices import ChatKind, NotificationChannel, NotificationStatus
 
 TOKEN_PREFIX = "itsm_"
 
@@ -43,3 +47,72 @@ class ApiToken(models.Model):
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or self.expires_at > now
+
+
+class ChatWebhook(models.Model):
+    """A Slack or Teams channel. Its URL is a secret, so the database holds only the name of
+    the environment variable that carries it."""
+
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=ChatKind.choices)
+    url_env = models.CharField(
+        max_length=100,
+        validators=[RegexValidator(r"^[A-Z][A-Z0-9_]*$", "An environment variable name.")],
+        help_text="Environment variable holding the webhook URL, e.g. SLACK_WEBHOOK_OPS.",
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_kind_display()})"
+
+    def url(self) -> str:
+        return os.environ.get(self.url_env, "")
+
+
+class Notification(models.Model):
+    """Every message the portal sends, with its outcome. `dedupe_key` makes a message about one
+    event to one recipient exist once, however often the code that sends it runs."""
+
+    channel = models.CharField(max_length=10, choices=NotificationChannel.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    webhook = models.ForeignKey(
+        ChatWebhook, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    subject = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    link = models.CharField(max_length=300, blank=True, help_text="Portal path it is about.")
+    context = models.JSONField(default=dict, blank=True)
+    dedupe_key = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="notification_retry_idx",
+                condition=models.Q(status="pending"),
+            ),
+            models.Index(fields=["recipient", "channel", "read_at"], name="notification_inbox_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_channel_display()} to {self.recipient or self.webhook}: {self.subject}"

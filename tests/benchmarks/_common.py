@@ -15,7 +15,6 @@ import secrets
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -123,10 +122,15 @@ def server_command(name: str, port: int, app: str = DEFAULT_APP) -> list[str]:
 
 
 @contextlib.contextmanager
-def running_server(command: list[str], *, port: int, env: dict[str, str]) -> Iterator[None]:
-    """Start `command` in its own process group, wait until it answers /healthz/live, and stop
-    the whole group on the way out, also on Ctrl-C or an error."""
-    with tempfile.TemporaryFile() as log:
+def running_server(
+    command: list[str], *, port: int, env: dict[str, str]
+) -> Iterator[subprocess.Popen]:
+    """Start `command` in its own process group with its output in `server_log(port)`, wait
+    until it answers /healthz/live, and stop the whole group on the way out, also on Ctrl-C or
+    an error."""
+    log_path = server_log(port)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
         process = subprocess.Popen(
             command,
             cwd=PROJECT_DIR,
@@ -136,30 +140,31 @@ def running_server(command: list[str], *, port: int, env: dict[str, str]) -> Ite
             start_new_session=True,
         )
         try:
-            _wait_until_live(process, port, log)
-            yield
+            _wait_until_live(process, port)
+            yield process
         finally:
             _stop(process)
 
 
-def _wait_until_live(process: subprocess.Popen, port: int, log) -> None:
+def server_log(port: int) -> Path:
+    return PROJECT_DIR / "var" / f"bench-server-{port}.log"
+
+
+def _wait_until_live(process: subprocess.Popen, port: int) -> None:
     url = f"http://{HOST}:{port}/healthz/live"
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"The server exited with {process.returncode}:\n{_tail(log)}")
+            raise RuntimeError(
+                f"The server exited with {process.returncode}; see {server_log(port)}"
+            )
         with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1) as response:
             if response.status == 200:
                 return
         time.sleep(0.2)
     raise RuntimeError(
-        f"The server did not answer {url} in {READY_TIMEOUT_SECONDS} s:\n{_tail(log)}"
+        f"The server did not answer {url} in {READY_TIMEOUT_SECONDS} s; see {server_log(port)}"
     )
-
-
-def _tail(log, lines: int = 30) -> str:
-    log.seek(0)
-    return "\n".join(log.read().decode(errors="replace").splitlines()[-lines:])
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -194,16 +199,21 @@ class LoadResult:
     errors: int = 0
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
-    client_cpu_share: float = 0.0  # CPU the load generator used, as a fraction of one core
     first_error: str = ""
+    # CPU seconds used during the run by the load generator, the server's processes, the
+    # PostgreSQL backends serving it, and everything else on the machine.
+    client_cpu: float = 0.0
+    server_cpu: float = 0.0
+    database_cpu: float = 0.0
+    other_cpu: float = 0.0
 
     def merge(self, other: "LoadResult") -> None:
         self.requests += other.requests
         self.errors += other.errors
         self.seconds = max(self.seconds, other.seconds)
         self.latencies.extend(other.latencies)
-        self.client_cpu_share += other.client_cpu_share
         self.first_error = self.first_error or other.first_error
+        self.client_cpu += other.client_cpu
 
     @property
     def per_second(self) -> float:
@@ -215,6 +225,9 @@ class LoadResult:
         if not ordered:
             return 0.0
         return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))] * 1000
+
+    def cpu_ms_per_request(self, cpu_seconds: float) -> float:
+        return cpu_seconds / self.requests * 1000 if self.requests else 0.0
 
 
 class HttpConnection:
@@ -267,11 +280,8 @@ class HttpConnection:
         self.reader = self.writer = None
 
 
-async def _drive(
-    endpoint: Endpoint, port: int, warm_until: float, stop_at: float, result: LoadResult
-) -> None:
-    """One client: requests back to back on one connection; those started after the warm-up
-    and before the end are counted."""
+async def _drive(endpoint: Endpoint, port: int, stop_at: float, result: LoadResult) -> None:
+    """One client: requests back to back on one connection until `stop_at`."""
     connection = HttpConnection(port)
     rng = random.Random()
     try:
@@ -281,8 +291,6 @@ async def _drive(
             except (OSError, asyncio.IncompleteReadError) as exc:
                 await connection.close()
                 status, body = 0, repr(exc).encode()
-            if started < warm_until:
-                continue
             result.requests += 1
             result.latencies.append(time.monotonic() - started)
             if not 200 <= status < 300:
@@ -292,43 +300,32 @@ async def _drive(
         await connection.close()
 
 
-def _load_in_this_process(
-    endpoint: Endpoint, port: int, clients: int, seconds: float, warmup: float
-) -> LoadResult:
+def _load_in_this_process(endpoint: Endpoint, port: int, clients: int, seconds: float):
     result = LoadResult(seconds=seconds)
-    cpu_before, wall_before = time.process_time(), time.monotonic()
+    cpu_before = time.process_time()
 
     async def run() -> None:
-        warm_until = time.monotonic() + warmup
-        stop_at = warm_until + seconds
-        await asyncio.gather(
-            *(_drive(endpoint, port, warm_until, stop_at, result) for _ in range(clients))
-        )
+        stop_at = time.monotonic() + seconds
+        await asyncio.gather(*(_drive(endpoint, port, stop_at, result) for _ in range(clients)))
 
     asyncio.run(run())
-    result.client_cpu_share = (time.process_time() - cpu_before) / (time.monotonic() - wall_before)
+    result.client_cpu = time.process_time() - cpu_before
     return result
 
 
 def run_load(
-    endpoint: Endpoint,
-    *,
-    port: int,
-    clients: int,
-    seconds: float,
-    warmup: float = 1.0,
-    processes: int = 1,
+    endpoint: Endpoint, *, port: int, clients: int, seconds: float, processes: int = 1
 ) -> LoadResult:
     """`clients` concurrent clients, spread over `processes` client processes, each sending
-    `endpoint` requests back to back for `warmup` (not counted) then `seconds`."""
+    `endpoint` requests back to back for `seconds`."""
     if processes == 1:
-        return _load_in_this_process(endpoint, port, clients, seconds, warmup)
+        return _load_in_this_process(endpoint, port, clients, seconds)
     shares = [clients // processes + (i < clients % processes) for i in range(processes)]
     total = LoadResult()
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=processes, mp_context=spawn) as pool:
         futures = [
-            pool.submit(_load_in_this_process, endpoint, port, share, seconds, warmup)
+            pool.submit(_load_in_this_process, endpoint, port, share, seconds)
             for share in shares
             if share
         ]
@@ -337,29 +334,88 @@ def run_load(
     return total
 
 
-def print_machine_load() -> None:
+def measure(
+    endpoint: Endpoint,
+    *,
+    server: subprocess.Popen,
+    port: int,
+    clients: int,
+    seconds: float,
+    warmup: float = 1.0,
+    processes: int = 1,
+) -> LoadResult:
+    """Warm up (not counted), then `run_load`, recording where the CPU went meanwhile."""
+    run_load(endpoint, port=port, clients=clients, seconds=warmup, processes=processes)
+    before = CpuSample.take(server.pid)
+    result = run_load(endpoint, port=port, clients=clients, seconds=seconds, processes=processes)
+    after = CpuSample.take(server.pid)
+    result.server_cpu = after.server - before.server
+    result.database_cpu = after.database - before.database
+    result.other_cpu = (
+        after.machine - before.machine - result.server_cpu - result.database_cpu - result.client_cpu
+    )
+    return result
+
+
+# --- where the CPU goes (Linux /proc) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    """CPU seconds used so far by the whole machine, the server's process group, and the
+    PostgreSQL backends connected to the benchmark's database."""
+
+    machine: float
+    server: float
+    database: float
+
+    @classmethod
+    def take(cls, server_pgid: int) -> "CpuSample":
+        stats = _process_stats()
+        return cls(
+            machine=_machine_busy_seconds(),
+            server=sum(cpu for pgid, cpu in stats.values() if pgid == server_pgid),
+            database=sum(stats.get(pid, (0, 0.0))[1] for pid in _database_backend_pids()),
+        )
+
+
+def _process_stats() -> dict[int, tuple[int, float]]:
+    """Every process's group id and CPU seconds (user + system)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                stats[int(entry.name)] = (
+                    int(fields[2]),
+                    (int(fields[11]) + int(fields[12])) / ticks,
+                )
+    return stats
+
+
+def _database_backend_pids() -> list[int]:
+    with psycopg.connect(database_url()) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [pid for (pid,) in rows]
+
+
+def _machine_busy_seconds() -> float:
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:8]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def print_machine_load(seconds: float = 1.0) -> None:
     """Say how busy the machine is before the load starts; other work lowers every number."""
-    busy = busy_cpu_share()
-    if busy is not None:
-        warning = "  <- other work is running; numbers will be low" if busy > 0.1 else ""
-        print(f"CPU busy before the load (server idle): {busy:.0%}{warning}")
-
-
-def busy_cpu_share(seconds: float = 1.0) -> float | None:
-    """How busy the machine's CPUs are (0..1) over `seconds`, from /proc/stat; None elsewhere."""
-
-    def sample() -> tuple[int, int]:
-        values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-        idle = values[3] + values[4]  # idle + iowait
-        return sum(values) - idle, sum(values)
-
-    try:
-        busy_before, total_before = sample()
-        time.sleep(seconds)
-        busy_after, total_after = sample()
-    except OSError:
-        return None
-    return (busy_after - busy_before) / max(1, total_after - total_before)
+    before = _machine_busy_seconds()
+    time.sleep(seconds)
+    busy = (_machine_busy_seconds() - before) / seconds / (os.cpu_count() or 1)
+    warning = "  <- other work is running; numbers will be low" if busy > 0.1 else ""
+    print(f"CPU busy before the load (server idle): {busy:.0%}{warning}")
 
 
 # --- output -------------------------------------------------------------------------------------

@@ -20,10 +20,11 @@ from tests.benchmarks._common import (
     Endpoint,
     LoadResult,
     markdown_table,
+    measure,
     print_machine_load,
-    run_load,
     running_server,
     server_command,
+    server_log,
     setup_django,
     stop_on_sigterm,
 )
@@ -81,11 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         f"Load: {args.clients} clients in {args.client_processes} process(es), "
         f"{args.seconds:g} s per endpoint after 1 s of warm-up"
     )
-    with running_server(command, port=args.port, env=env):
+    with running_server(command, port=args.port, env=env) as server:
         print_machine_load()
         results = {
-            endpoint.name: run_load(
+            endpoint.name: measure(
                 endpoint,
+                server=server,
                 port=args.port,
                 clients=args.clients,
                 seconds=args.seconds,
@@ -98,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     failed = {name: r for name, r in results.items() if r.errors}
     for name, result in failed.items():
         print(f"{name}: {result.errors} errors; first: {result.first_error}", file=sys.stderr)
+    if failed:
+        print(f"The server's log: {server_log(args.port)}", file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -329,14 +333,30 @@ def report(results: dict[str, LoadResult]) -> str:
                 f"{ratio:.2f}",
                 f"≥ {aim}" if aim else "—",
                 ("yes" if ratio >= aim else "NO") if aim else "—",
+                f"{result.cpu_ms_per_request(result.server_cpu):.1f}",
+                f"{result.cpu_ms_per_request(result.database_cpu):.1f}",
             ]
         )
-    table = markdown_table(
-        ["endpoint", "requests", "errors", "req/s", "p50 ms", "p99 ms", "× floor", "aim", "met"],
-        rows,
+    columns = [
+        "endpoint",
+        "requests",
+        "errors",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "× floor",
+        "aim",
+        "met",
+        "server CPU ms/req",
+        "PostgreSQL CPU ms/req",
+    ]
+    client = max(r.client_cpu / r.seconds for r in results.values())
+    other = max(r.other_cpu / r.seconds for r in results.values())
+    return (
+        f"{markdown_table(columns, rows)}\n\n"
+        f"Load generator: at most {client:.0%} of one core. Other processes on the machine: at "
+        f"most {other:.0%} of one core during a measured run."
     )
-    cpu = max(r.client_cpu_share for r in results.values())
-    return f"{table}\n\nLoad generator CPU: at most {cpu:.0%} of one core."
 
 
 if __name__ == "__main__":

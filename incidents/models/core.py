@@ -24,6 +24,20 @@ from incidents.choices import (
     Urgency,
 )
 
+__all__ = [
+    "REASON_MAX_LENGTH",
+    "TEXT_MAX_LENGTH",
+    "TITLE_MAX_LENGTH",
+    "WORK_PERMISSION",
+    "ChecklistEntry",
+    "Incident",
+    "IncidentEvent",
+    "NumberCounter",
+    "PriorityMatrixEntry",
+    "Service",
+    "Team",
+]
+
 TITLE_MAX_LENGTH = 200
 TEXT_MAX_LENGTH = 20_000
 REASON_MAX_LENGTH = 2_000
@@ -38,6 +52,14 @@ class Team(models.Model):
     description = models.TextField(blank=True)
     email = models.EmailField(blank=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+    escalation_policy = models.ForeignKey(
+        "incidents.EscalationPolicy",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="teams",
+        help_text="Used for this team's incidents when the service has none.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -63,6 +85,22 @@ class Service(models.Model):
         related_name="dependents",
         blank=True,
         help_text="Services this one needs to work.",
+    )
+    sla_policy = models.ForeignKey(
+        "incidents.SlaPolicy",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="services",
+        help_text="Empty: the default SLA policy.",
+    )
+    escalation_policy = models.ForeignKey(
+        "incidents.EscalationPolicy",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="services",
+        help_text="Empty: the owner team's, else the default.",
     )
     history = HistoricalRecords()
 
