@@ -475,3 +475,6 @@ class TeamAdmin(admin.ModelAdmin):
 class PriorityMatrixEntryAdmin(admin.ModelAdmin):
     list_display = ("impact", "urgency", "priority")
     list_editable = ("priority",)
+
+# Admin pages of the SLA and on-call models live in their own modules.
+from incidents import admin_oncall, admin_sla  # noqa: E402, F401

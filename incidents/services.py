@@ -15,7 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_fsm import can_proceed
 
-from incidents import signals
+from incidents import escalation, signals, sla
 from incidents.choices import (
     ChangeSource,
     ChecklistItem,
@@ -286,6 +286,8 @@ def incident_create(
         summary=f"{incident.number} logged as {incident.priority}: {incident.title}",
         data={"priority": incident.priority, "services": [s.slug for s in service_objs]},
     )
+    sla.timers_start(incident=incident)
+    escalation.escalation_start(incident=incident)
     transaction.on_commit(
         partial(signals.incident_created.send, sender=Incident, incident_id=incident.pk)
     )
@@ -378,6 +380,8 @@ def incident_update(*, incident: Incident, actor, source: str, **changes) -> Inc
 
 
 def _signal_priority_change(incident: Incident, old_priority: str) -> None:
+    sla.timers_retarget(incident=incident)
+    escalation.escalation_retarget(incident=incident)
     transaction.on_commit(
         partial(
             signals.incident_priority_changed.send,
@@ -455,6 +459,8 @@ def _run_transition(
     old_status = incident.status
     method()
     _save_with_history(incident, actor=actor, source=source, reason=name)
+    sla.timers_on_transition(incident=incident, transition=name)
+    escalation.escalation_on_transition(incident=incident, transition=name)
     _record(
         incident,
         type=EventType.TRANSITION,
@@ -758,6 +764,8 @@ def incident_add_note(
     text = _clean_text(errors, "text", text, required=True, max_length=TEXT_MAX_LENGTH)
     _raise_if(errors)
     incident = _lock(incident)
+    if public:
+        sla.timers_on_public_update(incident=incident)
     return _record(
         incident,
         type=EventType.NOTE,
@@ -765,6 +773,29 @@ def incident_add_note(
         source=source,
         summary=text,
         data={"text": text},
+        public=public,
+    )
+
+
+def incident_record_event(
+    *,
+    incident: Incident,
+    type: str,
+    summary: str,
+    data: dict | None = None,
+    actor=None,
+    source: str = ChangeSource.JOB,
+    public: bool = False,
+) -> IncidentEvent:
+    """A timeline event for something that is not a field change: an SLA warning or breach,
+    a page, a notification sent. Call it inside the transaction that made the change."""
+    return _record(
+        incident,
+        type=type,
+        actor=actor,
+        source=source,
+        summary=summary,
+        data=data,
         public=public,
     )
 

@@ -206,6 +206,16 @@ class SlaTimer(models.Model):
     def __str__(self):
         return f"{self.incident_id} {self.kind} {self.state} → {self.target_at:%Y-%m-%d %H:%M}"
 
+    def refresh_next_due(self) -> None:
+        """The next moment the clock must act: the warning, then the breach; none once the
+        timer is not running or both have fired."""
+        if self.state != SlaTimerState.RUNNING or self.breached_at is not None:
+            self.next_due_at = None
+        elif self.warned_at is None and self.warn_at < self.target_at:
+            self.next_due_at = self.warn_at
+        else:
+            self.next_due_at = self.target_at
+
     def remaining(self, now=None):
         """Wall-clock time left (negative when overdue); None once stopped."""
         if self.state in (SlaTimerState.MET, SlaTimerState.CANCELLED):

@@ -1,0 +1,1 @@
+"""Admin for admin_oncall (filled in by issue 3)."""

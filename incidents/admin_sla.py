@@ -1,0 +1,1 @@
+"""Admin for admin_sla (filled in by issue 3)."""
