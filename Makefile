@@ -39,6 +39,7 @@ format: install ## Apply ruff's fixes and formatting
 
 bench: install ## Benchmarks against DATABASE_URL (PostgreSQL) and REDIS_URL; prints tables
 	$(BIN)/python -m tests.benchmarks.bench_api
+	$(BIN)/python -m tests.benchmarks.bench_sla
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	$(PYTHON) -m pip install -q uv && $(PYTHON) -m uv pip compile pyproject.toml --extra dev \

@@ -1,18 +1,24 @@
 """Reads that the portal and the API share, with their joins done once."""
 
 from collections import defaultdict
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
-from incidents.choices import OPEN_STATUSES, ChecklistItem, IncidentStatus
-from incidents.models import ChecklistEntry, Incident, IncidentEvent, Service, Team
+from incidents.choices import OPEN_STATUSES, ChecklistItem, IncidentStatus, SlaTimerState
+from incidents.models import ChecklistEntry, Incident, IncidentEvent, Service, SlaTimer, Team
+
+BREACHING_SOON = timedelta(hours=1)
 
 
 def incident_queryset() -> QuerySet[Incident]:
-    """Incidents with what a list row shows: team, people and services, in fixed queries."""
+    """Incidents with what a list row shows: team, people, services and SLA timers, in fixed
+    queries."""
     return Incident.objects.select_related("team", "assignee", "reporter").prefetch_related(
-        Prefetch("services", queryset=Service.objects.only("id", "slug", "name"))
+        Prefetch("services", queryset=Service.objects.only("id", "slug", "name")),
+        Prefetch("sla_timers", queryset=SlaTimer.objects.order_by("target_at", "kind")),
     )
 
 
@@ -97,6 +103,21 @@ def history_with_diffs(*, incident: Incident) -> list[dict]:
             }
         )
     return _name_foreign_keys(rows)
+
+
+def breaching_soon(*, now=None, within: timedelta = BREACHING_SOON, limit: int = 10):
+    """Running timers of open incidents due within `within`, and those already breached while
+    the incident is still open; soonest (most overdue) first."""
+    now = now or timezone.now()
+    return list(
+        SlaTimer.objects.filter(incident__status__in=OPEN_STATUSES)
+        .filter(
+            Q(state=SlaTimerState.RUNNING, target_at__lte=now + within)
+            | Q(state=SlaTimerState.BREACHED, stopped_at__isnull=True)
+        )
+        .select_related("incident")
+        .order_by("target_at", "pk")[:limit]
+    )
 
 
 def dashboard_lists(*, user, limit: int = 10) -> dict[str, list[Incident]]:

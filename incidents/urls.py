@@ -1,6 +1,6 @@
 from django.urls import path
 
-from incidents import views
+from incidents import views, views_oncall
 
 app_name = "incidents"
 
@@ -18,4 +18,5 @@ urlpatterns = [
     path("incidents/<str:number>/notes/", views.incident_note, name="note"),
     path("incidents/<str:number>/checklist/", views.incident_checklist, name="checklist"),
     path("incidents/<str:number>/priority/", views.incident_priority, name="priority"),
+    path("oncall/", views_oncall.oncall, name="oncall"),
 ]

@@ -52,7 +52,8 @@ def _incident_or_404(number: str) -> Incident:
 @portal_view(VIEW)
 def dashboard(request):
     lists = selectors.dashboard_lists(user=request.user)
-    return render(request, "incidents/dashboard.html", {"lists": lists})
+    context = {"lists": lists, "breaching": selectors.breaching_soon()}
+    return render(request, "incidents/dashboard.html", context)
 
 
 @require_GET

@@ -1,11 +1,46 @@
 """ASGI entry point: HTTP through Django, websockets through Channels (routes added by apps)."""
 
 import os
+import warnings
 
-from django.core.asgi import get_asgi_application
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "itsm.settings")
-django_asgi_app = get_asgi_application()
+
+
+class OneHopASGIHandler(ASGIHandler):
+    """Django's ASGI handler, with the whole (synchronous) middleware chain and view run in
+    one hop to the request's worker thread.
+
+    Every view and middleware of the portal is synchronous. The stock handler builds an async
+    middleware chain and crosses between the event loop and the thread once per middleware
+    hook, about thirty switches a request; measured under uvicorn that tripled the cost of a
+    request that does nothing (docs/benchmarks.md). Websockets do not pass through here.
+    """
+
+    def load_middleware(self, is_async=False):
+        super().load_middleware(is_async=False)
+
+    async def get_response_async(self, request):
+        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+
+
+# WhiteNoise in a synchronous chain hands static files over as synchronous iterators, which
+# Django then reads in its thread pool; correct, and small files, so the warning is noise.
+warnings.filterwarnings(
+    "ignore", message="StreamingHttpResponse must consume synchronous iterators"
+)
+
+
+def _django_http_app():
+    import django
+
+    django.setup(set_prefix=False)
+    return OneHopASGIHandler()
+
+
+django_asgi_app = _django_http_app()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 

@@ -1,11 +1,24 @@
+from django.utils.functional import SimpleLazyObject
+
+from itsm.notifications import unread_count
 from itsm.roles import Role, user_roles
 
 
 def roles(request):
-    """Expose the user's roles to templates so pages hide what the user may not do."""
-    held = user_roles(request.user) if hasattr(request, "user") else set()
+    """The signed-in user's roles, so pages hide what the user may not do."""
+    user = getattr(request, "user", None)
+    held = user_roles(user) if user is not None else set()
     return {
         "user_roles": held,
         "is_manager": bool(held & {Role.ITSM_MANAGER, Role.SUPER_ADMIN}),
         "is_read_only": held <= {Role.STAKEHOLDER},
     }
+
+
+def notifications(request):
+    """The bell's unread count: one query, made only when a page shows it (admin pages do
+    not)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"unread_notifications": SimpleLazyObject(lambda: unread_count(user=user))}

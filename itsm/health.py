@@ -5,12 +5,17 @@ import uuid
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 CHANNEL_LAYER_TIMEOUT = 2.0
+# The SLA and escalation clock (`manage.py runclock`) writes this key every tick, at least
+# once a second; it expires unless renewed.
+CLOCK_HEARTBEAT_KEY = "itsm:clock:heartbeat"
+CLOCK_HEARTBEAT_TIMEOUT = 10
 
 
 @require_GET
@@ -67,6 +72,17 @@ def _check_worker() -> str | None:
     return None
 
 
+def _check_clock() -> str | None:
+    """The clock's heartbeat expires ten seconds after its last tick."""
+    try:
+        beat = cache.get(CLOCK_HEARTBEAT_KEY)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    if beat is None:
+        return f"no clock has ticked in the last {CLOCK_HEARTBEAT_TIMEOUT} seconds"
+    return None
+
+
 @require_GET
 @never_cache
 def ready(request):
@@ -76,6 +92,7 @@ def ready(request):
     }
     if settings.WORKER_HEARTBEAT_REQUIRED:
         checks["worker"] = _check_worker()
+        checks["clock"] = _check_clock()
     down = {name: problem for name, problem in checks.items() if problem}
     body = {
         "status": "ok" if not down else "unavailable",

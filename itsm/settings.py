@@ -89,6 +89,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "itsm.context_processors.roles",
+                "itsm.context_processors.notifications",
             ],
         },
     },
@@ -194,6 +195,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- Email ----------------------------------------------------------------------------------
 
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="itsm-portal@localhost")
 
 # --- REST API -------------------------------------------------------------------------------
@@ -225,6 +227,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "ScaleEnum": "incidents.choices.Impact",
+        "PriorityEnum": "incidents.choices.Priority",
+        "IncidentStatusEnum": "incidents.choices.IncidentStatus",
+        "NotificationStatusEnum": "itsm.choices.NotificationStatus",
         "IncidentSourceEnum": "incidents.choices.IncidentSource",
         "ChangeSourceEnum": "incidents.choices.ChangeSource",
     },
@@ -262,4 +267,6 @@ LOGGING = {
 # --- Product --------------------------------------------------------------------------------
 
 PORTAL_PAGE_SIZE = 25
+# Where people reach the portal; used for links in email and chat messages.
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="demo-portal-2026")

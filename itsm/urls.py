@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from itsm import health
+from itsm import health, views
 from itsm.api.errors import api_not_found
 
 admin.site.site_header = "ITSM portal administration"
@@ -18,7 +18,9 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include("itsm.api.urls")),
     path("api/", include("incidents.api.urls")),
+    path("notifications/", views.notifications, name="notifications"),
     path("", include("incidents.urls")),
 ]
 

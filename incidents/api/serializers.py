@@ -2,6 +2,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from incidents import selectors
+from incidents.api.sla import SlaTimerSerializer
 from incidents.choices import (
     ChecklistItem,
     Impact,
@@ -75,6 +76,7 @@ class IncidentSerializer(serializers.ModelSerializer):
     assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
     reporter = serializers.SlugRelatedField(slug_field="username", read_only=True)
     url = serializers.SerializerMethodField()
+    sla_timers = SlaTimerSerializer(many=True, read_only=True)
 
     class Meta:
         model = Incident
@@ -104,6 +106,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "reopen_count",
             "created_at",
             "updated_at",
+            "sla_timers",
         ]
         read_only_fields = fields
 

@@ -1,5 +1,11 @@
 from rest_framework.routers import DefaultRouter
 
+from incidents.api.oncall import (
+    EscalationPolicyViewSet,
+    IncidentEscalationViewSet,
+    ScheduleViewSet,
+)
+from incidents.api.sla import BusinessCalendarViewSet, SlaPolicyViewSet
 from incidents.api.views import IncidentViewSet, ServiceViewSet, TeamViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -7,5 +13,14 @@ router.include_root_view = False
 router.register("incidents", IncidentViewSet, basename="incident")
 router.register("services", ServiceViewSet, basename="service")
 router.register("teams", TeamViewSet, basename="team")
+router.register("sla-policies", SlaPolicyViewSet, basename="sla-policy")
+router.register("calendars", BusinessCalendarViewSet, basename="calendar")
+router.register("schedules", ScheduleViewSet, basename="schedule")
+router.register("escalation-policies", EscalationPolicyViewSet, basename="escalation-policy")
+router.register(
+    r"incidents/(?P<number>INC[0-9]{7})/escalation",
+    IncidentEscalationViewSet,
+    basename="incident-escalation",
+)
 
 urlpatterns = router.urls

@@ -81,6 +81,10 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             return selectors.incident_detail_queryset()
         return Incident.objects.all()
 
+    def filter_queryset(self, queryset):
+        """Filters apply to the list only; a lookup by number should not pay for them."""
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
     def get_serializer_class(self):
         return IncidentSerializer if self.action == "list" else IncidentDetailSerializer
 

@@ -60,6 +60,12 @@ class Team(models.Model):
         related_name="teams",
         help_text="Used for this team's incidents when the service has none.",
     )
+    chat_webhooks = models.ManyToManyField(
+        "itsm.ChatWebhook",
+        blank=True,
+        related_name="+",
+        help_text="Chat channels told about this team's incidents.",
+    )
 
     class Meta:
         ordering = ["name"]

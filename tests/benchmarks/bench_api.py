@@ -46,7 +46,11 @@ STATUS_WEIGHTS = {
     "on_hold": 1,
     "mitigated": 1,
 }
-AIMS = {"create": 0.2, "list": 0.2, "detail": 0.4}
+FLOOR = "GET /healthz/live"
+CREATE = "POST /api/incidents/"
+LIST = "GET /api/incidents/?page_size=50"
+DETAIL = "GET /api/incidents/{number}/"
+AIMS = {CREATE: 0.2, LIST: 0.2, DETAIL: 0.4}  # each endpoint's req/s as a share of the floor's
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -106,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # --- data ---------------------------------------------------------------------------------------
+# Django's modules are imported inside the functions: main() sets Django up only after pointing
+# the environment at the benchmark's database.
 
 
 def prepare_database() -> tuple[str, list[str]]:
@@ -295,36 +301,28 @@ def build_endpoints(token: str, numbers: list[str]) -> list[Endpoint]:
         "services": list(SERVICE_SLUGS[:2]),
     }
     return [
-        Endpoint("floor", "GET", ("/healthz/live",)),
+        Endpoint(FLOOR, "GET", ("/healthz/live",)),
         Endpoint(
-            "create",
+            CREATE,
             "POST",
             ("/api/incidents/",),
             headers=(*auth, ("Content-Type", "application/json")),
             body=json.dumps(body).encode(),
         ),
-        Endpoint("list", "GET", ("/api/incidents/?page_size=50",), headers=auth),
-        Endpoint("detail", "GET", tuple(f"/api/incidents/{n}/" for n in numbers), headers=auth),
+        Endpoint(LIST, "GET", ("/api/incidents/?page_size=50",), headers=auth),
+        Endpoint(DETAIL, "GET", tuple(f"/api/incidents/{n}/" for n in numbers), headers=auth),
     ]
 
 
-ROUTES = {
-    "floor": "GET /healthz/live",
-    "create": "POST /api/incidents/",
-    "list": "GET /api/incidents/?page_size=50",
-    "detail": "GET /api/incidents/{number}/",
-}
-
-
 def report(results: dict[str, LoadResult]) -> str:
-    floor = results["floor"].per_second
+    floor = results[FLOOR].per_second
     rows = []
     for name, result in results.items():
         ratio = result.per_second / floor if floor else 0.0
         aim = AIMS.get(name)
         rows.append(
             [
-                ROUTES[name],
+                name,
                 f"{result.requests:,}",
                 f"{result.errors:,}",
                 f"{result.per_second:,.0f}",

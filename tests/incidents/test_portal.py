@@ -653,9 +653,9 @@ def _make_incidents(count, *, actor, team):
         )
 
 
-# session, user, permissions (user + group), roles, count, page, services of the page,
-# and the filter choices (services, teams, assignees).
-LIST_QUERIES = 11
+# session, user, permissions (user + group), roles, the bell's unread count, count, page,
+# services and SLA timers of the page, and the filter choices (services, teams, assignees).
+LIST_QUERIES = 13
 
 
 @pytest.mark.parametrize("count", [5, 200])
@@ -678,9 +678,9 @@ def test_the_dashboard_costs_a_fixed_number_of_queries(
     _make_incidents(15, actor=responder, team=team)
     client = signed_in(responder)
 
-    # session, user, permissions (user + group), roles, then each of the three lists
-    # with its services.
-    with django_assert_num_queries(11):
+    # session, user, permissions (user + group), roles, the bell's unread count, then each of
+    # the three lists with its services and SLA timers, and the breaching-soon timers.
+    with django_assert_num_queries(16):
         response = client.get(reverse("incidents:dashboard"))
 
     assert response.content.decode().count('class="row"') == 30
@@ -697,10 +697,10 @@ def test_the_detail_page_costs_a_fixed_number_of_queries(
         signed_in(responder).post(make_note, {"text": f"note {n}"})
     client = signed_in(responder)
 
-    # session, user, permissions (user + group), roles; the incident with its services and
-    # checklist (and who ticked); timeline; history; the people named in the history's diffs;
-    # the edit form's choices (services, teams, assignees).
-    with django_assert_num_queries(14):
+    # session, user, permissions (user + group), roles, the bell's unread count; the incident
+    # with its services, SLA timers and checklist (and who ticked); timeline; history; the
+    # people named in the history's diffs; the edit form's choices (services, teams, assignees).
+    with django_assert_num_queries(16):
         response = client.get(detail_url(incident))
 
     assert response.status_code == 200

@@ -14,20 +14,23 @@ from tests.conftest import tick_all
 from tests.factories import ServiceFactory, TeamFactory, make_incident
 
 AUTH = 3
-# The list: count, page, and the page's services.
-LIST = AUTH + 3
-# The detail: the incident with its team and people, its services, its checklist.
-DETAIL = AUTH + 3
+# The list: count, page, and the page's services and SLA timers.
+LIST = AUTH + 4
+# The detail: the incident with its team and people, its services, SLA timers, checklist.
+DETAIL = AUTH + 4
+# Starting the SLA timers: the policy, its targets for the priority, one insert of the timers.
+ESCALATION_START = 3  # the policy, its levels, the steps' insert
+SLA_START = 3
 TIMELINE = AUTH + 1 + 2  # the incident; count and page of events with their actors
 HISTORY = AUTH + 1 + 1  # the incident; its history rows with their users
 
 
 def _create_queries():
     """Savepoint, services, matrix cell, number, incident, history, service links, event,
-    release; then the detail read. SQLite numbers from a counter row (3 queries), PostgreSQL
-    from a sequence (1)."""
+    the SLA timers, the escalation steps, release; then the detail read. SQLite numbers from a
+    counter row (3 queries), PostgreSQL from a sequence (1)."""
     number = 1 if connection.vendor == "postgresql" else 3
-    return AUTH + 8 + number + DETAIL - AUTH
+    return AUTH + 8 + number + SLA_START + ESCALATION_START + DETAIL - AUTH
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Health probes: /healthz/live answers without the database, /healthz/ready names what is down."""
 
 import pytest
+from django.core.cache import cache
 
 from itsm import health
 
@@ -57,8 +58,9 @@ def test_ready_is_503_naming_the_channel_layer_when_it_is_down(client, monkeypat
 
 
 @pytest.mark.django_db
-def test_ready_is_503_naming_the_worker_when_none_reports(client, settings):
+def test_ready_is_503_naming_the_worker_when_none_reports(client, settings, monkeypatch):
     settings.WORKER_HEARTBEAT_REQUIRED = True
+    monkeypatch.setattr(health, "_check_clock", lambda: None)
 
     response = client.get("/healthz/ready")
 
@@ -70,14 +72,30 @@ def test_ready_is_503_naming_the_worker_when_none_reports(client, settings):
 
 
 @pytest.mark.django_db
-def test_ready_with_a_reporting_worker(client, settings, monkeypatch):
+def test_ready_with_a_reporting_worker_and_a_ticking_clock(client, settings, monkeypatch):
     settings.WORKER_HEARTBEAT_REQUIRED = True
     monkeypatch.setattr(health, "_check_worker", lambda: None)
+    cache.set(health.CLOCK_HEARTBEAT_KEY, "2026-01-01T00:00:00+00:00", 5)
 
     response = client.get("/healthz/ready")
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.content
     assert response.json()["checks"]["worker"] == "ok"
+    assert response.json()["checks"]["clock"] == "ok"
+
+
+@pytest.mark.django_db
+def test_ready_is_503_naming_the_clock_when_it_stopped_ticking(client, settings, monkeypatch):
+    settings.WORKER_HEARTBEAT_REQUIRED = True
+    monkeypatch.setattr(health, "_check_worker", lambda: None)
+    cache.delete(health.CLOCK_HEARTBEAT_KEY)
+
+    response = client.get("/healthz/ready")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["down"] == ["clock"]
+    assert "no clock has ticked" in body["checks"]["clock"]
 
 
 def test_database_check_reports_the_failure(monkeypatch):

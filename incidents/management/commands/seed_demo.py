@@ -34,7 +34,8 @@ from incidents.choices import (
     ServiceTier,
     Transition,
 )
-from incidents.models import Incident, Service, Team
+from incidents.models import EscalationPolicy, Incident, Schedule, Service, Team
+from incidents.oncall import schedule_create
 from itsm.roles import Role
 
 S = IncidentStatus
@@ -152,6 +153,16 @@ SERVICES = (
 )
 # fmt: on
 SERVICE_TEAM = {s.slug: s.team for s in SERVICES}
+
+# On-call: two weekly rotations of the responders (secondary one turn ahead of primary), and
+# who each level of the default escalation ladder pages.
+ONCALL_ROTATION = ("responder", "priya", "chen", "tomas", "jonas")
+ONCALL_SCHEDULES = {
+    "primary-on-call": ("Primary on-call", ONCALL_ROTATION),
+    "secondary-on-call": ("Secondary on-call", (*ONCALL_ROTATION[1:], ONCALL_ROTATION[0])),
+}
+LADDER_SCHEDULES = {1: "primary-on-call", 2: "secondary-on-call"}
+LADDER_USERS = {3: MANAGER_USER, 4: "admin", 5: "admin"}
 
 
 # --- what goes wrong -----------------------------------------------------------------------------
@@ -1062,6 +1073,44 @@ class StoryWriter:
         return story
 
 
+def _ensure_oncall(users: dict) -> None:
+    """The demo's on-call schedules (weekly, hand-off Monday 09:00, running since before the
+    oldest demo incident) and the default escalation ladder pointed at them, the manager and the
+    admin, so that a new incident pages someone."""
+    start = timezone.localtime() - timedelta(weeks=6)
+    monday = start.replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(
+        days=start.weekday()
+    )
+    for slug, (name, members) in ONCALL_SCHEDULES.items():
+        if Schedule.objects.filter(slug=slug).exists():
+            continue
+        schedule_create(
+            actor=users["admin"],
+            slug=slug,
+            name=name,
+            description="Responders take turns, a week each.",
+            time_zone=settings.TIME_ZONE,
+            rotations=[
+                {
+                    "name": "Weekly",
+                    "layer": 1,
+                    "handoff_at": monday,
+                    "shift_length": timedelta(weeks=1),
+                    "members": [users[username] for username in members],
+                }
+            ],
+        )
+    policy = EscalationPolicy.objects.filter(is_default=True).first()
+    if policy is None:
+        return
+    schedules = {schedule.slug: schedule for schedule in Schedule.objects.all()}
+    for level in policy.levels.all():
+        if level.position in LADDER_SCHEDULES:
+            level.target_schedules.add(schedules[LADDER_SCHEDULES[level.position]])
+        if level.position in LADDER_USERS:
+            level.target_users.add(users[LADDER_USERS[level.position]])
+
+
 # --- the command -------------------------------------------------------------------------------
 
 
@@ -1103,6 +1152,7 @@ class Command(BaseCommand):
             users = self._ensure_users()
             teams = self._ensure_teams(users)
             self._ensure_services(teams)
+            _ensure_oncall(users)
         rng = random.Random(seed)  # noqa: S311 (demo data, not secrets)
         writer = StoryWriter(rng=rng, now=timezone.now(), users=users, teams=teams)
         stories = self._write_stories(writer)

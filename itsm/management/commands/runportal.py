@@ -1,8 +1,9 @@
 """Start everything the portal needs in one command (what `make run` calls).
 
 Migrates, seeds demo data into an empty database (DEBUG only), starts an embedded Valkey when
-REDIS_URL is unset, then the ASGI web server and the django-q2 worker as child processes.
-Ctrl-C (or SIGTERM) stops every child and the embedded Valkey; none is left behind.
+REDIS_URL is unset, then the ASGI web server, the django-q2 worker and the clock (which fires
+SLA and escalation deadlines on time) as child processes. Ctrl-C (or SIGTERM) stops every child
+and the embedded Valkey; none is left behind.
 """
 
 import contextlib
@@ -34,12 +35,14 @@ def _in_own_session():
 
 
 class Command(BaseCommand):
-    help = "Run the portal: migrate, seed (DEBUG), embedded Valkey, web server and worker."
+    help = "Run the portal: migrate, seed (DEBUG), embedded Valkey, web server, worker, clock."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-        parser.add_argument("--no-worker", action="store_true", help="Start the web server only.")
+        parser.add_argument(
+            "--no-worker", action="store_true", help="Start the web server only (no worker, clock)."
+        )
         parser.add_argument("--no-seed", action="store_true", help="Never seed demo data.")
 
     def handle(self, *args, host, port, no_worker, no_seed, **options):
@@ -56,6 +59,7 @@ class Command(BaseCommand):
             self._start("web", self._web_command(host, port), env)
             if not no_worker:
                 self._start("worker", [sys.executable, "manage.py", "qcluster"], env)
+                self._start("clock", [sys.executable, "manage.py", "runclock"], env)
             self.stdout.write(self.style.SUCCESS(f"Portal: http://{host}:{port}/  (Ctrl-C stops)"))
             self._wait()
         finally:

@@ -1,0 +1,236 @@
+"""SLA policies (with their targets), business calendars (with hours and holidays), and the
+timers an incident payload carries. Everyone with the view permission reads; managers write."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.response import Response
+
+from incidents import sla
+from incidents.choices import SlaTimerState
+from incidents.models import BusinessCalendar, Holiday, SlaPolicy, SlaTarget, SlaTimer, WorkingHours
+from itsm.api.views import error_responses
+
+
+class SlaTimerSerializer(serializers.ModelSerializer):
+    paused = serializers.SerializerMethodField()
+    seconds_left = serializers.SerializerMethodField(
+        help_text="Until the target (negative once overdue); frozen while paused; null once "
+        "the timer has stopped."
+    )
+
+    class Meta:
+        model = SlaTimer
+        fields = [
+            "kind",
+            "state",
+            "started_at",
+            "target_at",
+            "warn_at",
+            "warned_at",
+            "breached_at",
+            "stopped_at",
+            "paused",
+            "seconds_left",
+        ]
+        read_only_fields = fields
+
+    def get_paused(self, timer) -> bool:
+        return timer.state == SlaTimerState.PAUSED
+
+    def get_seconds_left(self, timer) -> int | None:
+        if timer.stopped_at is not None or timer.state in (
+            SlaTimerState.MET,
+            SlaTimerState.CANCELLED,
+        ):
+            return None
+        reference = timer.paused_at if timer.state == SlaTimerState.PAUSED else timezone.now()
+        return round((timer.target_at - reference).total_seconds())
+
+
+# --- policies ------------------------------------------------------------------------------------
+
+
+class SlaTargetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SlaTarget
+        fields = ["priority", "kind", "duration", "business_time"]
+
+    def validate_duration(self, value):
+        if value <= timedelta(0):
+            raise serializers.ValidationError("Must be longer than zero.")
+        return value
+
+
+class SlaPolicySerializer(serializers.ModelSerializer):
+    calendar = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=BusinessCalendar.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Needed by targets in business time.",
+    )
+    targets = SlaTargetSerializer(
+        many=True, required=False, help_text="When given, replaces every target of the policy."
+    )
+
+    class Meta:
+        model = SlaPolicy
+        fields = [
+            "slug",
+            "name",
+            "description",
+            "is_default",
+            "warning_percent",
+            "pause_on_hold",
+            "calendar",
+            "targets",
+        ]
+        # Making a policy the default moves the flag from the old one (see sla_policy_save),
+        # so the one-default constraint is not a reason to refuse.
+        extra_kwargs = {"is_default": {"validators": []}}
+
+    def validate(self, attrs):
+        targets = attrs["targets"] if "targets" in attrs else self._current_targets()
+        pairs = [(t["priority"], t["kind"]) for t in targets]
+        if len(pairs) != len(set(pairs)):
+            raise serializers.ValidationError({"targets": "One target per priority and kind."})
+        calendar = attrs.get("calendar", getattr(self.instance, "calendar", None))
+        if calendar is None and any(t.get("business_time") for t in targets):
+            raise serializers.ValidationError(
+                {"calendar": "Targets in business time need a calendar."}
+            )
+        return attrs
+
+    def _current_targets(self) -> list[dict]:
+        if self.instance is None:
+            return []
+        return list(self.instance.targets.values("priority", "kind", "business_time"))
+
+    def create(self, validated_data):
+        targets = validated_data.pop("targets", [])
+        return sla.sla_policy_save(policy=SlaPolicy(**validated_data), targets=targets)
+
+    def update(self, instance, validated_data):
+        targets = validated_data.pop("targets", None)
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        return sla.sla_policy_save(policy=instance, targets=targets)
+
+
+# --- calendars -----------------------------------------------------------------------------------
+
+
+class WorkingHoursSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WorkingHours
+        fields = ["weekday", "start", "end"]
+
+    def validate(self, attrs):
+        if attrs["start"] >= attrs["end"]:
+            raise serializers.ValidationError({"end": "Must be after start."})
+        return attrs
+
+
+class HolidaySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Holiday
+        fields = ["date", "name"]
+
+
+class BusinessCalendarSerializer(serializers.ModelSerializer):
+    hours = WorkingHoursSerializer(
+        many=True, required=False, help_text="When given, replaces every interval."
+    )
+    holidays = HolidaySerializer(
+        many=True, required=False, help_text="When given, replaces every holiday."
+    )
+
+    class Meta:
+        model = BusinessCalendar
+        fields = ["slug", "name", "time_zone", "hours", "holidays"]
+
+    def validate(self, attrs):
+        # A new calendar needs hours; an edit may leave them out, but not empty them.
+        if not attrs.get("hours", self.instance is not None):
+            raise serializers.ValidationError({"hours": "Give at least one working interval."})
+        dates = [holiday["date"] for holiday in attrs.get("holidays", [])]
+        if len(dates) != len(set(dates)):
+            raise serializers.ValidationError({"holidays": "One holiday per date."})
+        return attrs
+
+    def create(self, validated_data):
+        hours = validated_data.pop("hours")
+        holidays = validated_data.pop("holidays", [])
+        return sla.sla_calendar_save(
+            calendar=BusinessCalendar(**validated_data), hours=hours, holidays=holidays
+        )
+
+    def update(self, instance, validated_data):
+        hours = validated_data.pop("hours", None)
+        holidays = validated_data.pop("holidays", None)
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        return sla.sla_calendar_save(calendar=instance, hours=hours, holidays=holidays)
+
+
+# --- views ---------------------------------------------------------------------------------------
+
+
+class ConfigViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """List, read, create and edit (PATCH) a configuration record named by its slug."""
+
+    lookup_field = "slug"
+
+    def partial_update(self, request, slug=None):
+        serializer = self.get_serializer(self.get_object(), data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        fresh = self.get_queryset().get(pk=serializer.instance.pk)
+        return Response(self.get_serializer(fresh).data)
+
+
+def _config_schema(noun: str, serializer):
+    return extend_schema_view(
+        list=extend_schema(summary=f"List {noun}s"),
+        retrieve=extend_schema(summary=f"One {noun}"),
+        create=extend_schema(
+            summary=f"Create a {noun}", responses={201: serializer, **error_responses(400, 403)}
+        ),
+        partial_update=extend_schema(
+            summary=f"Edit a {noun}",
+            request=serializer,
+            responses={200: serializer, **error_responses(400, 403, 404)},
+        ),
+    )
+
+
+@_config_schema("SLA policy", SlaPolicySerializer)
+class SlaPolicyViewSet(ConfigViewSet):
+    serializer_class = SlaPolicySerializer
+    queryset = SlaPolicy.objects.select_related("calendar").prefetch_related("targets")
+    action_permissions = {
+        "list": "incidents.view_slapolicy",
+        "retrieve": "incidents.view_slapolicy",
+        "create": "incidents.add_slapolicy",
+        "partial_update": "incidents.change_slapolicy",
+    }
+
+
+@_config_schema("business calendar", BusinessCalendarSerializer)
+class BusinessCalendarViewSet(ConfigViewSet):
+    serializer_class = BusinessCalendarSerializer
+    queryset = BusinessCalendar.objects.prefetch_related("hours", "holidays")
+    action_permissions = {
+        "list": "incidents.view_businesscalendar",
+        "retrieve": "incidents.view_businesscalendar",
+        "create": "incidents.add_businesscalendar",
+        "partial_update": "incidents.change_businesscalendar",
+    }

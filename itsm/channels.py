@@ -1,0 +1,131 @@
+"""How a notification reaches its channel: email through Django's email backend, Slack and
+Teams through their incoming webhooks (slack_sdk and pymsteams build the payloads), in-app by
+existing (the bell reads the table). A sender returns when the channel accepted the message and
+raises DeliveryError when it did not."""
+
+import pymsteams
+import requests
+from django.conf import settings
+from django.core.mail import send_mail
+from slack_sdk.errors import SlackRequestError
+from slack_sdk.models.blocks import ButtonElement, HeaderBlock, PlainTextObject, SectionBlock
+from slack_sdk.webhook import WebhookClient
+
+from itsm.choices import NotificationChannel
+from itsm.models import Notification
+
+HTTP_TIMEOUT = 10  # seconds; well inside the lease an attempt holds (notifications.LEASE)
+SLACK_HEADER_MAX = 150
+SLACK_SECTION_MAX = 3000
+SLACK_BUTTON_MAX = 75
+
+
+class DeliveryError(Exception):
+    """The channel did not take the message; a later attempt may succeed."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """The message cannot be sent until someone changes the configuration (a missing address,
+    an unset webhook variable), so retrying on a timer is pointless."""
+
+
+def deliver(notification: Notification) -> None:
+    _SENDERS[notification.channel](notification)
+
+
+def portal_url(link: str) -> str:
+    """The absolute address of a portal path, or "" when there is no base URL to build it on."""
+    if not link or link.startswith(("http://", "https://")):
+        return link
+    base = getattr(settings, "PORTAL_BASE_URL", "").rstrip("/")
+    return f"{base}{link}" if base else ""
+
+
+def link_label(notification: Notification) -> str:
+    incident = notification.context.get("incident")
+    return f"Open {incident}" if incident else "Open in the portal"
+
+
+def slack_blocks(notification: Notification) -> list:
+    """A header with the subject; a section with the body and, when the message is about a
+    portal page, a button to it. Plain text throughout, so a body cannot @-mention a channel."""
+    url = portal_url(notification.link)
+    button = (
+        ButtonElement(
+            text=link_label(notification)[:SLACK_BUTTON_MAX], url=url, action_id="open-in-portal"
+        )
+        if url
+        else None
+    )
+    text = notification.body or notification.subject
+    return [
+        HeaderBlock(text=PlainTextObject(text=notification.subject[:SLACK_HEADER_MAX])),
+        SectionBlock(text=PlainTextObject(text=text[:SLACK_SECTION_MAX]), accessory=button),
+    ]
+
+
+def teams_card(notification: Notification, url: str) -> pymsteams.connectorcard:
+    card = pymsteams.connectorcard(url, http_timeout=HTTP_TIMEOUT)
+    card.title(notification.subject)
+    card.text(notification.body or notification.subject)  # Teams refuses a card without text
+    link = portal_url(notification.link)
+    if link:
+        card.addLinkButton(link_label(notification), link)
+    return card
+
+
+def _send_email(notification: Notification) -> None:
+    address = notification.recipient.email if notification.recipient else ""
+    if not address:
+        raise PermanentDeliveryError("recipient has no email")
+    url = portal_url(notification.link)
+    body = f"{notification.body}\n\n{url}" if url else notification.body
+    try:
+        send_mail(notification.subject, body, None, [address])
+    except OSError as exc:  # smtplib's errors are OSErrors too
+        raise DeliveryError(f"Email not accepted: {exc}") from exc
+
+
+def _show_in_app(notification: Notification) -> None:
+    """Nothing to send: the row itself is what the bell and the notifications page show."""
+
+
+def _webhook_url(notification: Notification) -> str:
+    webhook = notification.webhook
+    if webhook is None:
+        raise PermanentDeliveryError("the chat webhook was deleted")
+    if not webhook.active:
+        raise PermanentDeliveryError(f"chat webhook {webhook.slug} is inactive")
+    url = webhook.url()
+    if not url:
+        raise PermanentDeliveryError(f"{webhook.url_env} is not set")
+    return url
+
+
+def _send_slack(notification: Notification) -> None:
+    client = WebhookClient(_webhook_url(notification), timeout=HTTP_TIMEOUT)
+    try:
+        response = client.send(text=notification.subject, blocks=slack_blocks(notification))
+    except (OSError, SlackRequestError) as exc:
+        raise DeliveryError(f"Slack webhook unreachable: {exc}") from exc
+    if response.status_code != 200:
+        raise DeliveryError(f"Slack answered HTTP {response.status_code}: {response.body[:200]}")
+
+
+def _send_teams(notification: Notification) -> None:
+    card = teams_card(notification, _webhook_url(notification))
+    try:
+        card.send()
+    except pymsteams.TeamsWebhookException as exc:
+        status = card.last_http_response.status_code
+        raise DeliveryError(f"Teams answered HTTP {status}: {str(exc)[:200]}") from exc
+    except requests.RequestException as exc:
+        raise DeliveryError(f"Teams webhook unreachable: {exc}") from exc
+
+
+_SENDERS = {
+    NotificationChannel.EMAIL: _send_email,
+    NotificationChannel.IN_APP: _show_in_app,
+    NotificationChannel.SLACK: _send_slack,
+    NotificationChannel.TEAMS: _send_teams,
+}

@@ -1,0 +1,299 @@
+"""Notifications: every message the portal sends is a row first, and is sent by the worker.
+
+`notify` and `notify_chat` write the rows, one per recipient and channel and once per event
+(the dedupe key), and queue each after the caller's transaction commits; the worker runs
+`itsm.tasks.send_notification`, which calls `notification_send`.
+
+An attempt is fenced by the row's `attempts`: a task carries the count it was queued with and
+does nothing when the row has moved on, so a duplicate or stale task never sends twice. A
+pending row's `next_attempt_at` is when it next needs attention: the end of the lease of a
+queued or running attempt, or the end of the back-off after a failure. The clock calls
+`notifications_retry_due` each tick to queue the rows whose moment has passed, so a failed send
+is retried and a task lost with its worker is run again; no message is lost.
+"""
+
+import logging
+from datetime import timedelta
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from itsm import channels, signals
+from itsm.choices import NotificationChannel, NotificationStatus
+from itsm.models import Notification
+
+logger = logging.getLogger(__name__)
+
+SEND_TASK = "itsm.tasks.send_notification"
+MAX_ATTEMPTS = 5
+# The wait after the 1st, 2nd, 3rd and later failed attempts.
+RETRY_DELAYS = (
+    timedelta(seconds=30),
+    timedelta(minutes=2),
+    timedelta(minutes=10),
+    timedelta(minutes=30),
+)
+# How long a queued or running attempt owns its row before the clock queues it again. Far
+# longer than a send may take (channels.HTTP_TIMEOUT).
+LEASE = timedelta(minutes=5)
+RETRY_BATCH = 200
+PERSON_CHANNELS = (NotificationChannel.EMAIL, NotificationChannel.IN_APP)
+PENDING = NotificationStatus.PENDING
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """The back-off after `attempts` failed attempts (1 or more): 30 s, 2 min, 10 min, then
+    every 30 min."""
+    return RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1]
+
+
+# --- creating ---------------------------------------------------------------------------------
+
+
+def notify(
+    *,
+    recipients,
+    subject: str,
+    body: str,
+    link: str = "",
+    context: dict | None = None,
+    dedupe_key: str,
+    channels=None,
+) -> list[Notification]:
+    """Notify people by email and in-app (or `channels`): one row per active recipient and
+    channel, keyed f"{dedupe_key}:{user.pk}:{channel}". Keys that exist are skipped, so calling
+    twice for one event sends once. Returns the rows this call created."""
+    channels = tuple(channels or PERSON_CHANNELS)
+    if not set(channels) <= set(PERSON_CHANNELS):
+        raise ValueError(f"People are notified by {', '.join(PERSON_CHANNELS)}, not {channels}.")
+    people = {user.pk: user for user in recipients if user.is_active}.values()
+    message = _message(subject=subject, body=body, link=link, context=context)
+    return _create(
+        Notification(
+            channel=channel,
+            recipient=user,
+            dedupe_key=f"{dedupe_key}:{user.pk}:{channel}",
+            **message,
+        )
+        for user in people
+        for channel in channels
+    )
+
+
+def notify_chat(
+    *,
+    webhooks,
+    subject: str,
+    body: str,
+    link: str = "",
+    context: dict | None = None,
+    dedupe_key: str,
+) -> list[Notification]:
+    """Post to each active chat webhook (Slack or Teams, from its kind), once per event: keyed
+    f"{dedupe_key}:webhook:{webhook.pk}". Returns the rows this call created."""
+    hooks = {hook.pk: hook for hook in webhooks if hook.active}.values()
+    message = _message(subject=subject, body=body, link=link, context=context)
+    return _create(
+        Notification(
+            channel=NotificationChannel(hook.kind),
+            webhook=hook,
+            dedupe_key=f"{dedupe_key}:webhook:{hook.pk}",
+            **message,
+        )
+        for hook in hooks
+    )
+
+
+def _message(*, subject: str, body: str, link: str, context: dict | None) -> dict:
+    """The fields every row of one message shares. A subject is one line (a mail header)."""
+    return {
+        "subject": " ".join(subject.split())[:200],
+        "body": body,
+        "link": link,
+        "context": context or {},
+    }
+
+
+def _create(rows) -> list[Notification]:
+    rows = list(rows)
+    keys = [row.dedupe_key for row in rows]
+    existing = set(
+        Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)
+    )
+    fresh = [row for row in rows if row.dedupe_key not in existing]
+    if not fresh:
+        return []
+    now = timezone.now()
+    for row in fresh:
+        row.created_at = now
+        row.next_attempt_at = now + LEASE
+    # A concurrent call may have written some keys since; the database keeps the first.
+    Notification.objects.bulk_create(fresh, ignore_conflicts=True)
+    created = list(Notification.objects.filter(dedupe_key__in=[row.dedupe_key for row in fresh]))
+    _queue(created)
+    return created
+
+
+def _queue(notifications) -> None:
+    """Hand each to the worker once the current transaction commits. The caller has set
+    `next_attempt_at` to the end of the attempt's lease."""
+    for notification in notifications:
+        transaction.on_commit(
+            partial(async_task, SEND_TASK, notification.pk, notification.attempts)
+        )
+
+
+# --- retrying ----------------------------------------------------------------------------------
+
+
+def notifications_retry_due(*, now, batch: int = RETRY_BATCH) -> int:
+    """Queue pending notifications whose back-off (or lease) has run out; return how many.
+    Rows another worker is queuing at the same moment are skipped, not waited for."""
+    with transaction.atomic():
+        due = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(status=PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at")
+            .only("pk", "attempts")[:batch]
+        )
+        Notification.objects.filter(pk__in=[n.pk for n in due]).update(next_attempt_at=now + LEASE)
+        _queue(due)
+    return len(due)
+
+
+@transaction.atomic
+def notifications_retry_now(*, notifications, now) -> int:
+    """Send failed or waiting notifications again at once (the admin's "Retry now"). A failed
+    one gets one more attempt; a waiting one skips the rest of its back-off."""
+    rows = list(
+        Notification.objects.select_for_update()
+        .filter(pk__in=[n.pk for n in notifications])
+        .filter(status__in=[PENDING, NotificationStatus.FAILED])
+        .only("pk", "attempts")
+    )
+    Notification.objects.filter(pk__in=[n.pk for n in rows]).update(
+        status=PENDING, next_attempt_at=now + LEASE
+    )
+    _queue(rows)
+    return len(rows)
+
+
+# --- sending -----------------------------------------------------------------------------------
+
+
+def notification_send(*, pk: int, attempt: int) -> bool | None:
+    """Make attempt number `attempt + 1` at sending notification `pk`, unless that attempt has
+    already been made (or the notification is sent or failed). Records the outcome; never
+    raises for a failed delivery. Returns True when sent, False when not, None when skipped."""
+    notification = _claim(pk=pk, attempt=attempt, now=timezone.now())
+    if notification is None:
+        return None
+    error = _attempt(notification)
+    _record_outcome(notification, error=error, now=timezone.now())
+    return error is None
+
+
+@transaction.atomic
+def _claim(*, pk: int, attempt: int, now) -> Notification | None:
+    """Take the attempt: count it and extend the lease, in a transaction of its own, so that
+    the send itself holds no lock."""
+    notification = (
+        Notification.objects.select_for_update(of=("self",))
+        .select_related("recipient", "webhook")
+        .filter(pk=pk)
+        .first()
+    )
+    if notification is None or notification.status != PENDING or notification.attempts != attempt:
+        return None
+    notification.attempts += 1
+    notification.next_attempt_at = now + LEASE
+    notification.save(update_fields=["attempts", "next_attempt_at"])
+    return notification
+
+
+def _attempt(notification: Notification) -> channels.DeliveryError | None:
+    try:
+        channels.deliver(notification)
+    except channels.DeliveryError as exc:
+        return exc
+    except Exception as exc:
+        # An unforeseen failure is still a failed attempt: recorded and retried, not lost.
+        logger.exception("Sending notification %s failed unexpectedly", notification.pk)
+        return channels.DeliveryError(f"{type(exc).__name__}: {exc}")
+    return None
+
+
+@transaction.atomic
+def _record_outcome(notification: Notification, *, error, now) -> None:
+    current = (
+        Notification.objects.select_for_update()
+        .filter(pk=notification.pk)
+        .only("status", "attempts")
+    ).first()
+    if current is None or current.status != PENDING:
+        return
+    if error is None:
+        _mark_sent(notification, now=now)
+    elif current.attempts == notification.attempts:  # else a newer attempt owns the row
+        _mark_failed_attempt(notification, error=error, now=now)
+
+
+def _mark_sent(notification: Notification, *, now) -> None:
+    notification.status = NotificationStatus.SENT
+    notification.sent_at = now
+    notification.next_attempt_at = None
+    notification.save(update_fields=["status", "sent_at", "next_attempt_at"])
+    _announce(signals.notification_sent, notification)
+
+
+def _mark_failed_attempt(notification: Notification, *, error, now) -> None:
+    """Back off, or give up after the last attempt or a failure no retry can fix."""
+    notification.last_error = str(error)
+    final = (
+        isinstance(error, channels.PermanentDeliveryError) or notification.attempts >= MAX_ATTEMPTS
+    )
+    if final:
+        notification.status = NotificationStatus.FAILED
+        notification.next_attempt_at = None
+    else:
+        notification.next_attempt_at = now + retry_delay(notification.attempts)
+    notification.save(update_fields=["status", "last_error", "next_attempt_at"])
+    if final:
+        _announce(signals.notification_failed, notification)
+
+
+def _announce(signal, notification: Notification) -> None:
+    """Tell receivers (the incident timeline) inside the outcome's transaction. A receiver that
+    fails is rolled back on its own and logged: the message went out, and recording that must
+    not be undone, or the lease would run out and send it again."""
+    try:
+        with transaction.atomic():
+            signal.send(sender=Notification, notification=notification)
+    except Exception:
+        logger.exception("A receiver failed for notification %s", notification.pk)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def inbox(*, user):
+    """The user's in-app notifications, newest first."""
+    return Notification.objects.filter(recipient=user, channel=NotificationChannel.IN_APP)
+
+
+def unread_count(*, user) -> int:
+    return inbox(user=user).filter(read_at__isnull=True).count()
+
+
+def notification_mark_read(*, notification: Notification, now) -> Notification:
+    if notification.read_at is None:
+        notification.read_at = now
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
+def notifications_mark_all_read(*, user, now) -> int:
+    """Mark every unread notification of `user` read; return how many."""
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=now)

@@ -1,0 +1,156 @@
+"""The clock on PostgreSQL: several clocks at once act once per deadline, and the `runclock`
+process catches up on start and stops promptly."""
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timedelta
+
+import pytest
+from django.conf import settings
+from django.db import connection, connections
+from django.db.models import Count
+from django.utils import timezone
+
+from incidents import clock
+from incidents.choices import DeadlineKind, EventType, SlaTimerState
+from incidents.models import IncidentEvent, SlaDeadline, SlaTimer
+from itsm.models import Notification
+from tests.incidents.test_clock import clock_running, make_bare_incident, make_timer
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+TIMERS = 50
+
+
+def overdue_timers(count: int, assignee) -> list[SlaTimer]:
+    now = timezone.now()
+    return [
+        make_timer(
+            make_bare_incident(title=f"Overdue {i}", assignee=assignee),
+            warn_at=now - timedelta(minutes=2),
+            target_at=now - timedelta(minutes=1) + timedelta(milliseconds=i),
+        )
+        for i in range(count)
+    ]
+
+
+def tick_repeatedly(start: threading.Barrier, fired: list[int], errors: list[BaseException]):
+    """One clock: its own database connection, ticking in small batches as fast as it can."""
+    try:
+        start.wait()
+        for _ in range(20):
+            fired.append(clock.tick(batch=5)["sla"])
+    except BaseException as exc:
+        errors.append(exc)
+    finally:
+        connections.close_all()
+
+
+def test_two_clocks_at_once_record_and_notify_each_deadline_once(responder, caplog):
+    timers = overdue_timers(TIMERS, responder)
+    start = threading.Barrier(2)
+    fired: list[int] = []
+    errors: list[BaseException] = []
+    clocks = [
+        threading.Thread(target=tick_repeatedly, args=(start, fired, errors)) for _ in range(2)
+    ]
+    with caplog.at_level(logging.INFO, logger="incidents.clock"):
+        for thread in clocks:
+            thread.start()
+        for thread in clocks:
+            thread.join(timeout=60)
+
+    assert errors == []
+    assert sum(fired) == TIMERS, "each timer fired by exactly one of the clocks"
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    per_deadline = SlaDeadline.objects.values("timer", "kind").annotate(n=Count("id"))
+    assert {(row["kind"], row["n"]) for row in per_deadline} == {
+        (DeadlineKind.WARNING, 1),
+        (DeadlineKind.BREACH, 1),
+    }
+    assert per_deadline.count() == 2 * TIMERS
+    assert set(SlaTimer.objects.values_list("state", flat=True)) == {SlaTimerState.BREACHED}
+    breach_events = (
+        IncidentEvent.objects.filter(type=EventType.SLA, data__deadline=DeadlineKind.BREACH)
+        .values("incident")
+        .annotate(n=Count("id"))
+    )
+    assert sorted(row["n"] for row in breach_events) == [1] * TIMERS
+    for timer in timers:
+        sent = Notification.objects.filter(dedupe_key__startswith=f"sla:{timer.pk}:breach")
+        assert sent.filter(recipient=responder).exists()
+        assert sent.count() == len(set(sent.values_list("recipient", "channel")))
+
+
+def test_run_clock_fires_a_deadline_written_while_it_sleeps(responder, service):
+    incident = make_bare_incident(actor=responder, services=[service.slug], assignee=responder)
+    with clock_running():
+        time.sleep(0.5)
+        target_at = timezone.now() + timedelta(seconds=2)
+        timer = make_timer(incident, warn_at=target_at, target_at=target_at)
+        seen_at = None
+        while seen_at is None and timezone.now() < target_at + timedelta(seconds=3):
+            if SlaDeadline.objects.filter(timer=timer, kind=DeadlineKind.BREACH).exists():
+                seen_at = timezone.now()
+            time.sleep(0.05)
+
+    assert seen_at is not None, "the breach was never recorded"
+    assert (seen_at - target_at).total_seconds() <= 1.5
+    timer.refresh_from_db()
+    assert timer.breached_at == target_at
+
+
+def test_the_runclock_process_catches_up_on_start_and_stops_within_a_second(responder):
+    """The clock stops within a second of SIGTERM; the interpreter then takes its own moment
+    to exit, which is Python's, so the test reads the clock's last log line for the first."""
+    (timer,) = overdue_timers(1, responder)
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "runclock"],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "DATABASE_URL": database_url_for_child(), "LOG_LEVEL": "INFO"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not SlaDeadline.objects.filter(timer=timer, kind=DeadlineKind.BREACH).exists():
+            assert process.poll() is None, process.stderr.read()
+            assert time.monotonic() < deadline, "the clock did not catch up within 30 s"
+            time.sleep(0.1)
+        asked = datetime.now()
+        process.send_signal(signal.SIGTERM)
+        _, log = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    assert process.returncode == 0, log
+    assert log.count("Clock stopped") == 2, "both loops stopped"
+    assert (last_logged_at(log, "Clock stopped") - asked).total_seconds() < 1.0
+    timer.refresh_from_db()
+    assert timer.breached_at == timer.target_at
+    assert f"SLA breach: {timer.incident.number}" in log
+
+
+def last_logged_at(log: str, message: str) -> datetime:
+    """When the last line ending in `message` was logged (the settings' format starts with the
+    local time, to the millisecond)."""
+    line = [line for line in log.splitlines() if line.endswith(message)][-1]
+    return datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+
+
+def database_url_for_child() -> str:
+    """The test database, for a child process (pytest-django renamed the configured one)."""
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
