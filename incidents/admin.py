@@ -476,5 +476,6 @@ class PriorityMatrixEntryAdmin(admin.ModelAdmin):
     list_display = ("impact", "urgency", "priority")
     list_editable = ("priority",)
 
+
 # Admin pages of the SLA and on-call models live in their own modules.
 from incidents import admin_oncall, admin_sla  # noqa: E402, F401

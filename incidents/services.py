@@ -104,6 +104,22 @@ def _clean_text(errors: dict, name: str, value, *, required: bool, max_length: i
     return text
 
 
+def _one_text(name: str, value, *, required: bool, max_length: int = TEXT_MAX_LENGTH) -> str:
+    """One text field cleaned, or ValidationFailed naming it."""
+    errors: dict = {}
+    text = _clean_text(errors, name, value, required=required, max_length=max_length)
+    _raise_if(errors)
+    return text
+
+
+def _noted(summary: str, note: str) -> dict:
+    """The timeline summary and data of a transition with an optional note."""
+    return {
+        "summary": summary + (f": {note}" if note else ""),
+        "data": {"note": note} if note else None,
+    }
+
+
 def _raise_if(errors: dict) -> None:
     if errors:
         raise ValidationFailed.for_fields(errors)
@@ -516,9 +532,7 @@ def _unmet_guard(incident: Incident, name: str) -> dict:
 @transaction.atomic
 def incident_acknowledge(*, incident: Incident, actor, source: str, note: str = "") -> Incident:
     """Someone owns it now; the actor becomes the assignee when there is none."""
-    errors: dict = {}
-    note = _clean_text(errors, "note", note, required=False, max_length=TEXT_MAX_LENGTH)
-    _raise_if(errors)
+    note = _one_text("note", note, required=False)
 
     def prepare(locked):
         if locked.assignee_id is None and actor is not None:
@@ -530,31 +544,25 @@ def incident_acknowledge(*, incident: Incident, actor, source: str, note: str = 
         actor=actor,
         source=source,
         prepare=prepare,
-        summary=f"Acknowledged by {_actor_label(actor)}" + (f": {note}" if note else ""),
-        data={"note": note} if note else None,
+        **_noted(f"Acknowledged by {_actor_label(actor)}", note),
     )
 
 
 @transaction.atomic
 def incident_start(*, incident: Incident, actor, source: str, note: str = "") -> Incident:
-    errors: dict = {}
-    note = _clean_text(errors, "note", note, required=False, max_length=TEXT_MAX_LENGTH)
-    _raise_if(errors)
+    note = _one_text("note", note, required=False)
     return _run_transition(
         incident,
         Transition.START,
         actor=actor,
         source=source,
-        summary="Investigation started" + (f": {note}" if note else ""),
-        data={"note": note} if note else None,
+        **_noted("Investigation started", note),
     )
 
 
 @transaction.atomic
 def incident_hold(*, incident: Incident, actor, source: str, reason: str) -> Incident:
-    errors: dict = {}
-    reason = _clean_text(errors, "reason", reason, required=True, max_length=REASON_MAX_LENGTH)
-    _raise_if(errors)
+    reason = _one_text("reason", reason, required=True, max_length=REASON_MAX_LENGTH)
 
     def prepare(locked):
         locked.hold_reason = reason
@@ -572,25 +580,20 @@ def incident_hold(*, incident: Incident, actor, source: str, reason: str) -> Inc
 
 @transaction.atomic
 def incident_resume(*, incident: Incident, actor, source: str, note: str = "") -> Incident:
-    errors: dict = {}
-    note = _clean_text(errors, "note", note, required=False, max_length=TEXT_MAX_LENGTH)
-    _raise_if(errors)
+    note = _one_text("note", note, required=False)
     return _run_transition(
         incident,
         Transition.RESUME,
         actor=actor,
         source=source,
-        summary="Resumed" + (f": {note}" if note else ""),
-        data={"note": note} if note else None,
+        **_noted("Resumed", note),
     )
 
 
 @transaction.atomic
 def incident_mitigate(*, incident: Incident, actor, source: str, note: str) -> Incident:
     """Service is restored or worked around; the note says how."""
-    errors: dict = {}
-    note = _clean_text(errors, "note", note, required=True, max_length=TEXT_MAX_LENGTH)
-    _raise_if(errors)
+    note = _one_text("note", note, required=True, max_length=TEXT_MAX_LENGTH)
 
     def prepare(locked):
         locked.mitigation_note = note
@@ -638,9 +641,7 @@ def incident_resolve(
 
 @transaction.atomic
 def incident_reopen(*, incident: Incident, actor, source: str, reason: str) -> Incident:
-    errors: dict = {}
-    reason = _clean_text(errors, "reason", reason, required=True, max_length=REASON_MAX_LENGTH)
-    _raise_if(errors)
+    reason = _one_text("reason", reason, required=True, max_length=REASON_MAX_LENGTH)
     return _run_transition(
         incident,
         Transition.REOPEN,
@@ -654,16 +655,13 @@ def incident_reopen(*, incident: Incident, actor, source: str, reason: str) -> I
 @transaction.atomic
 def incident_close(*, incident: Incident, actor, source: str, note: str = "") -> Incident:
     """Close a resolved incident whose closure checklist is complete."""
-    errors: dict = {}
-    note = _clean_text(errors, "note", note, required=False, max_length=TEXT_MAX_LENGTH)
-    _raise_if(errors)
+    note = _one_text("note", note, required=False)
     return _run_transition(
         incident,
         Transition.CLOSE,
         actor=actor,
         source=source,
-        summary="Closed" + (f": {note}" if note else ""),
-        data={"note": note} if note else None,
+        **_noted("Closed", note),
     )
 
 
@@ -760,9 +758,7 @@ def incident_add_note(
     *, incident: Incident, actor, source: str, text: str, public: bool = False
 ) -> IncidentEvent:
     _check_perm(actor, "incidents.add_incidentevent")
-    errors: dict = {}
-    text = _clean_text(errors, "text", text, required=True, max_length=TEXT_MAX_LENGTH)
-    _raise_if(errors)
+    text = _one_text("text", text, required=True, max_length=TEXT_MAX_LENGTH)
     incident = _lock(incident)
     if public:
         sla.timers_on_public_update(incident=incident)

@@ -6,6 +6,7 @@ SECRET_KEY and leaves DEBUG off.
 """
 
 import secrets
+import sys
 from pathlib import Path
 
 import environ
@@ -97,6 +98,14 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 
+
+def _use_connection_pool() -> bool:
+    """psycopg's pool, except in the django-q2 worker: qcluster forks its worker processes
+    after the pool exists, and connections shared across a fork corrupt each other (django-q2
+    issue #209: "can't change 'autocommit' now", tasks never taken from the queue)."""
+    return env.bool("DATABASE_POOL", default=True) and "qcluster" not in sys.argv
+
+
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'itsm.sqlite3'}")}
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.sqlite3":
@@ -108,8 +117,7 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-elif _db["ENGINE"] == "django.db.backends.postgresql":
-    _db["ENGINE"] = "django.db.backends.postgresql"
+elif _db["ENGINE"] == "django.db.backends.postgresql" and _use_connection_pool():
     _db["CONN_MAX_AGE"] = 0
     _db.setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN", default=2),
