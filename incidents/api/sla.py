@@ -14,6 +14,14 @@ from incidents.models import BusinessCalendar, Holiday, SlaPolicy, SlaTarget, Sl
 from itsm.api.views import error_responses
 
 
+def iso_datetime(value) -> str | None:
+    """A datetime as DRF's DateTimeField writes it: in the current time zone, UTC as "Z"."""
+    if value is None:
+        return None
+    text = timezone.localtime(value).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 class SlaTimerSerializer(serializers.ModelSerializer):
     paused = serializers.SerializerMethodField()
     seconds_left = serializers.SerializerMethodField(
@@ -36,6 +44,22 @@ class SlaTimerSerializer(serializers.ModelSerializer):
             "seconds_left",
         ]
         read_only_fields = fields
+
+    def to_representation(self, timer):
+        """The same fields as declared, built directly: a page of 50 incidents carries ~200
+        timers, and DRF's per-field machinery was most of that page's cost."""
+        return {
+            "kind": timer.kind,
+            "state": timer.state,
+            "started_at": iso_datetime(timer.started_at),
+            "target_at": iso_datetime(timer.target_at),
+            "warn_at": iso_datetime(timer.warn_at),
+            "warned_at": iso_datetime(timer.warned_at),
+            "breached_at": iso_datetime(timer.breached_at),
+            "stopped_at": iso_datetime(timer.stopped_at),
+            "paused": self.get_paused(timer),
+            "seconds_left": self.get_seconds_left(timer),
+        }
 
     def get_paused(self, timer) -> bool:
         return timer.state == SlaTimerState.PAUSED

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.utils import timezone
 
 from incidents.models import BusinessCalendar, SlaPolicy
 from incidents.sla_presets import load_preset
@@ -325,3 +326,20 @@ def test_an_invalid_calendar_is_refused(api, manager, body, field):
 
     assert field in api_error(response, 400, "invalid")
     assert not BusinessCalendar.objects.filter(slug="berlin").exists()
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/London"])
+def test_timer_payload_matches_drf_field_by_field(incident, settings, zone):
+    """The hand-built timer representation must stay what DRF's declared fields produce."""
+    from rest_framework import serializers as drf
+
+    from incidents.api.sla import SlaTimerSerializer
+
+    settings.TIME_ZONE = zone
+    timers = list(incident.sla_timers.all())
+    assert timers
+    with time_machine.travel(timezone.now(), tick=False):  # seconds_left read at one instant
+        for timer in timers:
+            fast = SlaTimerSerializer().to_representation(timer)
+            slow = drf.ModelSerializer.to_representation(SlaTimerSerializer(), timer)
+            assert fast == dict(slow)
