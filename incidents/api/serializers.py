@@ -5,7 +5,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from incidents import selectors
-from incidents.api.sla import SlaTimerSerializer
+from incidents.api.sla import SlaTimerSerializer, iso_datetime
 from incidents.choices import (
     ChecklistItem,
     Impact,
@@ -123,8 +123,49 @@ class IncidentSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    PLAIN_FIELDS = (
+        "number",
+        "title",
+        "description",
+        "status",
+        "priority",
+        "priority_overridden",
+        "impact",
+        "urgency",
+        "source",
+        "affected_users",
+        "reopen_count",
+    )
+    TIME_FIELDS = (
+        "detected_at",
+        "started_at",
+        "acknowledged_at",
+        "mitigated_at",
+        "resolved_at",
+        "closed_at",
+        "cancelled_at",
+        "created_at",
+        "updated_at",
+    )
+
     def get_url(self, obj) -> str:
         return incident_path(obj.number)
+
+    def to_representation(self, incident):
+        """The declared fields, built directly from the prefetched rows: DRF's field-by-field
+        machinery was most of the cost of a page of incidents. A test keeps the two equal."""
+        data = {name: getattr(incident, name) for name in self.PLAIN_FIELDS}
+        data.update((name, iso_datetime(getattr(incident, name))) for name in self.TIME_FIELDS)
+        timer = SlaTimerSerializer()
+        data.update(
+            url=incident_path(incident.number),
+            services=[service.slug for service in incident.services.all()],
+            team=incident.team.slug if incident.team_id else None,
+            assignee=incident.assignee.get_username() if incident.assignee_id else None,
+            reporter=incident.reporter.get_username() if incident.reporter_id else None,
+            sla_timers=[timer.to_representation(t) for t in incident.sla_timers.all()],
+        )
+        return data
 
 
 class IncidentDetailSerializer(IncidentSerializer):
@@ -147,6 +188,26 @@ class IncidentDetailSerializer(IncidentSerializer):
             "allowed_transitions",
         ]
         read_only_fields = fields
+
+    DETAIL_PLAIN_FIELDS = (
+        "hold_reason",
+        "mitigation_note",
+        "resolution_code",
+        "resolution_notes",
+        "cancel_reason",
+        "related_problem",
+        "related_change",
+    )
+
+    def to_representation(self, incident):
+        data = super().to_representation(incident)
+        data.update((name, getattr(incident, name)) for name in self.DETAIL_PLAIN_FIELDS)
+        data.update(
+            duplicate_of=incident.duplicate_of.number if incident.duplicate_of_id else None,
+            checklist=self.get_checklist(incident),
+            allowed_transitions=self.get_allowed_transitions(incident),
+        )
+        return data
 
     def get_checklist(self, obj) -> list[dict]:
         return ChecklistEntrySerializer(selectors.checklist_rows(obj), many=True).data

@@ -3,7 +3,9 @@
 import re
 
 import pytest
+import time_machine
 import yaml
+from django.utils import timezone
 
 from incidents.choices import EventType
 from incidents.models import Incident, Service
@@ -442,3 +444,40 @@ def test_history_names_linked_records_instead_of_ids(api, responder, incident):
     assert changes["assignee"]["old"] is None
     assert changes["assignee"]["new"] == responder.username
     assert history[0]["reason"] == f"acknowledge by {responder.username} (api)"
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/London"])
+def test_incident_payloads_match_drf_field_by_field(
+    api, responder, manager, incident, team, drive, settings, zone
+):
+    """The hand-built list and detail representations must stay what DRF's declared fields
+    produce, for an incident with a team, people, services, timers and a duplicate."""
+    from rest_framework import serializers as drf
+    from rest_framework.test import APIRequestFactory
+
+    from incidents import selectors, services
+    from incidents.api.serializers import IncidentDetailSerializer, IncidentSerializer
+    from incidents.choices import ChangeSource
+
+    settings.TIME_ZONE = zone
+    services.incident_update(incident=incident, actor=responder, source=ChangeSource.CLI, team=team)
+    duplicate = make_incident(actor=responder)
+    services.incident_cancel(
+        incident=duplicate,
+        actor=responder,
+        source=ChangeSource.CLI,
+        reason="same outage",
+        duplicate_of=incident.number,
+    )
+    drive(incident, responder, "acknowledge", "start", "hold")
+    request = APIRequestFactory().get("/")
+    request.user = manager
+    with time_machine.travel(timezone.now(), tick=False):
+        for number in (incident.number, duplicate.number):
+            row = selectors.incident_detail_queryset().get(number=number)
+            for serializer_class in (IncidentSerializer, IncidentDetailSerializer):
+                serializer = serializer_class(context={"request": request})
+                fast = serializer.to_representation(row)
+                slow = drf.ModelSerializer.to_representation(serializer, row)
+                assert fast == dict(slow), serializer_class.__name__
+                assert list(fast) != [] and fast["number"] == number
