@@ -185,19 +185,7 @@ CHANGE_FIELDSETS = (
     ),
     (
         "Timestamps",
-        {
-            "fields": (
-                "detected_at",
-                "started_at",
-                "acknowledged_at",
-                "mitigated_at",
-                "resolved_at",
-                "closed_at",
-                "cancelled_at",
-                "created_at",
-                "updated_at",
-            )
-        },
+        {"fields": Incident.TIMESTAMP_FIELDS},
     ),
     (
         "Resolution",

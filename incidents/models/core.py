@@ -238,6 +238,18 @@ class Incident(FSMModelMixin, models.Model):
 
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
+    TIMESTAMP_FIELDS = (
+        "detected_at",
+        "started_at",
+        "acknowledged_at",
+        "mitigated_at",
+        "resolved_at",
+        "closed_at",
+        "cancelled_at",
+        "created_at",
+        "updated_at",
+    )
+
     class Meta:
         ordering = ["-created_at", "-id"]
         permissions = [
