@@ -5,6 +5,7 @@ launcher has started it, an embedded Valkey. Production sets DATABASE_URL, REDIS
 SECRET_KEY and leaves DEBUG off.
 """
 
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -18,7 +19,9 @@ VAR_DIR = BASE_DIR / "var"
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=False)
+# The embedded default (no DATABASE_URL: SQLite under var/) is a laptop set-up, so DEBUG is on
+# there unless said otherwise; with a real database it is off unless said otherwise.
+DEBUG = env.bool("DEBUG", default="DATABASE_URL" not in os.environ)
 TESTING = env.bool("ITSM_TESTING", default=False)
 
 
