@@ -7,7 +7,6 @@ number are never editable here, and the timeline and checklist are shown read-on
 """
 
 import re
-from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
@@ -24,10 +23,9 @@ from simple_history.models import DeletedObject
 from simple_history.template_utils import HistoricalRecordContextHelper
 
 from incidents import selectors, services
-from incidents.choices import ChangeSource, Priority, ResolutionCode, Transition
+from incidents.choices import ChangeSource, Priority, Transition
+from incidents.forms import TransitionForm, not_in_future
 from incidents.models import (
-    REASON_MAX_LENGTH,
-    TEXT_MAX_LENGTH,
     WORK_PERMISSION,
     ChecklistEntry,
     Incident,
@@ -70,42 +68,6 @@ class HistoryAdmin(SimpleHistoryAdmin):
 
 
 # --- transitions -------------------------------------------------------------------------------
-
-
-def _text_field(max_length: int, **kwargs) -> forms.CharField:
-    return forms.CharField(
-        max_length=max_length, widget=forms.Textarea(attrs={"rows": 3}), **kwargs
-    )
-
-
-GUARD_FIELDS = {
-    "note": partial(_text_field, TEXT_MAX_LENGTH),
-    "reason": partial(_text_field, REASON_MAX_LENGTH),
-    "resolution_code": partial(
-        forms.ChoiceField, choices=[("", "---------"), *ResolutionCode.choices]
-    ),
-    "resolution_notes": partial(_text_field, TEXT_MAX_LENGTH),
-    "duplicate_of": partial(
-        forms.CharField,
-        max_length=10,
-        label="Duplicate of",
-        help_text="The original incident's number, e.g. INC0001234.",
-    ),
-}
-
-
-class TransitionForm(forms.Form):
-    """The guard's fields of one transition, as the service's signature lists them."""
-
-    def __init__(self, *args, name: str, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field, required in services.transition_fields(name).items():
-            self.fields[field] = GUARD_FIELDS[field](required=required)
-
-    def add_application_error(self, error: ApplicationError) -> None:
-        """Attach the service's field errors to the fields they name; the rest to the form."""
-        for field, field_errors in error.fields.items():
-            self.add_error(field if field in self.fields else None, field_errors)
 
 
 # --- incidents ---------------------------------------------------------------------------------
@@ -262,6 +224,12 @@ class IncidentAdmin(HistoryAdmin):
             kwargs["form"] = IncidentAddForm
         return super().get_form(request, obj, **kwargs)
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name in ("detected_at", "started_at"):
+            field.validators.append(not_in_future)
+        return field
+
     def get_inlines(self, request, obj):
         return (ChecklistInline, TimelineInline) if obj else ()
 
@@ -385,7 +353,7 @@ class IncidentAdmin(HistoryAdmin):
             )
             return HttpResponseRedirect(self._change_url(incident))
 
-        form = TransitionForm(request.POST or None, name=name)
+        form = TransitionForm(name, request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
                 incident = services.incident_transition(

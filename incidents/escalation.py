@@ -141,17 +141,17 @@ def _page(step: EscalationStep, incident: Incident, users: list, now) -> None:
     from itsm.notifications import notify
 
     minutes = int((now - incident.started_at).total_seconds() // 60)
-    notify(
-        recipients=users,
-        subject=f"[{incident.priority}] {incident.number} {incident.title}",
+    message = services.notification_message(
+        incident,
+        headline=incident.title,
         body=(
             f"{incident.number} ({incident.priority}) is not acknowledged {minutes} min after it "
             f"started. You are paged at escalation {_label(step)}.\n\n{incident.title}"
         ),
-        link=incident.get_absolute_url(),
-        context={"incident": incident.number, "escalation_level": step.level.position},
         dedupe_key=f"escalation:{step.pk}",
+        escalation_level=step.level.position,
     )
+    notify(recipients=users, **message)
 
 
 def escalation_fire_step(*, step: EscalationStep, now) -> list[str]:

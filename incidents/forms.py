@@ -1,9 +1,13 @@
 """Portal forms. They validate and render input; the views hand the cleaned values to
 services.py, which does every write. No form here saves anything itself."""
 
+from datetime import timedelta
+
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils import timezone
 
 from incidents.choices import (
     ChecklistItem,
@@ -15,6 +19,7 @@ from incidents.choices import (
     Urgency,
 )
 from incidents.models import (
+    MAX_AFFECTED_USERS,
     REASON_MAX_LENGTH,
     TEXT_MAX_LENGTH,
     TITLE_MAX_LENGTH,
@@ -26,7 +31,14 @@ from incidents.services import transition_fields
 from itsm.roles import STAFF_ROLES
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M:%S"
-MAX_AFFECTED_USERS = 2_147_483_647  # the largest value every database's integer column holds
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def not_in_future(moment) -> None:
+    """When an incident was detected or started cannot be ahead of now (give or take a
+    reporter's clock); a far-future start would also overflow its SLA deadlines."""
+    if moment is not None and moment > timezone.now() + CLOCK_SKEW:
+        raise ValidationError("Cannot be in the future.", code="future")
 
 
 def assignable_users(*, current=None):
@@ -51,6 +63,7 @@ def _text_area(rows: int, placeholder: str = "") -> forms.Textarea:
 def _datetime_field(label: str) -> forms.DateTimeField:
     return forms.DateTimeField(
         label=label,
+        validators=[not_in_future],
         input_formats=[DATETIME_LOCAL, "%Y-%m-%dT%H:%M"],
         widget=forms.DateTimeInput(
             format=DATETIME_LOCAL, attrs={"type": "datetime-local", "step": "1"}

@@ -176,6 +176,21 @@ def event_payload(event: IncidentEvent, incident: Incident) -> dict:
     }
 
 
+def notification_message(
+    incident: Incident, *, headline: str, body: str, dedupe_key: str, **context
+) -> dict:
+    """The arguments of `itsm.notifications.notify` (and `notify_chat`) for a message about
+    `incident`: the subject leads with its priority and number, the link opens it, and the
+    context names it, which is how incidents/receivers.py finds the timeline to record it on."""
+    return {
+        "subject": f"[{incident.priority}] {incident.number} {headline}",
+        "body": body,
+        "link": incident.get_absolute_url(),
+        "context": {"incident": incident.number, **context},
+        "dedupe_key": dedupe_key,
+    }
+
+
 def _record(
     incident: Incident, *, type: str, actor, source: str, summary: str, data=None, public=False
 ) -> IncidentEvent:

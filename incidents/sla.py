@@ -505,22 +505,22 @@ def sla_recipients(incident) -> list:
 
 
 def _notify(timer: SlaTimer, incident, kind: str) -> None:
-    # Imported here: itsm.notifications is built alongside this module (issue 3).
+    # Imported when notifying, as incidents.escalation does: creating an incident needs no chat
+    # clients.
     from itsm.notifications import notify, notify_chat
 
-    subject = f"[{incident.priority}] {incident.number}: {deadline_summary(timer, kind)}"
-    body = (
-        f"{incident.number} {incident.title}\n"
-        f"Status: {incident.get_status_display()}. "
-        f"Assignee: {incident.assignee.get_username() if incident.assignee_id else 'none'}."
+    assignee = incident.assignee.get_username() if incident.assignee_id else "none"
+    message = services.notification_message(
+        incident,
+        headline=deadline_summary(timer, kind),
+        body=(
+            f"{incident.number} {incident.title}\n"
+            f"Status: {incident.get_status_display()}. Assignee: {assignee}."
+        ),
+        dedupe_key=f"sla:{timer.pk}:{kind}",
+        sla=timer.kind,
+        deadline=kind,
     )
-    message = {
-        "subject": subject[:200],
-        "body": body,
-        "link": incident.get_absolute_url(),
-        "context": {"incident": incident.number, "sla": timer.kind, "deadline": kind},
-        "dedupe_key": f"sla:{timer.pk}:{kind}",
-    }
     notify(recipients=sla_recipients(incident), **message)
     webhooks = _chat_webhooks(incident)
     if webhooks:

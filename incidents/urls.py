@@ -1,6 +1,21 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from incidents import views, views_oncall
+
+
+class IncidentNumberConverter:
+    """INC + 7 digits in any case (views upper-case it); anything else is not a route."""
+
+    regex = "[Ii][Nn][Cc][0-9]{7}"
+
+    def to_python(self, value: str) -> str:
+        return value.upper()
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(IncidentNumberConverter, "incident")
 
 app_name = "incidents"
 
@@ -8,15 +23,15 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("incidents/", views.incident_list, name="list"),
     path("incidents/new/", views.incident_create, name="create"),
-    path("incidents/<str:number>/", views.incident_detail, name="detail"),
+    path("incidents/<incident:number>/", views.incident_detail, name="detail"),
     path(
-        "incidents/<str:number>/transition/<str:name>/",
+        "incidents/<incident:number>/transition/<str:name>/",
         views.incident_transition,
         name="transition",
     ),
-    path("incidents/<str:number>/edit/", views.incident_edit, name="edit"),
-    path("incidents/<str:number>/notes/", views.incident_note, name="note"),
-    path("incidents/<str:number>/checklist/", views.incident_checklist, name="checklist"),
-    path("incidents/<str:number>/priority/", views.incident_priority, name="priority"),
+    path("incidents/<incident:number>/edit/", views.incident_edit, name="edit"),
+    path("incidents/<incident:number>/notes/", views.incident_note, name="note"),
+    path("incidents/<incident:number>/checklist/", views.incident_checklist, name="checklist"),
+    path("incidents/<incident:number>/priority/", views.incident_priority, name="priority"),
     path("oncall/", views_oncall.oncall, name="oncall"),
 ]

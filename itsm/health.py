@@ -1,5 +1,6 @@
 """Liveness and readiness probes for load balancers and orchestrators."""
 
+import asyncio
 import uuid
 
 from asgiref.sync import async_to_sync
@@ -36,8 +37,6 @@ def _check_database() -> str | None:
 
 
 async def _round_trip(layer) -> None:
-    import asyncio
-
     channel = await layer.new_channel("healthz.")
     token = uuid.uuid4().hex
     await layer.send(channel, {"type": "healthz", "token": token})

@@ -11,7 +11,6 @@ class Role(TextChoices):
 
 
 STAFF_ROLES = (Role.RESPONDER, Role.ITSM_MANAGER, Role.SUPER_ADMIN)
-ADMIN_SITE_ROLES = (Role.ITSM_MANAGER, Role.SUPER_ADMIN)
 
 
 def user_roles(user) -> set[str]:
@@ -25,7 +24,3 @@ def user_roles(user) -> set[str]:
             cached.add(Role.SUPER_ADMIN)
         user._itsm_roles = cached
     return cached
-
-
-def has_any_role(user, roles) -> bool:
-    return bool(user_roles(user) & {str(r) for r in roles})

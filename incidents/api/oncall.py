@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from incidents.api.serializers import TeamSlugField, UsernameField
+from incidents.api.sla import MAX_DURATION
 from incidents.choices import Priority
 from incidents.escalation import escalation_policy_create
 from incidents.models import (
@@ -24,7 +25,7 @@ from incidents.models import (
     ScheduleOverride,
 )
 from incidents.oncall import oncall_entry, schedule_create, schedule_override_create
-from itsm.api.views import error_responses
+from itsm.api.views import SLUG_PATTERN, error_responses
 
 # --- serializers -------------------------------------------------------------------------------
 
@@ -47,6 +48,10 @@ class RotationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Rotation
         fields = ["name", "layer", "handoff_at", "shift_length", "ends_at", "members"]
+        extra_kwargs = {
+            "layer": {"default": Rotation._meta.get_field("layer").default},
+            "shift_length": {"max_value": MAX_DURATION},
+        }
 
 
 class OverrideSerializer(serializers.ModelSerializer):
@@ -114,6 +119,7 @@ class EscalationLevelSerializer(serializers.ModelSerializer):
             "target_teams",
             "target_schedules",
         ]
+        extra_kwargs = {"delay": {"max_value": MAX_DURATION}}
 
 
 class EscalationPolicySerializer(serializers.ModelSerializer):
@@ -159,12 +165,13 @@ class SlugOrIdLookup:
     """`/{slug}/`, or the numeric id; a slug wins over an equal id."""
 
     lookup_field = "slug"
+    lookup_value_regex = SLUG_PATTERN
 
     def get_object(self):
         value = self.kwargs[self.lookup_field]
         queryset = self.filter_queryset(self.get_queryset())
         found = queryset.filter(slug=value).first()
-        if found is None and value.isdigit():
+        if found is None and value.isascii() and value.isdigit():
             found = queryset.filter(pk=int(value)).first()
         if found is None:
             raise Http404("Nothing with this slug or id.")

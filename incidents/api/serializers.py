@@ -15,7 +15,9 @@ from incidents.choices import (
     ServiceTier,
     Urgency,
 )
+from incidents.forms import not_in_future
 from incidents.models import (
+    MAX_AFFECTED_USERS,
     REASON_MAX_LENGTH,
     TEXT_MAX_LENGTH,
     TITLE_MAX_LENGTH,
@@ -27,8 +29,6 @@ from incidents.models import (
 from incidents.services import allowed_transitions
 
 User = get_user_model()
-# The column is a 32-bit integer on PostgreSQL; a larger count would fail there as a 500.
-MAX_AFFECTED_USERS = 2**31 - 1
 
 
 class UsernameField(serializers.SlugRelatedField):
@@ -207,8 +207,8 @@ class IncidentCreateSerializer(serializers.Serializer):
     affected_users = serializers.IntegerField(
         min_value=0, max_value=MAX_AFFECTED_USERS, required=False, default=0
     )
-    detected_at = serializers.DateTimeField(required=False)
-    started_at = serializers.DateTimeField(required=False)
+    detected_at = serializers.DateTimeField(required=False, validators=[not_in_future])
+    started_at = serializers.DateTimeField(required=False, validators=[not_in_future])
     related_problem = serializers.CharField(
         max_length=40, required=False, default="", allow_blank=True
     )
@@ -240,8 +240,8 @@ class IncidentUpdateSerializer(serializers.Serializer):
     affected_users = serializers.IntegerField(
         min_value=0, max_value=MAX_AFFECTED_USERS, required=False
     )
-    detected_at = serializers.DateTimeField(required=False)
-    started_at = serializers.DateTimeField(required=False)
+    detected_at = serializers.DateTimeField(required=False, validators=[not_in_future])
+    started_at = serializers.DateTimeField(required=False, validators=[not_in_future])
     related_problem = serializers.CharField(max_length=40, required=False, allow_blank=True)
     related_change = serializers.CharField(max_length=40, required=False, allow_blank=True)
 

@@ -11,7 +11,11 @@ from rest_framework.response import Response
 from incidents import sla
 from incidents.choices import SlaTimerState
 from incidents.models import BusinessCalendar, Holiday, SlaPolicy, SlaTarget, SlaTimer, WorkingHours
-from itsm.api.views import error_responses
+from itsm.api.views import SLUG_PATTERN, error_responses
+
+# The longest duration the API takes (an SLA target, a shift, an escalation delay): longer ones
+# make no sense, and far longer ones overflow the datetime arithmetic and the database column.
+MAX_DURATION = timedelta(days=366)
 
 
 def iso_datetime(value) -> str | None:
@@ -77,10 +81,26 @@ class SlaTimerSerializer(serializers.ModelSerializer):
 # --- policies ------------------------------------------------------------------------------------
 
 
-class SlaTargetSerializer(serializers.ModelSerializer):
+class ReplacedItemSerializer(serializers.ModelSerializer):
+    """An item of a list that a PATCH replaces whole: DRF skips a missing required field under
+    a partial parent, so this requires them itself."""
+
+    def validate(self, attrs):
+        missing = [
+            name
+            for name, field in self.fields.items()
+            if field.required and not field.read_only and name not in attrs
+        ]
+        if missing:
+            raise serializers.ValidationError(dict.fromkeys(missing, "This field is required."))
+        return attrs
+
+
+class SlaTargetSerializer(ReplacedItemSerializer):
     class Meta:
         model = SlaTarget
         fields = ["priority", "kind", "duration", "business_time"]
+        extra_kwargs = {"duration": {"max_value": MAX_DURATION}}
 
     def validate_duration(self, value):
         if value <= timedelta(0):
@@ -147,18 +167,19 @@ class SlaPolicySerializer(serializers.ModelSerializer):
 # --- calendars -----------------------------------------------------------------------------------
 
 
-class WorkingHoursSerializer(serializers.ModelSerializer):
+class WorkingHoursSerializer(ReplacedItemSerializer):
     class Meta:
         model = WorkingHours
         fields = ["weekday", "start", "end"]
 
     def validate(self, attrs):
+        attrs = super().validate(attrs)
         if attrs["start"] >= attrs["end"]:
             raise serializers.ValidationError({"end": "Must be after start."})
         return attrs
 
 
-class HolidaySerializer(serializers.ModelSerializer):
+class HolidaySerializer(ReplacedItemSerializer):
     class Meta:
         model = Holiday
         fields = ["date", "name"]
@@ -212,6 +233,7 @@ class ConfigViewSet(
     """List, read, create and edit (PATCH) a configuration record named by its slug."""
 
     lookup_field = "slug"
+    lookup_value_regex = SLUG_PATTERN
 
     def partial_update(self, request, slug=None):
         serializer = self.get_serializer(self.get_object(), data=request.data, partial=True)

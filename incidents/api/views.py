@@ -21,7 +21,7 @@ from incidents.api.serializers import (
 from incidents.choices import ChangeSource, Transition
 from incidents.filters import IncidentFilter
 from incidents.models import Incident, Service, Team
-from itsm.api.views import error_responses
+from itsm.api.views import SLUG_PATTERN, error_responses
 
 VIEW = "incidents.view_incident"
 WORK = "incidents.work_incident"
@@ -203,6 +203,7 @@ class ServiceViewSet(
     viewsets.GenericViewSet,
 ):
     lookup_field = "slug"
+    lookup_value_regex = SLUG_PATTERN
     serializer_class = ServiceSerializer
     queryset = Service.objects.select_related("owner_team").prefetch_related("depends_on")
     action_permissions = {
@@ -224,6 +225,7 @@ class TeamViewSet(
     viewsets.GenericViewSet,
 ):
     lookup_field = "slug"
+    lookup_value_regex = SLUG_PATTERN
     serializer_class = TeamSerializer
     queryset = Team.objects.prefetch_related("members")
     action_permissions = {

@@ -25,6 +25,7 @@ from incidents.choices import (
 )
 
 __all__ = [
+    "MAX_AFFECTED_USERS",
     "REASON_MAX_LENGTH",
     "TEXT_MAX_LENGTH",
     "TITLE_MAX_LENGTH",
@@ -41,6 +42,7 @@ __all__ = [
 TITLE_MAX_LENGTH = 200
 TEXT_MAX_LENGTH = 20_000
 REASON_MAX_LENGTH = 2_000
+MAX_AFFECTED_USERS = 2**31 - 1  # the largest value every database's integer column holds
 WORK_PERMISSION = "incidents.work_incident"
 
 S = IncidentStatus

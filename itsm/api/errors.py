@@ -34,12 +34,6 @@ def _field_errors(detail) -> dict:
     return {}
 
 
-def error_response(status_code: int, code: str, message: str, fields: dict | None = None):
-    return Response(
-        {"error": {"code": code, "message": message, "fields": fields or {}}}, status=status_code
-    )
-
-
 def exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
         return Response(exc.as_dict(), status=exc.status)

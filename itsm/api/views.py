@@ -1,6 +1,10 @@
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
+# What a slug in an API path may be. Routing anything else away answers 404 before a lookup:
+# PostgreSQL refuses some characters (NUL) in a text comparison, which would be a 500.
+SLUG_PATTERN = r"[-\w]+"
+
 ERROR_SCHEMA = inline_serializer(
     "Error",
     fields={

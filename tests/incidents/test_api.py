@@ -384,6 +384,7 @@ def test_service_slugs_are_unique(api, manager, service):
     )
 
     assert "slug" in api_error(response, 400, "invalid")
+    assert list(Service.objects.values_list("slug", "name")) == [(service.slug, service.name)]
 
 
 def test_manager_creates_a_team_with_members(api, manager, responder):

@@ -17,7 +17,7 @@ from django.utils import timezone
 from incidents import clock, services
 from incidents.choices import ChangeSource, EventType
 from incidents.escalation import escalation_fire_step
-from incidents.management.commands.seed_demo import ONCALL_ROTATION
+from incidents.management.commands._demo_data import ONCALL_ROTATION
 from incidents.models import (
     EscalationLevel,
     EscalationPolicy,
@@ -447,6 +447,7 @@ def test_two_clocks_at_once_page_each_level_once(ladder, responder):
     assert sum(fired) == 5 * INCIDENTS
     for incident in incidents:
         assert len(escalation_summaries(incident)) == 5
+        assert incident.escalation_steps.count() == 5
         for step in incident.escalation_steps.all():
             sent = Notification.objects.filter(dedupe_key__startswith=f"escalation:{step.pk}:")
             assert sent.count() == 2  # one person, by email and in-app

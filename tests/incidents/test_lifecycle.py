@@ -345,6 +345,8 @@ def test_cancel_refuses_an_unknown_duplicate(api, responder, incident):
 
 
 def test_cancel_refuses_the_incident_as_its_own_duplicate(api, responder, incident):
+    before = _footprint(incident)
+
     response = api.as_user(responder).post(
         _url(incident, "cancel"),
         {"reason": "duplicate", "duplicate_of": incident.number},
@@ -352,6 +354,7 @@ def test_cancel_refuses_the_incident_as_its_own_duplicate(api, responder, incide
     )
 
     assert "duplicate_of" in api_error(response, 400, "invalid")
+    assert _footprint(incident) == before
 
 
 def test_allowed_transitions_follow_the_state(api, responder, in_state):

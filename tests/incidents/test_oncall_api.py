@@ -116,9 +116,12 @@ def test_role_against_action(request, api, schedule, incident, role, name):
 
 @pytest.mark.parametrize("name", ACTIONS)
 def test_anonymous_callers_get_401(api, schedule, incident, name):
+    before = _written()
+
     response = _call(api, ACTIONS[name], incident)
 
     api_error(response, 401, "not_authenticated")
+    assert _written() == before
 
 
 # --- who is on call ------------------------------------------------------------------------------
@@ -230,6 +233,7 @@ def test_a_schedule_with_an_unknown_time_zone_is_refused(api, manager):
     )
 
     assert "time_zone" in api_error(response, 400, "invalid")
+    assert not Schedule.objects.exists()
 
 
 def test_a_responder_adds_an_override_for_themselves_and_it_shows(api, responder, schedule):
@@ -268,6 +272,7 @@ def test_an_override_ending_before_it_starts_is_refused(api, manager, schedule):
     response = api.as_user(manager).post("/api/schedules/primary/overrides/", body, format="json")
 
     assert set(api_error(response, 400, "invalid")) == {"ends_at"}
+    assert not ScheduleOverride.objects.exists()
 
 
 def test_past_overrides_are_left_out_of_the_schedule(api, responder, schedule, bob):
@@ -388,3 +393,51 @@ def test_an_unknown_incidents_escalation_answers_404(api, responder):
     response = api.as_user(responder).get("/api/incidents/INC9999999/escalation/")
 
     api_error(response, 404, "not_found")
+
+
+@pytest.mark.parametrize("path", ["schedules/²", "escalation-policies/²"])
+def test_a_non_ascii_digit_is_looked_up_as_a_slug(api, responder, path):
+    """`"²".isdigit()` is true but int() refuses it; that was a 500."""
+    response = api.as_user(responder).get(f"/api/{path}/")
+
+    api_error(response, 404, "not_found")
+
+
+def test_a_rotation_without_a_layer_gets_the_first_one(api, manager, alice, bob):
+    rotation = {key: value for key, value in NEW_SCHEDULE["rotations"][0].items() if key != "layer"}
+    body = {**NEW_SCHEDULE, "rotations": [rotation]}
+
+    response = api.as_user(manager).post("/api/schedules/", body, format="json")
+
+    assert response.status_code == 201, response.content
+    assert [r["layer"] for r in response.json()["rotations"]] == [1]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "list_name", "field"),
+    [
+        (
+            "schedules",
+            {
+                **NEW_SCHEDULE,
+                "rotations": [{**NEW_SCHEDULE["rotations"][0], "shift_length": "999999999 0"}],
+            },
+            "rotations",
+            "shift_length",
+        ),
+        (
+            "escalation-policies",
+            {**NEW_POLICY, "levels": [{**NEW_POLICY["levels"][0], "delay": "999999999 0"}]},
+            "levels",
+            "delay",
+        ),
+    ],
+)
+def test_a_duration_longer_than_a_year_is_refused(
+    api, manager, alice, bob, path, body, list_name, field
+):
+    response = api.as_user(manager).post(f"/api/{path}/", body, format="json")
+
+    assert field in api_error(response, 400, "invalid")[list_name]["0"]
+    assert not Schedule.objects.filter(slug="dba").exists()
+    assert not EscalationPolicy.objects.filter(slug="dba").exists()

@@ -705,3 +705,19 @@ def test_the_detail_page_costs_a_fixed_number_of_queries(
 
     assert response.status_code == 200
     assert response.content.decode().count('class="event event-note"') == notes
+
+
+def test_editing_a_start_into_the_future_is_refused(signed_in, responder, incident):
+    client = signed_in(responder)
+    form = client.get(detail_url(incident)).context["edit_form"]
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    before = snapshot(incident)
+
+    response = client.post(
+        reverse("incidents:edit", args=[incident.number]),
+        {**data, "started_at": "9999-12-31T23:59:59"},
+    )
+
+    assert response.status_code == 400
+    assert response.context["edit_form"].errors["started_at"] == ["Cannot be in the future."]
+    assert snapshot(incident) == before

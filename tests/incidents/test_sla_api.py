@@ -90,8 +90,10 @@ def test_role_against_sla_action(request, api, configured, role, name):
 @pytest.mark.parametrize("name", ACTIONS)
 def test_anonymous_callers_get_401(api, configured, name):
     method, path, body, _, _ = ACTIONS[name]
+    before = _state()
 
     api_error(getattr(api, method)(path, body, format="json"), 401, "not_authenticated")
+    assert _state() == before
 
 
 @pytest.mark.parametrize("method", ["put", "delete"])
@@ -343,3 +345,35 @@ def test_timer_payload_matches_drf_field_by_field(incident, settings, zone):
             fast = SlaTimerSerializer().to_representation(timer)
             slow = drf.ModelSerializer.to_representation(SlaTimerSerializer(), timer)
             assert fast == dict(slow)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("sla-policies/response-workflow", {"targets": [{"duration": "01:00:00"}]}, "priority"),
+        ("calendars/business-hours", {"hours": [{"weekday": 0}]}, "start"),
+        ("calendars/business-hours", {"holidays": [{"name": "Party"}]}, "date"),
+    ],
+)
+def test_a_patched_list_item_still_needs_every_field(api, manager, configured, path, body, field):
+    """A PATCH replaces the list whole; an incomplete item used to be a 500."""
+    before = _state()
+
+    response = api.as_user(manager).patch(f"/api/{path}/", body, format="json")
+
+    fields = api_error(response, 400, "invalid")
+    (name,) = body
+    assert field in fields[name]["0"]
+    assert _state() == before
+
+
+def test_a_target_longer_than_a_year_is_refused(api, manager):
+    body = {
+        **NEW_POLICY,
+        "targets": [{"priority": "P1", "kind": "resolve", "duration": "999999999 00:00:00"}],
+    }
+
+    response = api.as_user(manager).post("/api/sla-policies/", body, format="json")
+
+    assert "duration" in api_error(response, 400, "invalid")["targets"]["0"]
+    assert not SlaPolicy.objects.filter(slug="gold").exists()

@@ -216,3 +216,41 @@ def test_unknown_incident_is_a_404_in_the_error_shape(client, incident, method, 
     response = getattr(client, method)(path, {}, format="json")
 
     api_error(response, 404, "not_found")
+
+
+@pytest.mark.parametrize("field", ["detected_at", "started_at"])
+def test_a_start_in_the_future_is_refused_and_writes_nothing(client, field):
+    """Year 9999 used to overflow the SLA deadlines into a 500."""
+    before = _written()
+
+    response = client.post(
+        "/api/incidents/", {"title": "t", "priority": "P2", field: "9999-12-31T23:59:59Z"}
+    )
+
+    assert field in api_error(response, 400, "invalid")
+    assert _written() == before
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/services/%00/",
+        "/api/teams/%00/",
+        "/api/schedules/%00/",
+        "/api/sla-policies/%00/",
+        "/api/calendars/%00/",
+        "/api/escalation-policies/%00/",
+        "/api/incidents/INC%00/",
+    ],
+)
+def test_a_nul_byte_in_an_api_path_is_404_not_500(api, manager, path):
+    """PostgreSQL refuses NUL in text comparisons; such a path must never reach a lookup."""
+    response = api.as_user(manager).get(path)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("path", ["/incidents/%00/", "/incidents/INC%00/edit/"])
+def test_a_nul_byte_in_a_portal_path_is_404_not_500(client, manager, path):
+    client.force_login(manager)
+    assert client.get(path).status_code == 404
