@@ -32,6 +32,7 @@ from incidents.models import (
     REASON_MAX_LENGTH,
     TEXT_MAX_LENGTH,
     TITLE_MAX_LENGTH,
+    WORK_PERMISSION,
     ChecklistEntry,
     Incident,
     IncidentEvent,
@@ -42,6 +43,7 @@ from incidents.models import (
 )
 from itsm import realtime
 from itsm.errors import InvalidTransition, PermissionDeniedError, ValidationFailed
+from itsm.validation import choice, clean_text, one_text, raise_if
 
 DEFAULT_MATRIX = {
     (1, 1): Priority.P1,
@@ -92,44 +94,12 @@ def _lock(incident: Incident) -> Incident:
     )
 
 
-def _clean_text(errors: dict, name: str, value, *, required: bool, max_length: int) -> str:
-    text = (value or "").strip() if isinstance(value, str) or value is None else None
-    if text is None:
-        errors[name] = "Must be text."
-        return ""
-    if required and not text:
-        errors[name] = "This field is required."
-    elif len(text) > max_length:
-        errors[name] = f"Ensure this field has no more than {max_length} characters."
-    return text
-
-
-def _one_text(name: str, value, *, required: bool, max_length: int = TEXT_MAX_LENGTH) -> str:
-    """One text field cleaned, or ValidationFailed naming it."""
-    errors: dict = {}
-    text = _clean_text(errors, name, value, required=required, max_length=max_length)
-    _raise_if(errors)
-    return text
-
-
 def _noted(summary: str, note: str) -> dict:
     """The timeline summary and data of a transition with an optional note."""
     return {
         "summary": summary + (f": {note}" if note else ""),
         "data": {"note": note} if note else None,
     }
-
-
-def _raise_if(errors: dict) -> None:
-    if errors:
-        raise ValidationFailed.for_fields(errors)
-
-
-def _choice(errors: dict, name: str, value, choices) -> object:
-    if value in choices.values:
-        return value
-    errors[name] = f"{value!r} is not one of {', '.join(map(str, choices.values))}."
-    return None
 
 
 def priority_for(impact: int, urgency: int) -> str:
@@ -206,6 +176,15 @@ def _record(
     )
     payload = event_payload(event, incident)
     transaction.on_commit(partial(_publish, incident.number, payload))
+    transaction.on_commit(
+        partial(
+            signals.timeline_event_recorded.send,
+            sender=IncidentEvent,
+            event_id=event.pk,
+            incident_id=incident.pk,
+            type=type,
+        )
+    )
     return event
 
 
@@ -268,20 +247,20 @@ def incident_create(
     """Log an incident. Priority comes from impact × urgency, or is given explicitly."""
     _check_perm(actor, "incidents.add_incident")
     errors: dict = {}
-    title = _clean_text(errors, "title", title, required=True, max_length=TITLE_MAX_LENGTH)
-    description = _clean_text(
+    title = clean_text(errors, "title", title, required=True, max_length=TITLE_MAX_LENGTH)
+    description = clean_text(
         errors, "description", description, required=False, max_length=TEXT_MAX_LENGTH
     )
     impact = _validate_scale(errors, "impact", impact, Impact)
     urgency = _validate_scale(errors, "urgency", urgency, Urgency)
     if priority is not None:
-        priority = _choice(errors, "priority", priority, Priority)
+        priority = choice(errors, "priority", priority, Priority)
     elif impact is None or urgency is None:
         errors.setdefault("priority", "Give impact and urgency, or an explicit priority.")
     incident_source = incident_source or _default_incident_source(source)
-    _choice(errors, "source", incident_source, IncidentSource)
+    choice(errors, "source", incident_source, IncidentSource)
     service_objs = _resolve_services(errors, services)
-    _raise_if(errors)
+    raise_if(errors)
 
     impact = impact or Impact.MEDIUM
     urgency = urgency or Urgency.MEDIUM
@@ -352,11 +331,11 @@ def incident_update(*, incident: Incident, actor, source: str, **changes) -> Inc
     incident = _lock(incident)
     errors: dict = {}
     if "title" in changes:
-        changes["title"] = _clean_text(
+        changes["title"] = clean_text(
             errors, "title", changes["title"], required=True, max_length=TITLE_MAX_LENGTH
         )
     if "description" in changes:
-        changes["description"] = _clean_text(
+        changes["description"] = clean_text(
             errors,
             "description",
             changes["description"],
@@ -372,7 +351,7 @@ def incident_update(*, incident: Incident, actor, source: str, **changes) -> Inc
     new_services = (
         _resolve_services(errors, changes.pop("services")) if "services" in changes else None
     )
-    _raise_if(errors)
+    raise_if(errors)
 
     diff = {}
     for name, value in changes.items():
@@ -431,9 +410,9 @@ def incident_change_priority(
     """A manager overrides the derived priority, with a reason."""
     _check_perm(actor, "incidents.override_priority")
     errors: dict = {}
-    _choice(errors, "priority", priority, Priority)
-    reason = _clean_text(errors, "reason", reason, required=True, max_length=REASON_MAX_LENGTH)
-    _raise_if(errors)
+    choice(errors, "priority", priority, Priority)
+    reason = clean_text(errors, "reason", reason, required=True, max_length=REASON_MAX_LENGTH)
+    raise_if(errors)
     incident = _lock(incident)
     if not incident.is_open:
         raise InvalidTransition(
@@ -547,7 +526,7 @@ def _unmet_guard(incident: Incident, name: str) -> dict:
 @transaction.atomic
 def incident_acknowledge(*, incident: Incident, actor, source: str, note: str = "") -> Incident:
     """Someone owns it now; the actor becomes the assignee when there is none."""
-    note = _one_text("note", note, required=False)
+    note = one_text("note", note, required=False, max_length=TEXT_MAX_LENGTH)
 
     def prepare(locked):
         if locked.assignee_id is None and actor is not None:
@@ -565,7 +544,7 @@ def incident_acknowledge(*, incident: Incident, actor, source: str, note: str = 
 
 @transaction.atomic
 def incident_start(*, incident: Incident, actor, source: str, note: str = "") -> Incident:
-    note = _one_text("note", note, required=False)
+    note = one_text("note", note, required=False, max_length=TEXT_MAX_LENGTH)
     return _run_transition(
         incident,
         Transition.START,
@@ -577,7 +556,7 @@ def incident_start(*, incident: Incident, actor, source: str, note: str = "") ->
 
 @transaction.atomic
 def incident_hold(*, incident: Incident, actor, source: str, reason: str) -> Incident:
-    reason = _one_text("reason", reason, required=True, max_length=REASON_MAX_LENGTH)
+    reason = one_text("reason", reason, required=True, max_length=REASON_MAX_LENGTH)
 
     def prepare(locked):
         locked.hold_reason = reason
@@ -595,7 +574,7 @@ def incident_hold(*, incident: Incident, actor, source: str, reason: str) -> Inc
 
 @transaction.atomic
 def incident_resume(*, incident: Incident, actor, source: str, note: str = "") -> Incident:
-    note = _one_text("note", note, required=False)
+    note = one_text("note", note, required=False, max_length=TEXT_MAX_LENGTH)
     return _run_transition(
         incident,
         Transition.RESUME,
@@ -608,7 +587,7 @@ def incident_resume(*, incident: Incident, actor, source: str, note: str = "") -
 @transaction.atomic
 def incident_mitigate(*, incident: Incident, actor, source: str, note: str) -> Incident:
     """Service is restored or worked around; the note says how."""
-    note = _one_text("note", note, required=True, max_length=TEXT_MAX_LENGTH)
+    note = one_text("note", note, required=True, max_length=TEXT_MAX_LENGTH)
 
     def prepare(locked):
         locked.mitigation_note = note
@@ -632,11 +611,11 @@ def incident_resolve(
     if not resolution_code:
         errors["resolution_code"] = "This field is required."
     else:
-        _choice(errors, "resolution_code", resolution_code, ResolutionCode)
-    notes = _clean_text(
+        choice(errors, "resolution_code", resolution_code, ResolutionCode)
+    notes = clean_text(
         errors, "resolution_notes", resolution_notes, required=True, max_length=TEXT_MAX_LENGTH
     )
-    _raise_if(errors)
+    raise_if(errors)
 
     def prepare(locked):
         locked.resolution_code = resolution_code
@@ -656,7 +635,7 @@ def incident_resolve(
 
 @transaction.atomic
 def incident_reopen(*, incident: Incident, actor, source: str, reason: str) -> Incident:
-    reason = _one_text("reason", reason, required=True, max_length=REASON_MAX_LENGTH)
+    reason = one_text("reason", reason, required=True, max_length=REASON_MAX_LENGTH)
     return _run_transition(
         incident,
         Transition.REOPEN,
@@ -670,7 +649,7 @@ def incident_reopen(*, incident: Incident, actor, source: str, reason: str) -> I
 @transaction.atomic
 def incident_close(*, incident: Incident, actor, source: str, note: str = "") -> Incident:
     """Close a resolved incident whose closure checklist is complete."""
-    note = _one_text("note", note, required=False)
+    note = one_text("note", note, required=False, max_length=TEXT_MAX_LENGTH)
     return _run_transition(
         incident,
         Transition.CLOSE,
@@ -686,7 +665,7 @@ def incident_cancel(
 ) -> Incident:
     """Cancel a false positive or a duplicate (give the original's number)."""
     errors: dict = {}
-    reason = _clean_text(errors, "reason", reason, required=True, max_length=REASON_MAX_LENGTH)
+    reason = clean_text(errors, "reason", reason, required=True, max_length=REASON_MAX_LENGTH)
     original = None
     if duplicate_of:
         original = Incident.objects.filter(number=str(duplicate_of).strip().upper()).first()
@@ -694,7 +673,7 @@ def incident_cancel(
             errors["duplicate_of"] = f"No incident {duplicate_of}."
         elif original.pk == incident.pk:
             errors["duplicate_of"] = "An incident cannot duplicate itself."
-    _raise_if(errors)
+    raise_if(errors)
 
     def prepare(locked):
         locked.cancel_reason = reason
@@ -773,7 +752,7 @@ def incident_add_note(
     *, incident: Incident, actor, source: str, text: str, public: bool = False
 ) -> IncidentEvent:
     _check_perm(actor, "incidents.add_incidentevent")
-    text = _one_text("text", text, required=True, max_length=TEXT_MAX_LENGTH)
+    text = one_text("text", text, required=True, max_length=TEXT_MAX_LENGTH)
     incident = _lock(incident)
     if public:
         sla.timers_on_public_update(incident=incident)
@@ -812,6 +791,21 @@ def incident_record_event(
 
 
 @transaction.atomic
+def incident_event_pin(*, event: IncidentEvent, actor, pinned: bool) -> IncidentEvent:
+    """Pin a timeline event to the top of the war room (or unpin it). Live pages are told;
+    the timeline itself gets no new event for it."""
+    _check_perm(actor, WORK_PERMISSION)
+    incident = _lock(event.incident)
+    event = IncidentEvent.objects.select_for_update().get(pk=event.pk)
+    if event.pinned != pinned:
+        event.pinned = pinned
+        event.save(update_fields=["pinned"])
+        payload = event_payload(event, incident) | {"kind": "timeline.pinned"}
+        transaction.on_commit(partial(_publish, incident.number, payload))
+    return event
+
+
+@transaction.atomic
 def incident_tick_checklist(
     *, incident: Incident, actor, source: str, item: str, done: bool = True
 ) -> Incident:
@@ -821,8 +815,8 @@ def incident_tick_checklist(
         raise PermissionDeniedError("Only a person can tick the closure checklist.")
     _check_perm(actor, "incidents.work_incident")
     errors: dict = {}
-    _choice(errors, "item", item, ChecklistItem)
-    _raise_if(errors)
+    choice(errors, "item", item, ChecklistItem)
+    raise_if(errors)
     incident = _lock(incident)
     if incident.status in FINAL_STATUSES:
         raise InvalidTransition(

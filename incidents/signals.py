@@ -9,3 +9,5 @@ incident_created = Signal()
 incident_transitioned = Signal()
 # kwargs: incident_id, old_priority, new_priority
 incident_priority_changed = Signal()
+# kwargs: event_id, incident_id, type (every timeline event, after its transaction commits)
+timeline_event_recorded = Signal()

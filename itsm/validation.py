@@ -1,0 +1,36 @@
+"""Field checks the services share: each adds a message to `errors` under the field's name,
+so one ValidationFailed names every bad field at once."""
+
+from itsm.errors import ValidationFailed
+
+
+def clean_text(errors: dict, name: str, value, *, required: bool, max_length: int) -> str:
+    text = (value or "").strip() if isinstance(value, str) or value is None else None
+    if text is None:
+        errors[name] = "Must be text."
+        return ""
+    if required and not text:
+        errors[name] = "This field is required."
+    elif len(text) > max_length:
+        errors[name] = f"Ensure this field has no more than {max_length} characters."
+    return text
+
+
+def one_text(name: str, value, *, required: bool, max_length: int) -> str:
+    """One text field cleaned, or ValidationFailed naming it."""
+    errors: dict = {}
+    text = clean_text(errors, name, value, required=required, max_length=max_length)
+    raise_if(errors)
+    return text
+
+
+def raise_if(errors: dict) -> None:
+    if errors:
+        raise ValidationFailed.for_fields(errors)
+
+
+def choice(errors: dict, name: str, value, choices) -> object:
+    if value in choices.values:
+        return value
+    errors[name] = f"{value!r} is not one of {', '.join(map(str, choices.values))}."
+    return None

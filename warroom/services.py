@@ -1,0 +1,632 @@
+"""Every write of the war room.
+
+Like the incident core's services, each is atomic, locks the major incident's row, records what
+happened on the incident's timeline (so every open page and the post-incident review see it),
+and publishes to live pages only after the transaction commits. Stakeholders may watch a war
+room; writing in one needs `warroom.work_warroom`; declaring and demoting need
+`warroom.declare_majorincident` (ITSM managers and super admins).
+"""
+
+from functools import partial
+from urllib.parse import urlsplit
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_fsm import can_proceed
+
+from incidents import services as incident_services
+from incidents.choices import ChangeSource, EventType
+from incidents.models import Incident, IncidentEvent
+from itsm import realtime
+from itsm.errors import ConflictError, InvalidTransition, NotFoundError, PermissionDeniedError
+from itsm.notifications import notify
+from itsm.roles import Role
+from itsm.validation import choice, clean_text, one_text, raise_if
+from warroom import selectors
+from warroom.choices import (
+    SINGLE_HOLDER_ROLES,
+    DeclarationTrigger,
+    MajorIncidentState,
+    WarRoomRole,
+)
+from warroom.merge import merge
+from warroom.models import (
+    BRIDGE_LINK_MAX_LENGTH,
+    DECLARE_PERMISSION,
+    REASON_MAX_LENGTH,
+    SCRATCHPAD_MAX_LENGTH,
+    STATEMENT_MAX_LENGTH,
+    TASK_TITLE_MAX_LENGTH,
+    WORK_PERMISSION,
+    BridgeAttendance,
+    MajorIncident,
+    Presence,
+    RoleAssignment,
+    ScratchpadRevision,
+    WarRoomTask,
+)
+
+S = MajorIncidentState
+LIST_GROUP = "warrooms"
+UNSET = object()
+
+
+def warroom_group(number: str) -> str:
+    return realtime.group_name("warroom", number)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _label(user) -> str:
+    return user.get_username() if user is not None else "system"
+
+
+def _check_perm(actor, perm: str, what: str) -> None:
+    """Rules act as the system (actor None); people need the permission."""
+    if actor is not None and not actor.has_perm(perm):
+        raise PermissionDeniedError(f"You may not {what}.")
+
+
+def _lock(major: MajorIncident) -> MajorIncident:
+    return (
+        MajorIncident.objects.select_for_update(of=("self",))
+        .select_related("incident", "manager")
+        .get(pk=major.pk)
+    )
+
+
+def _require_live(major: MajorIncident) -> None:
+    if not major.is_live:
+        raise InvalidTransition(
+            f"The war room of {major.number} is {major.get_state_display().lower()}; "
+            "it takes no more changes."
+        )
+
+
+def _save(major: MajorIncident, *, actor, source: str, reason: str) -> None:
+    major._change_reason = f"{reason} by {_label(actor)} ({source})"
+    major._history_user = actor
+    major.save()
+
+
+def _record(major: MajorIncident, *, actor, source: str, summary: str, **data) -> IncidentEvent:
+    return incident_services.incident_record_event(
+        incident=major.incident,
+        type=EventType.WARROOM,
+        actor=actor,
+        source=source,
+        summary=summary,
+        data=data,
+    )
+
+
+def _publish(major: MajorIncident, kind: str, *, to_list: bool = False) -> None:
+    """After commit, send every open page of the room (and the list of rooms) the new state
+    of one part of it, read fresh so that the last message always wins."""
+    transaction.on_commit(partial(_send_part, major.pk, major.number, kind, to_list))
+
+
+PARTS = {
+    "major_incident": selectors.major_incident_payload,
+    "roles": selectors.roles_payload,
+    "tasks": selectors.tasks_payload,
+    "bridge": selectors.bridge_payload,
+    "presence": selectors.present_users,
+}
+
+
+def _send_part(pk: int, number: str, kind: str, to_list: bool) -> None:
+    major = selectors.major_incident_queryset().filter(pk=pk).first()
+    if major is None:
+        return
+    groups = [warroom_group(number)] + ([LIST_GROUP] if to_list else [])
+    realtime.publish(groups, {"kind": kind, "incident": number, kind: PARTS[kind](major)})
+
+
+def is_staff_user(user) -> bool:
+    return user.is_active and user.has_perm(WORK_PERMISSION)
+
+
+def _clean_bridge_link(errors: dict, name: str, value) -> str:
+    link = clean_text(errors, name, value, required=False, max_length=BRIDGE_LINK_MAX_LENGTH)
+    if link and (urlsplit(link).scheme not in ("http", "https") or not urlsplit(link).netloc):
+        errors[name] = "Enter an http:// or https:// link."
+    return link
+
+
+def _managers_to_tell(major: MajorIncident):
+    """The major incident manager and every ITSM manager."""
+    users = get_user_model().objects.filter(is_active=True)
+    return users.filter(Q(groups__name=Role.ITSM_MANAGER) | Q(pk=major.manager_id)).distinct()
+
+
+def _tell(recipients, *, major: MajorIncident, subject: str, body: str, key: str) -> None:
+    notify(
+        recipients=recipients,
+        subject=f"[{major.number}] {subject}",
+        body=body,
+        link=major.get_absolute_url(),
+        context={"incident": major.number},
+        dedupe_key=f"warroom:{major.number}:{key}",
+    )
+
+
+# --- declaring and following the incident ----------------------------------------------------
+
+
+@transaction.atomic
+def major_incident_declare(
+    *,
+    incident: Incident,
+    actor,
+    source: str,
+    manager,
+    initial_impact_statement: str,
+    bridge_link: str = "",
+    trigger: str = DeclarationTrigger.MANUAL,
+    trigger_detail: str = "",
+) -> MajorIncident:
+    """Declare `incident` a major incident and open its war room (or reopen the room of a
+    demoted one). 409 when it is one already or is no longer open."""
+    _check_perm(actor, DECLARE_PERMISSION, "declare major incidents")
+    errors: dict = {}
+    statement = clean_text(
+        errors,
+        "initial_impact_statement",
+        initial_impact_statement,
+        required=True,
+        max_length=STATEMENT_MAX_LENGTH,
+    )
+    link = _clean_bridge_link(errors, "bridge_link", bridge_link)
+    if manager is not None and not is_staff_user(manager):
+        errors["major_incident_manager"] = f"{manager.get_username()} is not active staff."
+    raise_if(errors)
+    incident = Incident.objects.select_for_update(of=("self",)).get(pk=incident.pk)
+    if not incident.is_open:
+        raise ConflictError(
+            f"{incident.number} is {incident.get_status_display().lower()}; "
+            "only an open incident can be declared major."
+        )
+    major = MajorIncident.objects.select_for_update().filter(incident=incident).first()
+    if major is not None and major.state != S.DEMOTED:
+        raise ConflictError(f"{incident.number} is already a major incident.")
+    fields = {
+        "manager": manager,
+        "bridge_link": link,
+        "initial_impact_statement": statement,
+        "trigger": trigger,
+        "trigger_detail": trigger_detail[:200],
+        "declared_by": actor,
+        "declared_at": timezone.now(),
+    }
+    if major is None:
+        major = MajorIncident(incident=incident, **fields)
+        _save(major, actor=actor, source=source, reason="declare")
+        if incident.team_id:
+            major.chat_webhooks.set(incident.team.chat_webhooks.all())
+    else:
+        for name, value in fields.items():
+            setattr(major, name, value)
+        major.redeclare()
+        _save(major, actor=actor, source=source, reason="declare again")
+    why = f" ({trigger_detail})" if trigger_detail else ""
+    event = _record(
+        major,
+        actor=actor,
+        source=source,
+        summary=f"Declared a major incident{why}. Impact: {statement}",
+        action="declared",
+        manager=_label(manager) if manager else None,
+        bridge_link=link,
+        trigger=trigger,
+    )
+    _tell(
+        _managers_to_tell(major),
+        major=major,
+        subject=f"Major incident declared: {incident.title}",
+        body=f"Impact: {statement}\nManager: {_label(manager) if manager else 'not named'}"
+        + (f"\nBridge: {link}" if link else ""),
+        key=f"declared:{event.pk}",
+    )
+    _publish(major, "major_incident", to_list=True)
+    return major
+
+
+@transaction.atomic
+def major_incident_demote(*, major: MajorIncident, actor, source: str, reason: str):
+    """Back to an ordinary incident; the room stays readable. The reason is required."""
+    _check_perm(actor, DECLARE_PERMISSION, "demote major incidents")
+    reason = one_text("reason", reason, required=True, max_length=REASON_MAX_LENGTH)
+    major = _lock(major)
+    if major.state != S.ACTIVE:
+        raise InvalidTransition(
+            f"Cannot demote {major.number}: it is {major.get_state_display().lower()}."
+        )
+    major.demotion_reason = reason
+    major.demoted_by = actor
+    major.demote()
+    _save(major, actor=actor, source=source, reason="demote")
+    event = _record(
+        major, actor=actor, source=source, summary=f"Demoted: {reason}", action="demoted"
+    )
+    _tell(
+        _managers_to_tell(major),
+        major=major,
+        subject="Major incident demoted",
+        body=f"Reason: {reason}",
+        key=f"demoted:{event.pk}",
+    )
+    _publish(major, "major_incident", to_list=True)
+    return major
+
+
+# The incident's status → the major incident's transition that follows it.
+FOLLOWS = {"resolved": "resolve", "closed": "close", "cancelled": "close"}
+
+
+@transaction.atomic
+def major_incident_follow(*, incident_id: int, to_status: str) -> MajorIncident | None:
+    """Keep the major incident in step with its incident: resolved when it resolves, active
+    again when it reopens, closed when it closes or is cancelled."""
+    major = MajorIncident.objects.filter(incident_id=incident_id).first()
+    if major is None:
+        return None
+    major = _lock(major)
+    name = FOLLOWS.get(to_status, "reopen")
+    method = getattr(major, name)
+    if not can_proceed(method):
+        return major
+    method()
+    _save(major, actor=None, source=ChangeSource.JOB, reason=name)
+    _record(
+        major,
+        actor=None,
+        source=ChangeSource.JOB,
+        summary=f"Major incident {major.get_state_display().lower()} with its incident",
+        action=name,
+    )
+    _publish(major, "major_incident", to_list=True)
+    return major
+
+
+@transaction.atomic
+def major_incident_update(
+    *, major: MajorIncident, actor, source: str, manager=UNSET, bridge_link=UNSET
+) -> MajorIncident:
+    """Change the manager (managers only) or the bridge link (anyone working the room)."""
+    _check_perm(actor, WORK_PERMISSION, "change this war room")
+    if manager is not UNSET:
+        _check_perm(actor, DECLARE_PERMISSION, "change the major incident manager")
+    errors: dict = {}
+    if bridge_link is not UNSET:
+        bridge_link = _clean_bridge_link(errors, "bridge_link", bridge_link)
+    if manager not in (UNSET, None) and not is_staff_user(manager):
+        errors["major_incident_manager"] = f"{manager.get_username()} is not active staff."
+    raise_if(errors)
+    major = _lock(major)
+    _require_live(major)
+    changes = []
+    if manager is not UNSET and manager != major.manager:
+        major.manager = manager
+        changes.append(f"manager is now {_label(manager) if manager else 'nobody'}")
+    if bridge_link is not UNSET and bridge_link != major.bridge_link:
+        major.bridge_link = bridge_link
+        changes.append(f"bridge is now {bridge_link or 'none'}")
+    if not changes:
+        return major
+    _save(major, actor=actor, source=source, reason="edit")
+    _record(major, actor=actor, source=source, summary="; ".join(changes).capitalize())
+    _publish(major, "major_incident", to_list=True)
+    _publish(major, "bridge")
+    return major
+
+
+# --- roles ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def role_assign(*, major: MajorIncident, actor, source: str, role: str, user) -> RoleAssignment:
+    """Give `user` a war-room role. A role one person holds is handed over from its holder;
+    experts are added. The new holder is notified."""
+    _check_perm(actor, WORK_PERMISSION, "assign war-room roles")
+    errors: dict = {}
+    role = choice(errors, "role", role, WarRoomRole)
+    if user is not None and not is_staff_user(user):
+        errors["user"] = f"{user.get_username()} is not active staff."
+    raise_if(errors)
+    major = _lock(major)
+    _require_live(major)
+    holders = list(major.role_assignments.filter(role=role, ended_at__isnull=True))
+    same = next((row for row in holders if row.user_id == user.pk), None)
+    if same is not None:
+        return same
+    label = WarRoomRole(role).label.lower()
+    previous = [row for row in holders if role in SINGLE_HOLDER_ROLES]
+    now = timezone.now()
+    for row in previous:
+        row.ended_at, row.ended_by = now, actor
+        row.save(update_fields=["ended_at", "ended_by"])
+    assignment = RoleAssignment.objects.create(
+        major_incident=major, role=role, user=user, assigned_by=actor, assigned_at=now
+    )
+    handed = f" (handed over from {previous[0].user.get_username()})" if previous else ""
+    _record(
+        major,
+        actor=actor,
+        source=source,
+        summary=f"{user.get_username()} is now {label}{handed}",
+        action="role_assigned",
+        role=role,
+        user=user.get_username(),
+        previous=previous[0].user.get_username() if previous else None,
+    )
+    _tell(
+        [user],
+        major=major,
+        subject=f"You are now {label}",
+        body=f"{_label(actor)} made you {label} of major incident {major.number}.",
+        key=f"role:{assignment.pk}",
+    )
+    _publish(major, "roles")
+    return assignment
+
+
+@transaction.atomic
+def role_release(*, major: MajorIncident, actor, source: str, assignment_id) -> None:
+    _check_perm(actor, WORK_PERMISSION, "change war-room roles")
+    major = _lock(major)
+    _require_live(major)
+    row = (
+        major.role_assignments.filter(pk=_int_or_none(assignment_id), ended_at__isnull=True)
+        .select_related("user")
+        .first()
+    )
+    if row is None:
+        raise NotFoundError("No such role holder in this war room.")
+    row.ended_at, row.ended_by = timezone.now(), actor
+    row.save(update_fields=["ended_at", "ended_by"])
+    _record(
+        major,
+        actor=actor,
+        source=source,
+        summary=f"{row.user.get_username()} is no longer {row.get_role_display().lower()}",
+        action="role_released",
+        role=row.role,
+        user=row.user.get_username(),
+    )
+    _publish(major, "roles")
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+# --- tasks ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def task_create(*, major: MajorIncident, actor, source: str, title: str, assignee=None):
+    _check_perm(actor, WORK_PERMISSION, "add war-room tasks")
+    errors: dict = {}
+    title = clean_text(errors, "title", title, required=True, max_length=TASK_TITLE_MAX_LENGTH)
+    if assignee is not None and not is_staff_user(assignee):
+        errors["assignee"] = f"{assignee.get_username()} is not active staff."
+    raise_if(errors)
+    major = _lock(major)
+    _require_live(major)
+    task = WarRoomTask.objects.create(
+        major_incident=major, title=title, assignee=assignee, created_by=actor
+    )
+    who = f" for {assignee.get_username()}" if assignee else ""
+    _record(
+        major, actor=actor, source=source, summary=f"Task added{who}: {title}", action="task_added"
+    )
+    if assignee is not None:
+        _tell_assignee(task, major=major, actor=actor)
+    _publish(major, "tasks")
+    return task
+
+
+@transaction.atomic
+def task_update(
+    *, major: MajorIncident, actor, source: str, task_id, title=UNSET, assignee=UNSET, done=UNSET
+) -> WarRoomTask:
+    _check_perm(actor, WORK_PERMISSION, "change war-room tasks")
+    errors: dict = {}
+    if title is not UNSET:
+        title = clean_text(errors, "title", title, required=True, max_length=TASK_TITLE_MAX_LENGTH)
+    if assignee not in (UNSET, None) and not is_staff_user(assignee):
+        errors["assignee"] = f"{assignee.get_username()} is not active staff."
+    if done is not UNSET and not isinstance(done, bool):
+        errors["done"] = "Must be true or false."
+    raise_if(errors)
+    major = _lock(major)
+    _require_live(major)
+    task = major.tasks.filter(pk=_int_or_none(task_id)).select_for_update().first()
+    if task is None:
+        raise NotFoundError("No such task in this war room.")
+    changes = _apply_task_changes(task, actor=actor, title=title, assignee=assignee, done=done)
+    if not changes:
+        return task
+    task.save()
+    _record(
+        major,
+        actor=actor,
+        source=source,
+        summary=f"Task {'; '.join(changes)}: {task.title}",
+        action="task_changed",
+        task=task.pk,
+    )
+    if assignee not in (UNSET, None) and "reassigned" in " ".join(changes):
+        _tell_assignee(task, major=major, actor=actor)
+    _publish(major, "tasks")
+    return task
+
+
+def _apply_task_changes(task: WarRoomTask, *, actor, title, assignee, done) -> list[str]:
+    changes = []
+    if title is not UNSET and title != task.title:
+        task.title = title
+        changes.append("renamed")
+    if assignee is not UNSET and assignee != task.assignee:
+        task.assignee = assignee
+        changes.append(f"reassigned to {_label(assignee) if assignee else 'nobody'}")
+    if done is not UNSET and done != task.done:
+        task.done = done
+        task.done_at, task.done_by = (timezone.now(), actor) if done else (None, None)
+        changes.append("done" if done else "reopened")
+    return changes
+
+
+def _tell_assignee(task: WarRoomTask, *, major: MajorIncident, actor) -> None:
+    _tell(
+        [task.assignee],
+        major=major,
+        subject=f"War-room task for you: {task.title}",
+        body=f"{_label(actor)} gave you a task in the war room of {major.number}.",
+        key=f"task:{task.pk}:{task.assignee_id}",
+    )
+
+
+# --- notes and pins ---------------------------------------------------------------------------
+
+
+def note_add(*, major: MajorIncident, actor, source: str, text: str) -> IncidentEvent:
+    """A note on the incident's timeline, written from the war room."""
+    return incident_services.incident_add_note(
+        incident=major.incident, actor=actor, source=source, text=text
+    )
+
+
+def event_pin(*, major: MajorIncident, actor, event_id, pinned: bool) -> IncidentEvent:
+    event = IncidentEvent.objects.filter(
+        incident_id=major.incident_id, pk=_int_or_none(event_id)
+    ).first()
+    if event is None:
+        raise NotFoundError("No such event on this incident's timeline.")
+    if not isinstance(pinned, bool):
+        raise_if({"pinned": "Must be true or false."})
+    return incident_services.incident_event_pin(event=event, actor=actor, pinned=pinned)
+
+
+# --- scratchpad -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def scratchpad_update(*, major: MajorIncident, actor, base_version, text) -> dict:
+    """Save `text`, typed against version `base_version`. When others saved in between, their
+    words and these are merged (warroom.merge) instead of one overwriting the other. Returns
+    the new version and text, which every open page is also sent."""
+    _check_perm(actor, WORK_PERMISSION, "edit the scratchpad")
+    errors: dict = {}
+    if not isinstance(text, str):
+        errors["text"] = "Must be text."
+    elif len(text) > SCRATCHPAD_MAX_LENGTH:
+        errors["text"] = f"Ensure this field has no more than {SCRATCHPAD_MAX_LENGTH} characters."
+    if isinstance(base_version, bool) or not isinstance(base_version, int) or base_version < 0:
+        errors["base_version"] = "Must be a version number (0 or more)."
+    raise_if(errors)
+    major = _lock(major)
+    _require_live(major)
+    current = major.scratchpad_version
+    if base_version > current:
+        raise_if({"base_version": f"Version {base_version} does not exist (latest {current})."})
+    base = major.scratchpad if base_version == current else _revision_text(major, base_version)
+    merged = merge(base, major.scratchpad, text)
+    if len(merged) > SCRATCHPAD_MAX_LENGTH:
+        raise_if({"text": f"The merged text would exceed {SCRATCHPAD_MAX_LENGTH} characters."})
+    if merged == major.scratchpad:
+        return {"version": current, "text": merged, "merged": False}
+    version = current + 1
+    # update(), not save(): a keystroke is no field history (the revision row is its record).
+    MajorIncident.objects.filter(pk=major.pk).update(scratchpad=merged, scratchpad_version=version)
+    ScratchpadRevision.objects.create(
+        major_incident=major,
+        version=version,
+        text=merged,
+        author=actor,
+        merged=base_version != current,
+    )
+    result = {"version": version, "text": merged, "merged": base_version != current}
+    payload = {"kind": "scratchpad", "incident": major.number, "author": _label(actor)} | {
+        "scratchpad": result
+    }
+    transaction.on_commit(partial(realtime.publish, warroom_group(major.number), payload))
+    return result
+
+
+def _revision_text(major: MajorIncident, version: int) -> str:
+    if version == 0:
+        return ""
+    row = major.scratchpad_revisions.filter(version=version).values_list("text", flat=True)
+    return row.first() or ""
+
+
+# --- bridge and presence ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def bridge_join(*, major: MajorIncident, actor, source: str) -> BridgeAttendance:
+    _check_perm(actor, WORK_PERMISSION, "join the bridge")
+    major = _lock(major)
+    _require_live(major)
+    stay = major.bridge_attendance.filter(user=actor, left_at__isnull=True).first()
+    if stay is not None:
+        return stay
+    stay = BridgeAttendance.objects.create(major_incident=major, user=actor)
+    _record(
+        major,
+        actor=actor,
+        source=source,
+        summary=f"{actor.get_username()} joined the bridge",
+        action="bridge_joined",
+    )
+    _publish(major, "bridge")
+    return stay
+
+
+@transaction.atomic
+def bridge_leave(*, major: MajorIncident, actor, source: str) -> BridgeAttendance | None:
+    _check_perm(actor, WORK_PERMISSION, "leave the bridge")
+    major = _lock(major)
+    stay = major.bridge_attendance.filter(user=actor, left_at__isnull=True).first()
+    if stay is None:
+        return None
+    stay.left_at = timezone.now()
+    stay.save(update_fields=["left_at"])
+    _record(
+        major,
+        actor=actor,
+        source=source,
+        summary=f"{actor.get_username()} left the bridge",
+        action="bridge_left",
+    )
+    _publish(major, "bridge")
+    return stay
+
+
+@transaction.atomic
+def presence_enter(*, major: MajorIncident, user, channel_name: str) -> None:
+    """A page of the room opened. Rows older than the timeout (a process that died) go."""
+    stale = timezone.now() - selectors.PRESENCE_TIMEOUT
+    Presence.objects.filter(major_incident=major, seen_at__lt=stale).delete()
+    Presence.objects.update_or_create(
+        channel_name=channel_name, defaults={"major_incident": major, "user": user}
+    )
+    _publish(major, "presence")
+
+
+@transaction.atomic
+def presence_leave(*, major: MajorIncident, channel_name: str) -> None:
+    Presence.objects.filter(channel_name=channel_name).delete()
+    _publish(major, "presence")
+
+
+def presence_touch(*, channel_name: str) -> None:
+    Presence.objects.filter(channel_name=channel_name).update(seen_at=timezone.now())
