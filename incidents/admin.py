@@ -47,7 +47,7 @@ def _canonical_number(term: str) -> str | None:
     return f"INC{int(match.group(1)):0{services.NUMBER_WIDTH}d}"
 
 
-def _load_saved(obj, saved) -> None:
+def load_saved(obj, saved) -> None:
     """Point the admin's form instance at the row a service wrote, so the admin's log entry,
     messages and redirect describe what was actually saved."""
     obj.pk = saved.pk
@@ -67,7 +67,89 @@ class HistoryAdmin(SimpleHistoryAdmin):
         return HistoryContextHelper(self.model, historical_record)
 
 
-# --- transitions -------------------------------------------------------------------------------
+class ServiceWrittenAdmin(HistoryAdmin):
+    """The admin of records that only services write (`save_model` calls one, then
+    `load_saved`): history shown, never reverted (a revert would bypass the services); nothing
+    deleted; the read-only inlines never saved; a service's refusal shown as an error. Its
+    actions (a transition, a demotion) are small forms on pages of their own."""
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET"])
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """A service that refuses the write (a race the form could not see) rolls the admin's
+        transaction back and is shown as an error instead of a server error."""
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ApplicationError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def has_delete_permission(self, request, obj=None):
+        """Records: they are closed, cancelled or switched off, never deleted."""
+        return False
+
+    def save_related(self, request, form, formsets, change):
+        """Nothing to do: `save_model` wrote everything through the service, and the inlines
+        are read-only."""
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        """The read-only inlines are never saved, so only the form's changes are logged."""
+        return super().construct_change_message(request, form, [], add)
+
+    # --- the page of one action on one object ---
+
+    def object_action_path(self, route: str, view, name: str):
+        """The URL pattern of `view` at `<object_id>/<route>`, behind the admin's sign-in,
+        named like the admin's own pages."""
+        return path(
+            f"<path:object_id>/{route}",
+            self.admin_site.admin_view(view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_{name}",
+        )
+
+    def admin_url(self, name: str, *args) -> str:
+        opts = self.opts
+        return reverse(
+            f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_{name}", args=args
+        )
+
+    def change_url(self, obj) -> str:
+        return self.admin_url("change", quote(obj.pk))
+
+    def object_or_404(self, request, object_id):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404(f"No such {self.opts.verbose_name}.")
+        return obj
+
+    def back_to_change_page(self, request, obj, message: str, level=messages.SUCCESS):
+        self.message_user(request, message, level)
+        return HttpResponseRedirect(self.change_url(obj))
+
+    def render_action_form(self, request, obj, form, *, template: str, action: str, title: str):
+        """`form` in the admin's look, on `template` (which extends
+        admin/object_action_form.html): `action` names the page and its button."""
+        adminform = helpers.AdminForm(
+            form, [(None, {"fields": list(form.fields)})], {}, model_admin=self
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.opts,
+            "original": obj,
+            "action": action,
+            "adminform": adminform,
+            "errors": helpers.AdminErrorList(form, []),
+            "media": self.media + adminform.media,
+            "change_url": self.change_url(obj),
+        }
+        return render(request, template, context)
 
 
 # --- incidents ---------------------------------------------------------------------------------
@@ -171,7 +253,7 @@ CHANGE_READONLY_FIELDS = tuple(
 
 
 @admin.register(Incident)
-class IncidentAdmin(HistoryAdmin):
+class IncidentAdmin(ServiceWrittenAdmin):
     list_display = (
         "number",
         "title",
@@ -233,21 +315,9 @@ class IncidentAdmin(HistoryAdmin):
     def get_inlines(self, request, obj):
         return (ChecklistInline, TimelineInline) if obj else ()
 
-    def has_delete_permission(self, request, obj=None):
-        """Incidents are records: they are closed or cancelled, never deleted."""
-        return False
-
     def save_model(self, request, obj, form, change):
         saved = self._update(request, obj, form) if change else self._create(request, form)
-        _load_saved(obj, saved)
-
-    def save_related(self, request, form, formsets, change):
-        """Nothing to do: services were saved by the service call and the inlines are
-        read-only."""
-
-    def construct_change_message(self, request, form, formsets, add=False):
-        """The read-only inlines are never saved, so only the form's changes are logged."""
-        return super().construct_change_message(request, form, [], add)
+        load_saved(obj, saved)
 
     def _create(self, request, form) -> Incident:
         data = form.cleaned_data
@@ -278,15 +348,6 @@ class IncidentAdmin(HistoryAdmin):
             incident=obj, actor=request.user, source=ChangeSource.ADMIN, **changes
         )
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        """A service that refuses the write (a race the form could not see) rolls the admin's
-        transaction back and is shown as an error instead of a server error."""
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ApplicationError as error:
-            self.message_user(request, error.message, messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context["transition_links"] = self._transition_links(request, obj)
@@ -297,42 +358,18 @@ class IncidentAdmin(HistoryAdmin):
             {
                 "name": name,
                 "label": Transition(name).label,
-                "url": self._transition_url(incident, name),
+                "url": self.admin_url("transition", quote(incident.pk), name),
             }
             for name in services.allowed_transitions(incident, request.user)
         ]
 
-    # --- history: shown, never reverted (a revert would bypass the services) ---
-
-    def revert_disabled(self, request, obj=None):
-        return True
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        if request.method != "GET":
-            return HttpResponseNotAllowed(["GET"])
-        return super().history_form_view(request, object_id, version_id, extra_context)
-
     # --- transition forms ---
 
     def get_urls(self):
-        transition = path(
-            "<path:object_id>/transition/<str:name>/",
-            self.admin_site.admin_view(self.transition_view),
-            name=f"{self.opts.app_label}_{self.opts.model_name}_transition",
+        transition = self.object_action_path(
+            "transition/<str:name>/", self.transition_view, "transition"
         )
         return [transition, *super().get_urls()]
-
-    def _url(self, view: str, *args) -> str:
-        opts = self.opts
-        return reverse(
-            f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_{view}", args=args
-        )
-
-    def _transition_url(self, incident, name: str) -> str:
-        return self._url("transition", quote(incident.pk), name)
-
-    def _change_url(self, incident) -> str:
-        return self._url("change", quote(incident.pk))
 
     def transition_view(self, request, object_id, name):
         """The guard's form for one transition; on POST it runs the transition service."""
@@ -340,18 +377,16 @@ class IncidentAdmin(HistoryAdmin):
             raise PermissionDenied
         if name not in Transition.values:
             raise Http404(f"No transition {name!r}.")
-        incident = self.get_object(request, unquote(object_id))
-        if incident is None:
-            raise Http404("No such incident.")
+        incident = self.object_or_404(request, object_id)
         label = Transition(name).label
         if name not in services.allowed_transitions(incident, request.user):
-            self.message_user(
+            return self.back_to_change_page(
                 request,
+                incident,
                 f"“{label}” is not possible now: {incident.number} is "
                 f"{incident.get_status_display().lower()}.",
                 messages.ERROR,
             )
-            return HttpResponseRedirect(self._change_url(incident))
 
         form = TransitionForm(name, request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -367,30 +402,19 @@ class IncidentAdmin(HistoryAdmin):
                 self.message_user(request, error.message, messages.ERROR)
                 form.add_application_error(error)
             else:
-                self.message_user(
+                return self.back_to_change_page(
                     request,
+                    incident,
                     f"{incident.number} is now {incident.get_status_display().lower()}.",
-                    messages.SUCCESS,
                 )
-                return HttpResponseRedirect(self._change_url(incident))
-        return self._render_transition_form(request, incident, name, form)
-
-    def _render_transition_form(self, request, incident, name, form):
-        adminform = helpers.AdminForm(
-            form, [(None, {"fields": list(form.fields)})], {}, model_admin=self
+        return self.render_action_form(
+            request,
+            incident,
+            form,
+            template="admin/incidents/incident/transition_form.html",
+            action=label,
+            title=f"{label}: {incident}",
         )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"{Transition(name).label}: {incident}",
-            "opts": self.opts,
-            "incident": incident,
-            "transition_label": Transition(name).label,
-            "adminform": adminform,
-            "errors": helpers.AdminErrorList(form, []),
-            "media": self.media + adminform.media,
-            "change_url": self._change_url(incident),
-        }
-        return render(request, "admin/incidents/incident/transition_form.html", context)
 
 
 # --- the CMDB and the matrix ---------------------------------------------------------------------

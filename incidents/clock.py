@@ -15,6 +15,15 @@ row is locked with the deadline's, in one statement that waits for nothing, beca
 incident services lock the incident first and then its timers: a clock that locked a timer
 and then waited for its incident could deadlock with them. On SQLite (the embedded default)
 row locks do not exist, but its IMMEDIATE transactions let one writer in at a time.
+
+Higher apps add their own deadlines without this package importing them: in their
+`AppConfig.ready()` they call `register_tick_work(name, due=..., fire=..., next_due=...)`.
+`due(now)` returns the queryset of rows due at `now`, locked like the ones above
+(`select_for_update(skip_locked=True)`, an index range scan); `fire(row, now)` acts on one row
+and must take it out of `due` (or raise: the row is then held back like a failed timer);
+`next_due(after)` gives the earliest moment after `after` that a row falls due, or None. Every
+tick fires them in batches like the timers and reports their count under `name`, and the sleep
+between ticks takes them into account. The war room's automatic declaration runs this way.
 """
 
 import logging
@@ -22,9 +31,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.cache import cache
 from django.db import close_old_connections, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from incidents.choices import DeadlineKind
@@ -42,6 +53,29 @@ MIN_SLEEP_SECONDS = 0.25
 # run_clock's batches: a burst commits (and notifies) in pieces this size, and a second loop
 # takes the rows after the ones the first holds.
 RUN_BATCH = 10
+
+
+@dataclass(frozen=True)
+class TickWork:
+    """Deadlines a higher app fires on this clock (see the module's docstring)."""
+
+    due: Callable[[datetime], QuerySet]
+    fire: Callable[[Any, datetime], None]
+    next_due: Callable[[datetime], datetime | None]
+
+
+_registered: dict[str, TickWork] = {}
+
+
+def register_tick_work(
+    name: str,
+    *,
+    due: Callable[[datetime], QuerySet],
+    fire: Callable[[Any, datetime], None],
+    next_due: Callable[[datetime], datetime | None],
+) -> None:
+    """Add work to every tick. Registering a name again replaces it (ready() may run twice)."""
+    _registered[name] = TickWork(due=due, fire=fire, next_due=next_due)
 
 
 class StillDue(Exception):
@@ -85,6 +119,8 @@ def tick(*, now: datetime | None = None, batch: int = 200, backoff: Backoff | No
         "escalation": _fire_due(_due_steps(now), _fire_step, now=now, batch=batch, backoff=backoff),
         "notifications": _retry_notifications(now),
     }
+    for name, work in _registered.items():
+        fired[name] = _fire_due(work.due(now), work.fire, now=now, batch=batch, backoff=backoff)
     _beat(now)
     return fired
 
@@ -121,6 +157,7 @@ def seconds_until_next_due(*, after: datetime) -> float:
             ),
             "next_attempt_at",
         ),
+        *(work.next_due(after) for work in _registered.values()),
     ]
     nearest = min((moment for moment in upcoming if moment is not None), default=None)
     if nearest is None:

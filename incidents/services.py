@@ -176,14 +176,12 @@ def _record(
     )
     payload = event_payload(event, incident)
     transaction.on_commit(partial(_publish, incident.number, payload))
-    transaction.on_commit(
-        partial(
-            signals.timeline_event_recorded.send,
-            sender=IncidentEvent,
-            event_id=event.pk,
-            incident_id=incident.pk,
-            type=type,
-        )
+    signals.send_after_commit(
+        signals.timeline_event_recorded,
+        sender=IncidentEvent,
+        event_id=event.pk,
+        incident_id=incident.pk,
+        type=type,
     )
     return event
 
@@ -298,9 +296,7 @@ def incident_create(
     )
     sla.timers_start(incident=incident)
     escalation.escalation_start(incident=incident)
-    transaction.on_commit(
-        partial(signals.incident_created.send, sender=Incident, incident_id=incident.pk)
-    )
+    signals.send_after_commit(signals.incident_created, sender=Incident, incident_id=incident.pk)
     return incident
 
 
@@ -386,20 +382,21 @@ def incident_update(*, incident: Incident, actor, source: str, **changes) -> Inc
     )
     if "priority" in diff:
         _signal_priority_change(incident, old_priority)
+    signals.send_after_commit(
+        signals.incident_updated, sender=Incident, incident_id=incident.pk, fields=sorted(diff)
+    )
     return incident
 
 
 def _signal_priority_change(incident: Incident, old_priority: str) -> None:
     sla.timers_retarget(incident=incident)
     escalation.escalation_retarget(incident=incident)
-    transaction.on_commit(
-        partial(
-            signals.incident_priority_changed.send,
-            sender=Incident,
-            incident_id=incident.pk,
-            old_priority=old_priority,
-            new_priority=incident.priority,
-        )
+    signals.send_after_commit(
+        signals.incident_priority_changed,
+        sender=Incident,
+        incident_id=incident.pk,
+        old_priority=old_priority,
+        new_priority=incident.priority,
     )
 
 
@@ -480,15 +477,13 @@ def _run_transition(
         data={"transition": name, "from": old_status, "to": incident.status, **(data or {})},
         public=True,
     )
-    transaction.on_commit(
-        partial(
-            signals.incident_transitioned.send,
-            sender=Incident,
-            incident_id=incident.pk,
-            transition=name,
-            from_status=old_status,
-            to_status=incident.status,
-        )
+    signals.send_after_commit(
+        signals.incident_transitioned,
+        sender=Incident,
+        incident_id=incident.pk,
+        transition=name,
+        from_status=old_status,
+        to_status=incident.status,
     )
     return incident
 

@@ -1,7 +1,28 @@
 """Signals the incident core sends after a write commits. Higher packages (warroom,
 postmortems) receive them in their AppConfig.ready(); the core never imports them."""
 
+import logging
+from functools import partial
+
+from django.db import transaction
 from django.dispatch import Signal
+
+logger = logging.getLogger(__name__)
+
+
+def send_after_commit(signal: Signal, **kwargs) -> None:
+    """Send `signal` once the caller's transaction commits. A receiver that fails is logged,
+    not raised: the write it follows has committed, and must not answer as if it had failed."""
+    transaction.on_commit(partial(_send_robust, signal, kwargs))
+
+
+def _send_robust(signal: Signal, kwargs: dict) -> None:
+    for receiver, result in signal.send_robust(**kwargs):
+        if isinstance(result, Exception):
+            logger.error(
+                "receiver %s failed", getattr(receiver, "__qualname__", receiver), exc_info=result
+            )
+
 
 # kwargs: incident_id
 incident_created = Signal()
@@ -9,5 +30,10 @@ incident_created = Signal()
 incident_transitioned = Signal()
 # kwargs: incident_id, old_priority, new_priority
 incident_priority_changed = Signal()
+# kwargs: incident_id, fields (the sorted names of the fields an edit changed)
+incident_updated = Signal()
 # kwargs: event_id, incident_id, type (every timeline event, after its transaction commits)
 timeline_event_recorded = Signal()
+# kwargs: users (username → user). Sent by `seed_demo` after it seeded, so higher apps can add
+# their own demo data.
+demo_seeded = Signal()

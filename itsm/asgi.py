@@ -42,6 +42,18 @@ def _django_http_app():
 
 django_asgi_app = _django_http_app()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+# Imported once Django is set up: the consumers import models.
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+import warroom.routing  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(warroom.routing.websocket_urlpatterns))
+        ),
+    }
+)

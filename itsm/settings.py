@@ -243,6 +243,8 @@ SPECTACULAR_SETTINGS = {
         "NotificationStatusEnum": "itsm.choices.NotificationStatus",
         "IncidentSourceEnum": "incidents.choices.IncidentSource",
         "ChangeSourceEnum": "incidents.choices.ChangeSource",
+        "DeclarationRuleKindEnum": "warroom.choices.RuleKind",
+        "SlaKindEnum": "incidents.choices.SlaKind",
     },
 }
 

@@ -20,7 +20,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("itsm.api.urls")),
     path("api/", include("incidents.api.urls")),
+    path("api/", include("warroom.api.urls")),
     path("notifications/", views.notifications, name="notifications"),
+    path("warroom/", include("warroom.urls")),
     path("", include("incidents.urls")),
 ]
 

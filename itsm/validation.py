@@ -9,7 +9,9 @@ def clean_text(errors: dict, name: str, value, *, required: bool, max_length: in
     if text is None:
         errors[name] = "Must be text."
         return ""
-    if required and not text:
+    if "\x00" in text:
+        errors[name] = "Must not contain NUL characters."
+    elif required and not text:
         errors[name] = "This field is required."
     elif len(text) > max_length:
         errors[name] = f"Ensure this field has no more than {max_length} characters."

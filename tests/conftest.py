@@ -1,21 +1,43 @@
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
+from channels.layers import channel_layers
 from django.conf import settings
 from rest_framework.test import APIClient
 
 from incidents import services
 from incidents.choices import ChangeSource, ChecklistItem
+from itsm.choices import ChatKind
+from itsm.models import ChatWebhook
 from itsm.roles import Role
 from itsm.services import token_create
 from tests.factories import ServiceFactory, TeamFactory, UserFactory, make_incident
 
+# The portal's address in links that notifications carry (`portal_base_url`), and the paths
+# `webhook_server` is posted to by the `slack` and `teams` channels.
+BASE = "https://itsm.example.org"
+SLACK_PATH = "/services/T000/B000/slack-secret"
+TEAMS_PATH = "/webhookb2/teams-secret"
+
+# Markers of tests that need a real service, skipped without it: the setting that says the
+# service is there, and why the test is skipped.
+NEEDS = {
+    "postgres": ("IS_POSTGRES", "needs PostgreSQL: set DATABASE_URL (make test does in CI)"),
+    "redis": ("REDIS_URL", "needs Redis: set REDIS_URL"),
+}
+
 
 def pytest_collection_modifyitems(config, items):
-    if settings.IS_POSTGRES:
-        return
-    skip = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL (make test does in CI)")
-    for item in items:
-        if "postgres" in item.keywords:
-            item.add_marker(skip)
+    for marker, (setting, reason) in NEEDS.items():
+        if getattr(settings, setting):
+            continue
+        skip = pytest.mark.skip(reason=reason)
+        for item in items:
+            if marker in item.keywords:
+                item.add_marker(skip)
 
 
 @pytest.fixture
@@ -83,6 +105,17 @@ def api(db):
     return client
 
 
+@pytest.fixture
+def signed_in(client):
+    """`signed_in(user)`: the test client, signed in as `user`."""
+
+    def sign_in(user):
+        client.force_login(user)
+        return client
+
+    return sign_in
+
+
 def api_error(response, status: int, code: str) -> dict:
     """Assert `response` is the API's one error shape with this status and code; return its
     `fields`."""
@@ -128,3 +161,85 @@ def drive():
         return incident
 
     return run
+
+
+@pytest.fixture
+def committing(django_capture_on_commit_callbacks):
+    """`committing(fn, *args, **kwargs)`: call fn and run what it left for after the commit:
+    the sends it queued, the signals the war room follows."""
+
+    def run(fn, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return fn(*args, **kwargs)
+
+    return run
+
+
+@pytest.fixture
+def fresh_channel_layers():
+    channel_layers.backends.clear()  # a cached Redis layer is bound to an earlier event loop
+    yield
+    channel_layers.backends.clear()
+
+
+# --- chat channels ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def portal_base_url(settings):
+    settings.PORTAL_BASE_URL = BASE
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.requests.append(
+            {
+                "method": self.command,
+                "path": self.path,
+                "headers": {key.lower(): value for key, value in self.headers.items()},
+                "json": json.loads(body),
+            }
+        )
+        status = self.server.statuses.pop(0) if self.server.statuses else 200
+        time.sleep(self.server.delay)
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        self.wfile.write(b"ok" if status == 200 else b"upstream exploded")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook_server():
+    """A local stand-in for Slack and Teams: records each request; answers the statuses in
+    `server.statuses` in turn, then 200, after `server.delay` seconds."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    server.requests = []
+    server.statuses = []
+    server.delay = 0
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.fixture
+def slack(db, webhook_server, monkeypatch):
+    monkeypatch.setenv("SLACK_WEBHOOK_OPS", webhook_server.url + SLACK_PATH)
+    return ChatWebhook.objects.create(
+        slug="ops", name="#ops", kind=ChatKind.SLACK, url_env="SLACK_WEBHOOK_OPS"
+    )
+
+
+@pytest.fixture
+def teams(db, webhook_server, monkeypatch):
+    monkeypatch.setenv("TEAMS_WEBHOOK_MIM", webhook_server.url + TEAMS_PATH)
+    return ChatWebhook.objects.create(
+        slug="mim", name="Major incidents", kind=ChatKind.TEAMS, url_env="TEAMS_WEBHOOK_MIM"
+    )

@@ -7,10 +7,13 @@ one instead of replacing it:
 - both texts are diffed against the base, word by word (a diff never splits a word; a long
   text is diffed by line first, so a 100 kB scratchpad costs milliseconds);
 - every character that either side inserted is kept; insertions at the same place keep the
-  current text's first, then the incoming one's (with a space between two words that would
-  run together); an insertion both sides made identically (a resend after a reconnect) is
-  kept once;
-- a base character survives unless either side deleted it.
+  current text's first, then the incoming one's; an insertion both sides made identically (a
+  resend after a reconnect) is kept once;
+- a base character survives unless either side deleted it;
+- where the merge puts two words against each other that neither text had together (two
+  insertions side by side, or one side's words against a word the other side's deletion
+  brought up to them), a space goes between them. Nothing else is added: a word followed by
+  punctuation or an emoji stays as typed.
 
 So two people typing on the same line both keep their words, and the worst a conflict can do is
 put two insertions side by side, never drop one. The same function runs in the browser
@@ -43,19 +46,26 @@ def merge(base: str, current: str, incoming: str) -> str:
     points = sorted({0, len(base)} | {p for s, e, _ in ours + theirs for p in (s, e)})
     out: list[str] = []
     for here, nxt in zip(points, [*points[1:], None], strict=True):
-        out.append(_both_insertions(_inserted_at(ours, here), _inserted_at(theirs, here)))
+        for inserted in _insertions(_inserted_at(ours, here), _inserted_at(theirs, here)):
+            _append(out, inserted)
         if nxt is not None and not (_deletes(ours, here) or _deletes(theirs, here)):
-            out.append(base[here:nxt])
+            _append(out, base[here:nxt])
     return "".join(out)
 
 
-def _both_insertions(first: str, second: str) -> str:
-    """Two insertions at one place, current first; a space between two words that would
-    otherwise run together; once when both are the same."""
-    if not first or not second or first == second:
-        return first or second
-    joint = "" if first[-1].isspace() or second[0].isspace() else " "
-    return first + joint + second
+def _insertions(first: str, second: str) -> list[str]:
+    """Two insertions at one place, current first; once when both are the same."""
+    return [first] if first == second else [first, second]
+
+
+def _append(out: list[str], piece: str) -> None:
+    """Every edit starts and ends between words in both texts, so two words meeting where two
+    pieces meet were run together by the merge: a space keeps them apart."""
+    if not piece:
+        return
+    if out and _is_word(out[-1][-1]) and _is_word(piece[0]):
+        out.append(" ")
+    out.append(piece)
 
 
 def _inserted_at(edits: list[Edit], point: int) -> str:

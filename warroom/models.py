@@ -20,11 +20,13 @@ from warroom.choices import (
 )
 
 S = MajorIncidentState
+NUMBER_PATTERN = "INC[0-9]{7}"  # an incident number in a URL: ASCII digits only
 STATEMENT_MAX_LENGTH = 2000
 BRIDGE_LINK_MAX_LENGTH = 500
 REASON_MAX_LENGTH = 500
 TASK_TITLE_MAX_LENGTH = 200
 SCRATCHPAD_MAX_LENGTH = 100_000
+VIEW_PERMISSION = "warroom.view_majorincident"
 DECLARE_PERMISSION = "warroom.declare_majorincident"
 WORK_PERMISSION = "warroom.work_warroom"
 
@@ -69,6 +71,34 @@ class DeclarationRule(models.Model):
         if self.kind == RuleKind.UNACKNOWLEDGED:
             return f"{self.priority} not acknowledged within {self.threshold} minutes"
         return f"{self.priority} with more than {self.threshold} affected users"
+
+
+class DeclarationWatch(models.Model):
+    """An unacknowledged incident, and since when it has had its priority: the moment the
+    `unacknowledged` rule counts from (warroom.rules). Due at `since` + the rule's threshold,
+    computed in the query, so that a threshold edited in the admin applies to every pending
+    watch at once. A fired or cancelled watch leaves the partial index and is never scanned
+    again; one per incident, fired at most once."""
+
+    incident = models.OneToOneField(
+        Incident, on_delete=models.CASCADE, related_name="declaration_watch"
+    )
+    priority = models.CharField(max_length=2, choices=Priority.choices)
+    since = models.DateTimeField()
+    fired_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["priority", "since"],
+                name="declaration_watch_pending_idx",
+                condition=Q(fired_at__isnull=True, cancelled_at__isnull=True),
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.incident_id} {self.priority} since {self.since}"
 
 
 class MajorIncident(FSMModelMixin, models.Model):
@@ -144,6 +174,11 @@ class MajorIncident(FSMModelMixin, models.Model):
 
     def get_absolute_url(self):
         return reverse("warroom:room", args=[self.number])
+
+    @property
+    def websocket_path(self) -> str:
+        """The room's websocket (warroom/routing.py): websocket routes are not reversible."""
+        return f"/ws/warroom/{self.number}/"
 
     @property
     def number(self) -> str:

@@ -1,10 +1,19 @@
-"""Receivers of the incident core's signals: the major incident follows its incident, and a
-war room with chat channels relays its timeline to them."""
+"""Receivers of the incident core's signals: the major incident follows its incident, a war
+room with chat channels relays its timeline to them, and the declaration rules
+(warroom.rules) look at every new incident and every change that could make one major."""
 
 from django.dispatch import receiver
 
-from incidents.signals import incident_transitioned, timeline_event_recorded
-from warroom import relay, services
+from incidents.choices import IncidentStatus
+from incidents.signals import (
+    demo_seeded,
+    incident_created,
+    incident_priority_changed,
+    incident_transitioned,
+    incident_updated,
+    timeline_event_recorded,
+)
+from warroom import demo, relay, rules, services
 
 
 @receiver(incident_transitioned, dispatch_uid="warroom.follow_incident")
@@ -15,3 +24,32 @@ def follow_incident(sender, incident_id, to_status, **kwargs):
 @receiver(timeline_event_recorded, dispatch_uid="warroom.relay_timeline")
 def relay_timeline_event(sender, event_id, incident_id, type, **kwargs):
     relay.relay_event(event_id=event_id, incident_id=incident_id, type=type)
+
+
+@receiver(incident_created, dispatch_uid="warroom.rules_on_create")
+def apply_rules_to_new_incident(sender, incident_id, **kwargs):
+    rules.watch_arm(incident_id=incident_id)
+    rules.check_affected_users(incident_id=incident_id)
+
+
+@receiver(incident_priority_changed, dispatch_uid="warroom.rules_on_priority")
+def apply_rules_to_new_priority(sender, incident_id, **kwargs):
+    rules.watch_arm(incident_id=incident_id)
+    rules.check_affected_users(incident_id=incident_id)
+
+
+@receiver(incident_updated, dispatch_uid="warroom.rules_on_services")
+def apply_rules_to_new_services(sender, incident_id, fields, **kwargs):
+    if "services" in fields:
+        rules.check_affected_users(incident_id=incident_id)
+
+
+@receiver(incident_transitioned, dispatch_uid="warroom.rules_on_transition")
+def stop_watching_acknowledged(sender, incident_id, from_status, **kwargs):
+    if from_status == IncidentStatus.NEW:
+        rules.watch_cancel(incident_id=incident_id)
+
+
+@receiver(demo_seeded, dispatch_uid="warroom.demo_seeded")
+def seed_demo_war_room(sender, users, **kwargs):
+    demo.seed_war_room(users=users)

@@ -4,29 +4,23 @@ the notification machinery (rows first, sent and retried by the worker)."""
 from incidents.choices import EventType
 from incidents.models import IncidentEvent
 from itsm.notifications import notify_chat
-from warroom.choices import MajorIncidentState
 from warroom.models import MajorIncident
 
 # Notifications are themselves recorded on the timeline: relaying them would loop.
 NOT_RELAYED = {EventType.NOTIFICATION}
+# The events that end a room are the last it relays, so its channels learn it ended.
+LAST_WORDS = {"demoted", "close"}
 
 
 def relay_event(*, event_id: int, incident_id: int, type: str) -> None:
     if type in NOT_RELAYED:
         return
-    major = (
-        MajorIncident.objects.filter(
-            incident_id=incident_id,
-            state__in=[MajorIncidentState.ACTIVE, MajorIncidentState.RESOLVED],
-        )
-        .select_related("incident")
-        .first()
-    )
-    if major is None:
+    major = MajorIncident.objects.filter(incident_id=incident_id).select_related("incident").first()
+    event = IncidentEvent.objects.filter(pk=event_id).select_related("actor").first()
+    if major is None or event is None or not (major.is_live or _ends_the_room(event)):
         return
     webhooks = list(major.chat_webhooks.filter(active=True))
-    event = IncidentEvent.objects.filter(pk=event_id).select_related("actor").first()
-    if not webhooks or event is None:
+    if not webhooks:
         return
     who = event.actor.get_username() if event.actor_id else "system"
     notify_chat(
@@ -37,3 +31,7 @@ def relay_event(*, event_id: int, incident_id: int, type: str) -> None:
         context={"incident": major.number, "event": event.pk},
         dedupe_key=f"warroom:relay:{event.pk}",
     )
+
+
+def _ends_the_room(event: IncidentEvent) -> bool:
+    return event.type == EventType.WARROOM and event.data.get("action") in LAST_WORDS

@@ -17,8 +17,8 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from incidents import services as incident_services
-from incidents.choices import ChangeSource, EventType
-from incidents.models import Incident, IncidentEvent
+from incidents.choices import ChangeSource, EventType, Priority
+from incidents.models import MAX_AFFECTED_USERS, Incident, IncidentEvent
 from itsm import realtime
 from itsm.errors import ConflictError, InvalidTransition, NotFoundError, PermissionDeniedError
 from itsm.notifications import notify
@@ -29,6 +29,7 @@ from warroom.choices import (
     SINGLE_HOLDER_ROLES,
     DeclarationTrigger,
     MajorIncidentState,
+    RuleKind,
     WarRoomRole,
 )
 from warroom.merge import merge
@@ -41,6 +42,7 @@ from warroom.models import (
     TASK_TITLE_MAX_LENGTH,
     WORK_PERMISSION,
     BridgeAttendance,
+    DeclarationRule,
     MajorIncident,
     Presence,
     RoleAssignment,
@@ -324,6 +326,31 @@ def major_incident_update(
     return major
 
 
+@transaction.atomic
+def major_incident_set_chat_webhooks(
+    *, major: MajorIncident, actor, source: str, webhooks
+) -> MajorIncident:
+    """Choose the Slack or Teams channels the room's timeline is relayed to (at declaration,
+    those of the incident's team)."""
+    _check_perm(actor, WORK_PERMISSION, "change this war room")
+    major = _lock(major)
+    _require_live(major)
+    wanted = {hook.pk: hook for hook in webhooks}
+    if set(wanted) == set(major.chat_webhooks.values_list("pk", flat=True)):
+        return major
+    major.chat_webhooks.set(wanted.values())
+    names = ", ".join(sorted(hook.name for hook in wanted.values()))
+    _record(
+        major,
+        actor=actor,
+        source=source,
+        summary=f"Chat channels are now {names or 'none'}",
+        action="chat_webhooks_changed",
+        chat_webhooks=sorted(hook.slug for hook in wanted.values()),
+    )
+    return major
+
+
 # --- roles ------------------------------------------------------------------------------------
 
 
@@ -334,7 +361,9 @@ def role_assign(*, major: MajorIncident, actor, source: str, role: str, user) ->
     _check_perm(actor, WORK_PERMISSION, "assign war-room roles")
     errors: dict = {}
     role = choice(errors, "role", role, WarRoomRole)
-    if user is not None and not is_staff_user(user):
+    if user is None:
+        errors["user"] = "This field is required."
+    elif not is_staff_user(user):
         errors["user"] = f"{user.get_username()} is not active staff."
     raise_if(errors)
     major = _lock(major)
@@ -497,14 +526,24 @@ def _tell_assignee(task: WarRoomTask, *, major: MajorIncident, actor) -> None:
 # --- notes and pins ---------------------------------------------------------------------------
 
 
+def _require_live_now(major: MajorIncident) -> None:
+    """The room's state read afresh, without a lock: the incident's services lock the incident
+    first, and locking the room before them could deadlock with a declaration."""
+    _require_live(MajorIncident.objects.select_related("incident").get(pk=major.pk))
+
+
 def note_add(*, major: MajorIncident, actor, source: str, text: str) -> IncidentEvent:
     """A note on the incident's timeline, written from the war room."""
+    _check_perm(actor, WORK_PERMISSION, "write in this war room")
+    _require_live_now(major)
     return incident_services.incident_add_note(
         incident=major.incident, actor=actor, source=source, text=text
     )
 
 
 def event_pin(*, major: MajorIncident, actor, event_id, pinned: bool) -> IncidentEvent:
+    _check_perm(actor, WORK_PERMISSION, "pin events")
+    _require_live_now(major)
     event = IncidentEvent.objects.filter(
         incident_id=major.incident_id, pk=_int_or_none(event_id)
     ).first()
@@ -527,6 +566,8 @@ def scratchpad_update(*, major: MajorIncident, actor, base_version, text) -> dic
     errors: dict = {}
     if not isinstance(text, str):
         errors["text"] = "Must be text."
+    elif "\x00" in text:  # PostgreSQL stores no NUL character
+        errors["text"] = "Must not contain NUL characters."
     elif len(text) > SCRATCHPAD_MAX_LENGTH:
         errors["text"] = f"Ensure this field has no more than {SCRATCHPAD_MAX_LENGTH} characters."
     if isinstance(base_version, bool) or not isinstance(base_version, int) or base_version < 0:
@@ -630,3 +671,56 @@ def presence_leave(*, major: MajorIncident, channel_name: str) -> None:
 
 def presence_touch(*, channel_name: str) -> None:
     Presence.objects.filter(channel_name=channel_name).update(seen_at=timezone.now())
+
+
+# --- declaration rules ------------------------------------------------------------------------
+
+RULE_PERMISSION = "warroom.change_declarationrule"
+# A threshold's bounds per rule: minutes up to a week; users up to what the column holds.
+THRESHOLD_RANGES = {
+    RuleKind.UNACKNOWLEDGED: (1, 7 * 24 * 60),
+    RuleKind.AFFECTED_USERS: (0, MAX_AFFECTED_USERS),
+}
+
+
+@transaction.atomic
+def declaration_rule_update(
+    *,
+    rule: DeclarationRule,
+    actor,
+    source: str,
+    enabled=UNSET,
+    priority=UNSET,
+    threshold=UNSET,
+    manager=UNSET,
+) -> DeclarationRule:
+    """Change a rule that declares major incidents by itself (managers and super admins).
+    Its history row names the fields changed and who changed them."""
+    _check_perm(actor, RULE_PERMISSION, "change declaration rules")
+    errors: dict = {}
+    if enabled is not UNSET and not isinstance(enabled, bool):
+        errors["enabled"] = "Must be true or false."
+    if priority is not UNSET:
+        choice(errors, "priority", priority, Priority)
+    if threshold is not UNSET:
+        low, high = THRESHOLD_RANGES[rule.kind]
+        if isinstance(threshold, bool) or not isinstance(threshold, int):
+            errors["threshold"] = "Must be a whole number."
+        elif not low <= threshold <= high:
+            errors["threshold"] = f"Must be from {low} to {high}."
+    if manager not in (UNSET, None) and not is_staff_user(manager):
+        errors["manager"] = f"{manager.get_username()} is not active staff."
+    raise_if(errors)
+    rule = DeclarationRule.objects.select_for_update().get(pk=rule.pk)
+    asked = {"enabled": enabled, "priority": priority, "threshold": threshold, "manager": manager}
+    changed = [
+        name for name, value in asked.items() if value is not UNSET and getattr(rule, name) != value
+    ]
+    if not changed:
+        return rule
+    for name in changed:
+        setattr(rule, name, asked[name])
+    rule._change_reason = f"edit {', '.join(changed)} by {_label(actor)} ({source})"
+    rule._history_user = actor
+    rule.save()
+    return rule

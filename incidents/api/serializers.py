@@ -65,6 +65,28 @@ class ServiceSerializer(serializers.ModelSerializer):
         fields = ["slug", "name", "description", "tier", "owner_team", "user_count", "depends_on"]
 
 
+class DownstreamServiceSerializer(serializers.Serializer):
+    """A `selectors.Downstream`: a service that depends on the one analysed, and how far."""
+
+    slug = serializers.CharField(source="service.slug")
+    name = serializers.CharField(source="service.name")
+    user_count = serializers.IntegerField(source="service.user_count")
+    depth = serializers.IntegerField(help_text="1: depends on it directly; 2: through one more.")
+
+
+class ServiceImpactSerializer(serializers.Serializer):
+    """A `selectors.ServiceImpact`."""
+
+    service = serializers.CharField(source="service.slug")
+    user_count = serializers.IntegerField(
+        source="service.user_count", help_text="The service's own users."
+    )
+    downstream = DownstreamServiceSerializer(many=True)
+    affected_users = serializers.IntegerField(
+        help_text="Its users plus those of every downstream service, each service once."
+    )
+
+
 class ChecklistEntrySerializer(serializers.Serializer):
     item = serializers.CharField()
     label = serializers.CharField()

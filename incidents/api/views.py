@@ -14,6 +14,7 @@ from incidents.api.serializers import (
     IncidentSerializer,
     IncidentUpdateSerializer,
     NoteSerializer,
+    ServiceImpactSerializer,
     ServiceSerializer,
     TeamSerializer,
     TransitionSerializer,
@@ -210,12 +211,26 @@ class ServiceViewSet(
         "list": "incidents.view_service",
         "retrieve": "incidents.view_service",
         "create": "incidents.add_service",
+        "impact": "incidents.view_service",
     }
+
+    def get_queryset(self):
+        """The impact analysis loads the graph itself; it only needs the service's row."""
+        return Service.objects.all() if self.action == "impact" else super().get_queryset()
 
     def perform_create(self, serializer):
         serializer.instance = services.service_create(
             actor=self.request.user, source=ChangeSource.API, **serializer.validated_data
         )
+
+    @extend_schema(
+        responses={200: ServiceImpactSerializer, **error_responses(401, 403, 404)},
+        summary="Impact analysis: the services that depend on this one and the users affected",
+    )
+    @action(detail=True, methods=["get"])
+    def impact(self, request, slug=None):
+        impact = selectors.service_impact(service=self.get_object())
+        return Response(ServiceImpactSerializer(impact).data)
 
 
 class TeamViewSet(

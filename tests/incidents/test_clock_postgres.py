@@ -6,20 +6,19 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from datetime import datetime, timedelta
 
 import pytest
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
-from incidents import clock
 from incidents.choices import DeadlineKind, EventType, SlaTimerState
 from incidents.models import IncidentEvent, SlaDeadline, SlaTimer
 from itsm.models import Notification
+from tests.clocks import two_clocks_at_once
 from tests.incidents.test_clock import clock_running, make_bare_incident, make_timer
 
 pytestmark = [
@@ -42,31 +41,10 @@ def overdue_timers(count: int, assignee) -> list[SlaTimer]:
     ]
 
 
-def tick_repeatedly(start: threading.Barrier, fired: list[int], errors: list[BaseException]):
-    """One clock: its own database connection, ticking in small batches as fast as it can."""
-    try:
-        start.wait()
-        for _ in range(20):
-            fired.append(clock.tick(batch=5)["sla"])
-    except BaseException as exc:
-        errors.append(exc)
-    finally:
-        connections.close_all()
-
-
 def test_two_clocks_at_once_record_and_notify_each_deadline_once(responder, caplog):
     timers = overdue_timers(TIMERS, responder)
-    start = threading.Barrier(2)
-    fired: list[int] = []
-    errors: list[BaseException] = []
-    clocks = [
-        threading.Thread(target=tick_repeatedly, args=(start, fired, errors)) for _ in range(2)
-    ]
     with caplog.at_level(logging.INFO, logger="incidents.clock"):
-        for thread in clocks:
-            thread.start()
-        for thread in clocks:
-            thread.join(timeout=60)
+        fired, errors = two_clocks_at_once("sla", ticks=20, batch=5)
 
     assert errors == []
     assert sum(fired) == TIMERS, "each timer fired by exactly one of the clocks"

@@ -30,6 +30,7 @@ from incidents.models import (
 from itsm.choices import NotificationChannel
 from itsm.models import Notification
 from itsm.roles import Role
+from tests.clocks import two_clocks_at_once
 from tests.factories import ServiceFactory, TeamFactory, make_incident
 
 T0 = datetime(2026, 2, 2, 14, 0, tzinfo=UTC)
@@ -420,28 +421,11 @@ def test_the_demo_ladder_pages_the_demo_on_call_responders(db, clock_at, pages):
 CONCURRENT = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
-def tick_repeatedly(start: threading.Barrier, fired: list[int], errors: list[BaseException]):
-    """One clock: its own database connection, ticking in small batches as fast as it can."""
-    try:
-        start.wait()
-        for _ in range(15):
-            fired.append(clock.tick(batch=5)["escalation"])
-    except BaseException as exc:
-        errors.append(exc)
-    finally:
-        connections.close_all()
-
-
 @pytest.mark.postgres
 @CONCURRENT
 def test_two_clocks_at_once_page_each_level_once(ladder, responder):
     incidents = [p1(responder, started_at=timezone.now() - 50 * MINUTE) for _ in range(INCIDENTS)]
-    start, fired, errors = threading.Barrier(2), [], []
-    clocks = [threading.Thread(target=tick_repeatedly, args=(start, fired, errors)) for _ in "ab"]
-    for thread in clocks:
-        thread.start()
-    for thread in clocks:
-        thread.join(timeout=60)
+    fired, errors = two_clocks_at_once("escalation", ticks=15, batch=5)
 
     assert errors == []
     assert sum(fired) == 5 * INCIDENTS

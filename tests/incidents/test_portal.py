@@ -75,15 +75,6 @@ def snapshot(incident) -> tuple:
 
 
 @pytest.fixture
-def signed_in(client):
-    def sign_in(user):
-        client.force_login(user)
-        return client
-
-    return sign_in
-
-
-@pytest.fixture
 def page_urls(incident):
     return {
         "dashboard": reverse("incidents:dashboard"),

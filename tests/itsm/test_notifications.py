@@ -2,13 +2,11 @@
 until they are sent or finally failed, never lost; recorded on the incident's timeline.
 
 Tasks run inline (Q_CLUSTER "sync" in the test settings) when the transaction's on-commit
-callbacks run, which `sending` makes happen."""
+callbacks run, which `committing` makes happen."""
 
 import json
 import threading
-import time
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import time_machine
@@ -17,86 +15,15 @@ from django.utils import timezone
 
 from incidents.choices import EventType
 from itsm import notifications
-from itsm.choices import ChatKind, NotificationChannel, NotificationStatus
-from itsm.models import ChatWebhook, Notification
+from itsm.choices import NotificationChannel, NotificationStatus
+from itsm.models import Notification
 from itsm.notifications import notifications_retry_due, notify, notify_chat
 from itsm.tasks import send_notification
+from tests.conftest import BASE, SLACK_PATH, TEAMS_PATH
 
-BASE = "https://itsm.example.org"
+pytestmark = pytest.mark.usefixtures("portal_base_url")
+
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-SLACK_PATH = "/services/T000/B000/slack-secret"
-TEAMS_PATH = "/webhookb2/teams-secret"
-
-
-@pytest.fixture(autouse=True)
-def portal_base_url(settings):
-    settings.PORTAL_BASE_URL = BASE
-
-
-@pytest.fixture
-def sending(django_capture_on_commit_callbacks):
-    """`sending(fn, **kwargs)`: call fn, commit, and so run the sends it queued."""
-
-    def run(fn, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(**kwargs)
-
-    return run
-
-
-class _Recorder(BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.requests.append(
-            {
-                "method": self.command,
-                "path": self.path,
-                "headers": {key.lower(): value for key, value in self.headers.items()},
-                "json": json.loads(body),
-            }
-        )
-        status = self.server.statuses.pop(0) if self.server.statuses else 200
-        time.sleep(self.server.delay)
-        self.send_response(status)
-        self.send_header("Content-Type", "text/plain")
-        self.end_headers()
-        self.wfile.write(b"ok" if status == 200 else b"upstream exploded")
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def webhook_server():
-    """A local stand-in for Slack and Teams: records each request; answers the statuses in
-    `server.statuses` in turn, then 200, after `server.delay` seconds."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    server.requests = []
-    server.statuses = []
-    server.delay = 0
-    server.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
-
-
-@pytest.fixture
-def slack(db, webhook_server, monkeypatch):
-    monkeypatch.setenv("SLACK_WEBHOOK_OPS", webhook_server.url + SLACK_PATH)
-    return ChatWebhook.objects.create(
-        slug="ops", name="#ops", kind=ChatKind.SLACK, url_env="SLACK_WEBHOOK_OPS"
-    )
-
-
-@pytest.fixture
-def teams(db, webhook_server, monkeypatch):
-    monkeypatch.setenv("TEAMS_WEBHOOK_MIM", webhook_server.url + TEAMS_PATH)
-    return ChatWebhook.objects.create(
-        slug="mim", name="Major incidents", kind=ChatKind.TEAMS, url_env="TEAMS_WEBHOOK_MIM"
-    )
 
 
 def breach_message(**overrides):
@@ -118,8 +45,8 @@ def fresh(notification):
 # --- email and in-app ------------------------------------------------------------------------
 
 
-def test_people_get_an_email_and_an_in_app_notification(sending, responder, manager, mailoutbox):
-    created = sending(notify, recipients=[responder, manager], **breach_message())
+def test_people_get_an_email_and_an_in_app_notification(committing, responder, manager, mailoutbox):
+    created = committing(notify, recipients=[responder, manager], **breach_message())
 
     assert len(created) == 4
     assert {(n.recipient, n.channel) for n in created} == {
@@ -136,9 +63,9 @@ def test_people_get_an_email_and_an_in_app_notification(sending, responder, mana
         assert notification.sent_at is not None
 
 
-def test_notifying_twice_about_one_event_sends_once(sending, responder, mailoutbox):
-    first = sending(notify, recipients=[responder, responder], **breach_message())
-    again = sending(notify, recipients=[responder], **breach_message())
+def test_notifying_twice_about_one_event_sends_once(committing, responder, mailoutbox):
+    first = committing(notify, recipients=[responder, responder], **breach_message())
+    again = committing(notify, recipients=[responder], **breach_message())
 
     assert len(first) == 2
     assert again == []
@@ -150,19 +77,21 @@ def test_notifying_twice_about_one_event_sends_once(sending, responder, mailoutb
     }
 
 
-def test_a_new_event_notifies_again(sending, responder, mailoutbox):
-    sending(notify, recipients=[responder], **breach_message())
-    sending(notify, recipients=[responder], **breach_message(dedupe_key="sla:42:warning"))
+def test_a_new_event_notifies_again(committing, responder, mailoutbox):
+    committing(notify, recipients=[responder], **breach_message())
+    committing(notify, recipients=[responder], **breach_message(dedupe_key="sla:42:warning"))
 
     assert len(mailoutbox) == 2
 
 
 def test_channels_can_be_chosen_and_deactivated_people_are_skipped(
-    sending, responder, make_user, mailoutbox
+    committing, responder, make_user, mailoutbox
 ):
     gone = make_user("gone", is_active=False)
 
-    created = sending(notify, recipients=[responder, gone], channels=["in_app"], **breach_message())
+    created = committing(
+        notify, recipients=[responder, gone], channels=["in_app"], **breach_message()
+    )
 
     assert [(n.recipient, n.channel) for n in created] == [(responder, "in_app")]
     assert mailoutbox == []
@@ -173,11 +102,11 @@ def test_people_are_not_notified_on_a_chat_channel(responder):
         notify(recipients=[responder], channels=["slack"], **breach_message())
 
 
-def test_a_recipient_without_an_email_address_fails_at_once(sending, make_user, mailoutbox):
+def test_a_recipient_without_an_email_address_fails_at_once(committing, make_user, mailoutbox):
     silent = make_user("silent", email="")
 
     email, in_app = sorted(
-        sending(notify, recipients=[silent], **breach_message()), key=lambda n: n.channel
+        committing(notify, recipients=[silent], **breach_message()), key=lambda n: n.channel
     )
 
     email, in_app = fresh(email), fresh(in_app)
@@ -188,10 +117,10 @@ def test_a_recipient_without_an_email_address_fails_at_once(sending, make_user, 
     assert mailoutbox == []
 
 
-def test_running_the_task_again_sends_nothing_more(sending, responder, mailoutbox):
+def test_running_the_task_again_sends_nothing_more(committing, responder, mailoutbox):
     email = next(
         n
-        for n in sending(notify, recipients=[responder], **breach_message())
+        for n in committing(notify, recipients=[responder], **breach_message())
         if n.channel == NotificationChannel.EMAIL
     )
 
@@ -202,15 +131,15 @@ def test_running_the_task_again_sends_nothing_more(sending, responder, mailoutbo
 
 
 def test_a_send_lost_with_its_worker_is_made_by_the_clock(
-    django_capture_on_commit_callbacks, sending, responder, mailoutbox
+    django_capture_on_commit_callbacks, committing, responder, mailoutbox
 ):
     with time_machine.travel(T0, tick=False) as clock:
         with django_capture_on_commit_callbacks(execute=False):  # the worker never ran it
             notify(recipients=[responder], channels=["email"], **breach_message())
 
-        assert sending(notifications_retry_due, now=T0 + timedelta(minutes=1)) == 0
+        assert committing(notifications_retry_due, now=T0 + timedelta(minutes=1)) == 0
         clock.shift(notifications.LEASE)
-        assert sending(notifications_retry_due, now=T0 + notifications.LEASE) == 1
+        assert committing(notifications_retry_due, now=T0 + notifications.LEASE) == 1
 
     assert [mail.to for mail in mailoutbox] == [[responder.email]]
     assert Notification.objects.get().status == NotificationStatus.SENT
@@ -220,9 +149,9 @@ def test_a_send_lost_with_its_worker_is_made_by_the_clock(
 
 
 def test_slack_receives_a_header_the_body_and_a_button_to_the_incident(
-    sending, slack, webhook_server
+    committing, slack, webhook_server
 ):
-    [notification] = sending(notify_chat, webhooks=[slack], **breach_message())
+    [notification] = committing(notify_chat, webhooks=[slack], **breach_message())
 
     [request] = webhook_server.requests
     assert request["method"] == "POST"
@@ -250,9 +179,9 @@ def test_slack_receives_a_header_the_body_and_a_button_to_the_incident(
 
 
 def test_teams_receives_a_card_with_the_title_text_and_a_link_button(
-    sending, teams, webhook_server
+    committing, teams, webhook_server
 ):
-    [notification] = sending(notify_chat, webhooks=[teams], **breach_message())
+    [notification] = committing(notify_chat, webhooks=[teams], **breach_message())
 
     [request] = webhook_server.requests
     assert request["method"] == "POST"
@@ -270,8 +199,8 @@ def test_teams_receives_a_card_with_the_title_text_and_a_link_button(
     assert notification.status == NotificationStatus.SENT
 
 
-def test_a_message_without_a_link_has_no_button(sending, slack, teams, webhook_server):
-    sending(notify_chat, webhooks=[slack, teams], **breach_message(link="", context={}))
+def test_a_message_without_a_link_has_no_button(committing, slack, teams, webhook_server):
+    committing(notify_chat, webhooks=[slack, teams], **breach_message(link="", context={}))
 
     slack_payload, teams_payload = sorted(
         (r["json"] for r in webhook_server.requests), key=lambda p: "blocks" not in p
@@ -280,27 +209,27 @@ def test_a_message_without_a_link_has_no_button(sending, slack, teams, webhook_s
     assert "potentialAction" not in teams_payload
 
 
-def test_each_webhook_is_posted_to_once_per_event(sending, slack, teams, webhook_server):
-    sending(notify_chat, webhooks=[slack, teams, slack], **breach_message())
-    sending(notify_chat, webhooks=[slack, teams], **breach_message())
+def test_each_webhook_is_posted_to_once_per_event(committing, slack, teams, webhook_server):
+    committing(notify_chat, webhooks=[slack, teams, slack], **breach_message())
+    committing(notify_chat, webhooks=[slack, teams], **breach_message())
 
     assert sorted(r["path"] for r in webhook_server.requests) == sorted([SLACK_PATH, TEAMS_PATH])
 
 
-def test_an_inactive_webhook_is_not_posted_to(sending, slack, webhook_server):
+def test_an_inactive_webhook_is_not_posted_to(committing, slack, webhook_server):
     slack.active = False
     slack.save()
 
-    assert sending(notify_chat, webhooks=[slack], **breach_message()) == []
+    assert committing(notify_chat, webhooks=[slack], **breach_message()) == []
     assert webhook_server.requests == []
 
 
 def test_a_webhook_whose_variable_is_unset_fails_saying_so(
-    sending, slack, webhook_server, monkeypatch
+    committing, slack, webhook_server, monkeypatch
 ):
     monkeypatch.delenv("SLACK_WEBHOOK_OPS")
 
-    [notification] = sending(notify_chat, webhooks=[slack], **breach_message())
+    [notification] = committing(notify_chat, webhooks=[slack], **breach_message())
 
     notification = fresh(notification)
     assert notification.status == NotificationStatus.FAILED
@@ -313,7 +242,7 @@ def test_a_webhook_whose_variable_is_unset_fails_saying_so(
 
 @pytest.mark.parametrize("webhook", ["slack", "teams"])
 def test_a_failing_endpoint_is_retried_with_back_off_then_marked_failed(
-    request, sending, webhook_server, webhook
+    request, committing, webhook_server, webhook
 ):
     hook = request.getfixturevalue(webhook)
     webhook_server.statuses = [500] * notifications.MAX_ATTEMPTS
@@ -321,7 +250,7 @@ def test_a_failing_endpoint_is_retried_with_back_off_then_marked_failed(
     waits.append(timedelta(minutes=30))
 
     with time_machine.travel(T0, tick=False) as clock:
-        [notification] = sending(notify_chat, webhooks=[hook], **breach_message())
+        [notification] = committing(notify_chat, webhooks=[hook], **breach_message())
         for attempt, wait in enumerate(waits, start=1):
             notification = fresh(notification)
             assert notification.status == NotificationStatus.PENDING
@@ -331,9 +260,9 @@ def test_a_failing_endpoint_is_retried_with_back_off_then_marked_failed(
             assert len(webhook_server.requests) == attempt
 
             clock.shift(wait - timedelta(seconds=1))
-            assert sending(notifications_retry_due, now=timezone.now()) == 0  # not yet due
+            assert committing(notifications_retry_due, now=timezone.now()) == 0  # not yet due
             clock.shift(timedelta(seconds=1))
-            assert sending(notifications_retry_due, now=timezone.now()) == 1
+            assert committing(notifications_retry_due, now=timezone.now()) == 1
 
     notification = fresh(notification)
     assert notification.status == NotificationStatus.FAILED
@@ -343,20 +272,20 @@ def test_a_failing_endpoint_is_retried_with_back_off_then_marked_failed(
     assert len(webhook_server.requests) == notifications.MAX_ATTEMPTS
     # every attempt carried the same message
     assert len({json.dumps(r["json"], sort_keys=True) for r in webhook_server.requests}) == 1
-    assert sending(notifications_retry_due, now=T0 + timedelta(days=1)) == 0
+    assert committing(notifications_retry_due, now=T0 + timedelta(days=1)) == 0
 
 
-def test_an_endpoint_that_recovers_gets_the_message_once(sending, slack, webhook_server):
+def test_an_endpoint_that_recovers_gets_the_message_once(committing, slack, webhook_server):
     webhook_server.statuses = [500, 503]
 
     with time_machine.travel(T0, tick=False) as clock:
-        [notification] = sending(notify_chat, webhooks=[slack], **breach_message())
+        [notification] = committing(notify_chat, webhooks=[slack], **breach_message())
         clock.shift(timedelta(seconds=30))
-        sending(notifications_retry_due, now=timezone.now())
+        committing(notifications_retry_due, now=timezone.now())
         clock.shift(timedelta(minutes=2))
-        sending(notifications_retry_due, now=timezone.now())
+        committing(notifications_retry_due, now=timezone.now())
         clock.shift(timedelta(hours=1))
-        assert sending(notifications_retry_due, now=timezone.now()) == 0
+        assert committing(notifications_retry_due, now=timezone.now()) == 0
 
     notification = fresh(notification)
     assert notification.status == NotificationStatus.SENT
@@ -366,12 +295,12 @@ def test_an_endpoint_that_recovers_gets_the_message_once(sending, slack, webhook
     assert len(webhook_server.requests) == 3
 
 
-def test_an_unreachable_endpoint_is_retried(sending, slack, webhook_server, monkeypatch):
+def test_an_unreachable_endpoint_is_retried(committing, slack, webhook_server, monkeypatch):
     webhook_server.shutdown()
     webhook_server.server_close()
 
     with time_machine.travel(T0, tick=False):
-        [notification] = sending(notify_chat, webhooks=[slack], **breach_message())
+        [notification] = committing(notify_chat, webhooks=[slack], **breach_message())
 
     notification = fresh(notification)
     assert notification.status == NotificationStatus.PENDING
@@ -379,10 +308,10 @@ def test_an_unreachable_endpoint_is_retried(sending, slack, webhook_server, monk
     assert notification.next_attempt_at == T0 + timedelta(seconds=30)
 
 
-def test_a_stale_task_from_before_a_failure_does_not_retry_early(sending, slack, webhook_server):
+def test_a_stale_task_from_before_a_failure_does_not_retry_early(committing, slack, webhook_server):
     webhook_server.statuses = [500]
     with time_machine.travel(T0, tick=False):
-        [notification] = sending(notify_chat, webhooks=[slack], **breach_message())
+        [notification] = committing(notify_chat, webhooks=[slack], **breach_message())
 
         assert send_notification(notification.pk, 0) is None
 
@@ -394,14 +323,14 @@ def test_a_stale_task_from_before_a_failure_does_not_retry_early(sending, slack,
 
 
 def test_sent_notifications_are_written_on_the_incident_timeline(
-    sending, incident, responder, slack
+    committing, incident, responder, slack
 ):
     message = breach_message(
         context={"incident": incident.number}, link=incident.get_absolute_url()
     )
 
-    sending(notify, recipients=[responder], **message)
-    sending(notify_chat, webhooks=[slack], **message)
+    committing(notify, recipients=[responder], **message)
+    committing(notify_chat, webhooks=[slack], **message)
 
     events = incident.events.filter(type=EventType.NOTIFICATION)
     assert sorted(event.summary for event in events) == [
@@ -415,11 +344,13 @@ def test_sent_notifications_are_written_on_the_incident_timeline(
 
 
 def test_a_finally_failed_notification_is_written_on_the_timeline(
-    sending, incident, slack, monkeypatch
+    committing, incident, slack, monkeypatch
 ):
     monkeypatch.delenv("SLACK_WEBHOOK_OPS")
 
-    sending(notify_chat, webhooks=[slack], **breach_message(context={"incident": incident.number}))
+    committing(
+        notify_chat, webhooks=[slack], **breach_message(context={"incident": incident.number})
+    )
 
     event = incident.events.get(type=EventType.NOTIFICATION)
     assert event.summary == "Slack to #ops failed after 1 attempt: SLACK_WEBHOOK_OPS is not set"
@@ -427,10 +358,10 @@ def test_a_finally_failed_notification_is_written_on_the_timeline(
     assert event.data["error"] == "SLACK_WEBHOOK_OPS is not set"
 
 
-def test_a_notification_about_no_incident_leaves_timelines_alone(sending, incident, responder):
+def test_a_notification_about_no_incident_leaves_timelines_alone(committing, incident, responder):
     before = incident.events.count()
 
-    sending(notify, recipients=[responder], **breach_message(context={}))
+    committing(notify, recipients=[responder], **breach_message(context={}))
 
     assert incident.events.count() == before
 

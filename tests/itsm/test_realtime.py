@@ -2,17 +2,15 @@ import asyncio
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
-from channels.layers import channel_layers, get_channel_layer
+from channels.layers import get_channel_layer
 
 from incidents import services
 from incidents.choices import ChangeSource
 
 
 @pytest.fixture
-def layer():
-    channel_layers.backends.clear()  # a cached Redis layer is bound to an earlier event loop
-    yield get_channel_layer()
-    channel_layers.backends.clear()
+def layer(fresh_channel_layers):
+    return get_channel_layer()
 
 
 def _subscribe(layer, group):

@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from incidents import services
+from incidents import services, signals
 from incidents.choices import ChangeSource, ChecklistItem, IncidentStatus, Priority, Transition
 from incidents.management.commands._demo_data import (
     ALERT,
@@ -427,6 +427,7 @@ class Command(BaseCommand):
         writer = StoryWriter(rng=rng, now=timezone.now(), users=users, teams=teams)
         stories = self._write_stories(writer)
         self._play(stories)
+        signals.demo_seeded.send(sender=self.__class__, users=users)
         statuses = Counter(
             Incident.objects.filter(pk__in=[s.incident.pk for s in stories]).values_list(
                 "status", flat=True

@@ -1,0 +1,115 @@
+"""Driving the war room's websocket in tests, through the whole ASGI application: a signed-in
+page that has received its snapshot (`opened`), the messages it sends and waits for, and the
+close code of a refused one. A test that uses them is transactional, runs `in_event_loop`, and
+uses `fresh_channel_layers`."""
+
+import asyncio
+import functools
+from contextlib import asynccontextmanager
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+
+from itsm.asgi import application
+
+WAIT = 5  # seconds a page waits for a message that should come
+TESTSERVER = b"http://testserver"
+db = database_sync_to_async
+
+
+def in_event_loop(test):
+    """Run an async test in one event loop (a Redis layer's connections belong to the loop
+    they were made on); its database calls come back to this thread, the test database's."""
+
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        async_to_sync(test)(*args, **kwargs)
+
+    return run
+
+
+def session_cookie(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    name = settings.SESSION_COOKIE_NAME
+    return f"{name}={client.cookies[name].value}".encode()
+
+
+def communicator(user, number: str, *, query: str = "", origin: bytes = TESTSERVER):
+    headers = [(b"origin", origin)]
+    if user is not None:
+        headers.append((b"cookie", session_cookie(user)))
+    return WebsocketCommunicator(application, f"/ws/warroom/{number}/{query}", headers=headers)
+
+
+class Page:
+    """One open war-room page."""
+
+    def __init__(self, ws: WebsocketCommunicator):
+        self.ws = ws
+        self.snapshot: dict = {}
+
+    async def next(self, *kinds: str, where=lambda message: True) -> dict:
+        """The next message of one of `kinds` that matches `where`, skipping the others."""
+        skipped = []
+        try:
+            async with asyncio.timeout(WAIT):
+                while True:
+                    message = await self.ws.receive_json_from(timeout=WAIT)
+                    if message["kind"] in kinds and where(message):
+                        return message
+                    skipped.append(message)
+        except TimeoutError:
+            pytest.fail(f"no {' or '.join(kinds)} message came; got {skipped}")
+
+    async def reply(self, ref=None) -> dict:
+        return await self.next("ack", "error", where=lambda message: message["ref"] == ref)
+
+    async def send(self, **message) -> dict:
+        """Send a message; its ack or error."""
+        message.setdefault("ref", message["type"])
+        await self.ws.send_json_to(message)
+        return await self.reply(message["ref"])
+
+    async def ack(self, **message):
+        reply = await self.send(**message)
+        assert reply["kind"] == "ack", reply
+        return reply["result"]
+
+    async def error(self, **message) -> dict:
+        reply = await self.send(**message)
+        assert reply["kind"] == "error", reply
+        assert set(reply["error"]) == {"code", "message", "fields"}, reply
+        return reply["error"]
+
+
+@asynccontextmanager
+async def opened(user, number: str, *, query: str = ""):
+    """A page of the room, signed in as `user`, that has received its snapshot (the first
+    message)."""
+    ws = await db(communicator)(user, number, query=query)
+    connected, _ = await ws.connect(timeout=WAIT)
+    assert connected
+    page = Page(ws)
+    try:
+        page.snapshot = await ws.receive_json_from(timeout=WAIT)
+        assert page.snapshot["kind"] == "snapshot", page.snapshot
+        yield page
+    finally:
+        await ws.disconnect()
+
+
+async def close_code(user, number: str, *, origin: bytes = TESTSERVER) -> int | None:
+    """The code the server closes the socket with, or None when it never accepted it."""
+    ws = await db(communicator)(user, number, origin=origin)
+    connected, _ = await ws.connect(timeout=WAIT)
+    if not connected:
+        return None
+    closed = await ws.receive_output(timeout=WAIT)
+    assert closed["type"] == "websocket.close", closed
+    await ws.disconnect()
+    return closed["code"]

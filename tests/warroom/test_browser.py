@@ -1,0 +1,294 @@
+"""The war room in a real browser: Debian's Chromium driven by Playwright, against the
+production ASGI server (uvicorn, in its own process) serving the test database.
+
+Two people open one war room: a note from one reaches the other, both type in the scratchpad
+at the same time and both sentences survive, on both screens and in the database. The server
+then dies and comes back: the pages say so, reconnect by themselves and catch up on what was
+written meanwhile. The browser's merge is also held to the Python merge's expected results.
+"""
+
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.conf import settings
+from django.db import connection, connections
+from playwright.sync_api import expect, sync_playwright
+
+from incidents.choices import ChangeSource
+from warroom import services
+from warroom.models import MajorIncident
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+HOST = "127.0.0.1"
+PORTS = range(19100, 19200)
+MERGE_CASES = Path(__file__).with_name("merge_cases.json")
+WARROOM_JS = Path(settings.BASE_DIR) / "static" / "js" / "warroom.js"
+SEEN_WITHIN_MS = 2000  # what another person's change may take to show
+# Reconnecting: the page retries after 0.5, 1, 2, 4… s (jittered) while the server restarts.
+RECONNECT_WITHIN_MS = 15000
+PASSWORD = "pw-for-tests-only"  # tests.factories.UserFactory's
+
+PAD = "Findings:\nActions:"
+SENTENCE_A = " the payment gateway pool is exhausted"  # typed after "Findings:"
+SENTENCE_B = " page the database team"  # typed after "Actions:"
+MERGED = f"Findings:{SENTENCE_A}\nActions:{SENTENCE_B}"
+AFTER_THE_CRASH = f"Findings:{SENTENCE_A} again\nActions:{SENTENCE_B} now"
+
+
+# --- the server -------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    for port in PORTS:
+        with socket.socket() as probe, contextlib.suppress(OSError):
+            probe.bind((HOST, port))
+            return port
+    raise RuntimeError(f"No free port in {PORTS}.")
+
+
+def _test_database_url() -> str:
+    """The database pytest-django created for this run, for a process of its own."""
+    name = connection.settings_dict["NAME"]
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{name}"
+    return urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{name}"))
+
+
+class AsgiServer:
+    """uvicorn serving itsm.asgi (HTTP and websockets) on the test database."""
+
+    def __init__(self, port: int, log: Path):
+        self.port = port
+        self.url = f"http://{HOST}:{port}"
+        self.log = log
+        self.process = None
+        self.env = os.environ | {
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": _test_database_url(),
+        }
+
+    def start(self) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "itsm.asgi:application",
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, cwd=settings.BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"The server exited:\n{self.log.read_text()}")
+            live = f"{self.url}/healthz/live"
+            with contextlib.suppress(OSError), urllib.request.urlopen(live, timeout=1):
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"The server did not answer in 30 s:\n{self.log.read_text()}")
+
+    def kill(self) -> None:
+        """A crash: every socket drops at once, nobody is told."""
+        self.process.kill()
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+@pytest.fixture
+def server(tmp_path):
+    server = AsgiServer(_free_port(), tmp_path / "server.log")
+    server.start()
+    yield server
+    server.stop()  # before pytest-django empties the database it reads
+
+
+@pytest.fixture
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+def off_the_loop(work):
+    """Run `work` (reads and service calls) in a thread of its own. Playwright's sync API
+    keeps an event loop marked as running in this one, where Django refuses the database
+    and async_to_sync (realtime.publish)."""
+
+    def run():
+        try:
+            return work()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
+
+
+def open_room(browser, server: AsgiServer, username: str, room: str, log: dict):
+    """A person of their own (a browser context: own cookies) signed in through the login
+    page and looking at the room, live. The page's script errors go to log["errors"], the
+    addresses of the websockets it opens to log[username]."""
+    page = browser.new_context().new_page()
+    page.on("pageerror", lambda error: log["errors"].append(f"{username}: {error}"))
+    page.on("websocket", lambda socket: log[username].append(socket.url))
+    page.goto(f"{server.url}/login/?next={room}")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{server.url}{room}")
+    expect(page.locator("#wr-connection")).to_have_text("live", timeout=10000)
+    return page
+
+
+def seen_within(locator, text: str, *, timeout: int = SEEN_WITHIN_MS) -> float:
+    """Wait until `locator` shows `text` (or a textarea holds it); the seconds it took."""
+    started = time.monotonic()
+    if locator.evaluate("node => node.tagName") == "TEXTAREA":
+        expect(locator).to_have_value(re.compile(re.escape(text)), timeout=timeout)
+    else:
+        expect(locator).to_contain_text(text, timeout=timeout)
+    return time.monotonic() - started
+
+
+def put_caret(page, at: int) -> None:
+    page.locator("#wr-scratchpad").evaluate(
+        "(pad, at) => { pad.focus(); pad.setSelectionRange(at, at); }", at
+    )
+
+
+# --- the tests -----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_people_work_one_war_room_live_and_survive_a_server_crash(
+    major, responder, manager, stakeholder, server, browser
+):
+    room = major.get_absolute_url()
+
+    off_the_loop(
+        lambda: services.scratchpad_update(major=major, actor=manager, base_version=0, text=PAD)
+    )
+    log = defaultdict(list)
+    rita = open_room(browser, server, "rita", room, log)
+    mona = open_room(browser, server, "mona", room, log)
+    pads = {page: page.locator("#wr-scratchpad") for page in (rita, mona)}
+    took = {}
+
+    # Each sees the other arrive.
+    took["presence"] = seen_within(rita.locator("#wr-presence"), "mona")
+
+    # A note from one reaches the other.
+    rita.locator("#wr-note").fill("Rolled back release 4.2.1 <b>not bold</b>")
+    rita.get_by_role("button", name="Add note").click()
+    took["note"] = seen_within(mona.locator("#wr-timeline"), "Rolled back release 4.2.1")
+    assert mona.locator("#wr-timeline b").count() == 0  # shown as text, never as HTML
+    assert not log["errors"]
+
+    # Both type at once, keystroke for keystroke, on different lines of the same text.
+    put_caret(rita, len("Findings:"))
+    put_caret(mona, len(PAD))
+    for n in range(max(len(SENTENCE_A), len(SENTENCE_B))):
+        for page, sentence in ((rita, SENTENCE_A), (mona, SENTENCE_B)):
+            if n < len(sentence):
+                page.keyboard.type(sentence[n])
+        time.sleep(0.03)
+    took["rita's words at mona"] = seen_within(pads[mona], SENTENCE_A.strip())
+    took["mona's words at rita"] = seen_within(pads[rita], SENTENCE_B.strip())
+    for page, pad in pads.items():
+        expect(pad).to_have_value(MERGED, timeout=SEEN_WITHIN_MS)
+        expect(page.locator("#wr-scratchpad-status")).to_contain_text("Saved")
+    assert off_the_loop(lambda: MajorIncident.objects.get(pk=major.pk).scratchpad) == MERGED
+
+    # A stakeholder watches: the same room, nothing to write with.
+    stella = open_room(browser, server, "stella", room, log)
+    expect(stella.locator("#wr-scratchpad")).to_have_value(MERGED)
+    expect(stella.locator("#wr-scratchpad")).not_to_be_editable()
+    expect(stella.locator("#wr-timeline")).to_contain_text("Rolled back release 4.2.1")
+    assert stella.locator("#warroom form, #warroom button").count() == 0
+    stella.context.close()
+
+    # The server crashes: the pages say so, and both people keep typing.
+    last_seen = rita.locator("#wr-timeline li").first.get_attribute("data-id")
+    server.kill()
+    for page in (rita, mona):
+        expect(page.locator("#wr-connection")).to_have_text("reconnecting…", timeout=5000)
+    put_caret(rita, len(f"Findings:{SENTENCE_A}"))
+    rita.keyboard.type(" again")
+    put_caret(mona, len(MERGED))
+    mona.keyboard.type(" now")
+    off_the_loop(
+        lambda: services.note_add(
+            major=major, actor=manager, source=ChangeSource.CLI, text="Written while you were away"
+        )
+    )
+
+    # It comes back: both reconnect by themselves, catch up, and send what they typed (the
+    # second to reconnect merges the first's words into its own before it sends).
+    server.start()
+    for page in (rita, mona):
+        expect(page.locator("#wr-connection")).to_have_text("live", timeout=RECONNECT_WITHIN_MS)
+    for username in ("rita", "mona"):  # asking only for what it missed
+        socket = f"ws://{HOST}:{server.port}/ws/warroom/{major.number}/?since={last_seen}"
+        assert log[username][-1] == socket
+    for page, pad in pads.items():
+        expect(page.locator("#wr-timeline")).to_contain_text("Written while you were away")
+        assert page.locator("#wr-timeline li", has_text="Rolled back release 4.2.1").count() == 1
+        expect(pad).to_have_value(AFTER_THE_CRASH, timeout=SEEN_WITHIN_MS)
+    saved = off_the_loop(lambda: MajorIncident.objects.get(pk=major.pk).scratchpad)
+    assert saved == AFTER_THE_CRASH
+    assert not log["errors"]
+    print("seen after (s):", {what: round(seconds, 3) for what, seconds in took.items()})
+
+
+def test_the_browser_merges_like_the_server(browser):
+    """Every case of tests/warroom/merge_cases.json (the Python merge's) through the page's
+    merge3, in Chromium."""
+    cases = json.loads(MERGE_CASES.read_text())
+    page = browser.new_page()
+    page.set_content("<!doctype html><title>merge</title>")
+    page.add_script_tag(path=WARROOM_JS)
+
+    merged = page.evaluate(
+        "cases => cases.map(c => window.WarRoomMerge.merge3(c.base, c.current, c.incoming))",
+        cases,
+    )
+
+    wrong = [
+        {"case": case.get("name", n), "expected": case["expected"], "browser": result}
+        for n, (case, result) in enumerate(zip(cases, merged, strict=True))
+        if result != case["expected"]
+    ]
+    assert cases and not wrong

@@ -1,0 +1,349 @@
+"""The war room's websocket (docs/warroom-protocol.md), through the whole ASGI application:
+origin check, session cookie, routing, consumer and channel layer (in memory, or Redis when
+REDIS_URL is set)."""
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from incidents import services as incident_services
+from incidents.choices import ChangeSource
+from incidents.models import IncidentEvent
+from tests.warroom._ws import close_code, db, in_event_loop, opened
+from warroom import selectors, services
+from warroom.models import MajorIncident
+from warroom.routing import websocket_urlpatterns
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("fresh_channel_layers"),
+]
+
+
+def usernames(people: list[dict]) -> set[str]:
+    return {person["username"] for person in people}
+
+
+def summaries(events: list[dict]) -> list[str]:
+    return [event["summary"] for event in events]
+
+
+def add_note(incident, actor, text: str) -> IncidentEvent:
+    """A note written elsewhere (the API, another web process): committed, then published."""
+    return incident_services.incident_add_note(
+        incident=incident, actor=actor, source=ChangeSource.API, text=text
+    )
+
+
+# --- who may connect -----------------------------------------------------------------------
+
+
+@in_event_loop
+async def test_a_page_that_is_not_signed_in_is_refused_with_4401(major):
+    assert await close_code(None, major.number) == 4401
+
+
+@in_event_loop
+async def test_a_user_without_a_role_that_may_view_war_rooms_is_refused_with_4403(major, nobody):
+    assert await close_code(nobody, major.number) == 4403
+
+
+@in_event_loop
+async def test_a_number_with_no_major_incident_is_refused_with_4404(responder, incident):
+    assert await close_code(responder, "INC9999999") == 4404
+    assert await close_code(responder, incident.number) == 4404  # an ordinary incident
+
+
+@in_event_loop
+async def test_a_page_from_another_origin_is_refused_at_the_handshake(major, responder):
+    assert await close_code(responder, major.number, origin=b"https://evil.example") is None
+
+
+def test_only_ascii_digits_make_a_room_number():
+    """As in the API: `\\d` would also take other scripts' digits, such as U+0660 to U+0669."""
+    (route,) = websocket_urlpatterns
+    assert route.pattern.match("ws/warroom/INC0000042/")
+    assert route.pattern.match("ws/warroom/INC" + "\u0664" * 7 + "/") is None  # Arabic-Indic 4
+
+
+# --- the snapshot ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def busy_room(major, manager, responder):
+    """A room with a commander, a task, someone on the bridge and a scratchpad."""
+    args = {"major": major, "actor": manager, "source": ChangeSource.CLI}
+    services.role_assign(**args, role="incident_commander", user=responder)
+    services.task_create(**args, title="Roll back the deploy", assignee=responder)
+    services.bridge_join(**args)
+    services.scratchpad_update(major=major, actor=manager, base_version=0, text="TODO: status")
+    return major
+
+
+@in_event_loop
+async def test_the_snapshot_on_connect_holds_the_whole_room(busy_room, responder, manager):
+    async with opened(responder, busy_room.number) as page:
+        snapshot = page.snapshot
+
+    assert snapshot["major_incident"]["number"] == busy_room.number
+    assert snapshot["major_incident"]["state"] == "active"
+    assert snapshot["major_incident"]["manager"]["username"] == manager.username
+    assert [(r["role"], r["user"]["username"]) for r in snapshot["roles"]] == [
+        ("incident_commander", responder.username)
+    ]
+    assert [(t["title"], t["assignee"]["username"]) for t in snapshot["tasks"]] == [
+        ("Roll back the deploy", responder.username)
+    ]
+    assert snapshot["bridge"]["link"] == "https://meet.example.com/abc-defg-hij"
+    assert [a["user"]["username"] for a in snapshot["bridge"]["attendees"]] == [manager.username]
+    assert usernames(snapshot["presence"]) == {responder.username}
+    assert snapshot["scratchpad"] == {"version": 1, "text": "TODO: status"}
+    timeline = snapshot["timeline"]
+    assert timeline["complete"] is True
+    assert any(s.startswith("Declared a major incident") for s in summaries(timeline["events"]))
+    assert summaries(timeline["events"])[-1] == f"{manager.username} joined the bridge"
+    ids = [event["id"] for event in timeline["events"]]
+    assert ids == sorted(ids) and len(ids) == await db(_event_count)(busy_room)
+
+
+def _event_count(major) -> int:
+    return IncidentEvent.objects.filter(incident_id=major.incident_id).count()
+
+
+@in_event_loop
+async def test_since_catches_up_with_only_the_events_after_it(major, responder, manager):
+    declared = await db(lambda: IncidentEvent.objects.filter(incident=major.incident).last())()
+    await db(add_note)(major.incident, manager, "first note after")
+    await db(add_note)(major.incident, manager, "second note after")
+
+    async with opened(responder, major.number, query=f"?since={declared.pk}") as page:
+        timeline = page.snapshot["timeline"]
+
+    assert summaries(timeline["events"]) == ["first note after", "second note after"]
+    assert timeline["complete"] is True
+
+
+@pytest.mark.parametrize("since", ["abc", "-1", "1.5", "99999999999999999999", ""])
+@in_event_loop
+async def test_a_bad_since_is_ignored(major, responder, since):
+    async with opened(responder, major.number, query=f"?since={since}") as page:
+        events = page.snapshot["timeline"]["events"]
+
+    assert len(events) == await db(_event_count)(major)
+    assert any(s.startswith("Declared a major incident") for s in summaries(events))
+
+
+# --- live changes ----------------------------------------------------------------------------
+
+
+@in_event_loop
+async def test_a_note_written_elsewhere_and_its_pinning_reach_every_page(major, responder, manager):
+    async with opened(responder, major.number) as rita, opened(manager, major.number) as mona:
+        note = await db(add_note)(major.incident, manager, "Failing over to eu-west")
+
+        def is_note(message):
+            return message["event"]["id"] == note.pk
+
+        for page in (rita, mona):
+            live = await page.next("timeline", where=is_note)
+            assert live["event"]["summary"] == "Failing over to eu-west"
+            assert live["event"]["actor"] == manager.username
+            assert live["incident"] == major.number
+
+        assert await rita.ack(type="pin", event=note.pk, pinned=True) == {
+            "event": note.pk,
+            "pinned": True,
+        }
+        for page in (rita, mona):
+            pinned = await page.next("timeline.pinned", where=is_note)
+            assert pinned["event"]["pinned"] is True
+
+    assert await db(lambda: IncidentEvent.objects.get(pk=note.pk).pinned)() is True
+
+
+@in_event_loop
+async def test_a_note_sent_from_a_page_is_recorded_and_reaches_the_other(major, responder, manager):
+    async with opened(responder, major.number) as rita, opened(manager, major.number) as mona:
+        result = await rita.ack(type="note", text="Customers see 502s", ref="n-1")
+
+        live = await mona.next("timeline", where=lambda m: m["event"]["id"] == result["event"])
+        assert live["event"]["summary"] == "Customers see 502s"
+        assert live["event"]["actor"] == responder.username
+        assert live["event"]["source"] == ChangeSource.PORTAL
+
+
+@in_event_loop
+async def test_roles_sent_from_one_page_reach_the_other(major, responder, manager):
+    async with opened(manager, major.number) as mona, opened(responder, major.number) as rita:
+        assignment = await mona.ack(
+            type="role.assign", role="incident_commander", username=responder.username
+        )
+        roles = await rita.next("roles", where=lambda m: m["roles"])
+        assert [(r["id"], r["role"], r["user"]["username"]) for r in roles["roles"]] == [
+            (assignment["id"], "incident_commander", responder.username)
+        ]
+
+        assert await mona.ack(type="role.release", id=assignment["id"]) is None
+        roles = await rita.next("roles", where=lambda m: not m["roles"])
+        assert roles["incident"] == major.number
+
+
+@in_event_loop
+async def test_tasks_sent_from_one_page_reach_the_other(major, responder, manager):
+    async with opened(manager, major.number) as mona, opened(responder, major.number) as rita:
+        task = await mona.ack(type="task.create", title="Page the DBA", assignee=responder.username)
+        tasks = await rita.next("tasks", where=lambda m: m["tasks"])
+        assert [
+            (t["id"], t["title"], t["assignee"]["username"], t["done"]) for t in tasks["tasks"]
+        ] == [(task["id"], "Page the DBA", responder.username, False)]
+
+        await mona.ack(type="task.update", id=task["id"], done=True, assignee=None)
+        tasks = await rita.next("tasks", where=lambda m: m["tasks"][0]["done"])
+        assert tasks["tasks"][0]["assignee"] is None
+
+
+@in_event_loop
+async def test_the_bridge_joined_from_one_page_reaches_the_other(major, responder, manager):
+    async with opened(manager, major.number) as mona, opened(responder, major.number) as rita:
+        await mona.ack(type="bridge.join")
+        bridge = await rita.next("bridge", where=lambda m: m["bridge"]["attendees"])
+        [stay] = bridge["bridge"]["attendees"]
+        assert stay["user"]["username"] == manager.username
+        assert stay["left_at"] is None
+
+        await mona.ack(type="bridge.leave")
+        bridge = await rita.next("bridge", where=lambda m: m["bridge"]["attendees"][0]["left_at"])
+        assert bridge["bridge"]["link"] == major.bridge_link
+
+
+@in_event_loop
+async def test_two_edits_against_the_same_version_keep_both_words(major, responder, manager):
+    async with opened(responder, major.number) as rita, opened(manager, major.number) as mona:
+        base = rita.snapshot["scratchpad"]["version"]
+        first = await rita.ack(type="scratchpad", base_version=base, text="rollback")
+        second = await mona.ack(type="scratchpad", base_version=base, text="failover")
+
+        assert first == {"version": base + 1, "text": "rollback", "merged": False}
+        assert second["version"] == base + 2 and second["merged"] is True
+        assert "rollback" in second["text"] and "failover" in second["text"]
+        for page in (rita, mona):
+            seen = await page.next(
+                "scratchpad", where=lambda m: m["scratchpad"]["version"] == base + 2
+            )
+            assert seen["scratchpad"]["text"] == second["text"]
+            assert seen["author"] == manager.username
+
+    saved = await db(lambda: MajorIncident.objects.get(pk=major.pk).scratchpad)()
+    assert saved == second["text"]
+
+
+@in_event_loop
+async def test_presence_grows_and_shrinks_as_pages_open_and_close(major, responder, manager):
+    async with opened(responder, major.number) as rita:
+        assert usernames(rita.snapshot["presence"]) == {responder.username}
+        async with opened(manager, major.number) as mona:
+            assert usernames(mona.snapshot["presence"]) == {responder.username, manager.username}
+            await rita.next("presence", where=lambda m: len(m["presence"]) == 2)
+        present = await rita.next("presence", where=lambda m: len(m["presence"]) == 1)
+        assert usernames(present["presence"]) == {responder.username}
+
+
+@in_event_loop
+async def test_a_page_that_pings_stays_present_and_a_silent_one_expires(
+    major, responder, super_admin, manager
+):
+    with time_machine.travel(timezone.now(), tick=True) as clock:
+        async with opened(responder, major.number) as rita, opened(super_admin, major.number):
+            clock.shift(50)
+            await rita.ws.send_json_to({"type": "ping"})
+            await rita.next("pong")
+            clock.shift(20)  # 70 s after both opened, 20 s after rita's ping
+            async with opened(manager, major.number) as mona:
+                present = usernames(mona.snapshot["presence"])
+
+    assert present == {responder.username, manager.username}
+
+
+# --- stakeholders ----------------------------------------------------------------------------
+
+
+@in_event_loop
+async def test_a_stakeholder_watches_but_every_write_is_refused(busy_room, stakeholder, manager):
+    major = busy_room
+    declared, role, task = await db(_room_ids)(major)
+    writes = [
+        {"type": "note", "text": "hello"},
+        {"type": "pin", "event": declared, "pinned": True},
+        {"type": "scratchpad", "base_version": 1, "text": "TODO: status, mine"},
+        {"type": "role.assign", "role": "scribe", "username": manager.username},
+        {"type": "role.release", "id": role},
+        {"type": "task.create", "title": "Mine", "assignee": None},
+        {"type": "task.update", "id": task, "done": True},
+        {"type": "bridge.join"},
+        {"type": "bridge.leave"},
+    ]
+    async with opened(stakeholder, major.number) as stella:
+        assert stella.snapshot["major_incident"]["number"] == major.number
+        assert stella.snapshot["tasks"][0]["title"] == "Roll back the deploy"
+        note = await db(add_note)(major.incident, manager, "ETA 20 minutes")
+        await stella.next("timeline", where=lambda m: m["event"]["id"] == note.pk)
+        before = await db(_room_state)(major)
+
+        for write in writes:
+            error = await stella.error(**write)
+            assert error["code"] == "permission_denied", (write, error)
+
+        assert await stella.ws.receive_nothing(timeout=0.3)
+        assert await db(_room_state)(major) == before
+
+
+def _room_ids(major) -> tuple[int, int, int]:
+    declared = IncidentEvent.objects.filter(incident_id=major.incident_id).last().pk
+    return declared, major.role_assignments.get().pk, major.tasks.get().pk
+
+
+def _room_state(major) -> dict:
+    return selectors.snapshot(MajorIncident.objects.get(pk=major.pk))
+
+
+# --- malformed messages ----------------------------------------------------------------------
+
+
+@in_event_loop
+async def test_malformed_messages_get_an_error_and_the_socket_stays_open(major, responder):
+    async with opened(responder, major.number) as rita:
+        for text in ("not json", "[1, 2]", '"note"', "null", "[" * 100_000 + "]" * 100_000):
+            await rita.ws.send_to(text_data=text)
+            reply = await rita.reply(None)
+            assert reply["kind"] == "error" and reply["error"]["code"] == "invalid", text[:20]
+        await rita.ws.send_to(bytes_data=b"\x00\x01")
+        assert (await rita.reply(None))["error"]["code"] == "invalid"
+
+        for message, field in [
+            ({"type": "shout"}, "type"),
+            ({"type": 7}, "type"),
+            ({"type": "note", "text": 5}, "text"),
+            ({"type": "note"}, "text"),
+            ({"type": "pin", "event": "first", "pinned": True}, "event"),
+            ({"type": "scratchpad", "base_version": "0", "text": "x"}, "base_version"),
+            ({"type": "scratchpad", "base_version": 0, "text": ["x"]}, "text"),
+            ({"type": "role.assign", "role": "scribe", "username": "ghost"}, "username"),
+            ({"type": "role.assign", "role": "scribe", "username": None}, "username"),
+            ({"type": "role.assign", "role": ["scribe"], "username": "rita"}, "role"),
+            ({"type": "role.release", "id": {"id": 1}}, "id"),
+            ({"type": "task.create", "title": "t", "assignee": "ghost"}, "assignee"),
+            ({"type": "task.create", "title": None}, "title"),
+            ({"type": "task.update", "id": True, "done": True}, "id"),
+        ]:
+            error = await rita.error(**message)
+            assert error["code"] == "invalid", (message, error)
+            assert field in error["fields"], (message, error)
+
+        error = await rita.error(type="task.update", id=999_999, done=True)
+        assert error["code"] == "not_found"
+        await rita.ws.send_json_to({"type": "ping"})
+        assert await rita.next("pong") == {"kind": "pong"}
+        result = await rita.ack(type="note", text="still here", ref="n-42")
+        assert await db(lambda: IncidentEvent.objects.get(pk=result["event"]).summary)() == (
+            "still here"
+        )

@@ -1,0 +1,36 @@
+"""The demo data `make run` seeds includes war rooms: the seed's P1s with many affected users
+are declared major by the rule, and the latest live one is staffed."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+
+from warroom.choices import DeclarationTrigger
+from warroom.models import MajorIncident
+
+
+# Committing for real: the rules act after each write commits, as in `make run`.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@override_settings(DEBUG=True)
+def test_the_demo_has_a_war_room_at_work():
+    call_command("seed_demo", stdout=StringIO())
+
+    rooms = MajorIncident.objects.filter(state="active").order_by("-declared_at")
+    assert rooms.exists()
+    assert {room.trigger for room in rooms} == {DeclarationTrigger.AFFECTED_USERS}
+    room = rooms.first()
+    assert {r.role for r in room.role_assignments.filter(ended_at__isnull=True)} == {
+        "incident_commander",
+        "technical_lead",
+        "communications_lead",
+        "scribe",
+        "sme",
+    }
+    assert room.tasks.count() == 3
+    assert room.tasks.filter(done=True).count() == 1
+    assert "Hypothesis" in room.scratchpad
+    assert room.manager.username == "manager"
+    assert room.bridge_link.startswith("https://")
+    assert room.bridge_attendance.filter(left_at__isnull=True).count() == 3

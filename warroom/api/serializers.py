@@ -1,0 +1,273 @@
+"""What the major-incident API reads and writes. A major incident, its roles, tasks and bridge
+have the shapes the war room's websocket sends (`warroom.selectors`); a test keeps them equal."""
+
+from rest_framework import serializers
+
+from incidents.api.serializers import UsernameField
+from incidents.choices import IncidentStatus, Priority
+from incidents.models import Incident
+from itsm.models import ChatWebhook
+from warroom.choices import DeclarationTrigger, MajorIncidentState, WarRoomRole
+from warroom.models import (
+    BRIDGE_LINK_MAX_LENGTH,
+    NUMBER_PATTERN,
+    REASON_MAX_LENGTH,
+    SCRATCHPAD_MAX_LENGTH,
+    STATEMENT_MAX_LENGTH,
+    TASK_TITLE_MAX_LENGTH,
+    BridgeAttendance,
+    DeclarationRule,
+    MajorIncident,
+    RoleAssignment,
+    ScratchpadRevision,
+    WarRoomTask,
+)
+from warroom.services import is_staff_user
+
+
+class StrictSerializer(serializers.Serializer):
+    """A request body that refuses fields it does not know, rather than ignoring them."""
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {name: "This field cannot be set here." for name in unknown}
+            )
+        return attrs
+
+
+class StaffField(UsernameField):
+    """A username of active staff (who may work in war rooms). Checked here as well as in the
+    services so that one answer names every bad field of a body, by the body's names."""
+
+    default_error_messages = {
+        "does_not_exist": "No active user {value}.",
+        "not_staff": "{value} is not active staff.",
+    }
+
+    def to_internal_value(self, data):
+        user = super().to_internal_value(data)
+        if not is_staff_user(user):
+            self.fail("not_staff", value=user.get_username())
+        return user
+
+
+class PersonSerializer(serializers.Serializer):
+    username = serializers.CharField(source="get_username")
+    name = serializers.SerializerMethodField(help_text="The full name, else the username.")
+
+    def get_name(self, user) -> str:
+        return user.get_full_name() or user.get_username()
+
+
+# --- the major incident ------------------------------------------------------------------------
+
+
+class MajorIncidentSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(source="incident.number")
+    title = serializers.CharField(source="incident.title")
+    incident_status = serializers.ChoiceField(
+        source="incident.status", choices=IncidentStatus.choices
+    )
+    priority = serializers.ChoiceField(source="incident.priority", choices=Priority.choices)
+    state = serializers.ChoiceField(choices=MajorIncidentState.choices)
+    manager = PersonSerializer(allow_null=True)
+    trigger = serializers.ChoiceField(choices=DeclarationTrigger.choices)
+    declared_by = PersonSerializer(allow_null=True, help_text="Empty when a rule declared it.")
+    war_room_url = serializers.SerializerMethodField(help_text="The war room's page.")
+    websocket_url = serializers.SerializerMethodField(
+        help_text="The war room's live feed (docs/warroom-protocol.md)."
+    )
+    chat_webhooks = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+
+    class Meta:
+        model = MajorIncident
+        fields = [
+            "number",
+            "title",
+            "incident_status",
+            "priority",
+            "state",
+            "manager",
+            "bridge_link",
+            "initial_impact_statement",
+            "trigger",
+            "trigger_detail",
+            "declared_by",
+            "declared_at",
+            "resolved_at",
+            "closed_at",
+            "demoted_at",
+            "demotion_reason",
+            "war_room_url",
+            "websocket_url",
+            "chat_webhooks",
+        ]
+        read_only_fields = fields
+
+    def get_war_room_url(self, major) -> str:
+        return self.context["request"].build_absolute_uri(major.get_absolute_url())
+
+    def get_websocket_url(self, major) -> str:
+        request = self.context["request"]
+        scheme = "wss" if request.is_secure() else "ws"
+        return f"{scheme}://{request.get_host()}{major.websocket_path}"
+
+
+class DeclareSerializer(serializers.Serializer):
+    """Exactly the request of the reference (major-incident-management)."""
+
+    incident_id = serializers.RegexField(
+        NUMBER_PATTERN, max_length=10, help_text="The incident's number, e.g. INC0001234."
+    )
+    major_incident_manager = StaffField()
+    bridge_link = serializers.CharField(
+        max_length=BRIDGE_LINK_MAX_LENGTH, required=False, allow_blank=True, default=""
+    )
+    initial_impact_statement = serializers.CharField(max_length=STATEMENT_MAX_LENGTH)
+
+    def validate_incident_id(self, number: str) -> Incident:
+        incident = Incident.objects.filter(number=number).first()
+        if incident is None:
+            raise serializers.ValidationError(f"No incident {number}.")
+        return incident
+
+
+class MajorIncidentUpdateSerializer(StrictSerializer):
+    bridge_link = serializers.CharField(
+        max_length=BRIDGE_LINK_MAX_LENGTH, required=False, allow_blank=True
+    )
+    major_incident_manager = StaffField(
+        required=False, allow_null=True, help_text="Managers and super admins only."
+    )
+    chat_webhooks = serializers.SlugRelatedField(
+        slug_field="slug",
+        many=True,
+        required=False,
+        queryset=ChatWebhook.objects.all(),
+        error_messages={"does_not_exist": "No chat channel {value}."},
+        help_text="Slugs of the chat channels the timeline is relayed to; the whole new list.",
+    )
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=REASON_MAX_LENGTH)
+
+
+# --- roles, tasks, bridge ----------------------------------------------------------------------
+
+
+class RoleSerializer(serializers.ModelSerializer):
+    role_label = serializers.CharField(source="get_role_display")
+    user = PersonSerializer()
+
+    class Meta:
+        model = RoleAssignment
+        fields = ["id", "role", "role_label", "user", "assigned_at"]
+        read_only_fields = fields
+
+
+class RoleAssignSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=WarRoomRole.choices)
+    username = StaffField(help_text="The new holder.")
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    assignee = PersonSerializer(allow_null=True)
+
+    class Meta:
+        model = WarRoomTask
+        fields = ["id", "title", "assignee", "done", "created_at", "done_at"]
+        read_only_fields = fields
+
+
+class TaskCreateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=TASK_TITLE_MAX_LENGTH)
+    assignee = StaffField(required=False, allow_null=True, default=None)
+
+
+class TaskUpdateSerializer(StrictSerializer):
+    title = serializers.CharField(max_length=TASK_TITLE_MAX_LENGTH, required=False)
+    assignee = StaffField(required=False, allow_null=True)
+    done = serializers.BooleanField(required=False)
+
+
+class AttendanceSerializer(serializers.ModelSerializer):
+    user = PersonSerializer()
+
+    class Meta:
+        model = BridgeAttendance
+        fields = ["user", "joined_at", "left_at"]
+        read_only_fields = fields
+
+
+class BridgeSerializer(serializers.Serializer):
+    link = serializers.CharField(source="bridge_link")
+    attendees = AttendanceSerializer(source="bridge_attendance", many=True)
+
+
+# --- timeline and scratchpad --------------------------------------------------------------------
+
+
+class PinSerializer(serializers.Serializer):
+    pinned = serializers.BooleanField()
+
+
+class ScratchpadSerializer(serializers.Serializer):
+    version = serializers.IntegerField(source="scratchpad_version")
+    text = serializers.CharField(source="scratchpad")
+
+
+class ScratchpadSaveSerializer(serializers.Serializer):
+    base_version = serializers.IntegerField(
+        min_value=0, help_text="The version the text was typed against."
+    )
+    text = serializers.CharField(
+        max_length=SCRATCHPAD_MAX_LENGTH, allow_blank=True, trim_whitespace=False
+    )
+
+
+class ScratchpadSavedSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    text = serializers.CharField()
+    merged = serializers.BooleanField(
+        help_text="Others saved since `base_version`; their words and these were merged."
+    )
+
+
+class RevisionSerializer(serializers.ModelSerializer):
+    author = PersonSerializer(allow_null=True)
+
+    class Meta:
+        model = ScratchpadRevision
+        fields = ["version", "text", "author", "at", "merged"]
+        read_only_fields = fields
+
+
+# --- declaration rules ----------------------------------------------------------------------------
+
+
+class DeclarationRuleSerializer(serializers.ModelSerializer):
+    description = serializers.CharField(source="describe")
+    manager = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = DeclarationRule
+        fields = ["kind", "description", "enabled", "priority", "threshold", "manager"]
+        read_only_fields = fields
+
+
+class DeclarationRuleUpdateSerializer(StrictSerializer):
+    enabled = serializers.BooleanField(required=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    threshold = serializers.IntegerField(
+        required=False,
+        help_text="Minutes without acknowledgement (1 to 10080), or the number of affected "
+        "users to exceed.",
+    )
+    manager = StaffField(
+        required=False,
+        allow_null=True,
+        help_text="Named manager of the major incidents the rule declares.",
+    )

@@ -1,0 +1,263 @@
+"""The war room's websocket: docs/warroom-protocol.md is its contract.
+
+A page joins the room's groups, gets one snapshot, then every change live. What it writes goes
+through warroom.services like any other write, so permissions, validation, the timeline and
+the pushes to every other page are the services' business; this only translates messages.
+"""
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.contrib.auth import get_user_model
+from django.core.serializers.json import DjangoJSONEncoder
+
+from incidents.choices import ChangeSource
+from itsm import realtime
+from itsm.errors import ApplicationError, ValidationFailed
+from warroom import selectors, services
+from warroom.models import VIEW_PERMISSION, MajorIncident
+
+NOT_SIGNED_IN, NO_ROLE, NO_SUCH_ROOM = 4401, 4403, 4404
+SOURCE = ChangeSource.PORTAL
+# An event id a reconnecting page passes; anything else (or a number too big for a key) is
+# ignored and the page gets the latest events.
+EVENT_ID = re.compile(r"\d{1,18}")
+
+
+@dataclass(frozen=True)
+class Page:
+    """Who is writing, from which socket, in which room."""
+
+    major: MajorIncident
+    user: object
+    channel_name: str
+
+    @property
+    def service_args(self) -> dict:
+        """The room, the writer and the source: what most war-room services take (pinning and
+        the scratchpad record no source)."""
+        return {"major": self.major, "actor": self.user, "source": SOURCE}
+
+
+# --- reading a message's fields ----------------------------------------------------------------
+
+
+def _invalid(name: str, reason: str) -> ValidationFailed:
+    return ValidationFailed.for_fields({name: reason})
+
+
+def _id(message: dict, name: str) -> int:
+    value = message.get(name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _invalid(name, "Must be an id (a whole number).")
+    return value
+
+
+def _user(message: dict, name: str, *, nullable: bool):
+    """The user a username field names (None for null when `nullable`)."""
+    username = message.get(name)
+    if username is None and nullable:
+        return None
+    if not isinstance(username, str):
+        raise _invalid(name, "Must be a username.")
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise _invalid(name, f"No user {username!r}.")
+    return user
+
+
+def _changes(message: dict) -> dict:
+    """The fields a task.update changes: only those present in the message."""
+    changes = {name: message[name] for name in ("title", "done") if name in message}
+    if "assignee" in message:
+        changes["assignee"] = _user(message, "assignee", nullable=True)
+    return changes
+
+
+# --- one function per message type: each returns the `result` of its ack --------------------
+
+
+def _ping(page: Page, message: dict) -> None:
+    services.presence_touch(channel_name=page.channel_name)
+
+
+def _note(page: Page, message: dict) -> dict:
+    event = services.note_add(**page.service_args, text=message.get("text"))
+    return {"event": event.pk}
+
+
+def _pin(page: Page, message: dict) -> dict:
+    event = services.event_pin(
+        major=page.major,
+        actor=page.user,
+        event_id=_id(message, "event"),
+        pinned=message.get("pinned"),
+    )
+    return {"event": event.pk, "pinned": event.pinned}
+
+
+def _scratchpad(page: Page, message: dict) -> dict:
+    return services.scratchpad_update(
+        major=page.major,
+        actor=page.user,
+        base_version=message.get("base_version"),
+        text=message.get("text"),
+    )
+
+
+def _role_assign(page: Page, message: dict) -> dict:
+    assignment = services.role_assign(
+        **page.service_args,
+        role=message.get("role"),
+        user=_user(message, "username", nullable=False),
+    )
+    return {"id": assignment.pk}
+
+
+def _role_release(page: Page, message: dict) -> None:
+    services.role_release(**page.service_args, assignment_id=_id(message, "id"))
+
+
+def _task_create(page: Page, message: dict) -> dict:
+    task = services.task_create(
+        **page.service_args,
+        title=message.get("title"),
+        assignee=_user(message, "assignee", nullable=True),
+    )
+    return {"id": task.pk}
+
+
+def _task_update(page: Page, message: dict) -> dict:
+    task = services.task_update(
+        **page.service_args, task_id=_id(message, "id"), **_changes(message)
+    )
+    return {"id": task.pk}
+
+
+def _bridge_join(page: Page, message: dict) -> None:
+    services.bridge_join(**page.service_args)
+
+
+def _bridge_leave(page: Page, message: dict) -> None:
+    services.bridge_leave(**page.service_args)
+
+
+HANDLERS = {
+    "ping": _ping,
+    "note": _note,
+    "pin": _pin,
+    "scratchpad": _scratchpad,
+    "role.assign": _role_assign,
+    "role.release": _role_release,
+    "task.create": _task_create,
+    "task.update": _task_update,
+    "bridge.join": _bridge_join,
+    "bridge.leave": _bridge_leave,
+}
+
+
+def _handler(message) -> Callable[[Page, dict], object]:
+    if not isinstance(message, dict):
+        raise ValidationFailed("Messages are JSON objects.")
+    kind = message.get("type")
+    handler = HANDLERS.get(kind) if isinstance(kind, str) else None
+    if handler is None:
+        raise _invalid("type", f"Must be one of {', '.join(HANDLERS)}.")
+    return handler
+
+
+def _reply(message: dict, result) -> dict:
+    if message["type"] == "ping":
+        return {"kind": "pong"}
+    return {"kind": "ack", "ref": message.get("ref"), "result": result}
+
+
+# --- opening the room ------------------------------------------------------------------------
+
+
+def _since(query_string: bytes) -> int | None:
+    values = parse_qs(query_string.decode("latin-1")).get("since", [])
+    return int(values[-1]) if values and EVENT_ID.fullmatch(values[-1]) else None
+
+
+def _admit(user, number: str) -> tuple[int | None, MajorIncident | None]:
+    """The close code that refuses this user, or the room they may enter."""
+    if not user.is_authenticated:
+        return NOT_SIGNED_IN, None
+    if not user.has_perm(VIEW_PERMISSION):
+        return NO_ROLE, None
+    major = selectors.major_incident_queryset().filter(incident__number=number).first()
+    return (NO_SUCH_ROOM, None) if major is None else (None, major)
+
+
+def _enter(page: Page, since: int | None) -> dict:
+    """Record the page as present, then read the snapshot (fresh: it may have changed since
+    the page was admitted, before it joined the groups)."""
+    services.presence_enter(major=page.major, user=page.user, channel_name=page.channel_name)
+    major = selectors.major_incident_queryset().get(pk=page.major.pk)
+    return selectors.snapshot(major, since_event=since)
+
+
+def _leave(page: Page) -> None:
+    services.presence_leave(major=page.major, channel_name=page.channel_name)
+
+
+class WarRoomConsumer(AsyncJsonWebsocketConsumer):
+    page: Page | None = None
+
+    async def connect(self):
+        number = self.scope["url_route"]["kwargs"]["number"]
+        refusal, major = await database_sync_to_async(_admit)(self.scope["user"], number)
+        await self.accept()
+        if refusal is not None:
+            await self.close(code=refusal)
+            return
+        self.page = Page(major=major, user=self.scope["user"], channel_name=self.channel_name)
+        for group in self._groups():
+            await self.channel_layer.group_add(group, self.channel_name)
+        since = _since(self.scope.get("query_string", b""))
+        await self.send_json(await database_sync_to_async(_enter)(self.page, since))
+
+    async def disconnect(self, code):
+        if self.page is None:
+            return
+        for group in self._groups():
+            await self.channel_layer.group_discard(group, self.channel_name)
+        await database_sync_to_async(_leave)(self.page)
+
+    def _groups(self) -> list[str]:
+        number = self.page.major.number
+        return [services.warroom_group(number), realtime.group_name("incident", number)]
+
+    async def realtime_event(self, message):
+        """A change published by any process (itsm.realtime.publish), passed on as it is."""
+        await self.send(text_data=json.dumps(message["event"]))
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        """Text that is not JSON (or a binary frame) is answered like any malformed message."""
+        if self.page is None:  # refused, and closing
+            return
+        try:
+            message = json.loads(text_data) if text_data is not None else None
+        except (ValueError, RecursionError):  # RecursionError: nested too deep
+            message = None
+        await self.receive_json(message)
+
+    async def receive_json(self, content, **kwargs):
+        try:
+            handler = _handler(content)
+            result = await database_sync_to_async(handler)(self.page, content)
+        except ApplicationError as error:
+            ref = content.get("ref") if isinstance(content, dict) else None
+            await self.send_json({"kind": "error", "ref": ref, **error.as_dict()})
+            return
+        await self.send_json(_reply(content, result))
+
+    @classmethod
+    async def encode_json(cls, content) -> str:
+        return json.dumps(content, cls=DjangoJSONEncoder)

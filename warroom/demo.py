@@ -1,0 +1,60 @@
+"""Demo data for the war room: the seed's most recent live major incident gets people in its
+roles, tasks, a scratchpad and a bridge, so a first `make run` shows a room at work."""
+
+from incidents.choices import ChangeSource
+from warroom import selectors, services
+from warroom.choices import WarRoomRole
+
+ROLES = (
+    (WarRoomRole.INCIDENT_COMMANDER, "manager"),
+    (WarRoomRole.TECHNICAL_LEAD, "priya"),
+    (WarRoomRole.COMMUNICATIONS_LEAD, "admin"),
+    (WarRoomRole.SCRIBE, "responder"),
+    (WarRoomRole.SME, "chen"),
+)
+TASKS = (
+    ("Fail over the connection pooler to the standby", "priya", True),
+    ("Post the 30-minute stakeholder update", "admin", False),
+    ("Collect pool metrics for the review", "responder", False),
+)
+SCRATCHPAD = (
+    "Hypothesis: the 14:02 deploy raised the pool size per pod.\n"
+    "Checked: pooler max_client_conn reached on both nodes.\n"
+    "Next: roll back the deploy, then watch error rate for 10 minutes.\n"
+)
+
+
+def seed_war_room(*, users: dict) -> None:
+    major = selectors.live_major_incidents().filter(state="active").first()
+    if major is None or major.role_assignments.exists():
+        return
+    source = ChangeSource.CLI
+    lead = users["manager"]
+    services.major_incident_update(
+        major=major,
+        actor=users["admin"],
+        source=source,
+        manager=lead,
+        bridge_link="https://meet.example.com/war-room-demo",
+    )
+    for role, username in ROLES:
+        services.role_assign(
+            major=major, actor=lead, source=source, role=role, user=users[username]
+        )
+    for title, username, done in TASKS:
+        task = services.task_create(
+            major=major, actor=lead, source=source, title=title, assignee=users[username]
+        )
+        if done:
+            services.task_update(
+                major=major, actor=users[username], source=source, task_id=task.pk, done=True
+            )
+    for username in ("manager", "priya", "chen"):
+        services.bridge_join(major=major, actor=users[username], source=source)
+    services.scratchpad_update(major=major, actor=users["priya"], base_version=0, text=SCRATCHPAD)
+    services.note_add(
+        major=major,
+        actor=users["responder"],
+        source=source,
+        text="Error rate back under 1% after the rollback; watching.",
+    )

@@ -1,0 +1,198 @@
+"""Automatic declaration (SPEC §4): the criteria in `DeclarationRule`, editable in the admin.
+
+- `affected_users`: when an incident is created, changes priority or changes services, its
+  services' users are counted through the dependency graph (`incidents.selectors`); more than
+  the threshold declares it major.
+- `unacknowledged`: every unacknowledged incident has a `DeclarationWatch` saying since when it
+  has had its priority (created: its creation; raised later: the change). The SLA clock fires
+  the watches of the rule's priority once `since` + threshold has passed (registered in
+  `WarroomConfig.ready()`), so the declaration lands on time, and only once with any number of
+  clocks: the watch is locked with SKIP LOCKED and marked fired in the same transaction.
+
+A rule declares as the system (no actor) and never declares an incident that is or was a major
+incident: a demoted one was demoted by a manager, who decided.
+"""
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from incidents.choices import ChangeSource, EventType, IncidentStatus
+from incidents.models import Incident
+from incidents.selectors import affected_users_for
+from warroom import services
+from warroom.choices import DeclarationTrigger, RuleKind
+from warroom.models import DeclarationRule, DeclarationWatch, MajorIncident
+
+CLOCK_WORK = "declaration_watches"
+NAMED_SERVICES = 10  # an impact statement names this many services, then counts the rest
+
+
+def _enabled_rule(kind: str) -> DeclarationRule | None:
+    return DeclarationRule.objects.filter(kind=kind, enabled=True).select_related("manager").first()
+
+
+def _window(rule: DeclarationRule) -> timedelta:
+    return timedelta(minutes=rule.threshold)
+
+
+def _never_major(incident: Incident) -> bool:
+    return not MajorIncident.objects.filter(incident=incident).exists()
+
+
+def _declare(incident: Incident, rule: DeclarationRule, *, trigger: str, statement: str):
+    # A manager who has left since the rule was set up is not named, rather than the incident
+    # not being declared; every ITSM manager is told either way.
+    manager = rule.manager
+    if manager is not None and not services.is_staff_user(manager):
+        manager = None
+    return services.major_incident_declare(
+        incident=incident,
+        actor=None,
+        source=ChangeSource.JOB,
+        manager=manager,
+        trigger=trigger,
+        trigger_detail=rule.describe(),
+        initial_impact_statement=statement,
+    )
+
+
+# --- more than N affected users ----------------------------------------------------------------
+
+
+def _service_names(services_: list) -> str:
+    names = [service.name for service in services_[:NAMED_SERVICES]]
+    rest = len(services_) - len(names)
+    return ", ".join(names + ([f"{rest} more"] if rest else []))
+
+
+def check_affected_users(*, incident_id: int) -> MajorIncident | None:
+    """Declare the incident major if the `affected_users` rule says so. Checked and declared
+    under the incident's lock, so a manager declaring (or demoting) at the same moment is
+    either seen here or sees this declaration."""
+    rule = _enabled_rule(RuleKind.AFFECTED_USERS)
+    if rule is None:
+        return None
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update(of=("self",)).filter(pk=incident_id).first()
+        if incident is None or not incident.is_open or incident.priority != rule.priority:
+            return None
+        if not _never_major(incident):
+            return None
+        services_ = list(incident.services.order_by("name"))
+        users = affected_users_for(services_)
+        if users <= rule.threshold:
+            return None
+        them = "it" if len(services_) == 1 else "them"
+        statement = (
+            f"{users:,} users affected through {_service_names(services_)} "
+            f"and the services that depend on {them}."
+        )
+        return _declare(
+            incident, rule, trigger=DeclarationTrigger.AFFECTED_USERS, statement=statement
+        )
+
+
+# --- not acknowledged within N minutes: the watches ------------------------------------------
+
+
+def _priority_since(incident: Incident) -> datetime:
+    """When the incident took its current priority: its latest priority change, else its
+    creation."""
+    changed = (
+        incident.events.filter(type=EventType.PRIORITY_CHANGE)
+        .order_by("-at", "-id")
+        .values_list("at", flat=True)
+        .first()
+    )
+    return changed or incident.created_at
+
+
+def watch_arm(*, incident_id: int) -> None:
+    """Count an unacknowledged incident's time at its priority from when it took it. A watch
+    that fired stays fired; one the clock found stale (its priority had just changed) counts
+    again from the change."""
+    incident = Incident.objects.filter(pk=incident_id, status=IncidentStatus.NEW).first()
+    if incident is None:
+        return
+    fields = {
+        "priority": incident.priority,
+        "since": _priority_since(incident),
+        "cancelled_at": None,
+    }
+    pending = DeclarationWatch.objects.filter(incident=incident, fired_at__isnull=True)
+    if not pending.update(**fields):
+        DeclarationWatch.objects.get_or_create(incident=incident, defaults=fields)
+
+
+def watch_cancel(*, incident_id: int) -> None:
+    """The incident left `new` (acknowledged, resolved, cancelled): nothing left to watch."""
+    DeclarationWatch.objects.filter(
+        incident_id=incident_id, fired_at__isnull=True, cancelled_at__isnull=True
+    ).update(cancelled_at=timezone.now())
+
+
+def _pending_watches(rule: DeclarationRule) -> QuerySet[DeclarationWatch]:
+    """Watches the rule looks at: a range of the partial index on (priority, since)."""
+    return DeclarationWatch.objects.filter(
+        priority=rule.priority, fired_at__isnull=True, cancelled_at__isnull=True
+    )
+
+
+def due_watches(now: datetime) -> QuerySet[DeclarationWatch]:
+    """The clock's `due`. The moment a watch is due is `since` + the rule's threshold, worked
+    out here from the rule as it is now rather than stored, so an edited threshold applies to
+    every pending watch at once, with nothing to rewrite."""
+    rule = _enabled_rule(RuleKind.UNACKNOWLEDGED)
+    if rule is None:
+        return DeclarationWatch.objects.none()
+    return (
+        _pending_watches(rule)
+        .filter(since__lte=now - _window(rule))
+        .select_related("incident")
+        .select_for_update(skip_locked=True, of=("self", "incident"))
+        .order_by("since", "pk")
+    )
+
+
+def next_watch_due(after: datetime) -> datetime | None:
+    """The clock's `next_due`: when the next pending watch falls due after `after`."""
+    rule = _enabled_rule(RuleKind.UNACKNOWLEDGED)
+    if rule is None:
+        return None
+    window = _window(rule)
+    since = (
+        _pending_watches(rule)
+        .filter(since__gt=after - window)
+        .order_by("since")
+        .values_list("since", flat=True)
+        .first()
+    )
+    return since + window if since is not None else None
+
+
+def fire_watch(watch: DeclarationWatch, now: datetime) -> None:
+    """The clock's `fire`, with the watch and its incident locked: declare the incident major
+    if it is still unacknowledged, still of the watched priority and was never major. Either
+    way the watch is done (fired or cancelled), so it is never scanned again."""
+    incident = watch.incident
+    still = (
+        incident.status == IncidentStatus.NEW
+        and incident.priority == watch.priority
+        and _never_major(incident)
+    )
+    if not still:
+        watch.cancelled_at = now
+        watch.save(update_fields=["cancelled_at"])
+        return
+    rule = DeclarationRule.objects.select_related("manager").get(kind=RuleKind.UNACKNOWLEDGED)
+    minutes = int((now - watch.since).total_seconds() // 60)
+    statement = (
+        f"{incident.number} ({incident.priority}) has not been acknowledged "
+        f"{minutes} minutes after it became {incident.priority}: {incident.title}"
+    )
+    _declare(incident, rule, trigger=DeclarationTrigger.UNACKNOWLEDGED, statement=statement)
+    watch.fired_at = now
+    watch.save(update_fields=["fired_at"])
