@@ -6,6 +6,7 @@ the pushes to every other page are the services' business; this only translates 
 """
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from itsm import realtime
 from itsm.errors import ApplicationError, ValidationFailed
 from warroom import selectors, services
 from warroom.models import VIEW_PERMISSION, MajorIncident
+
+logger = logging.getLogger(__name__)
 
 NOT_SIGNED_IN, NO_ROLE, NO_SUCH_ROOM = 4401, 4403, 4404
 SOURCE = ChangeSource.PORTAL
@@ -63,7 +66,7 @@ def _user(message: dict, name: str, *, nullable: bool):
     username = message.get(name)
     if username is None and nullable:
         return None
-    if not isinstance(username, str):
+    if not isinstance(username, str) or "\x00" in username:
         raise _invalid(name, "Must be a username.")
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
@@ -171,6 +174,15 @@ def _handler(message) -> Callable[[Page, dict], object]:
     return handler
 
 
+def _handler_name(message) -> str | None:
+    return message.get("type") if isinstance(message, dict) else None
+
+
+class ServerError(ApplicationError):
+    status = 500
+    code = "server_error"
+
+
 def _reply(message: dict, result) -> dict:
     if message["type"] == "ping":
         return {"kind": "pong"}
@@ -253,10 +265,18 @@ class WarRoomConsumer(AsyncJsonWebsocketConsumer):
             handler = _handler(content)
             result = await database_sync_to_async(handler)(self.page, content)
         except ApplicationError as error:
-            ref = content.get("ref") if isinstance(content, dict) else None
-            await self.send_json({"kind": "error", "ref": ref, **error.as_dict()})
+            await self._send_error(content, error)
+            return
+        except Exception:
+            # A bug or a database outage: this write failed, but the page keeps its socket.
+            logger.exception("war-room message %r failed", _handler_name(content))
+            await self._send_error(content, ServerError("The server could not do this; try again."))
             return
         await self.send_json(_reply(content, result))
+
+    async def _send_error(self, content, error: ApplicationError) -> None:
+        ref = content.get("ref") if isinstance(content, dict) else None
+        await self.send_json({"kind": "error", "ref": ref, **error.as_dict()})
 
     @classmethod
     async def encode_json(cls, content) -> str:

@@ -334,6 +334,8 @@ async def test_malformed_messages_get_an_error_and_the_socket_stays_open(major, 
             ({"type": "task.create", "title": "t", "assignee": "ghost"}, "assignee"),
             ({"type": "task.create", "title": None}, "title"),
             ({"type": "task.update", "id": True, "done": True}, "id"),
+            ({"type": "note", "text": "nul \x00 byte"}, "text"),
+            ({"type": "task.create", "title": "t", "assignee": "ri\x00ta"}, "assignee"),
         ]:
             error = await rita.error(**message)
             assert error["code"] == "invalid", (message, error)
@@ -347,3 +349,19 @@ async def test_malformed_messages_get_an_error_and_the_socket_stays_open(major, 
         assert await db(lambda: IncidentEvent.objects.get(pk=result["event"]).summary)() == (
             "still here"
         )
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@in_event_loop
+async def test_a_write_that_breaks_is_answered_and_the_socket_stays_open(
+    major, responder, monkeypatch
+):
+    def broken(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services, "bridge_join", broken)
+    async with opened(responder, major.number) as rita:
+        error = await rita.error(type="bridge.join", ref="b-1")
+        assert error["code"] == "server_error"
+        result = await rita.ack(type="note", text="still connected")
+        assert result["event"]
