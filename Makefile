@@ -9,7 +9,7 @@ PORT ?= 8000
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format bench lock clean
+.PHONY: help install browser run test lint format bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -22,10 +22,13 @@ $(STAMP): requirements.lock
 
 install: $(STAMP) ## Create .venv and install the locked dependencies
 
+browser: ## Install Debian's Chromium for the browser tests when it is missing (root or sudo)
+	@.ci/ensure-chromium
+
 run: install ## Start the portal on 127.0.0.1:$PORT with the embedded default (SQLite + Valkey)
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runportal --port $(PORT)
 
-test: install ## Run the test suite (uses DATABASE_URL and REDIS_URL when set)
+test: install browser ## Run the test suite (uses DATABASE_URL and REDIS_URL when set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install ## ruff, formatting, and missing migrations
@@ -40,6 +43,7 @@ format: install ## Apply ruff's fixes and formatting
 bench: install ## Benchmarks against DATABASE_URL (PostgreSQL) and REDIS_URL; prints tables
 	$(BIN)/python -m tests.benchmarks.bench_api
 	$(BIN)/python -m tests.benchmarks.bench_sla
+	$(BIN)/python -m tests.benchmarks.bench_warroom
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	$(PYTHON) -m pip install -q uv && $(PYTHON) -m uv pip compile pyproject.toml --extra dev \

@@ -25,10 +25,8 @@ def publish(group: str | Sequence[str], event: dict) -> None:
     if layer is None:
         return
     groups = [group] if isinstance(group, str) else list(group)
-    message = {
-        "type": "realtime.event",
-        "event": json.loads(json.dumps(event, cls=DjangoJSONEncoder)),
-    }
+    # Encoded once here, not once per open page: a consumer sends the text as it is.
+    message = {"type": "realtime.event", "text": json.dumps(event, cls=DjangoJSONEncoder)}
     try:
         async_to_sync(_send_all)(layer, groups, message)
     except Exception:

@@ -139,7 +139,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNEL_PREFIX", default="itsm")},
+            "CONFIG": {
+                # redis-py 8 times reads out after 5 s, while the layer's receive blocks 5 s on
+                # an idle channel (a quiet war room lost its pages: channels_redis#422); and its
+                # pool of 100 raises instead of waiting when many pages leave at once.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None, "max_connections": 1000}],
+                "prefix": env.str("CHANNEL_PREFIX", default="itsm"),
+            },
         }
     }
     CACHES = {

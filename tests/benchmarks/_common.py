@@ -220,14 +220,18 @@ class LoadResult:
         return self.requests / self.seconds if self.seconds else 0.0
 
     def percentile_ms(self, p: float) -> float:
-        """Nearest-rank percentile of the latencies, in milliseconds."""
-        ordered = sorted(self.latencies)
-        if not ordered:
-            return 0.0
-        return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))] * 1000
+        return percentile_ms(self.latencies, p)
 
     def cpu_ms_per_request(self, cpu_seconds: float) -> float:
         return cpu_seconds / self.requests * 1000 if self.requests else 0.0
+
+
+def percentile_ms(seconds: list[float], p: float) -> float:
+    """Nearest-rank percentile of durations in seconds, in milliseconds."""
+    ordered = sorted(seconds)
+    if not ordered:
+        return 0.0
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))] * 1000
 
 
 class HttpConnection:

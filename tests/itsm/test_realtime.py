@@ -1,4 +1,5 @@
 import asyncio
+import json
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
@@ -31,9 +32,10 @@ def test_a_committed_write_reaches_the_incident_and_list_groups(
     for channel in (on_incident, on_list):
         message = async_to_sync(layer.receive)(channel)
         assert message["type"] == "realtime.event"
-        assert message["event"]["incident"] == incident.number
-        assert message["event"]["status"] == "acknowledged"
-        assert message["event"]["event"]["summary"] == f"Acknowledged by {responder.username}"
+        event = json.loads(message["text"])
+        assert event["incident"] == incident.number
+        assert event["status"] == "acknowledged"
+        assert event["event"]["summary"] == f"Acknowledged by {responder.username}"
 
 
 def test_publishing_waits_for_the_commit(
@@ -43,7 +45,7 @@ def test_publishing_waits_for_the_commit(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.incident_acknowledge(incident=incident, actor=responder, source=ChangeSource.API)
     message = async_to_sync(_silent_until_committed)(layer, channel, callbacks)
-    assert message["event"]["status"] == "acknowledged"
+    assert json.loads(message["text"])["status"] == "acknowledged"
 
 
 async def _silent_until_committed(layer, channel, callbacks):
