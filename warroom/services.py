@@ -51,7 +51,6 @@ from warroom.models import (
 )
 
 S = MajorIncidentState
-LIST_GROUP = "warrooms"
 UNSET = object()
 
 
@@ -105,10 +104,10 @@ def _record(major: MajorIncident, *, actor, source: str, summary: str, **data) -
     )
 
 
-def _publish(major: MajorIncident, kind: str, *, to_list: bool = False) -> None:
-    """After commit, send every open page of the room (and the list of rooms) the new state
-    of one part of it, read fresh so that the last message always wins."""
-    transaction.on_commit(partial(_send_part, major.pk, major.number, kind, to_list))
+def _publish(major: MajorIncident, kind: str) -> None:
+    """After commit, send every open page of the room the new state of one part of it, read
+    fresh so that the last message always wins."""
+    transaction.on_commit(partial(_send_part, major.pk, major.number, kind))
 
 
 PARTS = {
@@ -120,12 +119,12 @@ PARTS = {
 }
 
 
-def _send_part(pk: int, number: str, kind: str, to_list: bool) -> None:
+def _send_part(pk: int, number: str, kind: str) -> None:
     major = selectors.major_incident_queryset().filter(pk=pk).first()
     if major is None:
         return
-    groups = [warroom_group(number)] + ([LIST_GROUP] if to_list else [])
-    realtime.publish(groups, {"kind": kind, "incident": number, kind: PARTS[kind](major)})
+    payload = {"kind": kind, "incident": number, kind: PARTS[kind](major)}
+    realtime.publish(warroom_group(number), payload)
 
 
 def is_staff_user(user) -> bool:
@@ -233,7 +232,7 @@ def major_incident_declare(
         + (f"\nBridge: {link}" if link else ""),
         key=f"declared:{event.pk}",
     )
-    _publish(major, "major_incident", to_list=True)
+    _publish(major, "major_incident")
     return major
 
 
@@ -261,7 +260,7 @@ def major_incident_demote(*, major: MajorIncident, actor, source: str, reason: s
         body=f"Reason: {reason}",
         key=f"demoted:{event.pk}",
     )
-    _publish(major, "major_incident", to_list=True)
+    _publish(major, "major_incident")
     return major
 
 
@@ -290,7 +289,7 @@ def major_incident_follow(*, incident_id: int, to_status: str) -> MajorIncident 
         summary=f"Major incident {major.get_state_display().lower()} with its incident",
         action=name,
     )
-    _publish(major, "major_incident", to_list=True)
+    _publish(major, "major_incident")
     return major
 
 
@@ -321,7 +320,7 @@ def major_incident_update(
         return major
     _save(major, actor=actor, source=source, reason="edit")
     _record(major, actor=actor, source=source, summary="; ".join(changes).capitalize())
-    _publish(major, "major_incident", to_list=True)
+    _publish(major, "major_incident")
     _publish(major, "bridge")
     return major
 
@@ -373,7 +372,7 @@ def role_assign(*, major: MajorIncident, actor, source: str, role: str, user) ->
     if same is not None:
         return same
     label = WarRoomRole(role).label.lower()
-    previous = [row for row in holders if role in SINGLE_HOLDER_ROLES]
+    previous = holders if role in SINGLE_HOLDER_ROLES else []
     now = timezone.now()
     for row in previous:
         row.ended_at, row.ended_by = now, actor
@@ -429,11 +428,16 @@ def role_release(*, major: MajorIncident, actor, source: str, assignment_id) -> 
     _publish(major, "roles")
 
 
+BIGGEST_ID = 2**63 - 1  # a bigint key: a larger number matches no row (and would overflow)
+
+
 def _int_or_none(value) -> int | None:
+    """An id from a path or a message, or None when it cannot be one (no row has it)."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError, OverflowError):
         return None
+    return number if 0 < number <= BIGGEST_ID else None
 
 
 # --- tasks ------------------------------------------------------------------------------------
@@ -480,6 +484,7 @@ def task_update(
     task = major.tasks.filter(pk=_int_or_none(task_id)).select_for_update().first()
     if task is None:
         raise NotFoundError("No such task in this war room.")
+    reassigned = assignee not in (UNSET, None, task.assignee)
     changes = _apply_task_changes(task, actor=actor, title=title, assignee=assignee, done=done)
     if not changes:
         return task
@@ -492,7 +497,7 @@ def task_update(
         action="task_changed",
         task=task.pk,
     )
-    if assignee not in (UNSET, None) and "reassigned" in " ".join(changes):
+    if reassigned:
         _tell_assignee(task, major=major, actor=actor)
     _publish(major, "tasks")
     return task
@@ -595,8 +600,11 @@ def scratchpad_update(*, major: MajorIncident, actor, base_version, text) -> dic
         merged=base_version != current,
     )
     result = {"version": version, "text": merged, "merged": base_version != current}
-    payload = {"kind": "scratchpad", "incident": major.number, "author": _label(actor)} | {
-        "scratchpad": result
+    payload = {
+        "kind": "scratchpad",
+        "incident": major.number,
+        "author": _label(actor),
+        "scratchpad": result,
     }
     transaction.on_commit(partial(realtime.publish, warroom_group(major.number), payload))
     return result
@@ -621,14 +629,7 @@ def bridge_join(*, major: MajorIncident, actor, source: str) -> BridgeAttendance
     if stay is not None:
         return stay
     stay = BridgeAttendance.objects.create(major_incident=major, user=actor)
-    _record(
-        major,
-        actor=actor,
-        source=source,
-        summary=f"{actor.get_username()} joined the bridge",
-        action="bridge_joined",
-    )
-    _publish(major, "bridge")
+    _bridge_changed(major, actor=actor, source=source, did="joined")
     return stay
 
 
@@ -641,15 +642,19 @@ def bridge_leave(*, major: MajorIncident, actor, source: str) -> BridgeAttendanc
         return None
     stay.left_at = timezone.now()
     stay.save(update_fields=["left_at"])
+    _bridge_changed(major, actor=actor, source=source, did="left")
+    return stay
+
+
+def _bridge_changed(major: MajorIncident, *, actor, source: str, did: str) -> None:
     _record(
         major,
         actor=actor,
         source=source,
-        summary=f"{actor.get_username()} left the bridge",
-        action="bridge_left",
+        summary=f"{actor.get_username()} {did} the bridge",
+        action=f"bridge_{did}",
     )
     _publish(major, "bridge")
-    return stay
 
 
 @transaction.atomic
