@@ -10,10 +10,13 @@ migration) are edited through `declaration_rule_update`.
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import quote
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import quote, unquote
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator
+from django.db import connection
+from django.http import Http404
 
 from incidents.admin import ReadOnlyInline, ServiceWrittenAdmin, load_saved
 from incidents.choices import OPEN_STATUSES, ChangeSource
@@ -40,6 +43,58 @@ WEB_LINK = URLValidator(schemes=["http", "https"], message="Enter an http:// or 
 
 def _active_users():
     return get_user_model().objects.filter(is_active=True).order_by("username")
+
+
+class ExistingIdsField(forms.ModelMultipleChoiceField):
+    """Rows chosen by id. An id beyond what the id column holds is refused like any unknown
+    one: Django's `in` lookup does not check the range (its `exact` lookup does), and SQLite
+    raises OverflowError for it."""
+
+    def clean(self, value):
+        low, high = connection.ops.integer_field_range(
+            self.queryset.model._meta.pk.get_internal_type()
+        )
+        for pk in value if isinstance(value, list | tuple) else ():
+            try:
+                in_range = low <= int(pk) <= high
+            except (TypeError, ValueError):
+                continue  # not a number: Django's own check refuses it
+            if not in_range:
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super().clean(value)
+
+
+class RefusesMalformedUrls:
+    """The URLs that Django's admin and simple-history's pages would turn into a 500,
+    answered as the admin answers any bad lookup: a list filtered by a value with a NUL
+    (PostgreSQL cannot compare it) or by a date too large for a Python date gets the list's
+    error page; an object or version id that is not a number gets a 404."""
+
+    def get_changelist_instance(self, request):
+        if any("\x00" in value for _, values in request.GET.lists() for value in values):
+            raise IncorrectLookupParameters("A NUL character in the query.")
+        try:
+            return super().get_changelist_instance(request)
+        except OverflowError as error:
+            raise IncorrectLookupParameters(error) from error
+
+    def history_view(self, request, object_id, extra_context=None):
+        _require_id(unquote(object_id))
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        _require_id(unquote(object_id))
+        _require_id(version_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+def _require_id(value: str) -> None:
+    if not (value.isascii() and value.isdigit()):
+        raise Http404("No such record.")
 
 
 class StaffManagerForm(forms.ModelForm):
@@ -154,7 +209,7 @@ CHANGE_READONLY_FIELDS = tuple(
 
 
 @admin.register(MajorIncident)
-class MajorIncidentAdmin(ServiceWrittenAdmin):
+class MajorIncidentAdmin(RefusesMalformedUrls, ServiceWrittenAdmin):
     list_display = ("number", "title", "state", "manager", "declared_at")
     list_filter = ("state", "trigger")
     list_select_related = ("incident", "manager")
@@ -205,6 +260,10 @@ class MajorIncidentAdmin(ServiceWrittenAdmin):
         if db_field.name == "manager":
             kwargs["queryset"] = _active_users()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        kwargs["form_class"] = ExistingIdsField
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name != "bridge_link":
@@ -302,7 +361,7 @@ class DeclarationRuleForm(StaffManagerForm):
 
 
 @admin.register(DeclarationRule)
-class DeclarationRuleAdmin(ServiceWrittenAdmin):
+class DeclarationRuleAdmin(RefusesMalformedUrls, ServiceWrittenAdmin):
     form = DeclarationRuleForm
     list_display = ("kind", "describe", "enabled", "priority", "threshold", "manager")
     list_select_related = ("manager",)

@@ -30,6 +30,9 @@ SOURCE = ChangeSource.PORTAL
 # An event id a reconnecting page passes; anything else (or a number too big for a key) is
 # ignored and the page gets the latest events.
 EVENT_ID = re.compile(r"\d{1,18}")
+# Half of a UTF-16 surrogate pair: JSON can carry one ("\ud800"), but no UTF-8 text can, so no
+# database can store it or compare with it.
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,17 @@ def _handler(message) -> Callable[[Page, dict], object]:
     handler = HANDLERS.get(kind) if isinstance(kind, str) else None
     if handler is None:
         raise _invalid("type", f"Must be one of {', '.join(HANDLERS)}.")
+    _refuse_surrogates(message)
     return handler
+
+
+def _refuse_surrogates(message: dict) -> None:
+    """A field's text with an unpaired surrogate is refused, as the API refuses it, rather
+    than failing at the write (`server_error`)."""
+    for name, value in message.items():
+        found = SURROGATE.search(value) if isinstance(value, str) else None
+        if found:
+            raise _invalid(name, f"Surrogate characters are not allowed: U+{ord(found[0]):04X}.")
 
 
 def _handler_name(message) -> str | None:

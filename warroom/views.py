@@ -83,11 +83,9 @@ def _room_page(request, major: MajorIncident, *, status: int = 200, demote_form=
     can_write = user.has_perm(WORK_PERMISSION)
     can_declare = user.has_perm(DECLARE_PERMISSION)
     config = {
-        "number": major.number,
         "ws_path": major.websocket_path,
         "username": user.get_username(),
         "can_write": can_write,
-        "can_declare": can_declare,
         "event_types": dict(EventType.choices),
         "sources": dict(ChangeSource.choices),
         "states": dict(MajorIncidentState.choices),

@@ -330,6 +330,8 @@
     const pad = scratchpadClient(config, connection);
     const people = peopleView(config, connection);
 
+    // Parts of the room that arrive whole: in the snapshot, and each in a message of its kind.
+    const PARTS = ["roles", "tasks", "bridge", "presence"];
     const HANDLERS = {
       snapshot(message) {
         if (caughtUp && !message.timeline.complete) {
@@ -338,10 +340,7 @@
         }
         showMajorIncident(message.major_incident);
         timeline.load(message.timeline, { replace: !caughtUp });
-        people.roles(message.roles);
-        people.tasks(message.tasks);
-        people.bridge(message.bridge);
-        people.presence(message.presence);
+        for (const part of PARTS) people[part](message[part]);
         pad.connected(message.scratchpad);
         caughtUp = true;
       },
@@ -355,22 +354,11 @@
       major_incident(message) {
         showMajorIncident(message.major_incident);
       },
-      roles(message) {
-        people.roles(message.roles);
-      },
-      tasks(message) {
-        people.tasks(message.tasks);
-      },
-      bridge(message) {
-        people.bridge(message.bridge);
-      },
-      presence(message) {
-        people.presence(message.presence);
-      },
       scratchpad(message) {
         pad.received(message.scratchpad);
       },
     };
+    for (const part of PARTS) HANDLERS[part] = (message) => people[part](message[part]);
 
     bindForms(config, connection);
     showNotificationsToggle();
@@ -534,7 +522,6 @@
     let held = null; // the newest version that arrived while an edit was in flight
     let timer = null;
     let ready = false; // connected, and this socket's snapshot merged
-    let loaded = false; // a snapshot has arrived: typing before it would have no base
     let live = true; // the room takes changes
     let failure = "";
 
@@ -602,9 +589,8 @@
     /** The snapshot of a new socket: merged like any version, then what is unsent goes. */
     function connected(pad) {
       ready = true;
-      loaded = true;
-      showReadOnly();
       received(pad);
+      showReadOnly();
       if (textarea.value !== serverText) schedule();
       showStatus();
     }
@@ -619,9 +605,10 @@
       showReadOnly();
     }
 
-    /** Typing offline is fine (it is sent on reconnect); before the first snapshot it is not. */
+    /** Typing offline is fine (it is sent on reconnect); before the first snapshot, which
+        gives it a version to be typed against, it is not. */
     function showReadOnly() {
-      textarea.readOnly = !(config.can_write && live && loaded);
+      textarea.readOnly = !(config.can_write && live && serverVersion >= 0);
     }
 
     function replaceText(text) {
@@ -728,7 +715,7 @@
       time.dateTime = event.at;
       head.append(time);
       if (config.can_write) head.append(pinButton(event));
-      const note = event.type === "note" && event.data && event.data.text;
+      const note = event.type === "note" && event.data?.text;
       item.append(head, element("div", "wr-text", note || event.summary));
       return item;
     }

@@ -315,9 +315,12 @@ def test_patch_refuses_an_unknown_chat_channel_and_changes_nothing(as_responder,
     ],
 )
 def test_patch_refuses_bad_fields(as_manager, major, stakeholder, body, field):
+    before = _written()
+
     response = as_manager.patch(room(major), body, format="json")
 
     assert list(api_error(response, 400, "invalid")) == [field]
+    assert _written() == before
 
 
 def test_only_managers_change_the_manager_and_nothing_else_is_written(
@@ -470,10 +473,12 @@ def test_adding_a_task_refuses_bad_fields(as_responder, major, stakeholder, body
 
 def test_changing_a_task_refuses_bad_fields(as_responder, major, responder):
     task = services.task_create(major=major, actor=responder, source=ChangeSource.CLI, title="t")
+    before = _written()
 
     for body, field in (({"done": "maybe"}, "done"), ({"id": 5}, "id"), ({"title": " "}, "title")):
         response = as_responder.patch(room(major, f"tasks/{task.pk}/"), body, format="json")
         assert list(api_error(response, 400, "invalid")) == [field]
+    assert _written() == before
 
 
 @pytest.mark.parametrize("task_id", ["999999", "abc", "99999999999999999999999"])
@@ -533,9 +538,12 @@ def test_pinning_refuses_bad_input(as_responder, major, declare, responder, serv
 
 
 def test_a_note_needs_text(as_responder, major):
+    before = _written()
+
     response = as_responder.post(room(major, "notes/"), {"text": ""}, format="json")
 
     assert list(api_error(response, 400, "invalid")) == ["text"]
+    assert _written() == before
 
 
 # --- scratchpad --------------------------------------------------------------------------------
@@ -609,6 +617,7 @@ def test_whitespace_in_the_scratchpad_is_kept(as_responder, major):
     )
 
     assert response.json()["text"] == "  indented\n\n"
+    assert as_responder.get(room(major, "scratchpad/")).json()["text"] == "  indented\n\n"
 
 
 # --- bridge ------------------------------------------------------------------------------------
@@ -729,7 +738,11 @@ ACTIONS = {
     "demote": _action("post", ROOM + "demote/", body={"reason": "contained"}, who=MANAGERS),
     "roles": _action("get", ROOM + "roles/", who=READERS),
     "roles_create": _action(
-        "post", ROOM + "roles/", body={"role": "scribe", "username": "rita"}, ok=201, who=WORKERS
+        "post",
+        ROOM + "roles/",
+        body={"role": "incident_commander", "username": "rita"},
+        ok=201,
+        who=WORKERS,
     ),
     "roles_release": _action("post", ROOM + "roles/{assignment}/release/", who=WORKERS),
     "tasks": _action("get", ROOM + "tasks/", who=READERS),
@@ -767,7 +780,7 @@ def _written():
         RoleAssignment.objects.filter(ended_at__isnull=True).count(),
         list(WarRoomTask.objects.values_list("pk", "done")),
         ScratchpadRevision.objects.count(),
-        BridgeAttendance.objects.count(),
+        list(BridgeAttendance.objects.values_list("pk", "left_at")),
         IncidentEvent.objects.filter(pinned=True).count(),
         list(DeclarationRule.objects.values_list("kind", "threshold")),
     )
@@ -821,6 +834,7 @@ def test_role_against_action(request, api, prepared, role, name):
 
     if role in action.who:
         assert response.status_code == action.ok, response.content
+        assert (_written() != before) is (action.method != "get")  # a write did write
     else:
         api_error(response, 403, "permission_denied")
         assert _written() == before
@@ -991,3 +1005,5 @@ def test_each_part_costs_the_same_however_full(
         response = reader.get(room(major, tail))
 
     assert response.status_code == 200
+    body = response.content.decode()
+    assert [i for i in range(n) if f'"expert{i}"' not in body] == []  # every row was read

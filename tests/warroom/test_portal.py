@@ -15,7 +15,7 @@ from warroom.models import MajorIncident
 
 XSS = "<script>alert(1)</script>"
 LOGOUT_FORM = 1  # every signed-in page has the log-out form
-ABILITIES = ("ws_path", "username", "can_write", "can_declare")
+ABILITIES = ("ws_path", "username", "can_write")  # what static/js/warroom.js reads
 
 
 def room_url(incident):
@@ -148,7 +148,6 @@ def test_stakeholders_get_a_read_only_room(signed_in, stakeholder, major):
         "ws_path": f"/ws/warroom/{major.number}/",
         "username": "stella",
         "can_write": False,
-        "can_declare": False,
     }
     assert config["states"] == dict(MajorIncidentState.choices)
     assert config["event_types"]["note"] == "Note"
@@ -159,7 +158,7 @@ def test_responders_get_the_writing_forms_but_cannot_demote(signed_in, responder
 
     content = response.content.decode()
     config = page_config(response)
-    assert (config["can_write"], config["can_declare"]) == (True, False)
+    assert config["can_write"] is True
     assert 'id="wr-note-form"' in content and 'id="wr-task-form"' in content
     assert content.count('class="wr-role-form wr-write"') == len(WarRoomRole)
     assert 'value="rita"' in content and 'value="mona"' in content  # the staff picker
@@ -178,7 +177,6 @@ def test_managers_get_the_demote_form_while_the_room_is_active(
         drive(major.incident, responder, "acknowledge", "start", "resolve")
     resolved = client.get(room_url(major.incident))
 
-    assert page_config(active)["can_declare"] is True
     assert demote_url(major.incident) in active.content.decode()
     assert demote_url(major.incident) not in resolved.content.decode()
     assert 'data-field="state">Resolved<' in resolved.content.decode()

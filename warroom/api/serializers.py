@@ -1,6 +1,8 @@
 """What the major-incident API reads and writes. A major incident, its roles, tasks and bridge
 have the shapes the war room's websocket sends (`warroom.selectors`); a test keeps them equal."""
 
+from collections.abc import Mapping
+
 from rest_framework import serializers
 
 from incidents.api.serializers import UsernameField
@@ -37,7 +39,19 @@ class StrictSerializer(serializers.Serializer):
         return attrs
 
 
-class StaffField(UsernameField):
+class LookedUpByText:
+    """A related field looked up by text (a username, a slug). Text with a NUL character is
+    refused before the lookup: PostgreSQL cannot compare it, and the query would fail (a 500)."""
+
+    default_error_messages = {"nul": "Must not contain NUL characters."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("nul")
+        return super().to_internal_value(data)
+
+
+class StaffField(LookedUpByText, UsernameField):
     """A username of active staff (who may work in war rooms). Checked here as well as in the
     services so that one answer names every bad field of a body, by the body's names."""
 
@@ -51,6 +65,34 @@ class StaffField(UsernameField):
         if not is_staff_user(user):
             self.fail("not_staff", value=user.get_username())
         return user
+
+
+class ChatWebhookField(LookedUpByText, serializers.SlugRelatedField):
+    default_error_messages = {"does_not_exist": "No chat channel {value}."}
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="slug", queryset=ChatWebhook.objects.all(), **kwargs)
+
+
+class RelatedListField(serializers.ManyRelatedField):
+    """A list of related objects. DRF reads any iterable as a list; a JSON object would be
+    read as the list of its keys (`{}` would empty it)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            self.fail("not_a_list", input_type="object")
+        return super().to_internal_value(data)
+
+
+class EscapingChoiceField(serializers.ChoiceField):
+    """DRF's choice field, except that a wrong choice is quoted in the error with unpaired
+    surrogates escaped (JSON can carry `"\\ud800"`): quoted as is, the error could not be
+    encoded as UTF-8, and the answer would be a 500."""
+
+    def fail(self, key, **kwargs):
+        if "input" in kwargs:
+            kwargs["input"] = str(kwargs["input"]).encode("utf-8", "backslashreplace").decode()
+        super().fail(key, **kwargs)
 
 
 class PersonSerializer(serializers.Serializer):
@@ -141,12 +183,9 @@ class MajorIncidentUpdateSerializer(StrictSerializer):
     major_incident_manager = StaffField(
         required=False, allow_null=True, help_text="Managers and super admins only."
     )
-    chat_webhooks = serializers.SlugRelatedField(
-        slug_field="slug",
-        many=True,
+    chat_webhooks = RelatedListField(
+        child_relation=ChatWebhookField(),
         required=False,
-        queryset=ChatWebhook.objects.all(),
-        error_messages={"does_not_exist": "No chat channel {value}."},
         help_text="Slugs of the chat channels the timeline is relayed to; the whole new list.",
     )
 
@@ -169,7 +208,7 @@ class RoleSerializer(serializers.ModelSerializer):
 
 
 class RoleAssignSerializer(serializers.Serializer):
-    role = serializers.ChoiceField(choices=WarRoomRole.choices)
+    role = EscapingChoiceField(choices=WarRoomRole.choices)
     username = StaffField(help_text="The new holder.")
 
 
@@ -260,7 +299,7 @@ class DeclarationRuleSerializer(serializers.ModelSerializer):
 
 class DeclarationRuleUpdateSerializer(StrictSerializer):
     enabled = serializers.BooleanField(required=False)
-    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    priority = EscapingChoiceField(choices=Priority.choices, required=False)
     threshold = serializers.IntegerField(
         required=False,
         help_text="Minutes without acknowledgement (1 to 10080), or the number of affected "

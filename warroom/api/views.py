@@ -6,6 +6,7 @@ Every write goes through `warroom.services` with source `api`."""
 import django_filters
 from django.db import transaction
 from django.db.models import Prefetch
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 from django.utils.functional import cached_property
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -18,6 +19,7 @@ from incidents.choices import ChangeSource, EventType
 from incidents.selectors import incident_timeline
 from itsm.api.views import error_responses
 from warroom import selectors, services
+from warroom.api.parsers import PARSERS
 from warroom.api.serializers import (
     BridgeSerializer,
     DeclarationRuleSerializer,
@@ -60,8 +62,11 @@ ROW_ID = "[0-9]+"
 
 
 def _valid(body_serializer, request) -> dict:
-    """The request's body, validated (else a 400 that names every bad field)."""
-    body = body_serializer(data=request.data)
+    """The request's body, validated (else a 400 that names every bad field). The API reads
+    JSON only (`PARSERS`), yet DRF reads an empty body sent as a form as a form, in which a
+    missing boolean is false (a pin left out would unpin): that is no fields at all."""
+    form = isinstance(request.data, QueryDict)
+    body = body_serializer(data={} if form else request.data)
     body.is_valid(raise_exception=True)
     return body.validated_data
 
@@ -99,6 +104,7 @@ class MajorIncidentViewSet(
     lookup_field = "incident__number"
     lookup_url_kwarg = "number"
     lookup_value_regex = NUMBER_PATTERN
+    parser_classes = PARSERS
     serializer_class = MajorIncidentSerializer
     filterset_class = MajorIncidentFilter
     action_permissions = {
@@ -278,6 +284,7 @@ class WarRoomPartViewSet(viewsets.GenericViewSet):
     """One part of a major incident's war room; an unknown number answers 404."""
 
     lookup_value_regex = ROW_ID
+    parser_classes = PARSERS
     queryset = MajorIncident.objects.none()  # for the schema; `get_queryset` gives the rows
 
     @cached_property
@@ -415,6 +422,7 @@ class DeclarationRuleViewSet(
 ):
     lookup_field = "kind"
     lookup_value_regex = "[a-z_]+"
+    parser_classes = PARSERS
     serializer_class = DeclarationRuleSerializer
     queryset = DeclarationRule.objects.select_related("manager")
     pagination_class = None
