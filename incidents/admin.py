@@ -11,6 +11,7 @@ import re
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import flatten_fieldsets, quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
@@ -67,7 +68,36 @@ class HistoryAdmin(SimpleHistoryAdmin):
         return HistoryContextHelper(self.model, historical_record)
 
 
-class ServiceWrittenAdmin(HistoryAdmin):
+class RefusesMalformedUrls:
+    """The URLs that Django's admin and simple-history's pages would turn into a 500,
+    answered as the admin answers any bad lookup: a list filtered by a value with a NUL
+    (PostgreSQL cannot compare it) or by a date too large for a Python date gets the list's
+    error page; an object or version id that is not a number gets a 404."""
+
+    def get_changelist_instance(self, request):
+        if any("\x00" in value for _, values in request.GET.lists() for value in values):
+            raise IncorrectLookupParameters("A NUL character in the query.")
+        try:
+            return super().get_changelist_instance(request)
+        except OverflowError as error:
+            raise IncorrectLookupParameters(error) from error
+
+    def history_view(self, request, object_id, extra_context=None):
+        _require_id(unquote(object_id))
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        _require_id(unquote(object_id))
+        _require_id(version_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+def _require_id(value: str) -> None:
+    if not (value.isascii() and value.isdigit()):
+        raise Http404("No such record.")
+
+
+class ServiceWrittenAdmin(RefusesMalformedUrls, HistoryAdmin):
     """The admin of records that only services write (`save_model` calls one, then
     `load_saved`): history shown, never reverted (a revert would bypass the services); nothing
     deleted; the read-only inlines never saved; a service's refusal shown as an error. Its

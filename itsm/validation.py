@@ -1,7 +1,13 @@
 """Field checks the services share: each adds a message to `errors` under the field's name,
 so one ValidationFailed names every bad field at once."""
 
+import re
+
 from itsm.errors import ValidationFailed
+
+# Text no database stores: a NUL (PostgreSQL refuses it), or half of a UTF-16 surrogate pair
+# (JSON can carry "\ud800"; no UTF-8 text can).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def clean_text(errors: dict, name: str, value, *, required: bool, max_length: int) -> str:
@@ -9,8 +15,8 @@ def clean_text(errors: dict, name: str, value, *, required: bool, max_length: in
     if text is None:
         errors[name] = "Must be text."
         return ""
-    if "\x00" in text:
-        errors[name] = "Must not contain NUL characters."
+    if UNSTORABLE.search(text):
+        errors[name] = "Must not contain NUL characters or unpaired surrogates."
     elif required and not text:
         errors[name] = "This field is required."
     elif len(text) > max_length:

@@ -17,9 +17,9 @@ from rest_framework.response import Response
 from incidents.api.serializers import IncidentEventSerializer, NoteSerializer
 from incidents.choices import ChangeSource, EventType
 from incidents.selectors import incident_timeline
+from itsm.api.parsers import JSON_ONLY
 from itsm.api.views import error_responses
 from warroom import selectors, services
-from warroom.api.parsers import PARSERS
 from warroom.api.serializers import (
     BridgeSerializer,
     DeclarationRuleSerializer,
@@ -63,7 +63,7 @@ ROW_ID = "[0-9]+"
 
 def _valid(body_serializer, request) -> dict:
     """The request's body, validated (else a 400 that names every bad field). The API reads
-    JSON only (`PARSERS`), yet DRF reads an empty body sent as a form as a form, in which a
+    JSON only (`JSON_ONLY`), yet DRF reads an empty body sent as a form as a form, in which a
     missing boolean is false (a pin left out would unpin): that is no fields at all."""
     form = isinstance(request.data, QueryDict)
     body = body_serializer(data={} if form else request.data)
@@ -104,7 +104,7 @@ class MajorIncidentViewSet(
     lookup_field = "incident__number"
     lookup_url_kwarg = "number"
     lookup_value_regex = NUMBER_PATTERN
-    parser_classes = PARSERS
+    parser_classes = JSON_ONLY
     serializer_class = MajorIncidentSerializer
     filterset_class = MajorIncidentFilter
     action_permissions = {
@@ -284,7 +284,7 @@ class WarRoomPartViewSet(viewsets.GenericViewSet):
     """One part of a major incident's war room; an unknown number answers 404."""
 
     lookup_value_regex = ROW_ID
-    parser_classes = PARSERS
+    parser_classes = JSON_ONLY
     queryset = MajorIncident.objects.none()  # for the schema; `get_queryset` gives the rows
 
     @cached_property
@@ -422,7 +422,7 @@ class DeclarationRuleViewSet(
 ):
     lookup_field = "kind"
     lookup_value_regex = "[a-z_]+"
-    parser_classes = PARSERS
+    parser_classes = JSON_ONLY
     serializer_class = DeclarationRuleSerializer
     queryset = DeclarationRule.objects.select_related("manager")
     pagination_class = None

@@ -1,6 +1,6 @@
-"""What the major-incident API reads: JSON bodies only (docs/api.md), so that a value's type is
-the one the client sent: a form body turns every value into text and a missing checkbox into
-false."""
+"""How the API reads bodies. Every endpoint uses the recursion-safe JSON parser; the major
+incident API reads JSON only (`JSON_ONLY`), so that a value's type is the one the client sent:
+a form body turns every value into text and a missing checkbox into false."""
 
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
@@ -17,4 +17,4 @@ class JSONParser(parsers.JSONParser):
             raise ParseError("JSON parse error - nested too deeply.") from None
 
 
-PARSERS = [JSONParser]
+JSON_ONLY = [JSONParser]
