@@ -1,8 +1,10 @@
 import hashlib
 import os
+import re
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -49,17 +51,36 @@ class ApiToken(models.Model):
         return self.expires_at is None or self.expires_at > now
 
 
+# The only environment variables a chat webhook may name. A manager configures webhooks, so
+# allowing any name would let them point a failed delivery at SECRET_KEY or DATABASE_URL.
+WEBHOOK_ENV_PREFIXES = {ChatKind.SLACK: "SLACK_WEBHOOK_", ChatKind.TEAMS: "TEAMS_WEBHOOK_"}
+WEBHOOK_ENV_PATTERN = r"^(SLACK|TEAMS)_WEBHOOK_[A-Z0-9_]+$"
+
+
+def is_webhook_env(name: str) -> bool:
+    return re.fullmatch(WEBHOOK_ENV_PATTERN, name or "") is not None
+
+
 class ChatWebhook(models.Model):
     """A Slack or Teams channel. Its URL is a secret, so the database holds only the name of
-    the environment variable that carries it."""
+    the environment variable that carries it: `SLACK_WEBHOOK_*` for Slack, `TEAMS_WEBHOOK_*`
+    for Teams, and no other."""
 
     slug = models.SlugField(max_length=60, unique=True)
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=10, choices=ChatKind.choices)
     url_env = models.CharField(
         max_length=100,
-        validators=[RegexValidator(r"^[A-Z][A-Z0-9_]*$", "An environment variable name.")],
-        help_text="Environment variable holding the webhook URL, e.g. SLACK_WEBHOOK_OPS.",
+        validators=[
+            RegexValidator(
+                WEBHOOK_ENV_PATTERN,
+                "Name an environment variable starting SLACK_WEBHOOK_ or TEAMS_WEBHOOK_.",
+            )
+        ],
+        help_text=(
+            "Environment variable holding the webhook URL: SLACK_WEBHOOK_… for Slack, "
+            "TEAMS_WEBHOOK_… for Teams (e.g. SLACK_WEBHOOK_OPS)."
+        ),
     )
     active = models.BooleanField(default=True)
 
@@ -69,7 +90,18 @@ class ChatWebhook(models.Model):
     def __str__(self):
         return f"{self.name} ({self.get_kind_display()})"
 
+    def clean(self):
+        prefix = WEBHOOK_ENV_PREFIXES.get(self.kind)
+        if prefix and self.url_env and not self.url_env.startswith(prefix):
+            raise ValidationError(
+                {"url_env": f"A {self.get_kind_display()} webhook's variable starts {prefix}."}
+            )
+
     def url(self) -> str:
+        """The webhook URL, read only from a variable of the allowed pattern (a row written
+        before the pattern existed, or around the validation, reads nothing)."""
+        if not is_webhook_env(self.url_env):
+            return ""
         return os.environ.get(self.url_env, "")
 
 

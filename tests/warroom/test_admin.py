@@ -175,7 +175,9 @@ def test_changelist_costs_the_same_for_few_and_many(as_manager, declare, respond
 
 
 def test_editing_the_bridge_and_chat_channels_goes_through_the_services(as_manager, major):
-    ops = ChatWebhook.objects.create(slug="ops", name="Ops", kind="slack", url_env="SLACK_OPS")
+    ops = ChatWebhook.objects.create(
+        slug="ops", name="Ops", kind="slack", url_env="SLACK_WEBHOOK_OPS"
+    )
     data = form_data(as_manager.get(change_url(major)))
     data["bridge_link"] = "https://meet.example.com/new"
     data["chat_webhooks"] = [ops.pk]

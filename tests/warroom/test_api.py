@@ -266,8 +266,12 @@ def test_an_incident_that_is_not_major_is_404(as_responder, p1):
 @pytest.fixture
 def webhooks(db):
     return [
-        ChatWebhook.objects.create(slug="ops", name="Ops", kind="slack", url_env="SLACK_OPS"),
-        ChatWebhook.objects.create(slug="execs", name="Execs", kind="teams", url_env="TEAMS_X"),
+        ChatWebhook.objects.create(
+            slug="ops", name="Ops", kind="slack", url_env="SLACK_WEBHOOK_OPS"
+        ),
+        ChatWebhook.objects.create(
+            slug="execs", name="Execs", kind="teams", url_env="TEAMS_WEBHOOK_X"
+        ),
     ]
 
 

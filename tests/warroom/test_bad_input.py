@@ -51,7 +51,9 @@ def state() -> dict:
 @pytest.fixture
 def room(major, manager, responder):
     """A live war room with a chat channel, a pinned event, a task and a scribe."""
-    ops = ChatWebhook.objects.create(slug="ops", name="#ops", kind="slack", url_env="SLACK_OPS")
+    ops = ChatWebhook.objects.create(
+        slug="ops", name="#ops", kind="slack", url_env="SLACK_WEBHOOK_OPS"
+    )
     services.major_incident_set_chat_webhooks(
         major=major, actor=manager, source=CLI, webhooks=[ops]
     )

@@ -97,9 +97,15 @@ def test_a_manager_declares_a_major_incident(p1, declare, manager, responder, ma
 
 
 def test_declaring_copies_the_chat_channels_of_the_incidents_team(declare, responder, team):
-    slack = ChatWebhook.objects.create(slug="ops", name="#ops", kind=ChatKind.SLACK, url_env="S")
-    teams = ChatWebhook.objects.create(slug="mim", name="MIM", kind=ChatKind.TEAMS, url_env="T")
-    ChatWebhook.objects.create(slug="other", name="#other", kind=ChatKind.SLACK, url_env="O")
+    slack = ChatWebhook.objects.create(
+        slug="ops", name="#ops", kind=ChatKind.SLACK, url_env="SLACK_WEBHOOK_S"
+    )
+    teams = ChatWebhook.objects.create(
+        slug="mim", name="MIM", kind=ChatKind.TEAMS, url_env="TEAMS_WEBHOOK_T"
+    )
+    ChatWebhook.objects.create(
+        slug="other", name="#other", kind=ChatKind.SLACK, url_env="SLACK_WEBHOOK_O"
+    )
     team.chat_webhooks.set([slack, teams])
     incident = make_incident(actor=responder, team=team, impact=1, urgency=1)
 
