@@ -46,14 +46,21 @@ django_asgi_app = _django_http_app()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware  # noqa: E402
 
 import warroom.routing  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(warroom.routing.websocket_urlpatterns))
-        ),
-    }
+# The client address and scheme come from X-Forwarded-For and X-Forwarded-Proto only when the
+# connection comes from a configured proxy (FORWARDED_ALLOW_IPS), whatever the ASGI server.
+application = ProxyHeadersMiddleware(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": AllowedHostsOriginValidator(
+                AuthMiddlewareStack(URLRouter(warroom.routing.websocket_urlpatterns))
+            ),
+        }
+    ),
+    trusted_hosts=settings.FORWARDED_ALLOW_IPS,
 )

@@ -3,6 +3,9 @@ Teams through their incoming webhooks (slack_sdk and pymsteams build the payload
 existing (the bell reads the table). A sender returns when the channel accepted the message and
 raises DeliveryError when it did not."""
 
+import html
+import re
+
 import pymsteams
 import requests
 from django.conf import settings
@@ -12,7 +15,7 @@ from slack_sdk.models.blocks import ButtonElement, HeaderBlock, PlainTextObject,
 from slack_sdk.webhook import WebhookClient
 
 from itsm.choices import NotificationChannel
-from itsm.models import Notification
+from itsm.models import Notification, is_webhook_env
 
 HTTP_TIMEOUT = 10  # seconds; well inside the lease an attempt holds (notifications.LEASE)
 SLACK_HEADER_MAX = 150
@@ -46,6 +49,28 @@ def link_label(notification: Notification) -> str:
     return f"Open {incident}" if incident else "Open in the portal"
 
 
+# Slack's broadcast mentions, which a notification must never carry.
+SLACK_BROADCASTS = re.compile(r"@(here|channel|everyone)\b", re.IGNORECASE)
+# Characters Teams' Markdown would read as formatting or a link: `[Runbook](https://evil)`.
+TEAMS_MARKDOWN = re.compile(r"([\\`*_~\[\]])")
+WORD_JOINER = "\u2060"
+
+
+def slack_escape(text: str) -> str:
+    """User text for a Slack mrkdwn field: `<!channel>`, `<@U…>` and `<https://evil|Runbook>`
+    become literal text (Slack's own escaping of &, < and >), and a bare @here, @channel or
+    @everyone gets an invisible joiner after the @ so that it cannot notify anyone."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return SLACK_BROADCASTS.sub(lambda match: f"@{WORD_JOINER}{match.group(1)}", escaped)
+
+
+def teams_escape(text: str) -> str:
+    """User text for a Teams card, whose text is Markdown with some HTML: tags and Markdown
+    links or emphasis are shown as typed, never rendered."""
+    escaped = html.escape(text, quote=False)
+    return TEAMS_MARKDOWN.sub(r"\\\1", escaped)
+
+
 def slack_blocks(notification: Notification) -> list:
     """A header with the subject; a section with the body and, when the message is about a
     portal page, a button to it. Plain text throughout, so a body cannot @-mention a channel."""
@@ -66,8 +91,9 @@ def slack_blocks(notification: Notification) -> list:
 
 def teams_card(notification: Notification, url: str) -> pymsteams.connectorcard:
     card = pymsteams.connectorcard(url, http_timeout=HTTP_TIMEOUT)
-    card.title(notification.subject)
-    card.text(notification.body or notification.subject)  # Teams refuses a card without text
+    card.title(teams_escape(notification.subject))
+    # Teams refuses a card without text
+    card.text(teams_escape(notification.body or notification.subject))
     link = portal_url(notification.link)
     if link:
         card.addLinkButton(link_label(notification), link)
@@ -96,6 +122,8 @@ def _webhook_url(notification: Notification) -> str:
         raise PermanentDeliveryError("the chat webhook was deleted")
     if not webhook.active:
         raise PermanentDeliveryError(f"chat webhook {webhook.slug} is inactive")
+    if not is_webhook_env(webhook.url_env):
+        raise PermanentDeliveryError(f"{webhook.url_env} is not a webhook variable")
     url = webhook.url()
     if not url:
         raise PermanentDeliveryError(f"{webhook.url_env} is not set")
@@ -105,7 +133,9 @@ def _webhook_url(notification: Notification) -> str:
 def _send_slack(notification: Notification) -> None:
     client = WebhookClient(_webhook_url(notification), timeout=HTTP_TIMEOUT)
     try:
-        response = client.send(text=notification.subject, blocks=slack_blocks(notification))
+        response = client.send(
+            text=slack_escape(notification.subject), blocks=slack_blocks(notification)
+        )
     except (OSError, SlackRequestError) as exc:
         raise DeliveryError(f"Slack webhook unreachable: {exc}") from exc
     if response.status_code != 200:

@@ -12,11 +12,18 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from itsm.redaction import scrub
+
 CHANNEL_LAYER_TIMEOUT = 2.0
 # The SLA and escalation clock (`manage.py runclock`) writes this key every tick, at least
 # once a second; it expires unless renewed.
 CLOCK_HEARTBEAT_KEY = "itsm:clock:heartbeat"
 CLOCK_HEARTBEAT_TIMEOUT = 10
+
+
+def _describe(exc: Exception) -> str:
+    """A failed check's reason, as this unauthenticated endpoint may show it: no secrets."""
+    return scrub(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
 
 
 @require_GET
@@ -32,7 +39,7 @@ def _check_database() -> str | None:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
+        return _describe(exc)
     return None
 
 
@@ -52,7 +59,7 @@ def _check_channel_layer() -> str | None:
     try:
         async_to_sync(_round_trip)(layer)
     except Exception as exc:
-        return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return _describe(exc)
     return None
 
 
@@ -65,7 +72,7 @@ def _check_worker() -> str | None:
     try:
         stats = Stat.get_all(broker=get_broker())
     except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
+        return _describe(exc)
     if not stats:
         return "no worker cluster has reported in the last few seconds"
     return None
@@ -76,7 +83,7 @@ def _check_clock() -> str | None:
     try:
         beat = cache.get(CLOCK_HEARTBEAT_KEY)
     except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
+        return _describe(exc)
     if beat is None:
         return f"no clock has ticked in the last {CLOCK_HEARTBEAT_TIMEOUT} seconds"
     return None

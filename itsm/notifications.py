@@ -23,6 +23,7 @@ from django_q.tasks import async_task
 from itsm import channels, signals
 from itsm.choices import NotificationChannel, NotificationStatus
 from itsm.models import Notification
+from itsm.redaction import scrub
 
 logger = logging.getLogger(__name__)
 
@@ -250,7 +251,7 @@ def _mark_sent(notification: Notification, *, now) -> None:
 
 def _mark_failed_attempt(notification: Notification, *, error, now) -> None:
     """Back off, or give up after the last attempt or a failure no retry can fix."""
-    notification.last_error = str(error)
+    notification.last_error = scrub(str(error))
     final = (
         isinstance(error, channels.PermanentDeliveryError) or notification.attempts >= MAX_ATTEMPTS
     )

@@ -276,6 +276,10 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     if env.bool("BEHIND_TLS_PROXY", default=False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Addresses (or networks) of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto
+# are believed; a client elsewhere cannot choose the address it is logged and locked out by.
+# The same variable uvicorn reads; "*" trusts every peer (only behind a private network).
+FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", default=["127.0.0.1", "::1"])
 
 # --- Logging --------------------------------------------------------------------------------
 
@@ -283,7 +287,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every line passes through the scrubber: no configured secret or webhook URL is logged.
+    "filters": {"scrub": {"()": "itsm.redaction.ScrubFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["scrub"]}
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -199,6 +199,35 @@ def test_teams_receives_a_card_with_the_title_text_and_a_link_button(
     assert notification.status == NotificationStatus.SENT
 
 
+HOSTILE = (
+    "<!channel> @here ping <@U024BE7LH>, see <https://evil.example|Runbook> "
+    "or [Runbook](https://evil.example) <b>now</b> & *go*"
+)
+
+
+def test_user_text_sent_to_slack_cannot_ping_or_disguise_a_link(committing, slack, webhook_server):
+    committing(notify_chat, webhooks=[slack], **breach_message(subject=HOSTILE, body=HOSTILE))
+
+    payload = webhook_server.requests[0]["json"]
+    # The fallback text is mrkdwn: Slack's own escapes make the markup literal text.
+    assert payload["text"].startswith("&lt;!channel&gt; @\u2060here ping &lt;@U024BE7LH&gt;")
+    assert "&lt;https://evil.example|Runbook&gt;" in payload["text"]
+    assert "<" not in payload["text"] and "@here" not in payload["text"]
+    # Header and section are plain text, which Slack never reads as mentions or links.
+    assert [block["text"]["type"] for block in payload["blocks"]] == ["plain_text", "plain_text"]
+    assert payload["blocks"][1]["text"]["text"] == HOSTILE
+
+
+def test_user_text_sent_to_teams_shows_markup_as_typed(committing, teams, webhook_server):
+    committing(notify_chat, webhooks=[teams], **breach_message(subject=HOSTILE, body=HOSTILE))
+
+    payload = webhook_server.requests[0]["json"]
+    for text in (payload["title"], payload["text"]):
+        assert "<" not in text and "](" not in text.replace("\\](", "")
+        assert "\\[Runbook\\](https://evil.example)" in text
+        assert "&lt;b&gt;now&lt;/b&gt; &amp; \\*go\\*" in text
+
+
 def test_a_message_without_a_link_has_no_button(committing, slack, teams, webhook_server):
     committing(notify_chat, webhooks=[slack, teams], **breach_message(link="", context={}))
 

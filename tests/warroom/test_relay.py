@@ -3,6 +3,9 @@ the incident's team, through the notification machinery, against a local HTTP se
 stands in for both (`webhook_server`). Sends run inline when the transaction's on-commit
 callbacks run, which `committing` makes happen."""
 
+import html
+import re
+
 import pytest
 
 from incidents import services as incident_services
@@ -26,9 +29,12 @@ def room(team, slack, teams, responder, declare, committing):
 
 
 def posts(server, path=SLACK_PATH) -> list[str]:
-    """The headlines posted to one channel: Slack's `text`, Teams' `title`."""
-    key = "text" if path == SLACK_PATH else "title"
-    return [r["json"][key] for r in server.requests if r["path"] == path]
+    """The headlines posted to one channel as a reader sees them: Slack's `text` and Teams'
+    `title`, with the escapes each format renders away."""
+    if path == SLACK_PATH:
+        return [html.unescape(r["json"]["text"]) for r in server.requests if r["path"] == path]
+    titles = [r["json"]["title"] for r in server.requests if r["path"] == path]
+    return [html.unescape(re.sub(r"\\(.)", r"\1", title)) for title in titles]
 
 
 def relayed_events(incident) -> int:

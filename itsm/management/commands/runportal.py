@@ -92,7 +92,6 @@ class Command(BaseCommand):
             host,
             "--port",
             str(port),
-            "--proxy-headers",
             "itsm.asgi:application",
         ]
 

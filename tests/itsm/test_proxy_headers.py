@@ -1,0 +1,42 @@
+"""The client address comes from X-Forwarded-For only on connections from a configured proxy
+(FORWARDED_ALLOW_IPS), whatever ASGI server runs the portal."""
+
+import httpx
+import pytest
+from asgiref.sync import async_to_sync
+from django.core.signals import request_started
+
+from itsm.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def client_seen(peer: str, headers: dict) -> tuple:
+    """The client address and scheme Django is handed for a request from `peer`."""
+    seen = []
+
+    def record(sender, scope=None, **kwargs):
+        seen.append((scope["client"][0], scope["scheme"]))
+
+    async def get():
+        transport = httpx.ASGITransport(app=application, client=(peer, 51000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            return await http.get("/healthz/live", headers=headers)
+
+    request_started.connect(record)
+    try:
+        assert async_to_sync(get)().status_code == 200
+    finally:
+        request_started.disconnect(record)
+    return seen[0]
+
+
+SPOOFED = {"X-Forwarded-For": "198.51.100.7", "X-Forwarded-Proto": "https"}
+
+
+def test_a_client_cannot_choose_its_address_or_scheme():
+    assert client_seen("203.0.113.9", SPOOFED) == ("203.0.113.9", "http")
+
+
+def test_the_configured_proxy_is_believed():
+    assert client_seen("127.0.0.1", SPOOFED) == ("198.51.100.7", "https")
