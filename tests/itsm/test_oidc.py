@@ -10,26 +10,37 @@ off. Below that, the claim mapping and the usernames, and the login pages' switc
 import json
 import os
 import subprocess
+import threading
 import time
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import jwt
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from playwright.sync_api import expect
 
 from itsm import services
-from itsm.oidc import parse_role_map, roles_from_claims, sanitise_username, username_candidates
+from itsm.oidc import (
+    discovery_document,
+    parse_role_map,
+    provider_setting,
+    roles_from_claims,
+    sanitise_username,
+    username_candidates,
+)
 from itsm.roles import Role, user_roles
+from itsm.signin import PortalOIDCBackend
 from tests.browser import HOST, AsgiServer, free_port, off_the_loop
 
 PROVIDER_DIR = Path(__file__).resolve().parent.parent / "oidc"
 PORTAL_PORTS = range(19200, 19250)
 PROVIDER_PORTS = range(19250, 19300)
 CLIENT_ID = "itsm-portal"
-CLIENT_SECRET = "client-secret-for-tests-only"
+CLIENT_SECRET = "client-secret-for-tests-only-0123456789"
 PROVIDER_NAME = "Example ID"
 ROLE_MAP = (
     "itsm-managers:itsm_manager,oncall:responder,leadership:stakeholder,it-admins:super_admin"
@@ -210,6 +221,107 @@ def test_without_local_login_a_password_is_refused(client, local_login_off, path
 
 def test_without_local_login_the_admin_sends_people_to_the_portals_login(client, local_login_off):
     assert client.get("/admin/login/?next=/admin/").url == "/login/?next=/admin/"
+
+
+# --- the provider's endpoints and tokens ------------------------------------------------------
+
+
+class _Discovery(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.server.requests.append(self.path)
+        body = json.dumps(self.server.document).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def discovery(sso):
+    """A provider that serves only its discovery document (`server.document`), and single
+    sign-on set up with it as the issuer."""
+    server = ThreadingHTTPServer((HOST, 0), _Discovery)
+    server.requests = []
+    sso.OIDC_ISSUER = f"http://{HOST}:{server.server_address[1]}"
+    server.document = {
+        "issuer": sso.OIDC_ISSUER,
+        "authorization_endpoint": f"{sso.OIDC_ISSUER}/auth",
+        "token_endpoint": f"{sso.OIDC_ISSUER}/token",
+    }
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    discovery_document.cache_clear()
+    yield server
+    discovery_document.cache_clear()
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_endpoints_come_from_discovery_fetched_once_unless_set(discovery, settings):
+    settings.OIDC_OP_TOKEN_ENDPOINT = "https://elsewhere.example.org/token"
+    assert provider_setting("OIDC_OP_AUTHORIZATION_ENDPOINT") == f"{settings.OIDC_ISSUER}/auth"
+    assert provider_setting("OIDC_OP_TOKEN_ENDPOINT") == "https://elsewhere.example.org/token"
+    assert provider_setting("OIDC_OP_END_SESSION_ENDPOINT") == ""  # not offered
+    provider_setting("OIDC_OP_AUTHORIZATION_ENDPOINT")
+    assert discovery.requests == ["/.well-known/openid-configuration"]
+
+
+def test_a_provider_that_names_another_issuer_is_not_used(discovery):
+    discovery.document["issuer"] = "https://impostor.example.org"
+    with pytest.raises(ImproperlyConfigured, match="impostor"):
+        provider_setting("OIDC_OP_AUTHORIZATION_ENDPOINT")
+
+
+def test_the_button_leads_to_the_provider_with_pkce(discovery, client, db):
+    response = client.get("/oidc/authenticate/?next=/warroom/")
+    assert response.url.startswith(f"{discovery.document['authorization_endpoint']}?")
+    assert "code_challenge_method=S256" in response.url
+    assert "scope=openid+email+profile+groups" in response.url
+
+
+def test_an_unreachable_provider_brings_people_back_to_the_login_page_saying_so(sso, client, db):
+    sso.OIDC_ISSUER = f"http://{HOST}:{free_port(range(19300, 19400))}"  # nobody listens
+    discovery_document.cache_clear()
+    response = client.get("/oidc/authenticate/", follow=True)
+    assert response.redirect_chain == [("/login/", 302)]
+    assert f"{PROVIDER_NAME} cannot be reached" in response.content.decode()
+
+
+def test_a_callback_without_a_sign_in_under_way_signs_nobody_in(sso, client, db):
+    response = client.get("/oidc/callback/?code=stolen&state=guessed", follow=True)
+    assert response.redirect_chain == [("/login/", 302)]
+    assert f"Signing in with {PROVIDER_NAME} did not work" in response.content.decode()
+    assert client.get("/").url.startswith("/login/")
+
+
+def token(**claims) -> str:
+    claims = {"iss": ISSUER, "aud": CLIENT_ID, "sub": "sub-alice", "nonce": "n"} | claims
+    return jwt.encode(claims, CLIENT_SECRET, algorithm="HS256")
+
+
+@pytest.fixture
+def backend(sso):
+    """The backend with a shared-secret algorithm, so that a test can sign its own tokens."""
+    sso.OIDC_RP_CLIENT_ID = CLIENT_ID
+    sso.OIDC_RP_CLIENT_SECRET = CLIENT_SECRET
+    sso.OIDC_RP_SIGN_ALGO = "HS256"
+    return PortalOIDCBackend()
+
+
+def test_a_token_for_the_portal_from_the_issuer_is_accepted(backend):
+    assert backend.verify_token(token(aud=["other", CLIENT_ID]), nonce="n")["sub"] == "sub-alice"
+
+
+@pytest.mark.parametrize(
+    "claims", [{"iss": "https://impostor.example.org"}, {"aud": "another-client"}, {"aud": None}]
+)
+def test_a_token_from_another_issuer_or_for_another_client_is_refused(backend, claims):
+    with pytest.raises(SuspiciousOperation):
+        backend.verify_token(token(**claims), nonce="n")
 
 
 # --- in a browser, against a real provider --------------------------------------------------------
