@@ -371,8 +371,9 @@ class Provider:
         raise RuntimeError(f"The provider did not answer in 20 s:\n{self.log.read_text()}")
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -381,7 +382,6 @@ def provider_and_portal(tmp_path):
     portal_port = free_port(PORTAL_PORTS)
     provider = Provider(free_port(PROVIDER_PORTS), f"http://{HOST}:{portal_port}", tmp_path)
     provider.set_accounts({})
-    provider.start()
     portal = AsgiServer(
         portal_port,
         tmp_path / "portal.log",
@@ -395,6 +395,7 @@ def provider_and_portal(tmp_path):
         },
     )
     try:
+        provider.start()
         portal.start()
         yield provider, portal
     finally:
