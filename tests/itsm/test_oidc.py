@@ -10,6 +10,7 @@ off. Below that, the claim mapping and the usernames, and the login pages' switc
 import json
 import os
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -221,6 +222,29 @@ def test_without_local_login_a_password_is_refused(client, local_login_off, path
 
 def test_without_local_login_the_admin_sends_people_to_the_portals_login(client, local_login_off):
     assert client.get("/admin/login/?next=/admin/").url == "/login/?next=/admin/"
+
+
+@pytest.mark.parametrize(
+    ("environment", "message"),
+    [
+        ({"OIDC_ISSUER": ISSUER}, "OIDC_CLIENT_ID and OIDC_CLIENT_SECRET must be"),
+        ({"LOCAL_LOGIN_ENABLED": "false"}, "nobody could sign in"),
+        (
+            {"OIDC_ISSUER": ISSUER, "OIDC_CLIENT_ID": "c", "OIDC_CLIENT_SECRET": "s"}
+            | {"OIDC_ROLE_MAP": "oncall:pager"},
+            "OIDC_ROLE_MAP: 'oncall:pager'",
+        ),
+    ],
+)
+def test_the_portal_will_not_start_with_broken_sign_in_settings(settings, environment, message):
+    started = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=settings.BASE_DIR,
+        env=os.environ | {"DJANGO_SETTINGS_MODULE": "tests.settings"} | environment,
+        capture_output=True,
+        text=True,
+    )
+    assert started.returncode != 0 and message in started.stderr
 
 
 # --- the provider's endpoints and tokens ------------------------------------------------------
