@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class ItsmConfig(AppConfig):
@@ -7,3 +8,7 @@ class ItsmConfig(AppConfig):
 
     def ready(self):
         from itsm.api import schema  # noqa: F401  (registers the schema extension)
+        from itsm.oidc import parse_role_map
+
+        if settings.OIDC_ENABLED:  # a mistyped role fails the start, not someone's sign-in
+            parse_role_map(settings.OIDC_ROLE_MAP)

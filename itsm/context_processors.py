@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
 from itsm.notifications import unread_count
@@ -22,3 +23,12 @@ def notifications(request):
     if user is None or not user.is_authenticated:
         return {}
     return {"unread_notifications": SimpleLazyObject(lambda: unread_count(user=user))}
+
+
+def sign_in(request):
+    """How people sign in, for the login pages: the provider's button (its name, when single
+    sign-on is on) and whether the password form is offered."""
+    return {
+        "sso_provider_name": settings.OIDC_PROVIDER_NAME if settings.OIDC_ENABLED else "",
+        "local_login_enabled": settings.LOCAL_LOGIN_ENABLED,
+    }

@@ -11,6 +11,8 @@ class Role(TextChoices):
 
 
 STAFF_ROLES = (Role.RESPONDER, Role.ITSM_MANAGER, Role.SUPER_ADMIN)
+# Roles whose holders open the admin: is_staff, as the demo users and the deployment guide have it.
+ADMIN_ROLES = frozenset({Role.ITSM_MANAGER, Role.SUPER_ADMIN})
 
 
 def user_roles(user) -> set[str]:

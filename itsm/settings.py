@@ -94,6 +94,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "itsm.context_processors.roles",
                 "itsm.context_processors.notifications",
+                "itsm.context_processors.sign_in",
             ],
         },
     },
@@ -280,6 +281,43 @@ if not DEBUG:
 # are believed; a client elsewhere cannot choose the address it is logged and locked out by.
 # The same variable uvicorn reads; "*" trusts every peer (only behind a private network).
 FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", default=["127.0.0.1", "::1"])
+
+# --- Single sign-on (OpenID Connect) ---------------------------------------------------------
+
+# Sign-in through an OpenID provider (mozilla-django-oidc, authorization code flow with PKCE)
+# when OIDC_ISSUER is set. Each endpoint left empty comes from the provider's discovery document
+# (<issuer>/.well-known/openid-configuration, see itsm/oidc.py). Who the provider vouches for,
+# and their roles, are set at every sign-in (itsm/services.py: sso_user_sign_in). See
+# docs/deployment.md, "Single sign-on (OpenID Connect)".
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="")
+OIDC_ENABLED = bool(OIDC_ISSUER)
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="SSO")
+OIDC_RP_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_RP_SCOPES = env.str("OIDC_SCOPES", default="openid email profile groups")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_SIGN_ALGO", default="RS256")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_USERINFO_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_JWKS_ENDPOINT", default="")
+OIDC_OP_END_SESSION_ENDPOINT = env.str("OIDC_END_SESSION_ENDPOINT", default="")
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_ROLE_MAP = env.str("OIDC_ROLE_MAP", default="")
+OIDC_TIMEOUT = env.int("OIDC_TIMEOUT", default=10)  # seconds for each request to the provider
+OIDC_USE_PKCE = True
+OIDC_TOKEN_USE_BASIC_AUTH = True  # client_secret_basic, the token endpoint's default method
+OIDC_STORE_ID_TOKEN = True  # the id_token_hint that ends the provider's session at logout
+LOCAL_LOGIN_ENABLED = env.bool("LOCAL_LOGIN_ENABLED", default=True)
+
+if OIDC_ENABLED and not (OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET):
+    raise ImproperlyConfigured("OIDC_ISSUER is set: OIDC_CLIENT_ID and OIDC_CLIENT_SECRET must be.")
+if not (LOCAL_LOGIN_ENABLED or OIDC_ENABLED):
+    raise ImproperlyConfigured("LOCAL_LOGIN_ENABLED=false needs OIDC_ISSUER: nobody could sign in.")
+# Without local login no backend checks a password at all (the login pages refuse one too).
+AUTHENTICATION_BACKENDS = [
+    *(["itsm.signin.PortalOIDCBackend"] if OIDC_ENABLED else []),
+    *(["django.contrib.auth.backends.ModelBackend"] if LOCAL_LOGIN_ENABLED else []),
+]
 
 # --- Logging --------------------------------------------------------------------------------
 

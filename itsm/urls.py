@@ -1,10 +1,9 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from itsm import health, views
+from itsm import health, signin, views
 from itsm.api.errors import api_not_found
 
 admin.site.site_header = "ITSM portal administration"
@@ -13,9 +12,12 @@ admin.site.site_title = "ITSM portal"
 urlpatterns = [
     path("healthz/live", health.live, name="healthz-live"),
     path("healthz/ready", health.ready, name="healthz-ready"),
+    path("admin/login/", signin.admin_login),  # before the admin's own, which it may refuse
     path("admin/", admin.site.urls),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", signin.PortalLoginView.as_view(), name="login"),
+    path("logout/", signin.PortalLogoutView.as_view(), name="logout"),
+    path("oidc/authenticate/", signin.sso_sign_in, name="oidc_authentication_init"),
+    path("oidc/callback/", signin.SsoCallbackView.as_view(), name="oidc_authentication_callback"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("itsm.api.urls")),

@@ -16,6 +16,8 @@ from itsm.roles import Role
 from itsm.services import token_create
 from tests.factories import ServiceFactory, TeamFactory, UserFactory, make_incident
 
+pytest_plugins = ["tests.browser"]  # the browser tests' Chromium and ASGI server
+
 # The portal's address in links that notifications carry (`portal_base_url`), and the paths
 # `webhook_server` is posted to by the `slack` and `teams` channels.
 BASE = "https://itsm.example.org"

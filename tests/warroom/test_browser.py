@@ -7,33 +7,21 @@ then dies and comes back: the pages say so, reconnect by themselves and catch up
 written meanwhile. The browser's merge is also held to the Python merge's expected results.
 """
 
-import contextlib
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
-from django.db import connection, connections
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from incidents.choices import ChangeSource
+from tests.browser import HOST, AsgiServer, free_port, off_the_loop
 from warroom import services
 from warroom.models import MajorIncident
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-HOST = "127.0.0.1"
 PORTS = range(19100, 19200)
 MERGE_CASES = Path(__file__).with_name("merge_cases.json")
 WARROOM_JS = Path(settings.BASE_DIR) / "static" / "js" / "warroom.js"
@@ -52,109 +40,12 @@ AFTER_THE_CRASH = f"Findings:{SENTENCE_A} again\nActions:{SENTENCE_B} now"
 # --- the server -------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as probe, contextlib.suppress(OSError):
-            probe.bind((HOST, port))
-            return port
-    raise RuntimeError(f"No free port in {PORTS}.")
-
-
-def _test_database_url() -> str:
-    """The database pytest-django created for this run, for a process of its own."""
-    name = connection.settings_dict["NAME"]
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{name}"
-    return urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{name}"))
-
-
-class AsgiServer:
-    """uvicorn serving itsm.asgi (HTTP and websockets) on the test database."""
-
-    def __init__(self, port: int, log: Path):
-        self.port = port
-        self.url = f"http://{HOST}:{port}"
-        self.log = log
-        self.process = None
-        self.env = os.environ | {
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "DATABASE_URL": _test_database_url(),
-        }
-
-    def start(self) -> None:
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "itsm.asgi:application",
-            "--host",
-            HOST,
-            "--port",
-            str(self.port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                command, cwd=settings.BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"The server exited:\n{self.log.read_text()}")
-            live = f"{self.url}/healthz/live"
-            with contextlib.suppress(OSError), urllib.request.urlopen(live, timeout=1):
-                return
-            time.sleep(0.1)
-        raise RuntimeError(f"The server did not answer in 30 s:\n{self.log.read_text()}")
-
-    def kill(self) -> None:
-        """A crash: every socket drops at once, nobody is told."""
-        self.process.kill()
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-
 @pytest.fixture
 def server(tmp_path):
-    server = AsgiServer(_free_port(), tmp_path / "server.log")
+    server = AsgiServer(free_port(PORTS), tmp_path / "server.log")
     server.start()
     yield server
     server.stop()  # before pytest-django empties the database it reads
-
-
-@pytest.fixture
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-def off_the_loop(work):
-    """Run `work` (reads and service calls) in a thread of its own. Playwright's sync API
-    keeps an event loop marked as running in this one, where Django refuses the database
-    and async_to_sync (realtime.publish)."""
-
-    def run():
-        try:
-            return work()
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
 
 
 def open_room(browser, server: AsgiServer, username: str, room: str, log: dict):

@@ -1,0 +1,123 @@
+"""What the browser tests share (a pytest plugin, see tests/conftest.py): Debian's Chromium
+driven by Playwright, and the production ASGI server (uvicorn, in its own process) serving the
+test database."""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.conf import settings
+from django.db import connection, connections
+from playwright.sync_api import sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+HOST = "127.0.0.1"
+
+
+def free_port(ports: range) -> int:
+    for port in ports:
+        with socket.socket() as probe, contextlib.suppress(OSError):
+            probe.bind((HOST, port))
+            return port
+    raise RuntimeError(f"No free port in {ports}.")
+
+
+def _test_database_url() -> str:
+    """The database pytest-django created for this run, for a process of its own."""
+    name = connection.settings_dict["NAME"]
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{name}"
+    return urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{name}"))
+
+
+class AsgiServer:
+    """uvicorn serving itsm.asgi (HTTP and websockets) on the test database, with `env` on top
+    of this process's environment."""
+
+    def __init__(self, port: int, log: Path, env: dict | None = None):
+        self.port = port
+        self.url = f"http://{HOST}:{port}"
+        self.log = log
+        self.process = None
+        self.env = os.environ | {
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": _test_database_url(),
+            **(env or {}),
+        }
+
+    def start(self) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "itsm.asgi:application",
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, cwd=settings.BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"The server exited:\n{self.log.read_text()}")
+            live = f"{self.url}/healthz/live"
+            with contextlib.suppress(OSError), urllib.request.urlopen(live, timeout=1):
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"The server did not answer in 30 s:\n{self.log.read_text()}")
+
+    def kill(self) -> None:
+        """A crash: every socket drops at once, nobody is told."""
+        self.process.kill()
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+@pytest.fixture
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+def off_the_loop(work):
+    """Run `work` (reads and service calls) in a thread of its own. Playwright's sync API
+    keeps an event loop marked as running in this one, where Django refuses the database
+    and async_to_sync (realtime.publish)."""
+
+    def run():
+        try:
+            return work()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
