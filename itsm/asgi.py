@@ -45,14 +45,14 @@ django_asgi_app = _django_http_app()
 # Imported once Django is set up: the consumers import models.
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 import warroom.routing  # noqa: E402
+from itsm.origins import PortalOriginValidator  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": PortalOriginValidator(
             AuthMiddlewareStack(URLRouter(warroom.routing.websocket_urlpatterns))
         ),
     }

@@ -17,7 +17,8 @@ from django.test import Client
 from itsm.asgi import application
 
 WAIT = 5  # seconds a page waits for a message that should come
-TESTSERVER = b"http://testserver"
+HOST = b"testserver"
+TESTSERVER = b"http://testserver"  # the origin of the portal's pages, served on HOST
 db = database_sync_to_async
 
 
@@ -39,11 +40,27 @@ def session_cookie(user) -> bytes:
     return f"{name}={client.cookies[name].value}".encode()
 
 
-def communicator(user, number: str, *, query: str = "", origin: bytes = TESTSERVER):
-    headers = [(b"origin", origin)]
+def communicator(
+    user,
+    number: str,
+    *,
+    query: str = "",
+    origin: bytes | None = TESTSERVER,
+    host: bytes = HOST,
+    scheme: str = "ws",
+    headers=(),
+):
+    """A handshake from a page at `origin` (none: None) to the portal at `host` over `scheme`
+    (wss: TLS), with `headers` (name and value pairs) besides, carrying the session cookie of
+    `user` (None: no cookie)."""
+    headers = [(b"host", host), *headers]
+    if origin is not None:
+        headers.append((b"origin", origin))
     if user is not None:
         headers.append((b"cookie", session_cookie(user)))
-    return WebsocketCommunicator(application, f"/ws/warroom/{number}/{query}", headers=headers)
+    ws = WebsocketCommunicator(application, f"/ws/warroom/{number}/{query}", headers=headers)
+    ws.scope["scheme"] = scheme  # no argument for it; the application starts on first use
+    return ws
 
 
 class Page:
@@ -103,9 +120,10 @@ async def opened(user, number: str, *, query: str = ""):
         await ws.disconnect()
 
 
-async def close_code(user, number: str, *, origin: bytes = TESTSERVER) -> int | None:
-    """The code the server closes the socket with, or None when it never accepted it."""
-    ws = await db(communicator)(user, number, origin=origin)
+async def close_code(user, number: str, **handshake) -> int | None:
+    """The code the server closes the socket with, or None when it never accepted it.
+    `handshake`: as for `communicator`."""
+    ws = await db(communicator)(user, number, **handshake)
     connected, _ = await ws.connect(timeout=WAIT)
     if not connected:
         return None
