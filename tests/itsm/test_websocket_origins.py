@@ -10,7 +10,8 @@ ROOM = "INC0000001"
 ACCEPTED = 4401  # past the origin check; then refused as not signed in
 REFUSED = None  # refused at the handshake
 
-pytestmark = pytest.mark.usefixtures("fresh_channel_layers")
+# No query is made, but the consumer's hops to the database thread check its connection.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_channel_layers")]
 
 
 @in_event_loop
