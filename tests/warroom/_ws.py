@@ -33,11 +33,16 @@ def in_event_loop(test):
     return run
 
 
-def session_cookie(user) -> bytes:
-    client = Client()
-    client.force_login(user)
+def signed_in(user) -> Client:
+    """A browser signed in as `user`, with a session of its own."""
+    browser = Client()
+    browser.force_login(user)
+    return browser
+
+
+def session_cookie(browser: Client) -> bytes:
     name = settings.SESSION_COOKIE_NAME
-    return f"{name}={client.cookies[name].value}".encode()
+    return f"{name}={browser.cookies[name].value}".encode()
 
 
 def communicator(
@@ -49,15 +54,18 @@ def communicator(
     host: bytes = HOST,
     scheme: str = "ws",
     headers=(),
+    browser: Client | None = None,
 ):
     """A handshake from a page at `origin` (none: None) to the portal at `host` over `scheme`
     (wss: TLS), with `headers` (name and value pairs) besides, carrying the session cookie of
-    `user` (None: no cookie)."""
+    `browser`, or of a new browser signed in as `user` (None: no cookie)."""
     headers = [(b"host", host), *headers]
     if origin is not None:
         headers.append((b"origin", origin))
-    if user is not None:
-        headers.append((b"cookie", session_cookie(user)))
+    if browser is None and user is not None:
+        browser = signed_in(user)
+    if browser is not None:
+        headers.append((b"cookie", session_cookie(browser)))
     ws = WebsocketCommunicator(application, f"/ws/warroom/{number}/{query}", headers=headers)
     ws.scope["scheme"] = scheme  # no argument for it; the application starts on first use
     return ws
@@ -83,6 +91,19 @@ class Page:
         except TimeoutError:
             pytest.fail(f"no {' or '.join(kinds)} message came; got {skipped}")
 
+    async def closed(self) -> int:
+        """The code the server closes the socket with, skipping the messages before it."""
+        skipped = []
+        try:
+            async with asyncio.timeout(WAIT):
+                while True:
+                    output = await self.ws.receive_output(timeout=WAIT)
+                    if output["type"] == "websocket.close":
+                        return output["code"]
+                    skipped.append(output)
+        except TimeoutError:
+            pytest.fail(f"the socket stayed open; got {skipped}")
+
     async def reply(self, ref=None) -> dict:
         return await self.next("ack", "error", where=lambda message: message["ref"] == ref)
 
@@ -105,10 +126,10 @@ class Page:
 
 
 @asynccontextmanager
-async def opened(user, number: str, *, query: str = ""):
-    """A page of the room, signed in as `user`, that has received its snapshot (the first
-    message)."""
-    ws = await db(communicator)(user, number, query=query)
+async def opened(user, number: str, *, query: str = "", browser: Client | None = None):
+    """A page of the room, signed in as `user` (in `browser`, or a new one), that has received
+    its snapshot (the first message)."""
+    ws = await db(communicator)(user, number, query=query, browser=browser)
     connected, _ = await ws.connect(timeout=WAIT)
     assert connected
     page = Page(ws)
