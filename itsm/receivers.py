@@ -18,7 +18,7 @@ def close_the_sessions_sockets(sender, request, user, **kwargs):
 
 @receiver(post_save, sender=User)
 def close_a_deactivated_users_sockets(sender, instance, update_fields, **kwargs):
-    """Also for a user saved who was inactive already: they have no open socket to close."""
+    """Told again whenever an inactive user is saved: harmless, they have no socket left."""
     if not instance.is_active and (update_fields is None or "is_active" in update_fields):
         live.revoke(instance.pk)
 
