@@ -289,10 +289,10 @@ class WarRoomConsumer(live.LiveConsumer):
         await self.receive_json(message)
 
     async def receive_json(self, content, **kwargs):
-        user = await self.current_user()
-        if user is None:
-            return
         try:
+            user = await self.current_user()
+            if user is None:  # the user's access has ended: the socket is closing
+                return
             handler = _handler(content)
             result = await database_sync_to_async(handler)(replace(self.page, user=user), content)
         except ApplicationError as error:
