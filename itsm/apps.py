@@ -7,6 +7,7 @@ class ItsmConfig(AppConfig):
     verbose_name = "ITSM portal"
 
     def ready(self):
+        from itsm import receivers  # noqa: F401  (open sockets follow the users' access)
         from itsm.api import schema  # noqa: F401  (registers the schema extension)
         from itsm.oidc import parse_role_map
 

@@ -45,11 +45,11 @@ django_asgi_app = _django_http_app()
 # Imported once Django is set up: the consumers import models.
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware  # noqa: E402
 
 import warroom.routing  # noqa: E402
+from itsm.origins import PortalOriginValidator  # noqa: E402
 
 # The client address and scheme come from X-Forwarded-For and X-Forwarded-Proto only when the
 # connection comes from a configured proxy (FORWARDED_ALLOW_IPS), whatever the ASGI server.
@@ -57,7 +57,7 @@ application = ProxyHeadersMiddleware(
     ProtocolTypeRouter(
         {
             "http": django_asgi_app,
-            "websocket": AllowedHostsOriginValidator(
+            "websocket": PortalOriginValidator(
                 AuthMiddlewareStack(URLRouter(warroom.routing.websocket_urlpatterns))
             ),
         }

@@ -18,15 +18,20 @@ def group_name(*parts: str) -> str:
 
 
 def publish(group: str | Sequence[str], event: dict) -> None:
-    """Send `event` to every consumer in `group` (or in each of several groups, in one trip
-    to the channel layer). A failure is logged, never raised: a write that committed must not
-    look failed because a live page could not be told."""
+    """Send `event` to every page whose consumer is in `group` (or in each of several groups,
+    in one trip to the channel layer)."""
+    # Encoded once here, not once per open page: a consumer sends the text as it is.
+    send(group, {"type": "realtime.event", "text": json.dumps(event, cls=DjangoJSONEncoder)})
+
+
+def send(group: str | Sequence[str], message: dict) -> None:
+    """Send a channel-layer `message` (its `type` names the consumers' handler) to every
+    consumer in `group`, or in each of several groups. A failure is logged, never raised: a
+    write that committed must not look failed because a live page could not be told."""
     layer = get_channel_layer()
     if layer is None:
         return
     groups = [group] if isinstance(group, str) else list(group)
-    # Encoded once here, not once per open page: a consumer sends the text as it is.
-    message = {"type": "realtime.event", "text": json.dumps(event, cls=DjangoJSONEncoder)}
     try:
         async_to_sync(_send_all)(layer, groups, message)
     except Exception:

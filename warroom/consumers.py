@@ -3,29 +3,30 @@
 A page joins the room's groups, gets one snapshot, then every change live. What it writes goes
 through warroom.services like any other write, so permissions, validation, the timeline and
 the pushes to every other page are the services' business; this only translates messages.
+Whether the page may stay open at all (its user signed out, deactivated, demoted) is
+itsm.live's: every message the page sends is acted on as the session's user of that moment.
 """
 
 import json
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
 
 from incidents.choices import ChangeSource
-from itsm import realtime
+from itsm import live, realtime
 from itsm.errors import ApplicationError, ValidationFailed
 from warroom import selectors, services
 from warroom.models import VIEW_PERMISSION, MajorIncident
 
 logger = logging.getLogger(__name__)
 
-NOT_SIGNED_IN, NO_ROLE, NO_SUCH_ROOM = 4401, 4403, 4404
+NO_SUCH_ROOM = 4404
 SOURCE = ChangeSource.PORTAL
 # An event id a reconnecting page passes; anything else (or a number too big for a key) is
 # ignored and the page gets the latest events.
@@ -212,10 +213,9 @@ def _since(query_string: bytes) -> int | None:
 
 def _admit(user, number: str) -> tuple[int | None, MajorIncident | None]:
     """The close code that refuses this user, or the room they may enter."""
-    if not user.is_authenticated:
-        return NOT_SIGNED_IN, None
-    if not user.has_perm(VIEW_PERMISSION):
-        return NO_ROLE, None
+    refusal = live.refusal(user, VIEW_PERMISSION)
+    if refusal is not None:
+        return refusal, None
     major = selectors.major_incident_queryset().filter(incident__number=number).first()
     return (NO_SUCH_ROOM, None) if major is None else (None, major)
 
@@ -232,7 +232,8 @@ def _leave(page: Page) -> None:
     services.presence_leave(major=page.major, channel_name=page.channel_name)
 
 
-class WarRoomConsumer(AsyncJsonWebsocketConsumer):
+class WarRoomConsumer(live.LiveConsumer):
+    view_permission = VIEW_PERMISSION
     page: Page | None = None
 
     async def connect(self):
@@ -243,12 +244,14 @@ class WarRoomConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=refusal)
             return
         self.page = Page(major=major, user=self.scope["user"], channel_name=self.channel_name)
+        await self.open_for(self.page.user)
         for group in self._groups():
             await self.channel_layer.group_add(group, self.channel_name)
         since = _since(self.scope.get("query_string", b""))
         await self.send_json(await database_sync_to_async(_enter)(self.page, since))
 
     async def disconnect(self, code):
+        await super().disconnect(code)
         if self.page is None:
             return
         for group in self._groups():
@@ -270,12 +273,14 @@ class WarRoomConsumer(AsyncJsonWebsocketConsumer):
             await super().dispatch(message)
 
     async def realtime_event(self, message):
-        """A change published by any process (itsm.realtime.publish), already encoded."""
-        await self.send(text_data=message["text"])
+        """A change published by any process (itsm.realtime.publish), already encoded; none
+        once the socket is closing."""
+        if self.user is not None:
+            await self.send(text_data=message["text"])
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         """Text that is not JSON (or a binary frame) is answered like any malformed message."""
-        if self.page is None:  # refused, and closing
+        if self.user is None:  # refused or revoked, and closing
             return
         try:
             message = json.loads(text_data) if text_data is not None else None
@@ -285,8 +290,11 @@ class WarRoomConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive_json(self, content, **kwargs):
         try:
+            user = await self.current_user()
+            if user is None:  # the user's access has ended: the socket is closing
+                return
             handler = _handler(content)
-            result = await database_sync_to_async(handler)(self.page, content)
+            result = await database_sync_to_async(handler)(replace(self.page, user=user), content)
         except ApplicationError as error:
             await self._send_error(content, error)
             return

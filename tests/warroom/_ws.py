@@ -17,7 +17,8 @@ from django.test import Client
 from itsm.asgi import application
 
 WAIT = 5  # seconds a page waits for a message that should come
-TESTSERVER = b"http://testserver"
+HOST = b"testserver"
+TESTSERVER = b"http://testserver"  # the origin of the portal's pages, served on HOST
 db = database_sync_to_async
 
 
@@ -32,18 +33,42 @@ def in_event_loop(test):
     return run
 
 
-def session_cookie(user) -> bytes:
-    client = Client()
-    client.force_login(user)
+def signed_in(user) -> Client:
+    """A browser signed in as `user`, with a session of its own."""
+    browser = Client()
+    browser.force_login(user)
+    return browser
+
+
+def session_cookie(browser: Client) -> bytes:
     name = settings.SESSION_COOKIE_NAME
-    return f"{name}={client.cookies[name].value}".encode()
+    return f"{name}={browser.cookies[name].value}".encode()
 
 
-def communicator(user, number: str, *, query: str = "", origin: bytes = TESTSERVER):
-    headers = [(b"origin", origin)]
-    if user is not None:
-        headers.append((b"cookie", session_cookie(user)))
-    return WebsocketCommunicator(application, f"/ws/warroom/{number}/{query}", headers=headers)
+def communicator(
+    user,
+    number: str,
+    *,
+    query: str = "",
+    origin: bytes | None = TESTSERVER,
+    host: bytes = HOST,
+    scheme: str = "ws",
+    headers=(),
+    browser: Client | None = None,
+):
+    """A handshake from a page at `origin` (none: None) to the portal at `host` over `scheme`
+    (wss: TLS), with `headers` (name and value pairs) besides, carrying the session cookie of
+    `browser`, or of a new browser signed in as `user` (None: no cookie)."""
+    headers = [(b"host", host), *headers]
+    if origin is not None:
+        headers.append((b"origin", origin))
+    if browser is None and user is not None:
+        browser = signed_in(user)
+    if browser is not None:
+        headers.append((b"cookie", session_cookie(browser)))
+    ws = WebsocketCommunicator(application, f"/ws/warroom/{number}/{query}", headers=headers)
+    ws.scope["scheme"] = scheme  # no argument for it; the application starts on first use
+    return ws
 
 
 class Page:
@@ -65,6 +90,19 @@ class Page:
                     skipped.append(message)
         except TimeoutError:
             pytest.fail(f"no {' or '.join(kinds)} message came; got {skipped}")
+
+    async def closed(self) -> int:
+        """The code the server closes the socket with, skipping the messages before it."""
+        skipped = []
+        try:
+            async with asyncio.timeout(WAIT):
+                while True:
+                    output = await self.ws.receive_output(timeout=WAIT)
+                    if output["type"] == "websocket.close":
+                        return output["code"]
+                    skipped.append(output)
+        except TimeoutError:
+            pytest.fail(f"the socket stayed open; got {skipped}")
 
     async def reply(self, ref=None) -> dict:
         return await self.next("ack", "error", where=lambda message: message["ref"] == ref)
@@ -88,10 +126,10 @@ class Page:
 
 
 @asynccontextmanager
-async def opened(user, number: str, *, query: str = ""):
-    """A page of the room, signed in as `user`, that has received its snapshot (the first
-    message)."""
-    ws = await db(communicator)(user, number, query=query)
+async def opened(user, number: str, *, query: str = "", browser: Client | None = None):
+    """A page of the room, signed in as `user` (in `browser`, or a new one), that has received
+    its snapshot (the first message)."""
+    ws = await db(communicator)(user, number, query=query, browser=browser)
     connected, _ = await ws.connect(timeout=WAIT)
     assert connected
     page = Page(ws)
@@ -103,9 +141,10 @@ async def opened(user, number: str, *, query: str = ""):
         await ws.disconnect()
 
 
-async def close_code(user, number: str, *, origin: bytes = TESTSERVER) -> int | None:
-    """The code the server closes the socket with, or None when it never accepted it."""
-    ws = await db(communicator)(user, number, origin=origin)
+async def close_code(user, number: str, **handshake) -> int | None:
+    """The code the server closes the socket with, or None when it never accepted it.
+    `handshake`: as for `communicator`."""
+    ws = await db(communicator)(user, number, **handshake)
     connected, _ = await ws.connect(timeout=WAIT)
     if not connected:
         return None

@@ -4,12 +4,17 @@ REDIS_URL is set)."""
 
 import pytest
 import time_machine
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.contrib.sessions.models import Session
+from django.urls import reverse
 from django.utils import timezone
 
 from incidents import services as incident_services
 from incidents.choices import ChangeSource
 from incidents.models import IncidentEvent
-from tests.warroom._ws import close_code, db, in_event_loop, opened
+from itsm.roles import Role
+from tests.warroom._ws import close_code, db, in_event_loop, opened, signed_in
 from warroom import selectors, services
 from warroom.models import MajorIncident
 from warroom.routing import websocket_urlpatterns
@@ -365,3 +370,105 @@ async def test_a_write_that_breaks_is_answered_and_the_socket_stays_open(
         assert error["code"] == "server_error"
         result = await rita.ack(type="note", text="still connected")
         assert result["event"]
+
+
+# --- when access ends (itsm/live.py) -------------------------------------------------------
+
+
+def _notes(major, text: str) -> int:
+    return IncidentEvent.objects.filter(incident_id=major.incident_id, summary=text).count()
+
+
+def _deactivate(user) -> None:
+    user.is_active = False
+    user.save()
+
+
+def _stakeholder_group() -> Group:
+    return Group.objects.get(name=Role.STAKEHOLDER)
+
+
+@in_event_loop
+async def test_signing_out_closes_that_browsers_page_and_a_note_sent_after_is_not_saved(
+    major, responder
+):
+    laptop, phone = await db(signed_in)(responder), await db(signed_in)(responder)
+    async with (
+        opened(responder, major.number, browser=laptop) as on_laptop,
+        opened(responder, major.number, browser=phone) as on_phone,
+    ):
+        await db(laptop.post)(reverse("logout"))
+        assert await on_laptop.closed() == 4401
+        await on_laptop.ws.send_json_to({"type": "note", "text": "after signing out"})
+        assert await on_laptop.ws.receive_nothing(timeout=0.5)
+
+        result = await on_phone.ack(type="note", text="from the phone, still signed in")
+        assert result["event"]
+    assert await db(_notes)(major, "after signing out") == 0
+
+
+@in_event_loop
+async def test_a_deactivated_stakeholder_is_shut_out_and_receives_nothing_more(
+    major, stakeholder, manager
+):
+    async with opened(stakeholder, major.number) as stella:
+        await db(_deactivate)(stakeholder)
+        assert await stella.closed() == 4401
+        await db(add_note)(major.incident, manager, "after the deactivation")
+        assert await stella.ws.receive_nothing(timeout=0.5)
+
+
+@pytest.mark.parametrize(
+    "take_away",
+    [
+        lambda user: user.groups.clear(),
+        lambda user: Group.objects.get(name=Role.RESPONDER).user_set.remove(user),
+        lambda user: Group.objects.get(name=Role.RESPONDER).user_set.clear(),
+    ],
+    ids=["user.groups.clear", "group.user_set.remove", "group.user_set.clear"],
+)
+@in_event_loop
+async def test_a_responder_left_with_no_role_is_shut_out_with_4403(
+    major, responder, manager, take_away
+):
+    async with opened(responder, major.number) as rita:
+        await db(take_away)(responder)
+        assert await rita.closed() == 4403
+        await db(add_note)(major.incident, manager, "after the demotion")
+        assert await rita.ws.receive_nothing(timeout=0.5)
+
+
+@in_event_loop
+async def test_a_responder_made_stakeholder_keeps_watching_but_may_no_longer_write(
+    major, responder, manager
+):
+    async with opened(responder, major.number) as rita:
+        await db(lambda: responder.groups.set([_stakeholder_group()]))()
+        error = await rita.error(type="note", text="as a stakeholder now")
+        assert error["code"] == "permission_denied"
+        note = await db(add_note)(major.incident, manager, "still watched")
+        await rita.next("timeline", where=lambda m: m["event"]["id"] == note.pk)
+    assert await db(_notes)(major, "as a stakeholder now") == 0
+
+
+@pytest.mark.parametrize(
+    ("revoke", "code"),
+    [
+        (lambda user: Session.objects.all().delete(), 4401),
+        (lambda user: get_user_model().objects.filter(pk=user.pk).update(is_active=False), 4401),
+        (lambda user: user.groups.through.objects.filter(user_id=user.pk).delete(), 4403),
+    ],
+    ids=["session deleted", "deactivated in bulk", "role deleted in bulk"],
+)
+@in_event_loop
+async def test_a_note_after_a_revocation_nobody_announced_is_refused_and_closes_the_page(
+    major, responder, revoke, code
+):
+    """Queryset writes send no signal, so no socket hears of them: the page's next message
+    finds out."""
+    async with opened(responder, major.number) as rita:
+        await db(revoke)(responder)
+        await rita.ws.send_json_to({"type": "note", "text": "unannounced", "ref": "late"})
+        assert await rita.closed() == code
+        assert await rita.ws.receive_nothing(timeout=0.3)
+    assert await db(_notes)(major, "unannounced") == 0

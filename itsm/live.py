@@ -1,0 +1,142 @@
+"""What every live page's websocket shares: it stays open only while its user may see it.
+
+A socket is authenticated once, by the session cookie of its handshake. Left at that, it would
+outlive what ends a user's requests: signing out, being deactivated, losing a role. So every
+consumer derives from LiveConsumer, which
+
+- joins the user's channel-layer group, to which itsm.receivers send, after the change commits,
+  `live.revoked` (signed out, deactivated: the socket closes with 4401) or
+  `live.access_changed` (a role taken away: the socket closes with 4403 unless the user may
+  still see the page);
+- re-reads the user from the session, as a request would, before it acts on anything the page
+  sends (`current_user`), so a message lost on its way cannot let a write through.
+
+Neither costs a broadcast event anything: those never touch the database here.
+"""
+
+import hashlib
+from importlib import import_module
+from types import SimpleNamespace
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.contrib import auth
+from django.db import transaction
+
+from itsm import realtime
+
+NOT_SIGNED_IN, NO_ROLE = 4401, 4403
+
+
+def user_group(user_id: int) -> str:
+    return realtime.group_name("user", user_id)
+
+
+def session_digest(session_key: str) -> str:
+    """Names a session in a channel-layer message without its key, which would sign anyone in."""
+    return hashlib.sha256(session_key.encode()).hexdigest()
+
+
+def revoke(user_id: int, *, session_key: str | None = None) -> None:
+    """Once the transaction commits, close the user's sockets: those opened with the session
+    `session_key`, or every one."""
+    digest = session_digest(session_key) if session_key else None
+    _tell(user_id, {"type": "live.revoked", "session": digest})
+
+
+def access_changed(user_id: int) -> None:
+    """Once the transaction commits, have the user's sockets check that the user may still see
+    their pages."""
+    _tell(user_id, {"type": "live.access_changed"})
+
+
+def _tell(user_id: int, message: dict) -> None:
+    transaction.on_commit(lambda: realtime.send(user_group(user_id), message))
+
+
+def refusal(user, permission: str) -> int | None:
+    """The close code that refuses `user` a page that needs `permission`, or None."""
+    if not user.is_authenticated:
+        return NOT_SIGNED_IN
+    if not user.has_perm(permission):
+        return NO_ROLE
+    return None
+
+
+class _SessionRecord(dict):
+    """A session's data, for auth.get_user to judge. What get_user would change on the way
+    (flush a session whose password hash is stale, re-key one signed with an old secret) is
+    left to the browser's next request: a socket only reads the session."""
+
+    def flush(self):
+        pass
+
+    def cycle_key(self):
+        pass
+
+
+def session_user(session_key: str | None):
+    """The session's user now, checked as for a request: AnonymousUser once the session is gone
+    (signed out, expired), the user deactivated or their password changed."""
+    data = import_module(settings.SESSION_ENGINE).SessionStore(session_key).load()
+    return auth.get_user(SimpleNamespace(session=_SessionRecord(data)))
+
+
+def _recheck(session_key: str | None, permission: str):
+    """(close code or None, the session's user now)."""
+    user = session_user(session_key)
+    return refusal(user, permission), user
+
+
+class LiveConsumer(AsyncJsonWebsocketConsumer):
+    """A websocket of a live page, open while its user may see the page.
+
+    A subclass names the `view_permission` the page needs, admits the user with `refusal` when
+    it connects, calls `open_for(user)` once admitted, and takes its user from `current_user()`
+    for everything the page sends. `user` is None before and once the socket is closing: the
+    subclass then sends the page nothing.
+    """
+
+    view_permission: str
+    user = None
+    _access_group: str | None = None
+
+    async def open_for(self, user) -> None:
+        """From now on, the page is open for `user`, and closes when their access ends."""
+        self.user = user
+        self._access_group = user_group(user.pk)
+        await self.channel_layer.group_add(self._access_group, self.channel_name)
+
+    async def disconnect(self, code):
+        if self._access_group is not None:
+            await self.channel_layer.group_discard(self._access_group, self.channel_name)
+
+    async def shut(self, code: int) -> None:
+        """Close the socket; the page gets nothing more."""
+        self.user = None
+        await self.close(code=code)
+
+    async def current_user(self):
+        """The page's user as of now, or None (and the socket closing) when they may no longer
+        see the page. A few queries: for what the page sends, never for what it receives."""
+        if self.user is None:
+            return None
+        session_key = self.scope["session"].session_key
+        code, user = await database_sync_to_async(_recheck)(session_key, self.view_permission)
+        if code is not None:
+            await self.shut(code)
+            return None
+        self.user = user
+        return user
+
+    async def live_revoked(self, message):
+        if self.user is not None and message["session"] in (None, self._session_digest()):
+            await self.shut(NOT_SIGNED_IN)
+
+    async def live_access_changed(self, message):
+        await self.current_user()
+
+    def _session_digest(self) -> str | None:
+        session_key = self.scope["session"].session_key
+        return session_digest(session_key) if session_key else None
