@@ -2,13 +2,10 @@
 (FORWARDED_ALLOW_IPS), whatever ASGI server runs the portal."""
 
 import httpx
-import pytest
 from asgiref.sync import async_to_sync
 from django.core.signals import request_started
 
 from itsm.asgi import application
-
-pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def client_seen(peer: str, headers: dict) -> tuple:
