@@ -48,12 +48,15 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 import warroom.routing  # noqa: E402
+from itsm.twofactor import VerifiedSessionMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(warroom.routing.websocket_urlpatterns))
+            AuthMiddlewareStack(
+                VerifiedSessionMiddleware(URLRouter(warroom.routing.websocket_urlpatterns))
+            )
         ),
     }
 )

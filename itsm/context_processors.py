@@ -2,6 +2,7 @@ from django.utils.functional import SimpleLazyObject
 
 from itsm.notifications import unread_count
 from itsm.roles import Role, user_roles
+from itsm.twofactor import pending_step
 
 
 def roles(request):
@@ -22,3 +23,9 @@ def notifications(request):
     if user is None or not user.is_authenticated:
         return {}
     return {"unread_notifications": SimpleLazyObject(lambda: unread_count(user=user))}
+
+
+def two_factor(request):
+    """Whether the session still owes its two-factor step: its pages then show no navigation."""
+    session = getattr(request, "session", None)
+    return {"two_factor_pending": session is not None and pending_step(session) is not None}

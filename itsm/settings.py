@@ -60,6 +60,9 @@ INSTALLED_APPS = [
     "django_q",
     "simple_history",
     "channels",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "itsm",
     "incidents",
     "warroom",
@@ -73,6 +76,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "itsm.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -94,6 +99,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "itsm.context_processors.roles",
                 "itsm.context_processors.notifications",
+                "itsm.context_processors.two_factor",
             ],
         },
     },
@@ -220,7 +226,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="itsm-portal@localhos
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "itsm.api.authentication.BearerTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "itsm.api.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["itsm.api.permissions.ActionPermission"],
     "DEFAULT_PAGINATION_CLASS": "itsm.api.pagination.PageNumberPagination",
@@ -276,6 +282,19 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     if env.bool("BEHIND_TLS_PROXY", default=False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Two-factor authentication and browser policies ----------------------------------------
+
+# Managers and super admins who sign in with a password must enrol a TOTP device (and are sent
+# to enrolment on every page until they do). Recommended in production; off by default.
+TWO_FACTOR_REQUIRED_FOR_MANAGERS = env.bool("TWO_FACTOR_REQUIRED_FOR_MANAGERS", default=False)
+# The backends whose sign-ins two-factor authentication applies to: local passwords. Single
+# sign-on backends are left out on purpose: the identity provider asks for the second factor.
+TWO_FACTOR_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+OTP_TOTP_ISSUER = "ITSM portal"
+# A wrong code locks the device for 1, 2, 4, 8… seconds (django-otp's throttling).
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
 
 # --- Logging --------------------------------------------------------------------------------
 
