@@ -1,5 +1,7 @@
-"""The portal's own middleware: the two-factor step a password sign-in still owes."""
+"""The portal's own middleware: the Permissions-Policy header, and the two-factor step a
+password sign-in still owes."""
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 
 from itsm.twofactor import Step, pending_step
@@ -10,6 +12,24 @@ ALWAYS_ALLOWED = {"logout"}
 # Under /api/ but a page for people; everything else there is left to the API's own
 # authentication, which refuses such a session in the API's error shape.
 API_PAGES = {"api-docs"}
+
+
+def permissions_policy(features: dict[str, list[str]]) -> str:
+    """`{"camera": [], "fullscreen": ["self"]}` as `camera=(), fullscreen=(self)`."""
+    return ", ".join(f"{name}=({' '.join(allowed)})" for name, allowed in features.items())
+
+
+class PermissionsPolicyMiddleware:
+    """Sends settings.PERMISSIONS_POLICY on every answer that does not set its own."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.header = permissions_policy(settings.PERMISSIONS_POLICY)
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", self.header)
+        return response
 
 
 class TwoFactorMiddleware:

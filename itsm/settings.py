@@ -43,6 +43,9 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Where people reach the portal: links in email and chat messages, the war room's websocket
+# origin in the Content-Security-Policy.
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "daphne",
@@ -63,6 +66,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "csp",
     "itsm",
     "incidents",
     "warroom",
@@ -71,6 +75,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, which answers static files itself: they get the headers too.
+    "csp.middleware.CSPMiddleware",
+    "itsm.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -296,6 +303,50 @@ OTP_TOTP_ISSUER = "ITSM portal"
 OTP_TOTP_THROTTLE_FACTOR = 1
 OTP_STATIC_THROTTLE_FACTOR = 1
 
+
+def _websocket_origin(base_url: str) -> str:
+    """wss://host for https://host, ws://host for http://host."""
+    return "ws" + base_url.removeprefix("http")
+
+
+_SELF = "'self'"
+_NONE = "'none'"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [_SELF],
+        "script-src": [_SELF],
+        "style-src": [_SELF],
+        # data: for the empty favicon of every page.
+        "img-src": [_SELF, "data:"],
+        # 'self' covers same-origin websockets in current browsers; older ones (Safari before
+        # 15.4) need the war room's ws:/wss: origin spelt out.
+        "connect-src": [_SELF, _websocket_origin(PORTAL_BASE_URL)],
+        "object-src": [_NONE],
+        "base-uri": [_NONE],
+        "form-action": [_SELF],
+        "frame-ancestors": [_NONE],
+    }
+}
+# Browser features the portal never uses, refused to it and to anything it might embed.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
+
 # --- Logging --------------------------------------------------------------------------------
 
 LOGGING = {
@@ -310,6 +361,4 @@ LOGGING = {
 # --- Product --------------------------------------------------------------------------------
 
 PORTAL_PAGE_SIZE = 25
-# Where people reach the portal; used for links in email and chat messages.
-PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="demo-portal-2026")
