@@ -60,9 +60,8 @@ def pending_step(session) -> Step | None:
 def record_pending_step(sender, request, user, **kwargs) -> None:
     """On sign-in (user_logged_in): note the step a password sign-in still owes. A new
     password sign-in drops an earlier verification, so it asks for a fresh code."""
-    if request is None or request.session.get(BACKEND_SESSION_KEY) not in (
-        settings.TWO_FACTOR_BACKENDS
-    ):
+    backend = request.session.get(BACKEND_SESSION_KEY) if request is not None else None
+    if backend not in settings.TWO_FACTOR_BACKENDS:
         return
     step = step_after_password(user)
     if step is not None:
