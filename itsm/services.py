@@ -87,8 +87,9 @@ def _for_verify(devices):
 
 
 def _check_code(device, code: str) -> str | None:
-    """What is wrong with `code` for `device`, or None when it is accepted. A wrong code and a
-    throttled device are both counted by django-otp (the delay doubles each time)."""
+    """What is wrong with `code` for `device`, or None when it is accepted. django-otp counts
+    each wrong code and locks the device for twice as long each time; a guess while it is
+    locked is refused without being tried."""
     allowed, _ = device.verify_is_allowed()
     if not allowed:
         return THROTTLED
