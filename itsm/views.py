@@ -138,7 +138,9 @@ def two_factor(request):
     device = services.two_factor_enrol_start(user=user)
     context = {
         "form": form,
-        "qr_svg": segno.make(device.config_url, error="m").svg_inline(scale=4, svgclass="qr"),
+        "qr_svg": segno.make(device.config_url, error="m").svg_inline(
+            scale=4, svgclass="qr", omitsize=True
+        ),
         "secret": b32encode(device.bin_key).decode(),
         "required": must_have_two_factor(user),
     }

@@ -74,7 +74,7 @@ def test_enrolment_shows_a_qr_code_then_ten_recovery_codes_once(client, responde
 
 def test_the_user_menu_leads_to_two_factor_authentication(signed_in, responder):
     page = signed_in(responder).get("/")
-    assert b'href="/account/two-factor/">Two-factor authentication</a>' in page.content
+    assert b'href="/account/two-factor/" title="Two-factor authentication">' in page.content
 
 
 # --- signing in ----------------------------------------------------------------------------------
