@@ -311,7 +311,8 @@ def test_the_pages_keep_to_the_content_security_policy(major, manager, server, b
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     page.goto(f"{server.url}{major.get_absolute_url()}")
     expect(page.locator("#wr-connection")).to_have_text("live", timeout=10000)
-    page.goto(f"{server.url}/oncall/")
+    for path in ("/oncall/", "/admin/", "/admin/incidents/incident/"):
+        assert page.goto(f"{server.url}{path}").ok, path
     page.goto(f"{server.url}/account/two-factor/")
     expect(page.locator(".qr-code svg")).to_be_visible()
     page.goto(f"{server.url}/api/docs/")
