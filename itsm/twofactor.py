@@ -70,7 +70,9 @@ def record_pending_step(sender, request, user, **kwargs) -> None:
 
 
 def mark_verified(request, device) -> None:
-    """The session is verified by `device`: it owes nothing more."""
+    """The session is verified by `device`: it owes nothing more. It gets a new key, as at
+    any rise in privilege."""
+    request.session.cycle_key()
     django_otp.login(request, device)
     request.session.pop(PENDING_SESSION_KEY, None)
 

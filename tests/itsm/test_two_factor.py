@@ -98,8 +98,11 @@ def test_after_enrolment_signing_in_asks_for_a_code_and_refuses_a_wrong_one(
     assert asks_for_code(client.get("/"))
 
     clock.shift(2)  # past the one-second lock of a wrong code
+    session_before = client.session.session_key
     right = enter_code(client, totp_code(device))
     assert right.status_code == 302 and right["Location"] == "/"
+    assert right.wsgi_request.user.is_verified()
+    assert client.session.session_key != session_before
     assert client.get("/").status_code == 200
 
 
