@@ -50,6 +50,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware  # noqa: E40
 
 import warroom.routing  # noqa: E402
 from itsm.origins import PortalOriginValidator  # noqa: E402
+from itsm.twofactor import VerifiedSessionMiddleware  # noqa: E402
 
 # The client address and scheme come from X-Forwarded-For and X-Forwarded-Proto only when the
 # connection comes from a configured proxy (FORWARDED_ALLOW_IPS), whatever the ASGI server.
@@ -58,7 +59,9 @@ application = ProxyHeadersMiddleware(
         {
             "http": django_asgi_app,
             "websocket": PortalOriginValidator(
-                AuthMiddlewareStack(URLRouter(warroom.routing.websocket_urlpatterns))
+                AuthMiddlewareStack(
+                    VerifiedSessionMiddleware(URLRouter(warroom.routing.websocket_urlpatterns))
+                )
             ),
         }
     ),

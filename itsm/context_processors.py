@@ -3,6 +3,7 @@ from django.utils.functional import SimpleLazyObject
 
 from itsm.notifications import unread_count
 from itsm.roles import Role, user_roles
+from itsm.twofactor import pending_step
 
 
 def roles(request):
@@ -32,3 +33,9 @@ def sign_in(request):
         "sso_provider_name": settings.OIDC_PROVIDER_NAME if settings.OIDC_ENABLED else "",
         "local_login_enabled": settings.LOCAL_LOGIN_ENABLED,
     }
+
+
+def two_factor(request):
+    """Whether the session still owes its two-factor step: its pages then show no navigation."""
+    session = getattr(request, "session", None)
+    return {"two_factor_pending": session is not None and pending_step(session) is not None}

@@ -1,10 +1,16 @@
-"""Writes of the itsm package: API tokens, and users signing in through single sign-on."""
+"""Writes of the itsm package: API tokens, users signing in through single sign-on, and
+two-factor authentication devices."""
+
+import re
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from itsm.errors import ValidationFailed
 from itsm.models import ApiToken, OidcIdentity, generate_token, hash_token
 from itsm.oidc import username_candidates
 from itsm.roles import ADMIN_ROLES, Role
@@ -68,3 +74,79 @@ def user_roles_set(*, user, roles: set[str]) -> None:
     role_groups = Group.objects.filter(name__in=Role.values)
     user.groups.remove(*role_groups.exclude(name__in=roles))
     user.groups.add(*role_groups.filter(name__in=roles))
+
+
+# --- two-factor authentication ----------------------------------------------------------------
+
+AUTHENTICATOR_NAME = "Authenticator app"
+RECOVERY_CODES_NAME = "Recovery codes"
+RECOVERY_CODE_COUNT = 10
+TOTP_CODE = re.compile(r"\d{6}")
+WRONG_CODE = "That code is not right. Check your authenticator app's clock and try again."
+THROTTLED = "Too many wrong codes. Wait a few seconds, then try again."
+
+
+@transaction.atomic
+def two_factor_enrol_start(*, user) -> TOTPDevice:
+    """The user's unconfirmed authenticator, made on the first call and the same one until it
+    is confirmed, so reloading the page keeps the QR code already scanned."""
+    device = TOTPDevice.objects.devices_for_user(user, confirmed=False).first()
+    return device or TOTPDevice.objects.create(user=user, name=AUTHENTICATOR_NAME, confirmed=False)
+
+
+def two_factor_confirm(*, user, code: str) -> tuple[TOTPDevice, list[str]]:
+    """Turn two-factor authentication on with a first code from the new authenticator; return
+    it and the recovery codes, which are shown to the user this once."""
+    with transaction.atomic():
+        device = _for_verify(TOTPDevice.objects.devices_for_user(user, confirmed=False))
+        if device is None:
+            raise ValidationFailed("Scan the QR code again: no authenticator awaits a code.")
+        error = _check_code(device, code)
+        if error is None:
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            return device, _new_recovery_codes(user)
+    raise ValidationFailed(error)  # outside the transaction, which keeps the throttle counted
+
+
+def two_factor_verify(*, user, code: str):
+    """The device that accepts `code`: the authenticator for six digits, else the recovery
+    codes, one of which is then used up. Only that device counts a wrong guess."""
+    code = code.replace(" ", "").strip().lower()
+    model = TOTPDevice if TOTP_CODE.fullmatch(code) else StaticDevice
+    with transaction.atomic():
+        device = _for_verify(model.objects.devices_for_user(user, confirmed=True))
+        error = WRONG_CODE if device is None else _check_code(device, code)
+        if error is None:
+            return device
+    raise ValidationFailed(error)
+
+
+def two_factor_disable(*, user, code: str) -> None:
+    """Turn two-factor authentication off, proven with a current code."""
+    two_factor_verify(user=user, code=code)
+    with transaction.atomic():
+        for model in (TOTPDevice, StaticDevice):
+            model.objects.filter(user=user).delete()
+
+
+def _for_verify(devices):
+    return devices.select_for_update().first()
+
+
+def _check_code(device, code: str) -> str | None:
+    """What is wrong with `code` for `device`, or None when it is accepted. django-otp counts
+    each wrong code and locks the device for twice as long each time; a guess while it is
+    locked is refused without being tried."""
+    allowed, _ = device.verify_is_allowed()
+    if not allowed:
+        return THROTTLED
+    return None if device.verify_token(code) else WRONG_CODE
+
+
+def _new_recovery_codes(user) -> list[str]:
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name=RECOVERY_CODES_NAME, confirmed=True)
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    return codes

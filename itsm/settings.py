@@ -9,6 +9,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -43,6 +44,9 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Where people reach the portal: links in email and chat messages, the war room's websocket
+# origin in the Content-Security-Policy.
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "daphne",
@@ -60,6 +64,10 @@ INSTALLED_APPS = [
     "django_q",
     "simple_history",
     "channels",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
     "itsm",
     "incidents",
     "warroom",
@@ -68,11 +76,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, which answers static files itself: they get the headers too.
+    "csp.middleware.CSPMiddleware",
+    "itsm.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "itsm.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -95,6 +108,7 @@ TEMPLATES = [
                 "itsm.context_processors.roles",
                 "itsm.context_processors.notifications",
                 "itsm.context_processors.sign_in",
+                "itsm.context_processors.two_factor",
             ],
         },
     },
@@ -221,7 +235,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="itsm-portal@localhos
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "itsm.api.authentication.BearerTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "itsm.api.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["itsm.api.permissions.ActionPermission"],
     "DEFAULT_PAGINATION_CLASS": "itsm.api.pagination.PageNumberPagination",
@@ -319,6 +333,72 @@ AUTHENTICATION_BACKENDS = [
     *(["django.contrib.auth.backends.ModelBackend"] if LOCAL_LOGIN_ENABLED else []),
 ]
 
+# --- Two-factor authentication and browser policies ----------------------------------------
+
+# Managers and super admins who sign in with a password must enrol a TOTP device (and are sent
+# to enrolment on every page until they do). Recommended in production; off by default.
+TWO_FACTOR_REQUIRED_FOR_MANAGERS = env.bool("TWO_FACTOR_REQUIRED_FOR_MANAGERS", default=False)
+# The backends whose sign-ins two-factor authentication applies to: local passwords. Single
+# sign-on backends are left out on purpose: the identity provider asks for the second factor.
+TWO_FACTOR_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+OTP_TOTP_ISSUER = "ITSM portal"
+# A wrong code locks the device for 1, 2, 4, 8… seconds (django-otp's throttling).
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+
+
+def _websocket_origin(base_url: str) -> str:
+    """wss://host for https://host, ws://host for http://host."""
+    return "ws" + base_url.removeprefix("http")
+
+
+def _sign_out_targets() -> list[str]:
+    """The provider's origins, to which the sign-out form's answer redirects (the provider's
+    end_session_endpoint): a browser holds a form's redirects to `form-action` too."""
+    if not OIDC_ENABLED:
+        return []
+    urls = (OIDC_ISSUER, OIDC_OP_END_SESSION_ENDPOINT)
+    return sorted({"{0.scheme}://{0.netloc}".format(urlsplit(url)) for url in urls if url})
+
+
+_SELF = "'self'"
+_NONE = "'none'"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [_SELF],
+        "script-src": [_SELF],
+        "style-src": [_SELF],
+        # data: for the empty favicon of every page and Swagger UI's icons (/api/docs/).
+        "img-src": [_SELF, "data:"],
+        # 'self' covers same-origin websockets in current browsers; older ones (Safari before
+        # 15.4) need the war room's ws:/wss: origin spelt out.
+        "connect-src": [_SELF, _websocket_origin(PORTAL_BASE_URL)],
+        "object-src": [_NONE],
+        "base-uri": [_NONE],
+        "form-action": [_SELF, *_sign_out_targets()],
+        "frame-ancestors": [_NONE],
+    }
+}
+# Browser features the portal never uses, refused to it and to anything it might embed.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
+
 # --- Logging --------------------------------------------------------------------------------
 
 LOGGING = {
@@ -337,6 +417,4 @@ LOGGING = {
 # --- Product --------------------------------------------------------------------------------
 
 PORTAL_PAGE_SIZE = 25
-# Where people reach the portal; used for links in email and chat messages.
-PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="demo-portal-2026")

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.defaults import page_not_found
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from itsm import health, signin, views
 from itsm.api.errors import api_not_found
@@ -18,8 +18,18 @@ urlpatterns = [
     path("logout/", signin.PortalLogoutView.as_view(), name="logout"),
     path("oidc/authenticate/", signin.sso_sign_in, name="oidc_authentication_init"),
     path("oidc/callback/", signin.SsoCallbackView.as_view(), name="oidc_authentication_callback"),
+    path("login/code/", views.TwoFactorCodeView.as_view(), name="two-factor-code"),
+    path("account/two-factor/", views.two_factor, name="two-factor"),
+    path("account/two-factor/disable/", views.two_factor_disable, name="two-factor-disable"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "api/docs/",
+        # The split view serves its script as a file of its own, as the CSP requires.
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api-schema", template_name="itsm/api_docs.html"
+        ),
+        name="api-docs",
+    ),
     path("api/", include("itsm.api.urls")),
     path("api/", include("incidents.api.urls")),
     path("api/", include("warroom.api.urls")),

@@ -4,6 +4,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from itsm.models import ApiToken, hash_token
+from itsm.twofactor import pending_step
 
 LAST_USED_GRANULARITY = timedelta(minutes=5)
 
@@ -38,3 +39,18 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+class VerifiedSessionAuthentication(authentication.SessionAuthentication):
+    """The portal's session, once it is verified: a session still owing its two-factor step
+    gets 403, so a stolen password alone never reaches the API. Bearer tokens are not asked:
+    each is a secret of its own, made on the server or by a super admin in the admin, never
+    obtainable with a password, and the scripts that send them cannot type a code."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is not None and pending_step(request._request.session):
+            raise exceptions.PermissionDenied(
+                "Finish signing in with your two-factor code before using the API."
+            )
+        return result

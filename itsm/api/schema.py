@@ -1,5 +1,6 @@
-"""drf-spectacular extensions: how the schema describes our bearer tokens."""
+"""drf-spectacular extensions: how the schema describes our bearer tokens and sessions."""
 
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
@@ -13,3 +14,10 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "A token from `manage.py create_token USERNAME`.",
         }
+
+
+class VerifiedSessionScheme(SessionScheme):
+    """The session cookie, as drf-spectacular describes Django's (verified or not is no matter
+    of the schema)."""
+
+    target_class = "itsm.api.authentication.VerifiedSessionAuthentication"

@@ -1,5 +1,6 @@
 """The war room in a real browser: Debian's Chromium driven by Playwright, against the
-production ASGI server (uvicorn, in its own process) serving the test database.
+production ASGI server (uvicorn, in its own process) serving the test database. Also the
+Content-Security-Policy in that browser: the pages break none of it.
 
 Two people open one war room: a note from one reaches the other, both type in the scratchpad
 at the same time and both sentences survive, on both screens and in the database. The server
@@ -162,6 +163,59 @@ def test_two_people_work_one_war_room_live_and_survive_a_server_crash(
     assert saved == AFTER_THE_CRASH
     assert not log["errors"]
     print("seen after (s):", {what: round(seconds, 3) for what, seconds in took.items()})
+
+
+# Every violation of the page's Content-Security-Policy, as the browser reports it to the page.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) =>
+  window.reportCspViolation(`${event.violatedDirective} ${event.blockedURI} ${event.sourceFile}`)
+);
+"""
+
+INJECT_INLINE_SCRIPT = """() => {
+  const script = document.createElement("script");
+  script.textContent = "window.injected = true";
+  document.body.append(script);
+}"""
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_pages_keep_to_the_content_security_policy(major, manager, server, browser):
+    context = browser.new_context()
+    violations, errors = [], []
+    context.expose_binding("reportCspViolation", lambda source, what: violations.append(what))
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
+    page = context.new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: (
+            "Content Security Policy" in message.text and violations.append(message.text)
+        ),
+    )
+
+    page.goto(f"{server.url}/login/")
+    page.get_by_label("Username").fill("mona")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{server.url}/")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    page.goto(f"{server.url}{major.get_absolute_url()}")
+    expect(page.locator("#wr-connection")).to_have_text("live", timeout=10000)
+    for path in ("/oncall/", "/admin/", "/admin/incidents/incident/"):
+        assert page.goto(f"{server.url}{path}").ok, path
+    page.goto(f"{server.url}/account/two-factor/")
+    expect(page.locator(".qr-code svg")).to_be_visible()
+    page.goto(f"{server.url}/api/docs/")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("ITSM incident portal API")
+    expect(page.locator(".swagger-ui .opblock").first).to_be_visible()
+
+    assert violations == [] and errors == []
+    # What an injected script would try: the policy stops it, and the listener hears of it.
+    page.evaluate(INJECT_INLINE_SCRIPT)
+    page.wait_for_timeout(500)
+    assert page.evaluate("() => window.injected") is None
+    assert any(violation.startswith("script-src") for violation in violations), violations
 
 
 def test_the_browser_merges_like_the_server(browser):

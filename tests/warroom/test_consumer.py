@@ -14,6 +14,7 @@ from incidents import services as incident_services
 from incidents.choices import ChangeSource
 from incidents.models import IncidentEvent
 from itsm.roles import Role
+from tests.factories import enrol_two_factor
 from tests.warroom._ws import close_code, db, in_event_loop, opened, signed_in
 from warroom import selectors, services
 from warroom.models import MajorIncident
@@ -46,6 +47,12 @@ def add_note(incident, actor, text: str) -> IncidentEvent:
 @in_event_loop
 async def test_a_page_that_is_not_signed_in_is_refused_with_4401(major):
     assert await close_code(None, major.number) == 4401
+
+
+@in_event_loop
+async def test_a_session_that_still_owes_its_two_factor_code_is_refused_with_4401(major, responder):
+    await db(enrol_two_factor)(responder)
+    assert await close_code(responder, major.number) == 4401
 
 
 @in_event_loop
