@@ -2,10 +2,14 @@
 (FORWARDED_ALLOW_IPS), whatever ASGI server runs the portal."""
 
 import httpx
+import pytest
 from asgiref.sync import async_to_sync
 from django.core.signals import request_started
 
 from itsm.asgi import application
+
+# Middleware may read the session or the user; the test database, not a flushed one.
+pytestmark = pytest.mark.django_db
 
 
 def client_seen(peer: str, headers: dict) -> tuple:
