@@ -34,7 +34,7 @@ from incidents.models import (
     Service,
     Team,
 )
-from itsm.admin_lists import RefusesMalformedLists
+from itsm.admin_mixins import RefusesMalformedLists
 from itsm.errors import ApplicationError
 
 SHORT_NUMBER = re.compile(r"^(?:INC)?0*(\d{1,7})$", re.IGNORECASE)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.translation import ngettext
 
-from itsm.admin_lists import RefusesMalformedLists
+from itsm.admin_mixins import ReadOnlyRecords, RefusesMalformedLists
 from itsm.models import ApiToken, AuthEvent, ChatWebhook, Notification
 from itsm.notifications import notifications_retry_now
 from itsm.services import token_create, token_revoke
@@ -89,7 +89,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyRecords, admin.ModelAdmin):
     """The record of every message sent. Read-only: the only change is "Retry now"."""
 
     list_display = (
@@ -125,15 +125,6 @@ class NotificationAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
     actions = ("retry_now",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_retry_permission(self, request):
         return request.user.has_perm("itsm.change_notification")
@@ -224,7 +215,7 @@ def auth_events_csv(events) -> StreamingHttpResponse:
 
 
 @admin.register(AuthEvent)
-class AuthEventAdmin(RefusesMalformedLists, admin.ModelAdmin):
+class AuthEventAdmin(RefusesMalformedLists, ReadOnlyRecords, admin.ModelAdmin):
     """The authentication audit log, read-only for whoever may view it (ITSM managers and super
     admins); "Export CSV" downloads the list as filtered and searched at the moment."""
 
@@ -236,15 +227,6 @@ class AuthEventAdmin(RefusesMalformedLists, admin.ModelAdmin):
     fields = ("at", "kind", "user", "username", "ip_address", "user_agent", "detail")
     readonly_fields = fields
     change_list_template = "admin/itsm/authevent/change_list.html"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="user agent")
     def short_agent(self, obj):

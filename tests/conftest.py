@@ -1,4 +1,6 @@
+import ipaddress
 import json
+import secrets
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -59,6 +61,15 @@ def _failures_not_carried_over():
     """A test that sends bad tokens or wrong passwords would otherwise lock the test client's
     address out of the tests that come after it."""
     forget_failures(TEST_CLIENT_ADDRESS)
+
+
+@pytest.fixture
+def address(db):
+    """A client address of the test's own: Redis keeps lockouts and counts across tests and
+    runs. Written as the lockout and the audit log write it (ipware's canonical form)."""
+    address = str(ipaddress.ip_address(f"2001:db8:{secrets.token_hex(2)}::{secrets.token_hex(2)}"))
+    yield address
+    forget_failures(address)
 
 
 @pytest.fixture

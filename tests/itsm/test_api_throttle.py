@@ -1,11 +1,9 @@
 """Bad bearer tokens: after API_AUTH_FAILURE_LIMIT from one address within the window, that
 address gets 429 in the API's error shape until the window ends, a good token included."""
 
-import secrets
 from collections import Counter
 from datetime import timedelta
 
-import pytest
 import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -15,14 +13,6 @@ from itsm.services import token_create
 from tests.conftest import api_error, forget_failures
 
 LIST = "/api/incidents/"
-
-
-@pytest.fixture
-def address(db):
-    """An address of its own for each test: Redis keeps counts across tests and runs."""
-    address = f"2001:db8:{secrets.token_hex(2)}::{secrets.token_hex(2)}"
-    yield address
-    forget_failures(address)
 
 
 def get(address, raw):

@@ -1,7 +1,6 @@
 """Repeated wrong passwords lock sign-in out, per username and address and per address, on the
 portal's form and the admin's alike, for the cool-off."""
 
-import secrets
 from datetime import timedelta
 
 import pytest
@@ -16,14 +15,6 @@ from tests.conftest import forget_failures
 PASSWORD = "pw-for-tests-only"  # tests.factories.UserFactory's
 PORTAL = "/login/"
 ADMIN = "/admin/login/"
-
-
-@pytest.fixture
-def address():
-    """An address of its own for each test: Redis keeps lockouts across tests and runs."""
-    address = f"2001:db8:{secrets.token_hex(2)}::{secrets.token_hex(2)}"
-    yield address
-    forget_failures(address)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Admin list pages that answer malformed query strings without a 500."""
+"""Behaviours several admins share: lists that answer malformed query strings without a 500,
+and records nobody edits."""
 
 from django.contrib.admin.options import IncorrectLookupParameters
 
@@ -14,3 +15,16 @@ class RefusesMalformedLists:
             return super().get_changelist_instance(request)
         except OverflowError as error:
             raise IncorrectLookupParameters(error) from error
+
+
+class ReadOnlyRecords:
+    """A record the portal writes and nobody edits in the admin: no add, change or delete."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
