@@ -5,8 +5,10 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from asgiref.sync import async_to_sync
 from axes.handlers.proxy import AxesProxyHandler
 from django.core.cache.backends.locmem import LocMemCache
+from django.test import AsyncClient
 from django.urls import reverse
 from django.utils import timezone
 
@@ -106,3 +108,17 @@ def test_limit_and_cooloff_come_from_the_settings(client, responder, address, se
     fail(client, address, "rita", 1)
 
     assert_locked_out(sign_in(client, address, "rita", "wrong-password"), minutes=30)
+
+
+def test_the_lockout_page_is_the_same_under_asgi(responder, address):
+    """The web server runs ASGI, where axes hands the page its arguments differently."""
+
+    async def five_wrong_passwords():
+        client = AsyncClient()
+        for _ in range(5):
+            response = await client.post(
+                PORTAL, {"username": "rita", "password": "wrong"}, REMOTE_ADDR=address
+            )
+        return response
+
+    assert_locked_out(async_to_sync(five_wrong_passwords)())
