@@ -22,29 +22,42 @@ def events(*fields):
     return list(AuthEvent.objects.order_by("at", "id").values_list(*fields))
 
 
-def sign_in(client, username, password):
+def sign_in(client, address, username, password):
     return client.post(
-        "/login/", {"username": username, "password": password}, HTTP_USER_AGENT=BROWSER
+        "/login/",
+        {"username": username, "password": password},
+        REMOTE_ADDR=address,
+        HTTP_USER_AGENT=BROWSER,
     )
 
 
-def test_sign_in_and_sign_out_are_recorded_with_address_and_browser(client, responder):
-    assert sign_in(client, "rita", PASSWORD).status_code == 302
-    client.post("/logout/", HTTP_USER_AGENT=BROWSER)
+def test_sign_in_and_sign_out_are_recorded_with_address_and_browser(client, responder, address):
+    assert sign_in(client, address, "rita", PASSWORD).status_code == 302
+    client.post("/logout/", REMOTE_ADDR=address, HTTP_USER_AGENT=BROWSER)
 
     assert events("kind", "user__username", "username", "ip_address", "user_agent") == [
-        ("login", "rita", "rita", "127.0.0.1", BROWSER),
-        ("logout", "rita", "rita", "127.0.0.1", BROWSER),
+        ("login", "rita", "rita", address, BROWSER),
+        ("logout", "rita", "rita", address, BROWSER),
     ]
 
 
-def test_a_failed_sign_in_records_the_username_tried(client, responder):
-    sign_in(client, "rita", "not-her-password")
-    sign_in(client, "nosuchuser", "whatever")
+def test_a_failed_sign_in_records_the_username_tried(client, responder, address):
+    sign_in(client, address, "rita", "not-her-password")
+    sign_in(client, address, "nosuchuser", "whatever")
 
-    assert events("kind", "user", "username", "ip_address") == [
-        ("login_failed", None, "rita", "127.0.0.1"),
-        ("login_failed", None, "nosuchuser", "127.0.0.1"),
+    assert events("kind", "user", "username", "ip_address", "detail") == [
+        ("login_failed", None, "rita", address, {"locked_out": False}),
+        ("login_failed", None, "nosuchuser", address, {"locked_out": False}),
+    ]
+
+
+def test_a_lockout_is_recorded(client, responder, address):
+    for _ in range(5):
+        sign_in(client, address, "rita", "not-her-password")
+
+    assert events("kind", "username", "ip_address", "detail")[-2:] == [
+        ("locked_out", "rita", address, {"via": "sign_in"}),
+        ("login_failed", "rita", address, {"locked_out": True}),
     ]
 
 
@@ -129,3 +142,15 @@ def test_responders_and_stakeholders_may_not_read_the_log(api, request, role, lo
     user = request.getfixturevalue(role)
 
     api_error(api.as_user(user).get("/api/auth-events/"), 403, "permission_denied")
+
+
+def test_a_nul_in_a_filter_or_search_is_refused_not_a_server_error(api, signed_in, manager):
+    response = api.as_user(manager).get(
+        "/api/auth-events/", {"ip_address": "1\x00", "user": "\x00"}
+    )
+    page = signed_in(manager).get("/admin/itsm/authevent/", {"q": "rita\x00"})
+    export = signed_in(manager).get("/admin/itsm/authevent/export/", {"q": "rita\x00"})
+
+    assert set(api_error(response, 400, "invalid")) == {"ip_address", "user"}
+    for answer in (page, export):  # the admin's answer to any bad lookup
+        assert answer.status_code == 302 and answer.url == "/admin/itsm/authevent/?e=1"
