@@ -228,6 +228,9 @@ AXES_HANDLER = (
     else "axes.handlers.database.AxesDatabaseHandler"
 )
 AXES_LOCKOUT_CALLABLE = "itsm.lockout.lockout_response"
+# Kept off (axes' default): a guesser holding one real account could otherwise clear their
+# address's count by signing in to it between guesses at others.
+AXES_RESET_ON_SUCCESS = False
 # itsm.AuthEvent is the one record of sign-ins; axes keeps only its counters.
 AXES_DISABLE_ACCESS_LOG = True
 # axes' log lines name the address; the username stays masked (people type passwords there).

@@ -122,3 +122,11 @@ def test_the_lockout_page_is_the_same_under_asgi(responder, address):
         return response
 
     assert_locked_out(async_to_sync(five_wrong_passwords)())
+
+
+def test_signing_in_to_a_real_account_does_not_clear_the_count(client, responder, manager, address):
+    for username in ("alice", "bob", "carol", "dave"):
+        fail(client, address, username, 1)
+    assert sign_in(client, address, "mona", PASSWORD).status_code == 302
+
+    assert_locked_out(sign_in(client, address, "erin", "wrong-password"))
