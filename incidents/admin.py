@@ -11,7 +11,6 @@ import re
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import flatten_fieldsets, quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
@@ -35,6 +34,7 @@ from incidents.models import (
     Service,
     Team,
 )
+from itsm.admin_mixins import RefusesMalformedLists
 from itsm.errors import ApplicationError
 
 SHORT_NUMBER = re.compile(r"^(?:INC)?0*(\d{1,7})$", re.IGNORECASE)
@@ -68,19 +68,10 @@ class HistoryAdmin(SimpleHistoryAdmin):
         return HistoryContextHelper(self.model, historical_record)
 
 
-class RefusesMalformedUrls:
+class RefusesMalformedUrls(RefusesMalformedLists):
     """The URLs that Django's admin and simple-history's pages would turn into a 500,
-    answered as the admin answers any bad lookup: a list filtered by a value with a NUL
-    (PostgreSQL cannot compare it) or by a date too large for a Python date gets the list's
-    error page; an object or version id that is not a number gets a 404."""
-
-    def get_changelist_instance(self, request):
-        if any("\x00" in value for _, values in request.GET.lists() for value in values):
-            raise IncorrectLookupParameters("A NUL character in the query.")
-        try:
-            return super().get_changelist_instance(request)
-        except OverflowError as error:
-            raise IncorrectLookupParameters(error) from error
+    answered as the admin answers any bad lookup: malformed lists as `RefusesMalformedLists`;
+    an object or version id that is not a number gets a 404."""
 
     def history_view(self, request, object_id, extra_context=None):
         _require_id(unquote(object_id))

@@ -17,6 +17,7 @@ from incidents.models import (
     ScheduleOverride,
 )
 from incidents.oncall import MIN_SHIFT_LENGTH, oncall_entry
+from itsm.admin_mixins import ReadOnlyRecords
 
 
 class RotationForm(forms.ModelForm):
@@ -108,7 +109,7 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(EscalationStep)
-class EscalationStepAdmin(admin.ModelAdmin):
+class EscalationStepAdmin(ReadOnlyRecords, admin.ModelAdmin):
     list_display = ("incident", "level", "round", "due_at", "fired_at", "cancelled_at", "paged")
     list_select_related = ("incident", "level__policy")
     list_filter = (
@@ -117,12 +118,3 @@ class EscalationStepAdmin(admin.ModelAdmin):
     )
     search_fields = ("=incident__number",)
     date_hierarchy = "due_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

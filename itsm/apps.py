@@ -9,11 +9,17 @@ class ItsmConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
 
-        from itsm import receivers  # noqa: F401  (open sockets follow the users' access)
+        from itsm import (
+            audit,
+            receivers,  # noqa: F401  (open sockets follow the users' access)
+            sessions,
+        )
         from itsm.api import schema  # noqa: F401  (registers the schema extension)
         from itsm.oidc import parse_role_map
         from itsm.twofactor import record_pending_step
 
+        audit.connect()
+        sessions.connect()
         user_logged_in.connect(record_pending_step, dispatch_uid="itsm-two-factor-step")
         if settings.OIDC_ENABLED:  # a mistyped role fails the start, not someone's sign-in
             parse_role_map(settings.OIDC_ROLE_MAP)

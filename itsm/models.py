@@ -9,7 +9,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
-from itsm.choices import ChatKind, NotificationChannel, NotificationStatus
+from itsm.choices import AuthEventKind, ChatKind, NotificationChannel, NotificationStatus
 
 TOKEN_PREFIX = "itsm_"
 
@@ -57,7 +57,10 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_used_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Kept to within five minutes."
+    )
 
     class Meta:
         verbose_name = "API token"
@@ -170,3 +173,30 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.get_channel_display()} to {self.recipient or self.webhook}: {self.subject}"
+
+
+class AuthEvent(models.Model):
+    """The audit log of authentication: sign-ins, sign-outs, failures, lockouts and API token
+    life. `username` is what was typed, kept when no such user exists or the user is deleted."""
+
+    kind = models.CharField(max_length=20, choices=AuthEventKind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    username = models.CharField(max_length=150, blank=True)
+    ip_address = models.CharField("IP address", max_length=45, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "authentication event"
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["kind", "at"], name="authevent_kind_at_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.username or '—'} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -1,7 +1,8 @@
-"""Writes of the itsm package: API tokens, users signing in through single sign-on, and
-two-factor authentication devices."""
+"""Writes of the itsm package: API tokens, the authentication audit log, users signing in
+through single sign-on, and two-factor authentication devices."""
 
 import re
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -10,10 +11,32 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from itsm.choices import AuthEventKind
+from itsm.clients import client_address, client_agent, storable
 from itsm.errors import ValidationFailed
-from itsm.models import ApiToken, OidcIdentity, generate_token, hash_token
+from itsm.models import ApiToken, AuthEvent, OidcIdentity, generate_token, hash_token
 from itsm.oidc import username_candidates
 from itsm.roles import ADMIN_ROLES, Role
+
+LAST_USED_GRANULARITY = timedelta(minutes=5)
+
+
+def auth_event_record(
+    *, kind: AuthEventKind, request=None, user=None, username: str = "", detail=None
+) -> AuthEvent:
+    """One row of the audit log; the address and user agent come from `request` if any."""
+    return AuthEvent.objects.create(
+        kind=kind,
+        user=user,
+        username=storable(username or (user.get_username() if user else ""), 150),
+        ip_address=client_address(request),
+        user_agent=client_agent(request),
+        detail=detail or {},
+    )
+
+
+def _token_detail(token: ApiToken) -> dict:
+    return {"token": token.hint, "name": token.name}
 
 
 @transaction.atomic
@@ -23,14 +46,37 @@ def token_create(*, user, name: str = "", expires_at=None) -> tuple[ApiToken, st
     token = ApiToken.objects.create(
         user=user, name=name, key_hash=hash_token(raw), hint=raw[:12], expires_at=expires_at
     )
+    auth_event_record(kind=AuthEventKind.TOKEN_CREATED, user=user, detail=_token_detail(token))
     return token, raw
 
 
+@transaction.atomic
 def token_revoke(*, token: ApiToken) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        auth_event_record(
+            kind=AuthEventKind.TOKEN_REVOKED, user=token.user, detail=_token_detail(token)
+        )
     return token
+
+
+def token_record_use(*, token: ApiToken, now, request) -> None:
+    """The first use is written and audited once, however many requests race to it; after
+    that, last use at most every few minutes, so reads do not each cost a write."""
+    if token.first_used_at is None:
+        first = ApiToken.objects.filter(pk=token.pk, first_used_at__isnull=True).update(
+            first_used_at=now, last_used_at=now
+        )
+        if first:
+            auth_event_record(
+                kind=AuthEventKind.TOKEN_USED,
+                request=request,
+                user=token.user,
+                detail=_token_detail(token),
+            )
+    elif token.last_used_at is None or now - token.last_used_at > LAST_USED_GRANULARITY:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
 
 
 @transaction.atomic

@@ -8,6 +8,7 @@ SECRET_KEY and leaves DEBUG off.
 import os
 import secrets
 import sys
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "csp",
+    "axes",
     "itsm",
     "incidents",
     "warroom",
@@ -88,7 +90,10 @@ MIDDLEWARE = [
     "itsm.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "itsm.sessions.SessionExpiryMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as axes asks: turns a sign-in refused for too many failures into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "itsm.urls"
@@ -195,13 +200,67 @@ WORKER_HEARTBEAT_REQUIRED = env.bool("WORKER_HEARTBEAT_REQUIRED", default=True)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "incidents:dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Login protection -----------------------------------------------------------------------
+
+
+def _lockout_parameters(value: str) -> list:
+    """`username+ip_address,ip_address` → axes' [["username", "ip_address"], "ip_address"]:
+    each comma-separated item is counted on its own; `+` joins fields counted together."""
+    items = [item.strip().split("+") for item in value.split(",") if item.strip()]
+    return [fields[0] if len(fields) == 1 else fields for fields in items]
+
+
+# Failed sign-ins (portal, admin, and any backend added later: axes listens to Django's
+# user_login_failed) are counted per lockout parameter; reaching the limit refuses sign-in from
+# there for the cool-off, which restarts with every attempt made while locked.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = _lockout_parameters(
+    env.str("LOGIN_LOCKOUT_PARAMETERS", default="username+ip_address,ip_address")
+)
+# With Redis, the counters live in the shared cache; without it (tests, a single hand-started
+# process) in the database, which every process shares: a local-memory cache would give each
+# process its own count.
+AXES_HANDLER = (
+    "axes.handlers.cache.AxesCacheHandler"
+    if REDIS_URL
+    else "axes.handlers.database.AxesDatabaseHandler"
+)
+AXES_LOCKOUT_CALLABLE = "itsm.lockout.lockout_response"
+# The client address is REMOTE_ADDR alone: the ASGI application has already taken it from
+# X-Forwarded-For where the peer is a trusted proxy (FORWARDED_ALLOW_IPS), and a header read
+# here would let any client pick the address it is counted by.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+# Kept off (axes' default): a guesser holding one real account could otherwise clear their
+# address's count by signing in to it between guesses at others.
+AXES_RESET_ON_SUCCESS = False
+# itsm.AuthEvent is the one record of sign-ins; axes keeps only its counters.
+AXES_DISABLE_ACCESS_LOG = True
+# axes' log lines name the address; the username stays masked (people type passwords there).
+AXES_SENSITIVE_PARAMETERS = ["username"]
+AXES_ENABLE_ADMIN = False
+
+# Bad bearer tokens: after this many from one address within the window, that address gets
+# 429 for the rest of the window, good tokens included.
+API_AUTH_FAILURE_LIMIT = env.int("API_AUTH_FAILURE_LIMIT", default=10)
+API_AUTH_FAILURE_WINDOW = env.int("API_AUTH_FAILURE_WINDOW", default=600)
+
+# Seconds without a request after which a portal session is signed out, and seconds after
+# sign-in after which it is signed out whatever the activity.
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=8 * 3600)
+SESSION_MAX_LIFETIME = env.int("SESSION_MAX_LIFETIME", default=24 * 3600)
+SESSION_COOKIE_AGE = SESSION_MAX_LIFETIME
 
 # --- Internationalisation -------------------------------------------------------------------
 
@@ -328,7 +387,9 @@ if OIDC_ENABLED and not (OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET):
 if not (LOCAL_LOGIN_ENABLED or OIDC_ENABLED):
     raise ImproperlyConfigured("LOCAL_LOGIN_ENABLED=false needs OIDC_ISSUER: nobody could sign in.")
 # Without local login no backend checks a password at all (the login pages refuse one too).
+# django-axes first: it refuses a locked-out sign-in before any other backend is asked.
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
     *(["itsm.signin.PortalOIDCBackend"] if OIDC_ENABLED else []),
     *(["django.contrib.auth.backends.ModelBackend"] if LOCAL_LOGIN_ENABLED else []),
 ]
@@ -411,7 +472,8 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["scrub"]}
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes: a line per failed sign-in and lockout (WARNING), none per success or start-up.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 # --- Product --------------------------------------------------------------------------------

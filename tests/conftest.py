@@ -1,15 +1,19 @@
+import ipaddress
 import json
+import secrets
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from axes.handlers.proxy import AxesProxyHandler
 from channels.layers import channel_layers
 from django.conf import settings
 from rest_framework.test import APIClient
 
 from incidents import services
 from incidents.choices import ChangeSource, ChecklistItem
+from itsm.api import throttle
 from itsm.choices import ChatKind
 from itsm.models import ChatWebhook
 from itsm.roles import Role
@@ -40,6 +44,34 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if marker in item.keywords:
                 item.add_marker(skip)
+
+
+# The address of Django's test client.
+TEST_CLIENT_ADDRESS = "127.0.0.1"
+
+
+def forget_failures(address: str) -> None:
+    """Forget the failed sign-ins and bad tokens counted for `address`. Only the cache needs
+    it: axes' database rows go with each test's transaction, but Redis keeps its counts."""
+    throttle.forget(address)
+    if settings.AXES_HANDLER == "axes.handlers.cache.AxesCacheHandler":
+        AxesProxyHandler.reset_attempts(ip_address=address)
+
+
+@pytest.fixture(autouse=True)
+def _failures_not_carried_over():
+    """A test that sends bad tokens or wrong passwords would otherwise lock the test client's
+    address out of the tests that come after it."""
+    forget_failures(TEST_CLIENT_ADDRESS)
+
+
+@pytest.fixture
+def address(db):
+    """A client address of the test's own: Redis keeps lockouts and counts across tests and
+    runs. Written as the lockout and the audit log write it (ipware's canonical form)."""
+    address = str(ipaddress.ip_address(f"2001:db8:{secrets.token_hex(2)}::{secrets.token_hex(2)}"))
+    yield address
+    forget_failures(address)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("itsm", "0003_chatwebhook_url_env"),
+        ("itsm", "0004_auth_events"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,44 @@
+"""The audit log follows Django's authentication signals and axes' lockout signal, so every
+way of signing in records itself here: the portal's form, the admin's, and any backend added
+later (single sign-on, a second factor) that goes through `django.contrib.auth`."""
+
+from axes.signals import user_locked_out
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+
+from itsm.choices import AuthEventKind
+from itsm.services import auth_event_record
+
+
+def _logged_in(sender, request, user, **kwargs):
+    auth_event_record(kind=AuthEventKind.LOGIN, request=request, user=user)
+
+
+def _logged_out(sender, request, user, **kwargs):
+    reason = getattr(request, "signed_out_because", "")
+    detail = {"reason": reason} if reason else {}
+    auth_event_record(kind=AuthEventKind.LOGOUT, request=request, user=user, detail=detail)
+
+
+def _login_failed(sender, credentials, request=None, **kwargs):
+    auth_event_record(
+        kind=AuthEventKind.LOGIN_FAILED,
+        request=request,
+        username=str(credentials.get("username") or ""),
+        detail={"locked_out": bool(getattr(request, "axes_locked_out", False))},
+    )
+
+
+def _locked_out(sender, request, username, ip_address, **kwargs):
+    auth_event_record(
+        kind=AuthEventKind.LOCKED_OUT,
+        request=request,
+        username=str(username or ""),
+        detail={"via": "sign_in"},
+    )
+
+
+def connect() -> None:
+    user_logged_in.connect(_logged_in, dispatch_uid="itsm-audit-login")
+    user_logged_out.connect(_logged_out, dispatch_uid="itsm-audit-logout")
+    user_login_failed.connect(_login_failed, dispatch_uid="itsm-audit-login-failed")
+    user_locked_out.connect(_locked_out, dispatch_uid="itsm-audit-locked-out")
