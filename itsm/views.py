@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.generic import FormView
 
 from itsm import services
+from itsm.choices import AuthEventKind
 from itsm.errors import ValidationFailed
 from itsm.notifications import inbox, notification_mark_read, notifications_mark_all_read
 from itsm.twofactor import (
@@ -106,6 +107,12 @@ class TwoFactorCodeView(LoginRequiredMixin, RedirectURLMixin, FormView):
                 user=self.request.user, code=form.cleaned_data["code"]
             )
         except ValidationFailed as error:
+            services.auth_event_record(
+                kind=AuthEventKind.LOGIN_FAILED,
+                request=self.request,
+                user=self.request.user,
+                detail={"via": "two_factor_code"},
+            )
             form.add_error("code", error.message)
             return self.form_invalid(form)
         mark_verified(self.request, device)

@@ -10,6 +10,8 @@ import time_machine
 from django.contrib.auth.backends import ModelBackend
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from itsm.choices import AuthEventKind
+from itsm.models import AuthEvent
 from itsm.services import RECOVERY_CODE_COUNT
 from tests.conftest import api_error
 from tests.factories import enrol_two_factor, totp_code
@@ -96,6 +98,8 @@ def test_after_enrolment_signing_in_asks_for_a_code_and_refuses_a_wrong_one(
     assert wrong.status_code == 200
     assert b"That code is not right" in wrong.content
     assert asks_for_code(client.get("/"))
+    failed = AuthEvent.objects.get(kind=AuthEventKind.LOGIN_FAILED)
+    assert (failed.user, failed.detail) == (responder, {"via": "two_factor_code"})
 
     clock.shift(2)  # past the one-second lock of a wrong code
     session_before = client.session.session_key
