@@ -25,6 +25,7 @@ from incidents.models import (
     ScheduleOverride,
 )
 from incidents.oncall import oncall_entry, schedule_create, schedule_override_create
+from itsm.api.fields import TextLookupField
 from itsm.api.views import SLUG_PATTERN, error_responses
 
 # --- serializers -------------------------------------------------------------------------------
@@ -104,7 +105,7 @@ class EscalationLevelSerializer(serializers.ModelSerializer):
     )
     target_users = UsernameField(many=True, required=False)
     target_teams = TeamSlugField(many=True, required=False)
-    target_schedules = serializers.SlugRelatedField(
+    target_schedules = TextLookupField(
         slug_field="slug", many=True, required=False, queryset=Schedule.objects.all()
     )
 

@@ -27,18 +27,19 @@ from incidents.models import (
     Team,
 )
 from incidents.services import allowed_transitions
+from itsm.api.fields import TextLookupField
 
 User = get_user_model()
 
 
-class UsernameField(serializers.SlugRelatedField):
+class UsernameField(TextLookupField):
     def __init__(self, **kwargs):
         kwargs.setdefault("slug_field", "username")
         kwargs.setdefault("queryset", User.objects.filter(is_active=True))
         super().__init__(**kwargs)
 
 
-class TeamSlugField(serializers.SlugRelatedField):
+class TeamSlugField(TextLookupField):
     def __init__(self, **kwargs):
         kwargs.setdefault("slug_field", "slug")
         kwargs.setdefault("queryset", Team.objects.all())
@@ -55,7 +56,7 @@ class TeamSerializer(serializers.ModelSerializer):
 
 class ServiceSerializer(serializers.ModelSerializer):
     owner_team = TeamSlugField(required=False, allow_null=True)
-    depends_on = serializers.SlugRelatedField(
+    depends_on = TextLookupField(
         slug_field="slug", many=True, required=False, queryset=Service.objects.all()
     )
     tier = serializers.ChoiceField(choices=ServiceTier.choices, default=ServiceTier.TIER_3)

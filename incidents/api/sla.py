@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from incidents import sla
 from incidents.choices import SlaTimerState
 from incidents.models import BusinessCalendar, Holiday, SlaPolicy, SlaTarget, SlaTimer, WorkingHours
+from itsm.api.fields import TextLookupField
 from itsm.api.views import SLUG_PATTERN, error_responses
 
 # The longest duration the API takes (an SLA target, a shift, an escalation delay): longer ones
@@ -109,7 +110,7 @@ class SlaTargetSerializer(ReplacedItemSerializer):
 
 
 class SlaPolicySerializer(serializers.ModelSerializer):
-    calendar = serializers.SlugRelatedField(
+    calendar = TextLookupField(
         slug_field="slug",
         queryset=BusinessCalendar.objects.all(),
         required=False,

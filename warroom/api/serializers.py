@@ -8,6 +8,7 @@ from rest_framework import serializers
 from incidents.api.serializers import UsernameField
 from incidents.choices import IncidentStatus, Priority
 from incidents.models import Incident
+from itsm.api.fields import TextLookupField
 from itsm.models import ChatWebhook
 from warroom.choices import DeclarationTrigger, MajorIncidentState, WarRoomRole
 from warroom.models import (
@@ -39,19 +40,7 @@ class StrictSerializer(serializers.Serializer):
         return attrs
 
 
-class LookedUpByText:
-    """A related field looked up by text (a username, a slug). Text with a NUL character is
-    refused before the lookup: PostgreSQL cannot compare it, and the query would fail (a 500)."""
-
-    default_error_messages = {"nul": "Must not contain NUL characters."}
-
-    def to_internal_value(self, data):
-        if isinstance(data, str) and "\x00" in data:
-            self.fail("nul")
-        return super().to_internal_value(data)
-
-
-class StaffField(LookedUpByText, UsernameField):
+class StaffField(UsernameField):
     """A username of active staff (who may work in war rooms). Checked here as well as in the
     services so that one answer names every bad field of a body, by the body's names."""
 
@@ -67,7 +56,7 @@ class StaffField(LookedUpByText, UsernameField):
         return user
 
 
-class ChatWebhookField(LookedUpByText, serializers.SlugRelatedField):
+class ChatWebhookField(TextLookupField):
     default_error_messages = {"does_not_exist": "No chat channel {value}."}
 
     def __init__(self, **kwargs):
