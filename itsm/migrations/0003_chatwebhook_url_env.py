@@ -5,15 +5,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('itsm', '0002_notifications'),
+        ("itsm", "0002_notifications"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='chatwebhook',
-            name='url_env',
-            field=models.CharField(help_text='Environment variable holding the webhook URL: SLACK_WEBHOOK_… for Slack, TEAMS_WEBHOOK_… for Teams (e.g. SLACK_WEBHOOK_OPS).', max_length=100, validators=[django.core.validators.RegexValidator('^(SLACK|TEAMS)_WEBHOOK_[A-Z0-9_]+$', 'Name an environment variable starting SLACK_WEBHOOK_ or TEAMS_WEBHOOK_.')]),
+            model_name="chatwebhook",
+            name="url_env",
+            field=models.CharField(
+                help_text="Environment variable holding the webhook URL: SLACK_WEBHOOK_… for Slack, TEAMS_WEBHOOK_… for Teams (e.g. SLACK_WEBHOOK_OPS).",
+                max_length=100,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^(SLACK|TEAMS)_WEBHOOK_[A-Z0-9_]+$",
+                        "Name an environment variable starting SLACK_WEBHOOK_ or TEAMS_WEBHOOK_.",
+                    )
+                ],
+            ),
         ),
     ]
