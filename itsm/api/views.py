@@ -14,6 +14,9 @@ ERROR_SCHEMA = inline_serializer(
                 "code": serializers.CharField(),
                 "message": serializers.CharField(),
                 "fields": serializers.DictField(child=serializers.ListField()),
+                "request_id": serializers.CharField(
+                    required=False, help_text="A server error's id, as in its log line."
+                ),
             },
         )
     },
