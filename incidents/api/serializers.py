@@ -124,9 +124,9 @@ PLAIN_FIELDS = (
 
 class IncidentSerializer(serializers.ModelSerializer):
     services = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    reporter = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    reporter = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     url = serializers.SerializerMethodField()
     sla_timers = SlaTimerSerializer(many=True, read_only=True)
 
@@ -167,7 +167,15 @@ class IncidentSerializer(serializers.ModelSerializer):
 
 
 class IncidentDetailSerializer(IncidentSerializer):
-    duplicate_of = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    duplicate_of = serializers.SlugRelatedField(
+        slug_field="number", read_only=True, allow_null=True
+    )
+    resolution_code = serializers.ChoiceField(
+        choices=ResolutionCode.choices,
+        read_only=True,
+        allow_blank=True,
+        help_text="Empty until resolved.",
+    )
     checklist = serializers.SerializerMethodField()
     allowed_transitions = serializers.SerializerMethodField()
 
@@ -304,7 +312,9 @@ class ChecklistTickSerializer(serializers.Serializer):
 
 
 class IncidentEventSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    actor = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="null: the system."
+    )
 
     class Meta:
         model = IncidentEvent

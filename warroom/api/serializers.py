@@ -3,6 +3,7 @@ have the shapes the war room's websocket sends (`warroom.selectors`); a test kee
 
 from collections.abc import Mapping
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from incidents.api.serializers import UsernameField
@@ -84,6 +85,17 @@ class EscapingChoiceField(serializers.ChoiceField):
         super().fail(key, **kwargs)
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "anyOf": [{"format": "uri"}, {"enum": [""]}],
+        "description": "A link, or empty.",
+    }
+)
+class LinkOrEmptyField(serializers.CharField):
+    """A link that may be empty: the schema's `uri` format alone refuses ""."""
+
+
 class PersonSerializer(serializers.Serializer):
     username = serializers.CharField(source="get_username")
     name = serializers.SerializerMethodField(help_text="The full name, else the username.")
@@ -111,6 +123,7 @@ class MajorIncidentSerializer(serializers.ModelSerializer):
         help_text="The war room's live feed (docs/warroom-protocol.md)."
     )
     chat_webhooks = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    bridge_link = LinkOrEmptyField(read_only=True)
 
     class Meta:
         model = MajorIncident
@@ -278,7 +291,7 @@ class RevisionSerializer(serializers.ModelSerializer):
 
 class DeclarationRuleSerializer(serializers.ModelSerializer):
     description = serializers.CharField(source="describe")
-    manager = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    manager = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = DeclarationRule
