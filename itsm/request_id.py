@@ -35,7 +35,8 @@ class RequestIdLogFilter(logging.Filter):
 
     def filter(self, record):
         request_id = getattr(getattr(record, "request", None), "request_id", None)
-        if request_id:
+        if request_id and not hasattr(record, "request_id"):  # once, however often configured
+            record.request_id = request_id
             record.msg = f"{record.getMessage()} [request_id={request_id}]"
             record.args = ()
         return True

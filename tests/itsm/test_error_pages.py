@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from incidents import selectors
 from incidents.api.views import IncidentViewSet
 from incidents.models import Incident
+from itsm.request_id import RequestIdLogFilter
 from tests.conftest import api_error
 
 TEN_MB = "x" * 10_000_000
@@ -57,6 +58,21 @@ def test_an_unexpected_exception_is_a_json_500_with_a_logged_request_id(
     [logged] = [r for r in caplog.records if r.name == "django.request"]
     assert error["request_id"] in logged.getMessage()
     assert "the database fell over" in str(logged.exc_info[1])
+
+
+def test_the_request_id_is_in_the_log_line_once_however_often_logging_is_configured(
+    failing_client, responder, broken_incident_list, caplog, monkeypatch
+):
+    """Each django.setup() (get_wsgi_application() runs one) adds the filter again."""
+    logger = logging.getLogger("django.request")
+    monkeypatch.setattr(logger, "filters", [*logger.filters, RequestIdLogFilter()])
+    failing_client.force_authenticate(responder)
+
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        response = failing_client.get("/api/incidents/")
+
+    [logged] = [r for r in caplog.records if r.name == "django.request"]
+    assert logged.getMessage().count(response["X-Request-ID"]) == 1
 
 
 def test_every_answer_names_its_request_id(api, responder):
