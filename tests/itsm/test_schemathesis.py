@@ -13,6 +13,7 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -33,7 +34,9 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-EXAMPLES_PER_OPERATION = 12
+# Examples per operation: valid requests, and requests that break the schema on purpose (wrong
+# types, values out of range, missing fields), which must be refused as documented.
+EXAMPLES = {GenerationMode.POSITIVE: 12, GenerationMode.NEGATIVE: 6}
 CLI = "cli"
 
 
@@ -88,7 +91,7 @@ def _real_values(world, path: str) -> dict:
     }
 
 
-def _naming_real_objects(operation, world):
+def _naming_real_objects(operation, mode, world):
     """Cases of `operation` whose path parameters name objects that exist."""
     real = _real_values(world, operation.path)
     chosen = st.fixed_dictionaries({name: st.sampled_from(values) for name, values in real.items()})
@@ -98,15 +101,15 @@ def _naming_real_objects(operation, world):
         case.path_parameters = {**(case.path_parameters or {}), **parameters}
         return case
 
-    return st.tuples(operation.as_strategy(), chosen).map(name_them)
+    return st.tuples(operation.as_strategy(mode), chosen).map(name_them)
 
 
-def _failure(operation, world, headers):
+def _failure(operation, mode, world, headers):
     """The first failing check's error for `operation`, or None."""
 
-    @given(case=_naming_real_objects(operation, world))
+    @given(case=_naming_real_objects(operation, mode, world))
     @settings(
-        max_examples=EXAMPLES_PER_OPERATION,
+        max_examples=EXAMPLES[mode],
         deadline=None,
         derandomize=True,
         database=None,
@@ -134,6 +137,7 @@ def app():
         signal.connect(close_old_connections)
 
 
+@pytest.mark.timeout(300)  # about a minute a role on a 2-core machine; more under load
 @pytest.mark.parametrize("role", ["manager", "stakeholder"])
 def test_every_operation_answers_as_the_schema_says(request, app, world, role):
     _, raw = token_create(user=request.getfixturevalue(role), name="schemathesis")
@@ -141,7 +145,11 @@ def test_every_operation_answers_as_the_schema_says(request, app, world, role):
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
 
-    failures = {op.label: _failure(op, world, headers) for op in operations}
+    failures = {
+        f"{op.label} ({mode.value})": _failure(op, mode, world, headers)
+        for op in operations
+        for mode in EXAMPLES
+    }
 
     found = [f"{label}: {_summary(error)}" for label, error in failures.items() if error]
     assert not found, "\n".join(found)
