@@ -30,7 +30,7 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
     }
 )
 class FieldErrorsField(serializers.DictField):
-    pass
+    """`error.fields`: described by hand, since a list field's errors are an object."""
 
 
 ERROR = inline_serializer(
