@@ -77,6 +77,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "itsm.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before WhiteNoise, which answers static files itself: they get the headers too.
     "csp.middleware.CSPMiddleware",
@@ -300,7 +301,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "itsm.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "itsm.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "itsm.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
@@ -466,14 +467,21 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    # Every line passes through the scrubber: no configured secret or webhook URL is logged.
-    "filters": {"scrub": {"()": "itsm.redaction.ScrubFilter"}},
+    "filters": {
+        # Every line passes through the scrubber: no configured secret or webhook URL is logged.
+        "scrub": {"()": "itsm.redaction.ScrubFilter"},
+        "request_id": {"()": "itsm.request_id.RequestIdLogFilter"},
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["scrub"]}
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # axes: a line per failed sign-in and lockout (WARNING), none per success or start-up.
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["request_id"]},
+        # axes: a line per failed sign-in and lockout (WARNING), none per success or start-up.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # --- Product --------------------------------------------------------------------------------

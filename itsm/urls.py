@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.defaults import page_not_found
+from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from itsm import health, signin, views
-from itsm.api.errors import api_not_found
+from itsm.api import errors
 
 admin.site.site_header = "ITSM portal administration"
 admin.site.site_title = "ITSM portal"
@@ -39,8 +39,18 @@ urlpatterns = [
 ]
 
 
-def handler404(request, exception):
-    """JSON in the API's error shape under /api/, the portal's page elsewhere."""
-    if request.path.startswith("/api/"):
-        return api_not_found(request, exception)
-    return page_not_found(request, exception)
+def _api_or_page(api_view, page_view):
+    """An error handler answering JSON in the API's error shape under /api/, the portal's
+    page elsewhere."""
+
+    def handler(request, *args, **kwargs):
+        view = api_view if request.path_info.startswith("/api/") else page_view
+        return view(request, *args, **kwargs)
+
+    return handler
+
+
+handler400 = _api_or_page(errors.api_bad_request, defaults.bad_request)
+handler403 = _api_or_page(errors.api_permission_denied, defaults.permission_denied)
+handler404 = _api_or_page(errors.api_not_found, defaults.page_not_found)
+handler500 = _api_or_page(errors.api_server_error, defaults.server_error)

@@ -8,15 +8,17 @@ from itsm.errors import ValidationFailed
 # Text no database stores: a NUL (PostgreSQL refuses it), or half of a UTF-16 surrogate pair
 # (JSON can carry "\ud800"; no UTF-8 text can).
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_MESSAGE = "Must not contain NUL characters or unpaired surrogates."
+NOT_TEXT = "Must be text."
 
 
 def clean_text(errors: dict, name: str, value, *, required: bool, max_length: int) -> str:
     text = (value or "").strip() if isinstance(value, str) or value is None else None
     if text is None:
-        errors[name] = "Must be text."
+        errors[name] = NOT_TEXT
         return ""
     if UNSTORABLE.search(text):
-        errors[name] = "Must not contain NUL characters or unpaired surrogates."
+        errors[name] = UNSTORABLE_MESSAGE
     elif required and not text:
         errors[name] = "This field is required."
     elif len(text) > max_length:

@@ -25,7 +25,8 @@ from incidents.models import (
     ScheduleOverride,
 )
 from incidents.oncall import oncall_entry, schedule_create, schedule_override_create
-from itsm.api.views import SLUG_PATTERN, error_responses
+from itsm.api.fields import TextLookupField
+from itsm.api.views import SLUG_PATTERN
 
 # --- serializers -------------------------------------------------------------------------------
 
@@ -104,7 +105,7 @@ class EscalationLevelSerializer(serializers.ModelSerializer):
     )
     target_users = UsernameField(many=True, required=False)
     target_teams = TeamSlugField(many=True, required=False)
-    target_schedules = serializers.SlugRelatedField(
+    target_schedules = TextLookupField(
         slug_field="slug", many=True, required=False, queryset=Schedule.objects.all()
     )
 
@@ -184,7 +185,7 @@ class SlugOrIdLookup:
     retrieve=extend_schema(summary="One schedule"),
     create=extend_schema(
         summary="Add a schedule with its rotations",
-        responses={201: ScheduleSerializer, **error_responses(400, 401, 403)},
+        responses={201: ScheduleSerializer},
     ),
 )
 class ScheduleViewSet(
@@ -230,7 +231,7 @@ class ScheduleViewSet(
 
     @extend_schema(
         parameters=[OnCallQuerySerializer],
-        responses={200: OnCallSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: OnCallSerializer},
         summary="Who is on call at a moment (default: now)",
     )
     @action(detail=True, methods=["get"])
@@ -252,7 +253,7 @@ class ScheduleViewSet(
 
     @extend_schema(
         request=OverrideSerializer,
-        responses={201: ScheduleSerializer, **error_responses(400, 401, 403, 404)},
+        responses={201: ScheduleSerializer},
         summary="Put someone on call for a while (a responder: only themselves)",
     )
     @action(detail=True, methods=["post"])
@@ -269,7 +270,7 @@ class ScheduleViewSet(
     retrieve=extend_schema(summary="One escalation policy"),
     create=extend_schema(
         summary="Add an escalation policy with its levels",
-        responses={201: EscalationPolicySerializer, **error_responses(400, 401, 403)},
+        responses={201: EscalationPolicySerializer},
     ),
 )
 class EscalationPolicyViewSet(
@@ -304,7 +305,7 @@ class EscalationPolicyViewSet(
 
 @extend_schema(
     summary="An incident's escalation steps: each level, when it is due, and whom it paged",
-    responses={200: EscalationStepSerializer(many=True), **error_responses(401, 403, 404)},
+    responses={200: EscalationStepSerializer(many=True)},
 )
 class IncidentEscalationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = EscalationStepSerializer

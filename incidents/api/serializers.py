@@ -27,18 +27,19 @@ from incidents.models import (
     Team,
 )
 from incidents.services import allowed_transitions
+from itsm.api.fields import TextLookupField
 
 User = get_user_model()
 
 
-class UsernameField(serializers.SlugRelatedField):
+class UsernameField(TextLookupField):
     def __init__(self, **kwargs):
         kwargs.setdefault("slug_field", "username")
         kwargs.setdefault("queryset", User.objects.filter(is_active=True))
         super().__init__(**kwargs)
 
 
-class TeamSlugField(serializers.SlugRelatedField):
+class TeamSlugField(TextLookupField):
     def __init__(self, **kwargs):
         kwargs.setdefault("slug_field", "slug")
         kwargs.setdefault("queryset", Team.objects.all())
@@ -55,7 +56,7 @@ class TeamSerializer(serializers.ModelSerializer):
 
 class ServiceSerializer(serializers.ModelSerializer):
     owner_team = TeamSlugField(required=False, allow_null=True)
-    depends_on = serializers.SlugRelatedField(
+    depends_on = TextLookupField(
         slug_field="slug", many=True, required=False, queryset=Service.objects.all()
     )
     tier = serializers.ChoiceField(choices=ServiceTier.choices, default=ServiceTier.TIER_3)
@@ -123,9 +124,9 @@ PLAIN_FIELDS = (
 
 class IncidentSerializer(serializers.ModelSerializer):
     services = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    reporter = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    reporter = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     url = serializers.SerializerMethodField()
     sla_timers = SlaTimerSerializer(many=True, read_only=True)
 
@@ -166,7 +167,15 @@ class IncidentSerializer(serializers.ModelSerializer):
 
 
 class IncidentDetailSerializer(IncidentSerializer):
-    duplicate_of = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    duplicate_of = serializers.SlugRelatedField(
+        slug_field="number", read_only=True, allow_null=True
+    )
+    resolution_code = serializers.ChoiceField(
+        choices=ResolutionCode.choices,
+        read_only=True,
+        allow_blank=True,
+        help_text="Empty until resolved.",
+    )
     checklist = serializers.SerializerMethodField()
     allowed_transitions = serializers.SerializerMethodField()
 
@@ -303,7 +312,9 @@ class ChecklistTickSerializer(serializers.Serializer):
 
 
 class IncidentEventSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    actor = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="null: the system."
+    )
 
     class Meta:
         model = IncidentEvent

@@ -4,14 +4,15 @@ timers an incident payload carries. Everyone with the view permission reads; man
 from datetime import timedelta
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
 from incidents import sla
 from incidents.choices import SlaTimerState
 from incidents.models import BusinessCalendar, Holiday, SlaPolicy, SlaTarget, SlaTimer, WorkingHours
-from itsm.api.views import SLUG_PATTERN, error_responses
+from itsm.api.fields import TextLookupField
+from itsm.api.views import SLUG_PATTERN
 
 # The longest duration the API takes (an SLA target, a shift, an escalation delay): longer ones
 # make no sense, and far longer ones overflow the datetime arithmetic and the database column.
@@ -109,7 +110,7 @@ class SlaTargetSerializer(ReplacedItemSerializer):
 
 
 class SlaPolicySerializer(serializers.ModelSerializer):
-    calendar = serializers.SlugRelatedField(
+    calendar = TextLookupField(
         slug_field="slug",
         queryset=BusinessCalendar.objects.all(),
         required=False,
@@ -167,7 +168,23 @@ class SlaPolicySerializer(serializers.ModelSerializer):
 # --- calendars -----------------------------------------------------------------------------------
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?$",
+        "example": "09:00:00",
+        "description": "A local time of the calendar's time zone: HH:MM[:SS].",
+    }
+)
+class LocalTimeField(serializers.TimeField):
+    """A wall-clock time without an offset. The schema's `time` format would require one
+    (RFC 3339), which a working day's start or end in a named time zone does not have."""
+
+
 class WorkingHoursSerializer(ReplacedItemSerializer):
+    start = LocalTimeField()
+    end = LocalTimeField()
+
     class Meta:
         model = WorkingHours
         fields = ["weekday", "start", "end"]
@@ -247,13 +264,11 @@ def _config_schema(noun: str, serializer):
     return extend_schema_view(
         list=extend_schema(summary=f"List {noun}s"),
         retrieve=extend_schema(summary=f"One {noun}"),
-        create=extend_schema(
-            summary=f"Create a {noun}", responses={201: serializer, **error_responses(400, 403)}
-        ),
+        create=extend_schema(summary=f"Create a {noun}", responses={201: serializer}),
         partial_update=extend_schema(
             summary=f"Edit a {noun}",
             request=serializer,
-            responses={200: serializer, **error_responses(400, 403, 404)},
+            responses={200: serializer},
         ),
     )
 

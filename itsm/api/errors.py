@@ -1,6 +1,7 @@
 """Every API failure answers `{"error": {"code", "message", "fields"}}`."""
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -62,7 +63,38 @@ def exception_handler(exc, context):
     return response
 
 
-def api_not_found(request, exception=None):
-    """A 404 for a path under /api/ that no route matches, in the API's error shape."""
-    body = {"error": {"code": "not_found", "message": "No API endpoint here.", "fields": {}}}
-    return JsonResponse(body, status=404)
+# What Django itself answers for a request under /api/ (itsm.urls routes its error handlers
+# here): an unrouted path, an unreadable request, an unexpected exception.
+
+
+def _error(status: int, code: str, message: str, **extra) -> JsonResponse:
+    body = {"error": {"code": code, "message": message, "fields": {}, **extra}}
+    return JsonResponse(body, status=status)
+
+
+def api_bad_request(request, exception):
+    """A request Django refused to read (a body over DATA_UPLOAD_MAX_MEMORY_SIZE, too many
+    fields)."""
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return _error(400, "invalid", f"The request body is over {limit} bytes.")
+    return _error(400, "invalid", "Bad request.")
+
+
+def api_permission_denied(request, exception):
+    return _error(403, "permission_denied", "You do not have permission to do this.")
+
+
+def api_not_found(request, exception):
+    """A path under /api/ that no route matches."""
+    return _error(404, "not_found", "No API endpoint here.")
+
+
+def api_server_error(request):
+    """An unexpected exception; its traceback is logged with the same request id."""
+    return _error(
+        500,
+        "server_error",
+        "Something went wrong on the server. Quote the request_id when you report it.",
+        request_id=request.request_id,
+    )

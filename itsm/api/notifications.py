@@ -8,7 +8,6 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from itsm.api.views import error_responses
 from itsm.choices import NotificationChannel
 from itsm.models import Notification
 from itsm.notifications import notification_mark_read, notifications_mark_all_read
@@ -70,7 +69,7 @@ class NotificationViewSet(
 
     @extend_schema(
         request=None,
-        responses={200: NotificationSerializer, **error_responses(401, 403, 404)},
+        responses={200: NotificationSerializer},
         summary="Mark one of your notifications read",
     )
     @action(detail=True, methods=["post"])
@@ -82,7 +81,6 @@ class NotificationViewSet(
         request=None,
         responses={
             200: inline_serializer("ReadAll", fields={"marked": serializers.IntegerField()}),
-            **error_responses(401, 403),
         },
         summary="Mark all your notifications read",
     )

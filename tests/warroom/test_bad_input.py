@@ -11,6 +11,7 @@ from django.urls import reverse
 from incidents.choices import ChangeSource
 from incidents.models import IncidentEvent
 from itsm.models import ChatWebhook
+from itsm.validation import UNSTORABLE_MESSAGE
 from tests.conftest import api_error
 from tests.factories import make_incident
 from tests.incidents.test_admin import form_data
@@ -130,7 +131,7 @@ def test_a_nul_in_a_username_or_a_slug_is_a_field_error(
 
     response = send(as_manager, method, path, json.dumps({**body, field: value}))
 
-    assert api_error(response, 400, "invalid") == {field: ["Must not contain NUL characters."]}
+    assert api_error(response, 400, "invalid") == {field: [UNSTORABLE_MESSAGE]}
     assert state() == before
 
 

@@ -3,11 +3,13 @@ have the shapes the war room's websocket sends (`warroom.selectors`); a test kee
 
 from collections.abc import Mapping
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from incidents.api.serializers import UsernameField
 from incidents.choices import IncidentStatus, Priority
 from incidents.models import Incident
+from itsm.api.fields import TextLookupField
 from itsm.models import ChatWebhook
 from warroom.choices import DeclarationTrigger, MajorIncidentState, WarRoomRole
 from warroom.models import (
@@ -39,19 +41,7 @@ class StrictSerializer(serializers.Serializer):
         return attrs
 
 
-class LookedUpByText:
-    """A related field looked up by text (a username, a slug). Text with a NUL character is
-    refused before the lookup: PostgreSQL cannot compare it, and the query would fail (a 500)."""
-
-    default_error_messages = {"nul": "Must not contain NUL characters."}
-
-    def to_internal_value(self, data):
-        if isinstance(data, str) and "\x00" in data:
-            self.fail("nul")
-        return super().to_internal_value(data)
-
-
-class StaffField(LookedUpByText, UsernameField):
+class StaffField(UsernameField):
     """A username of active staff (who may work in war rooms). Checked here as well as in the
     services so that one answer names every bad field of a body, by the body's names."""
 
@@ -67,7 +57,7 @@ class StaffField(LookedUpByText, UsernameField):
         return user
 
 
-class ChatWebhookField(LookedUpByText, serializers.SlugRelatedField):
+class ChatWebhookField(TextLookupField):
     default_error_messages = {"does_not_exist": "No chat channel {value}."}
 
     def __init__(self, **kwargs):
@@ -93,6 +83,17 @@ class EscapingChoiceField(serializers.ChoiceField):
         if "input" in kwargs:
             kwargs["input"] = str(kwargs["input"]).encode("utf-8", "backslashreplace").decode()
         super().fail(key, **kwargs)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "anyOf": [{"format": "uri"}, {"enum": [""]}],
+        "description": "A link, or empty.",
+    }
+)
+class LinkOrEmptyField(serializers.CharField):
+    """A link that may be empty: the schema's `uri` format alone refuses ""."""
 
 
 class PersonSerializer(serializers.Serializer):
@@ -122,6 +123,7 @@ class MajorIncidentSerializer(serializers.ModelSerializer):
         help_text="The war room's live feed (docs/warroom-protocol.md)."
     )
     chat_webhooks = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    bridge_link = LinkOrEmptyField(read_only=True)
 
     class Meta:
         model = MajorIncident
@@ -289,7 +291,7 @@ class RevisionSerializer(serializers.ModelSerializer):
 
 class DeclarationRuleSerializer(serializers.ModelSerializer):
     description = serializers.CharField(source="describe")
-    manager = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    manager = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = DeclarationRule

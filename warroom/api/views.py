@@ -18,7 +18,6 @@ from incidents.api.serializers import IncidentEventSerializer, NoteSerializer
 from incidents.choices import ChangeSource, EventType
 from incidents.selectors import incident_timeline
 from itsm.api.parsers import JSON_ONLY
-from itsm.api.views import error_responses
 from warroom import selectors, services
 from warroom.api.serializers import (
     BridgeSerializer,
@@ -140,7 +139,7 @@ class MajorIncidentViewSet(
 
     @extend_schema(
         request=DeclareSerializer,
-        responses={201: MajorIncidentSerializer, **error_responses(400, 401, 403, 409)},
+        responses={201: MajorIncidentSerializer},
         summary="Declare a major incident (managers and super admins)",
     )
     def create(self, request):
@@ -157,7 +156,7 @@ class MajorIncidentViewSet(
 
     @extend_schema(
         request=MajorIncidentUpdateSerializer,
-        responses={200: MajorIncidentSerializer, **error_responses(400, 401, 403, 404, 409)},
+        responses={200: MajorIncidentSerializer},
         summary="Change the bridge link, the chat channels, or (managers) the manager",
         parameters=[NUMBER],
     )
@@ -180,7 +179,7 @@ class MajorIncidentViewSet(
 
     @extend_schema(
         request=ReasonSerializer,
-        responses={200: MajorIncidentSerializer, **error_responses(400, 401, 403, 404, 409)},
+        responses={200: MajorIncidentSerializer},
         summary="Demote back to an ordinary incident (managers and super admins)",
         parameters=[NUMBER],
     )
@@ -195,7 +194,7 @@ class MajorIncidentViewSet(
     # --- the scratchpad ---
 
     @extend_schema(
-        responses={200: ScratchpadSerializer, **error_responses(401, 403, 404)},
+        responses={200: ScratchpadSerializer},
         summary="The scratchpad's current version and text",
         parameters=[NUMBER],
     )
@@ -205,7 +204,7 @@ class MajorIncidentViewSet(
 
     @extend_schema(
         request=ScratchpadSaveSerializer,
-        responses={200: ScratchpadSavedSerializer, **error_responses(400, 401, 403, 404, 409)},
+        responses={200: ScratchpadSavedSerializer},
         summary="Save the whole text, typed against `base_version`; merged with later saves",
         parameters=[NUMBER],
     )
@@ -217,7 +216,7 @@ class MajorIncidentViewSet(
         return Response(ScratchpadSavedSerializer(result).data)
 
     @extend_schema(
-        responses={200: RevisionSerializer(many=True), **error_responses(401, 403, 404)},
+        responses={200: RevisionSerializer(many=True)},
         summary="Every saved version of the scratchpad, newest first",
         parameters=[NUMBER],
     )
@@ -229,7 +228,7 @@ class MajorIncidentViewSet(
     # --- the bridge ---
 
     @extend_schema(
-        responses={200: BridgeSerializer, **error_responses(401, 403, 404)},
+        responses={200: BridgeSerializer},
         summary="The bridge link, and who joined and left",
         parameters=[NUMBER],
     )
@@ -243,7 +242,7 @@ class MajorIncidentViewSet(
 
     @extend_schema(
         request=None,
-        responses={200: BridgeSerializer, **error_responses(401, 403, 404, 409)},
+        responses={200: BridgeSerializer},
         summary="Record that you joined the bridge",
         parameters=[NUMBER],
     )
@@ -254,7 +253,7 @@ class MajorIncidentViewSet(
 
     @extend_schema(
         request=None,
-        responses={200: BridgeSerializer, **error_responses(401, 403, 404)},
+        responses={200: BridgeSerializer},
         summary="Record that you left the bridge",
         parameters=[NUMBER],
     )
@@ -272,9 +271,7 @@ def _part_schema(list_summary: str):
 
     def decorate(viewset):
         rows = viewset.serializer_class(many=True)
-        list_schema = extend_schema(
-            summary=list_summary, responses={200: rows, **error_responses(401, 403, 404)}
-        )
+        list_schema = extend_schema(summary=list_summary, responses={200: rows})
         return extend_schema(parameters=[NUMBER])(extend_schema_view(list=list_schema)(viewset))
 
     return decorate
@@ -308,7 +305,7 @@ class RoleViewSet(mixins.ListModelMixin, WarRoomPartViewSet):
 
     @extend_schema(
         request=RoleAssignSerializer,
-        responses={201: RoleSerializer, **error_responses(400, 401, 403, 404, 409)},
+        responses={201: RoleSerializer},
         summary="Assign a role; a role one person holds is handed over from its holder",
     )
     def create(self, request, number=None):
@@ -324,7 +321,7 @@ class RoleViewSet(mixins.ListModelMixin, WarRoomPartViewSet):
 
     @extend_schema(
         request=None,
-        responses={200: RoleSerializer(many=True), **error_responses(401, 403, 404, 409)},
+        responses={200: RoleSerializer(many=True)},
         summary="End a role assignment; answers the roles held now",
     )
     @action(detail=True, methods=["post"])
@@ -348,7 +345,7 @@ class TaskViewSet(mixins.ListModelMixin, WarRoomPartViewSet):
 
     @extend_schema(
         request=TaskCreateSerializer,
-        responses={201: TaskSerializer, **error_responses(400, 401, 403, 404, 409)},
+        responses={201: TaskSerializer},
         summary="Add a task",
     )
     def create(self, request, number=None):
@@ -358,7 +355,7 @@ class TaskViewSet(mixins.ListModelMixin, WarRoomPartViewSet):
 
     @extend_schema(
         request=TaskUpdateSerializer,
-        responses={200: TaskSerializer, **error_responses(400, 401, 403, 404, 409)},
+        responses={200: TaskSerializer},
         summary="Rename, reassign (null: nobody), or tick a task done",
     )
     def partial_update(self, request, number=None, pk=None):
@@ -379,7 +376,7 @@ class TimelineViewSet(mixins.ListModelMixin, WarRoomPartViewSet):
 
     @extend_schema(
         request=PinSerializer,
-        responses={200: IncidentEventSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: IncidentEventSerializer},
         summary="Pin an event to the top of the war room, or unpin it",
     )
     @action(detail=True, methods=["post"])
@@ -399,7 +396,7 @@ class NoteViewSet(mixins.ListModelMixin, WarRoomPartViewSet):
 
     @extend_schema(
         request=NoteSerializer,
-        responses={201: IncidentEventSerializer, **error_responses(400, 401, 403, 404)},
+        responses={201: IncidentEventSerializer},
         summary="Add a note to the incident's timeline",
     )
     def create(self, request, number=None):
@@ -434,7 +431,7 @@ class DeclarationRuleViewSet(
 
     @extend_schema(
         request=DeclarationRuleUpdateSerializer,
-        responses={200: DeclarationRuleSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: DeclarationRuleSerializer},
         summary="Change a rule: enabled, priority, threshold, manager (managers)",
     )
     def partial_update(self, request, kind=None):

@@ -1,0 +1,161 @@
+"""The published schema (/api/schema/) and the answers agree: schemathesis sends every operation
+a bounded, reproducible set of requests generated from the schema, as an ITSM manager and as a
+stakeholder, with path parameters that name real objects, and checks each answer: no server
+error, and status, content type and body as the schema documents them for that operation."""
+
+from datetime import UTC, datetime, time, timedelta
+from itertools import pairwise
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from incidents.models import BusinessCalendar, Rotation, RotationMember, Schedule, WorkingHours
+from itsm.models import Notification
+from itsm.services import token_create
+from tests.factories import make_incident
+from warroom import services as warroom
+from warroom.choices import WarRoomRole
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+# Examples per operation: valid requests, and requests that break the schema on purpose (wrong
+# types, values out of range, missing fields), which must be refused as documented.
+EXAMPLES = {GenerationMode.POSITIVE: 12, GenerationMode.NEGATIVE: 6}
+CLI = "cli"
+
+
+@pytest.fixture
+def world(manager, responder, stakeholder, service, team):
+    """An incident, a major incident with a role, a task and notes, a schedule, a calendar and
+    a notification: each path parameter's real values, by the path segment before it."""
+    incident = make_incident(actor=responder, services=[service.slug], team=team)
+    p1 = make_incident(actor=responder, services=[service.slug], impact=1, urgency=1)
+    major = warroom.major_incident_declare(
+        incident=p1, actor=manager, source=CLI, manager=manager, initial_impact_statement="Down"
+    )
+    role = warroom.role_assign(
+        major=major, actor=manager, source=CLI, role=WarRoomRole.SCRIBE, user=responder
+    )
+    task = warroom.task_create(major=major, actor=manager, source=CLI, title="Fail over")
+    note = warroom.note_add(major=major, actor=manager, source=CLI, text="Failing over")
+    schedule = Schedule.objects.create(slug="primary", name="Primary", team=team)
+    rotation = Rotation.objects.create(
+        schedule=schedule,
+        name="Daily",
+        handoff_at=datetime(2026, 1, 5, 9, tzinfo=UTC),
+        shift_length=timedelta(days=1),
+    )
+    RotationMember.objects.create(rotation=rotation, user=responder, position=1)
+    calendar = BusinessCalendar.objects.create(slug="office", name="Office")
+    WorkingHours.objects.create(calendar=calendar, weekday=0, start=time(9), end=time(17))
+    return {
+        "incidents": [incident.number, p1.number],
+        "major-incidents": [major.number],
+        "services": [service.slug],
+        "teams": [team.slug],
+        "sla-policies": ["response-workflow"],
+        "calendars": [calendar.slug],
+        "schedules": [schedule.slug],
+        "escalation-policies": ["default"],
+        "declaration-rules": ["unacknowledged", "affected_users"],
+        "roles": [role.pk],
+        "tasks": [task.pk],
+        "timeline": [note.pk],
+        "notifications": list(Notification.objects.values_list("pk", flat=True)),
+    }
+
+
+def _real_values(world, path: str) -> dict:
+    """For each parameter of `path`, the real values of the segment before it."""
+    segments = path.strip("/").split("/")
+    return {
+        segment.strip("{}"): world[before]
+        for before, segment in pairwise(segments)
+        if segment.startswith("{")
+    }
+
+
+def _naming_real_objects(operation, mode, world):
+    """Cases of `operation` whose path parameters name objects that exist."""
+    real = _real_values(world, operation.path)
+    chosen = st.fixed_dictionaries({name: st.sampled_from(values) for name, values in real.items()})
+
+    def name_them(pair):
+        case, parameters = pair
+        case.path_parameters = {**(case.path_parameters or {}), **parameters}
+        return case
+
+    return st.tuples(operation.as_strategy(mode), chosen).map(name_them)
+
+
+def _failure(operation, mode, world, headers):
+    """The first failing check's error for `operation`, or None."""
+
+    @given(case=_naming_real_objects(operation, mode, world))
+    @settings(
+        max_examples=EXAMPLES[mode],
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    def run(case):
+        case.call_and_validate(headers=headers, checks=CHECKS)
+
+    try:
+        run()
+    except (Exception, BaseExceptionGroup) as error:  # a check failed: name its operation
+        return error
+    return None
+
+
+@pytest.fixture
+def app():
+    """The portal as a WSGI app that keeps the test's database connection between requests,
+    as Django's test client does (it closes it after each request otherwise)."""
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield get_wsgi_application()
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
+
+
+@pytest.mark.timeout(300)  # about a minute a role on a 2-core machine; more under load
+@pytest.mark.parametrize("role", ["manager", "stakeholder"])
+def test_every_operation_answers_as_the_schema_says(request, app, world, role):
+    _, raw = token_create(user=request.getfixturevalue(role), name="schemathesis")
+    headers = {"Authorization": f"Bearer {raw}"}
+    schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+
+    failures = {
+        f"{op.label} ({mode.value})": _failure(op, mode, world, headers)
+        for op in operations
+        for mode in EXAMPLES
+    }
+
+    found = [f"{label}: {_summary(error)}" for label, error in failures.items() if error]
+    assert not found, "\n".join(found)
+
+
+def _summary(error) -> str:
+    """What failed, without the request and answer schemathesis prints with it."""
+    errors = getattr(error, "exceptions", [error])
+    return "; ".join(sorted({" ".join(str(e).split("\n\n")[:2]) for e in errors}))
