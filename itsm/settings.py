@@ -78,6 +78,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "itsm.request_id.RequestIdMiddleware",
+    # In DEBUG, an exception under /api/ is still answered in the API's JSON shape.
+    "itsm.api.errors.DebugApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before WhiteNoise, which answers static files itself: they get the headers too.
     "csp.middleware.CSPMiddleware",

@@ -1,8 +1,15 @@
 """Every API failure answers `{"error": {"code", "message", "fields"}}`."""
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import (
+    BadRequest,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+)
 from django.http import Http404, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.utils.log import log_response
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -98,3 +105,34 @@ def api_server_error(request):
         "Something went wrong on the server. Quote the request_id when you report it.",
         request_id=request.request_id,
     )
+
+
+class DebugApiErrorMiddleware:
+    """In DEBUG, Django answers an exception with its technical page, which is HTML, and never
+    calls the error handlers (`itsm.urls`). Under /api/ this answers it as those handlers
+    would, in the API's shape; the traceback of a 500 is still logged with its request id."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not (settings.DEBUG and request.path_info.startswith("/api/")):
+            return None
+        if isinstance(exception, Http404):
+            return api_not_found(request, exception)
+        if isinstance(exception, PermissionDenied):
+            return api_permission_denied(request, exception)
+        if isinstance(exception, (BadRequest, SuspiciousOperation, MultiPartParserError)):
+            return api_bad_request(request, exception)
+        response = api_server_error(request)
+        log_response(
+            "Internal Server Error: %s",
+            request.path,
+            response=response,
+            request=request,
+            exception=exception,
+        )
+        return response

@@ -60,6 +60,25 @@ def test_an_unexpected_exception_is_a_json_500_with_a_logged_request_id(
     assert "the database fell over" in str(logged.exc_info[1])
 
 
+def test_in_debug_too_an_api_exception_is_json_not_the_technical_page(
+    failing_client, responder, broken_incident_list, caplog, settings
+):
+    settings.DEBUG = True  # the embedded default (`make run`) runs in DEBUG
+    failing_client.force_authenticate(responder)
+
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        response = failing_client.get("/api/incidents/")
+
+    assert (response.status_code, response["Content-Type"]) == (500, "application/json")
+    assert response.json()["error"]["request_id"] == response["X-Request-ID"]
+    [logged] = [r for r in caplog.records if r.name == "django.request"]
+    assert response["X-Request-ID"] in logged.getMessage()
+    body = '{"title": "' + TEN_MB + '", "priority": "P3"}'
+    too_big = failing_client.post("/api/incidents/", body, content_type="application/json")
+    assert (too_big.status_code, too_big["Content-Type"]) == (400, "application/json")
+    assert not Incident.objects.exists()
+
+
 def test_the_request_id_is_in_the_log_line_once_however_often_logging_is_configured(
     failing_client, responder, broken_incident_list, caplog, monkeypatch
 ):
