@@ -2,14 +2,10 @@
 
 from django.conf import settings
 from django.core.exceptions import (
-    BadRequest,
     PermissionDenied,
     RequestDataTooBig,
-    SuspiciousOperation,
 )
 from django.http import Http404, JsonResponse
-from django.http.multipartparser import MultiPartParserError
-from django.utils.log import log_response
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -108,31 +104,30 @@ def api_server_error(request):
 
 
 class DebugApiErrorMiddleware:
-    """In DEBUG, Django answers an exception with its technical page, which is HTML, and never
-    calls the error handlers (`itsm.urls`). Under /api/ this answers it as those handlers
-    would, in the API's shape; the traceback of a 500 is still logged with its request id."""
+    """In DEBUG, Django answers an exception, in a view or a middleware, with its technical
+    page, which is HTML, and never calls the error handlers (`itsm.urls`). Under /api/ this
+    answers such a page as those handlers would, in the API's shape. Django has logged the
+    exception already, with its request id."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        response = self.get_response(request)
+        if not (settings.DEBUG and _is_debug_page(request, response)):
+            return response
+        handler = _DEBUG_REPLACEMENTS.get(response.status_code)
+        replacement = handler(request, None) if handler else api_server_error(request)
+        replacement._has_been_logged = True  # Django logged the page it replaces
+        return replacement
 
-    def process_exception(self, request, exception):
-        if not (settings.DEBUG and request.path_info.startswith("/api/")):
-            return None
-        if isinstance(exception, Http404):
-            return api_not_found(request, exception)
-        if isinstance(exception, PermissionDenied):
-            return api_permission_denied(request, exception)
-        if isinstance(exception, (BadRequest, SuspiciousOperation, MultiPartParserError)):
-            return api_bad_request(request, exception)
-        response = api_server_error(request)
-        log_response(
-            "Internal Server Error: %s",
-            request.path,
-            response=response,
-            request=request,
-            exception=exception,
-        )
-        return response
+
+def _is_debug_page(request, response) -> bool:
+    return (
+        request.path_info.startswith("/api/")
+        and response.status_code >= 400
+        and response.get("Content-Type", "").startswith("text/html")
+    )
+
+
+_DEBUG_REPLACEMENTS = {400: api_bad_request, 403: api_permission_denied, 404: api_not_found}
