@@ -22,7 +22,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from incidents.models import BusinessCalendar, Rotation, RotationMember, Schedule, WorkingHours
-from itsm.models import Notification
+from itsm.choices import AuthEventKind
+from itsm.models import AuthEvent, Notification
 from itsm.services import token_create
 from tests.factories import make_incident
 from warroom import services as warroom
@@ -78,6 +79,7 @@ def world(manager, responder, stakeholder, service, team):
         "tasks": [task.pk],
         "timeline": [note.pk],
         "notifications": list(Notification.objects.values_list("pk", flat=True)),
+        "auth-events": [AuthEvent.objects.create(kind=AuthEventKind.LOGIN, user=manager).pk],
     }
 
 

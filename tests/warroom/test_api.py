@@ -895,7 +895,17 @@ def test_the_schema_describes_every_endpoint_and_its_errors(db):
     error = {"$ref": "#/components/schemas/Error"}
 
     declare = paths["/api/major-incidents/"]["post"]
-    assert set(declare["responses"]) == {"201", "400", "401", "403", "404", "409", "415", "500"}
+    assert set(declare["responses"]) == {
+        "201",
+        "400",
+        "401",
+        "403",
+        "404",
+        "409",
+        "415",
+        "429",
+        "500",
+    }
     assert declare["responses"]["409"]["content"]["application/json"]["schema"] == error
     assert set(schema["components"]["schemas"]["DeclareRequest"]["required"]) == {
         "incident_id",
