@@ -23,7 +23,8 @@ from django.utils.http import is_same_domain
 
 class Handshake(ASGIRequest):
     """A websocket handshake as the HTTP GET it is, so that Django decides its host
-    (ALLOWED_HOSTS) and scheme (SECURE_PROXY_SSL_HEADER, behind a TLS proxy) as for a page."""
+    (ALLOWED_HOSTS) and scheme (the ASGI scope's, which a trusted TLS proxy's X-Forwarded-Proto
+    sets: itsm.asgi) as for a page."""
 
     def __init__(self, scope):
         super().__init__({**scope, "method": "GET"}, io.BytesIO())

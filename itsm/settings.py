@@ -351,12 +351,18 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
-    if env.bool("BEHIND_TLS_PROXY", default=False):
-        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Addresses (or networks) of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto
-# are believed; a client elsewhere cannot choose the address it is logged and locked out by.
-# The same variable uvicorn reads; "*" trusts every peer (only behind a private network).
+# are believed (itsm.asgi): a client elsewhere cannot choose the address it is logged and
+# locked out by, nor claim TLS it does not have. The same variable uvicorn reads; "*" trusts
+# every peer (only behind a private network).
 FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", default=["127.0.0.1", "::1"])
+if "BEHIND_TLS_PROXY" in os.environ:
+    # It made Django believe X-Forwarded-Proto from any client; a silent no-op now would send
+    # proxied requests round an HTTPS redirect loop instead.
+    raise ImproperlyConfigured(
+        "BEHIND_TLS_PROXY is no longer read: list the TLS proxy's addresses in "
+        "FORWARDED_ALLOW_IPS, whose X-Forwarded-Proto is then believed (docs/deployment.md)."
+    )
 
 # --- Single sign-on (OpenID Connect) ---------------------------------------------------------
 
@@ -465,6 +471,7 @@ PERMISSIONS_POLICY = {
 
 # --- Logging --------------------------------------------------------------------------------
 
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -477,8 +484,11 @@ LOGGING = {
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["scrub"]}
     },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Without Django's own handlers (a console in DEBUG, mail to ADMINS), which would write
+        # its lines unscrubbed: they reach the root's scrubbed console only.
+        "django": {"handlers": [], "level": LOG_LEVEL},
         "django.db.backends": {"level": "WARNING"},
         "django.request": {"filters": ["request_id"]},
         # axes: a line per failed sign-in and lockout (WARNING), none per success or start-up.

@@ -156,3 +156,17 @@ def test_scrub_leaves_ordinary_text_alone():
     text = "Teams answered HTTP 500: upstream exploded"
     assert scrub(text) == text
     assert scrub("smtp://mailer:hunter22x@smtp.example.org") == "smtp://[redacted]@smtp.example.org"
+
+
+def test_djangos_own_error_lines_are_scrubbed_too(console_log, settings, monkeypatch):
+    """django.request's tracebacks, which Django's own handlers would print raw in DEBUG."""
+    settings.DEBUG = True
+    monkeypatch.setenv("SLACK_WEBHOOK_OPS", "https://hooks.slack.com/services/T1/B2/abcdefgh")
+    django_handlers = logging.getLogger("django").handlers
+
+    logging.getLogger("django.request").error(
+        "Internal Server Error: %s", "https://hooks.slack.com/services/T1/B2/abcdefgh"
+    )
+
+    assert "Internal Server Error: [redacted]" in console_log.getvalue()
+    assert django_handlers == []  # nothing writes Django's lines around the scrubber

@@ -40,11 +40,18 @@ async def test_over_tls_only_the_https_origin_is_accepted():
 
 
 @in_event_loop
-async def test_behind_a_tls_proxy_the_forwarded_scheme_decides(settings):
-    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+async def test_behind_a_tls_proxy_the_forwarded_scheme_decides():
     forwarded = [(b"x-forwarded-proto", b"https")]
-    for origin, outcome in [(b"https://testserver", ACCEPTED), (b"http://testserver", REFUSED)]:
-        assert await close_code(None, ROOM, origin=origin, headers=forwarded) == outcome, origin
+    proxy, stranger = ("127.0.0.1", 40000), ("203.0.113.9", 40000)  # FORWARDED_ALLOW_IPS: proxy
+    for client, origin, outcome in [
+        (proxy, b"https://testserver", ACCEPTED),
+        (proxy, b"http://testserver", REFUSED),
+        # a client that is not the proxy cannot claim TLS it does not have
+        (stranger, b"https://testserver", REFUSED),
+        (stranger, b"http://testserver", ACCEPTED),
+    ]:
+        code = await close_code(None, ROOM, origin=origin, headers=forwarded, client=client)
+        assert code == outcome, (client, origin)
 
 
 @in_event_loop

@@ -55,10 +55,12 @@ def communicator(
     scheme: str = "ws",
     headers=(),
     browser: Client | None = None,
+    client: tuple[str, int] | None = None,
 ):
     """A handshake from a page at `origin` (none: None) to the portal at `host` over `scheme`
     (wss: TLS), with `headers` (name and value pairs) besides, carrying the session cookie of
-    `browser`, or of a new browser signed in as `user` (None: no cookie)."""
+    `browser`, or of a new browser signed in as `user` (None: no cookie), from the peer address
+    `client` (None: none given)."""
     headers = [(b"host", host), *headers]
     if origin is not None:
         headers.append((b"origin", origin))
@@ -68,6 +70,8 @@ def communicator(
         headers.append((b"cookie", session_cookie(browser)))
     ws = WebsocketCommunicator(application, f"/ws/warroom/{number}/{query}", headers=headers)
     ws.scope["scheme"] = scheme  # no argument for it; the application starts on first use
+    if client is not None:
+        ws.scope["client"] = client
     return ws
 
 
