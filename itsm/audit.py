@@ -14,6 +14,8 @@ def _logged_in(sender, request, user, **kwargs):
 
 
 def _logged_out(sender, request, user, **kwargs):
+    if user is None:  # a sign-out of nobody (a stray POST /logout/) is not an event
+        return
     reason = getattr(request, "signed_out_because", "")
     detail = {"reason": reason} if reason else {}
     auth_event_record(kind=AuthEventKind.LOGOUT, request=request, user=user, detail=detail)

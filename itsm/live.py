@@ -15,6 +15,7 @@ Neither costs a broadcast event anything: those never touch the database here.
 """
 
 import hashlib
+import time
 from importlib import import_module
 from types import SimpleNamespace
 
@@ -22,9 +23,12 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib import auth
+from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 
 from itsm import realtime
+from itsm.sessions import expiry_reason, note_activity
 
 NOT_SIGNED_IN, NO_ROLE = 4401, 4403
 
@@ -76,16 +80,25 @@ class _SessionRecord(dict):
         pass
 
 
-def session_user(session_key: str | None):
+def session_user(session_key: str | None, *, active: bool = False):
     """The session's user now, checked as for a request: AnonymousUser once the session is gone
-    (signed out, expired), the user deactivated or their password changed."""
-    data = import_module(settings.SESSION_ENGINE).SessionStore(session_key).load()
-    return auth.get_user(SimpleNamespace(session=_SessionRecord(data)))
+    (signed out, expired), past its idle or absolute timeout (itsm.sessions), the user
+    deactivated or their password changed. `active`: the page did something, which counts as
+    activity against the idle timeout, as a request would."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    now = time.time()
+    if SESSION_KEY in store and expiry_reason(store, now):
+        return AnonymousUser()
+    if active and SESSION_KEY in store:
+        note_activity(store, now)
+        if store.modified:
+            store.save()
+    return auth.get_user(SimpleNamespace(session=_SessionRecord(store.items())))
 
 
-def _recheck(session_key: str | None, permission: str):
+def _recheck(session_key: str | None, permission: str, active: bool):
     """(close code or None, the session's user now)."""
-    user = session_user(session_key)
+    user = session_user(session_key, active=active)
     return refusal(user, permission), user
 
 
@@ -117,13 +130,17 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.user = None
         await self.close(code=code)
 
-    async def current_user(self):
+    async def current_user(self, *, active: bool = True):
         """The page's user as of now, or None (and the socket closing) when they may no longer
-        see the page. A few queries: for what the page sends, never for what it receives."""
+        see the page. A few queries: for what the page sends, never for what it receives.
+        `active`: what the page sent was a person's doing (not a keep-alive ping), which keeps
+        the session from its idle timeout."""
         if self.user is None:
             return None
         session_key = self.scope["session"].session_key
-        code, user = await database_sync_to_async(_recheck)(session_key, self.view_permission)
+        code, user = await database_sync_to_async(_recheck)(
+            session_key, self.view_permission, active
+        )
         if code is not None:
             await self.shut(code)
             return None

@@ -290,7 +290,7 @@ class WarRoomConsumer(live.LiveConsumer):
 
     async def receive_json(self, content, **kwargs):
         try:
-            user = await self.current_user()
+            user = await self.current_user(active=_handler_name(content) != "ping")
             if user is None:  # the user's access has ended: the socket is closing
                 return
             handler = _handler(content)

@@ -479,3 +479,46 @@ async def test_a_note_after_a_revocation_nobody_announced_is_refused_and_closes_
         assert await rita.closed() == code
         assert await rita.ws.receive_nothing(timeout=0.3)
     assert await db(_notes)(major, "unannounced") == 0
+
+
+HOUR = 3600
+
+
+@in_event_loop
+async def test_a_page_past_the_idle_timeout_is_closed_and_its_note_not_saved(major, responder):
+    with time_machine.travel(timezone.now(), tick=True) as clock:
+        async with opened(responder, major.number) as rita:
+            clock.shift(8 * HOUR + 60)  # SESSION_IDLE_TIMEOUT, without a request or a write
+            await rita.ws.send_json_to({"type": "note", "text": "after hours", "ref": "late"})
+            assert await rita.closed() == 4401
+    assert await db(_notes)(major, "after hours") == 0
+
+
+@in_event_loop
+async def test_writing_keeps_a_page_from_the_idle_timeout_but_pings_do_not(major, responder):
+    with time_machine.travel(timezone.now(), tick=True) as clock:
+        async with opened(responder, major.number) as rita:
+            clock.shift(7 * HOUR)
+            await rita.ack(type="note", text="seven hours in")
+            clock.shift(7 * HOUR)  # 14 h after sign-in, 7 h after the last write
+            await rita.ack(type="note", text="fourteen hours in")
+            await rita.ws.send_json_to({"type": "ping"})
+            await rita.next("pong")
+            clock.shift(8 * HOUR)  # 8 h after the last write, however many pings
+            await rita.ws.send_json_to({"type": "ping"})
+            assert await rita.closed() == 4401
+
+
+@in_event_loop
+async def test_a_page_past_the_session_lifetime_is_closed_however_busy(major, responder):
+    """Each write saves the session (and so moves its stored expiry on): the lifetime holds
+    all the same."""
+    with time_machine.travel(timezone.now(), tick=True) as clock:
+        async with opened(responder, major.number) as rita:
+            for _ in range(3):
+                clock.shift(7 * HOUR)
+                await rita.ack(type="note", text="still at it")
+            clock.shift(3 * HOUR + 60)  # SESSION_MAX_LIFETIME (24 h) after sign-in
+            await rita.ws.send_json_to({"type": "note", "text": "one more", "ref": "late"})
+            assert await rita.closed() == 4401
+    assert await db(_notes)(major, "one more") == 0
