@@ -49,6 +49,10 @@ class PortalOIDCBackend(OIDCAuthenticationBackend):
         self.UserModel = get_user_model()
 
     def authenticate(self, request, **kwargs):
+        """Only the callback signs in through the provider (it passes the session's nonce): a
+        password form posted to a URL carrying ?code=&state= must not exchange that code."""
+        if "nonce" not in kwargs:
+            return None
         try:
             return super().authenticate(request, **kwargs)
         except SIGN_IN_ERRORS as error:

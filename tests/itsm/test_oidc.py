@@ -322,6 +322,17 @@ def test_a_callback_without_a_sign_in_under_way_signs_nobody_in(sso, client, db)
     assert client.get("/").url.startswith("/login/")
 
 
+def test_a_password_sign_in_never_exchanges_a_code_found_in_its_url(discovery, client, responder):
+    """A form posted to /login/?code=…&state=… is a password sign-in and nothing more: the
+    provider is not asked to exchange a code somebody planted in the link."""
+    response = client.post(
+        "/login/?code=planted&state=planted",
+        {"username": responder.username, "password": "pw-for-tests-only"},
+    )
+    assert response.status_code == 302
+    assert discovery.requests == []
+
+
 def token(**claims) -> str:
     claims = {"iss": ISSUER, "aud": CLIENT_ID, "sub": "sub-alice", "nonce": "n"} | claims
     return jwt.encode(claims, CLIENT_SECRET, algorithm="HS256")
