@@ -136,3 +136,12 @@ def test_a_portal_page_that_fails_is_an_html_500(failing_client, responder, monk
     assert response.status_code == 500
     assert response["Content-Type"].startswith("text/html")
     assert response["X-Request-ID"]
+
+
+@pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/"])
+def test_the_schema_and_its_docs_answer_json_errors_and_ignore_credentials(client, db, path):
+    for method in ("post", "put", "delete", "options"):
+        response = getattr(client, method)(path)
+        assert (response.status_code, response["Content-Type"]) == (405, "application/json")
+        assert response.json()["error"]["code"] == "method_not_allowed"
+    assert client.get(path, HTTP_AUTHORIZATION="Bearer itsm_wrong").status_code == 200
