@@ -53,6 +53,20 @@ def test_a_manager_can_name_a_webhook_variable_of_its_kind(client, manager):
     assert ChatWebhook.objects.get().url_env == "TEAMS_WEBHOOK_MIM"
 
 
+def notify_failing(committing, hook, incident):
+    """Post about `incident` to `hook`, which fails; the notification as recorded."""
+    [notification] = committing(
+        notify_chat,
+        webhooks=[hook],
+        subject="P1 opened",
+        body="",
+        context={"incident": incident.number},
+        dedupe_key=f"leak:{hook.slug}",
+    )
+    notification.refresh_from_db()
+    return notification
+
+
 def test_a_row_naming_another_variable_reads_nothing_and_its_failure_shows_no_secret(
     client, committing, manager, incident, webhook_server
 ):
@@ -60,16 +74,7 @@ def test_a_row_naming_another_variable_reads_nothing_and_its_failure_shows_no_se
     legacy = ChatWebhook.objects.create(slug="old", name="Old", kind="slack", url_env="SECRET_KEY")
     assert legacy.url() == ""
 
-    [notification] = committing(
-        notify_chat,
-        webhooks=[legacy],
-        subject="P1 opened",
-        body="",
-        context={"incident": incident.number},
-        dedupe_key="leak:1",
-    )
-
-    notification.refresh_from_db()
+    notification = notify_failing(committing, legacy, incident)
     assert notification.status == NotificationStatus.FAILED
     assert notification.last_error == "SECRET_KEY is not a webhook variable"
     assert webhook_server.requests == []
@@ -98,16 +103,7 @@ def test_a_failed_delivery_keeps_no_webhook_url_in_any_record_or_answer(
         slug="down", name="Down", kind=ChatKind.TEAMS, url_env="TEAMS_WEBHOOK_DOWN"
     )
 
-    [notification] = committing(
-        notify_chat,
-        webhooks=[hook],
-        subject="P1 opened",
-        body="",
-        context={"incident": incident.number},
-        dedupe_key="leak:2",
-    )
-
-    notification.refresh_from_db()
+    notification = notify_failing(committing, hook, incident)
     assert "Teams webhook unreachable" in notification.last_error
     assert REDACTED in notification.last_error
     assert TEAMS_PATH not in notification.last_error
