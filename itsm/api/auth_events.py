@@ -4,6 +4,7 @@ import django_filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 
+from itsm.api.fields import UtcDateTimeFilter
 from itsm.choices import AuthEventKind
 from itsm.models import AuthEvent
 
@@ -26,12 +27,8 @@ class AuthEventFilter(django_filters.FilterSet):
     )
     username = django_filters.CharFilter(label="Events where this username was given.")
     ip_address = django_filters.CharFilter(label="Events from this address.")
-    since = django_filters.IsoDateTimeFilter(
-        field_name="at", lookup_expr="gte", label="At or after (ISO 8601)."
-    )
-    until = django_filters.IsoDateTimeFilter(
-        field_name="at", lookup_expr="lt", label="Before (ISO 8601)."
-    )
+    since = UtcDateTimeFilter(field_name="at", lookup_expr="gte", label="At or after (ISO 8601).")
+    until = UtcDateTimeFilter(field_name="at", lookup_expr="lt", label="Before (ISO 8601).")
 
     class Meta:
         model = AuthEvent

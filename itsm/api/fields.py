@@ -1,5 +1,10 @@
-"""Serializer fields every API shares."""
+"""Serializer fields and filters every API shares."""
 
+from datetime import UTC
+
+import django_filters
+from django.core.exceptions import ValidationError
+from django_filters.fields import IsoDateTimeField
 from rest_framework import serializers
 
 from itsm.validation import NOT_TEXT, UNSTORABLE, UNSTORABLE_MESSAGE
@@ -19,3 +24,21 @@ class TextLookupField(serializers.SlugRelatedField):
         if UNSTORABLE.search(data):
             self.fail("unstorable")
         return super().to_internal_value(data)
+
+
+class _UtcIsoDateTimeField(IsoDateTimeField):
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:  # an offset that takes year 1 or 9999 beyond the calendar
+            raise ValidationError("Out of range.", code="invalid") from None
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 moment, with any offset, compared in UTC: PostgreSQL refuses an offset
+    beyond ±15:59 (`+17:28`), which Python accepts, and the query would fail (a 500)."""
+
+    field_class = _UtcIsoDateTimeField

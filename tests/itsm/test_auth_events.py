@@ -156,3 +156,14 @@ def test_a_nul_in_a_filter_or_search_is_refused_not_a_server_error(api, signed_i
     assert set(api_error(response, 400, "invalid")) == {"ip_address", "user"}
     for answer in (page, export):  # the admin's answer to any bad lookup
         assert answer.status_code == 302 and answer.url == "/admin/itsm/authevent/?e=1"
+
+
+def test_a_moment_with_any_offset_filters_and_one_beyond_the_calendar_is_refused(api, manager):
+    """PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 allows: compared in UTC."""
+    client = api.as_user(manager)
+
+    odd_offset = client.get("/api/auth-events/", {"since": "0760-12-17T11:41:36+17:28"})
+    beyond = client.get("/api/auth-events/", {"until": "0001-01-01T00:00:00+05:00"})
+
+    assert odd_offset.status_code == 200
+    assert set(api_error(beyond, 400, "invalid")) == {"until"}
