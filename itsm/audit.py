@@ -3,6 +3,7 @@ way of signing in records itself here: the portal's form, the admin's, and any b
 later (single sign-on, a second factor) that goes through `django.contrib.auth`."""
 
 from axes.signals import user_locked_out
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 
 from itsm.choices import AuthEventKind
@@ -21,11 +22,20 @@ def _logged_out(sender, request, user, **kwargs):
     auth_event_record(kind=AuthEventKind.LOGOUT, request=request, user=user, detail=detail)
 
 
+def shown_username(typed: str) -> str:
+    """What the log keeps of a username typed at a failed sign-in: the name of an account in
+    full; anything else (often a password typed into the wrong box) only by its first two
+    characters and its length, enough to see which name a guesser is trying."""
+    if not typed or get_user_model().objects.filter(username__iexact=typed).exists():
+        return typed
+    return f"{typed[:2]}… ({len(typed)} characters, no such account)"
+
+
 def _login_failed(sender, credentials, request=None, **kwargs):
     auth_event_record(
         kind=AuthEventKind.LOGIN_FAILED,
         request=request,
-        username=str(credentials.get("username") or ""),
+        username=shown_username(str(credentials.get("username") or "")),
         detail={"locked_out": bool(getattr(request, "axes_locked_out", False))},
     )
 
@@ -34,7 +44,7 @@ def _locked_out(sender, request, username, ip_address, **kwargs):
     auth_event_record(
         kind=AuthEventKind.LOCKED_OUT,
         request=request,
-        username=str(username or ""),
+        username=shown_username(str(username or "")),
         detail={"via": "sign_in"},
     )
 

@@ -177,7 +177,9 @@ class Notification(models.Model):
 
 class AuthEvent(models.Model):
     """The audit log of authentication: sign-ins, sign-outs, failures, lockouts and API token
-    life. `username` is what was typed, kept when no such user exists or the user is deleted."""
+    life. `username` is the account's name, kept when the user is deleted; at a failed sign-in
+    with a name that is no account, only its first two characters and length
+    (itsm.audit.shown_username)."""
 
     kind = models.CharField(max_length=20, choices=AuthEventKind.choices)
     user = models.ForeignKey(

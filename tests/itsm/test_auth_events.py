@@ -43,13 +43,21 @@ def test_sign_in_and_sign_out_are_recorded_with_address_and_browser(client, resp
     assert AuthEvent.objects.count() == 2
 
 
-def test_a_failed_sign_in_records_the_username_tried(client, responder, address):
+def test_a_failed_sign_in_records_the_account_tried_and_masks_other_text(
+    client, responder, address
+):
     sign_in(client, address, "rita", "not-her-password")
-    sign_in(client, address, "nosuchuser", "whatever")
+    sign_in(client, address, "Tr0ub4dor&3", "rita")  # the password in the wrong box
 
     assert events("kind", "user", "username", "ip_address", "detail") == [
         ("login_failed", None, "rita", address, {"locked_out": False}),
-        ("login_failed", None, "nosuchuser", address, {"locked_out": False}),
+        (
+            "login_failed",
+            None,
+            "Tr… (11 characters, no such account)",
+            address,
+            {"locked_out": False},
+        ),
     ]
 
 
