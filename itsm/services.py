@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -84,17 +84,7 @@ def sso_user_sign_in(*, issuer: str, claims: dict, roles: set[str]):
     """The user an OpenID provider vouches for: found by (issuer, sub), created at the first
     sign-in; at every sign-in their email, names, roles and staff flag follow the claims, so a
     role the provider took away is gone. is_superuser and is_active are left alone."""
-    identity = (
-        OidcIdentity.objects.select_for_update()
-        .select_related("user")
-        .filter(issuer=issuer, subject=claims["sub"])
-        .first()
-    )
-    if identity is None:
-        identity = OidcIdentity.objects.create(
-            user=_sso_user_create(claims), issuer=issuer, subject=claims["sub"]
-        )
-    user = identity.user
+    user = _sso_identity(issuer, claims).user
     user.email = str(claims.get("email") or "")[:254]
     user.first_name = str(claims.get("given_name") or "")[:150]
     user.last_name = str(claims.get("family_name") or "")[:150]
@@ -102,6 +92,36 @@ def sso_user_sign_in(*, issuer: str, claims: dict, roles: set[str]):
     user.save(update_fields=["email", "first_name", "last_name", "is_staff"])
     user_roles_set(user=user, roles=roles)
     return user
+
+
+SSO_FIRST_SIGN_IN_ATTEMPTS = 3
+
+
+def _sso_identity(issuer: str, claims: dict) -> OidcIdentity:
+    """The person's identity, made at their first sign-in. Two first sign-ins at once (two
+    tabs, or two people whose names clash) both find none and both create: the one that loses
+    the unique constraint looks again, and finds what the other made or takes the next name."""
+    for _ in range(SSO_FIRST_SIGN_IN_ATTEMPTS - 1):
+        try:
+            return _sso_identity_found_or_made(issuer, claims)
+        except IntegrityError:
+            continue
+    return _sso_identity_found_or_made(issuer, claims)
+
+
+def _sso_identity_found_or_made(issuer: str, claims: dict) -> OidcIdentity:
+    identity = (
+        OidcIdentity.objects.select_for_update()
+        .select_related("user")
+        .filter(issuer=issuer, subject=claims["sub"])
+        .first()
+    )
+    if identity is not None:
+        return identity
+    with transaction.atomic():  # a savepoint: a lost race leaves the sign-in's transaction usable
+        return OidcIdentity.objects.create(
+            user=_sso_user_create(claims), issuer=issuer, subject=claims["sub"]
+        )
 
 
 def _sso_user_create(claims: dict):
