@@ -4,6 +4,7 @@ password sign-in still owes."""
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 
+from itsm.api.slashes import is_api_path
 from itsm.twofactor import Step, pending_step
 
 # The page of each step, and the pages a session owing it may still see.
@@ -49,6 +50,6 @@ class TwoFactorMiddleware:
         name = request.resolver_match.url_name
         if name == STEP_PAGES[step] or name in ALWAYS_ALLOWED:
             return None
-        if request.path_info.startswith("/api/") and name not in API_PAGES:
+        if is_api_path(request.path_info) and name not in API_PAGES:
             return None
         return redirect_to_login(request.get_full_path(), STEP_PAGES[step])

@@ -78,6 +78,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "itsm.request_id.RequestIdMiddleware",
+    # /api/major-incidents is /api/major-incidents/: before anything reads the path.
+    "itsm.api.slashes.ApiTrailingSlashMiddleware",
     # In DEBUG, an exception under /api/ is still answered in the API's JSON shape.
     "itsm.api.errors.DebugApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",

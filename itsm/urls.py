@@ -5,6 +5,7 @@ from django.views import defaults
 from itsm import health, signin, views
 from itsm.api import errors
 from itsm.api import views as api_views
+from itsm.api.slashes import is_api_path
 
 admin.site.site_header = "ITSM portal administration"
 admin.site.site_title = "ITSM portal"
@@ -37,7 +38,7 @@ def _api_or_page(api_view, page_view):
     page elsewhere."""
 
     def handler(request, *args, **kwargs):
-        view = api_view if request.path_info.startswith("/api/") else page_view
+        view = api_view if is_api_path(request.path_info) else page_view
         return view(request, *args, **kwargs)
 
     return handler

@@ -10,6 +10,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from itsm.api.slashes import is_api_path
 from itsm.errors import ApplicationError
 
 _CODES = {
@@ -124,7 +125,7 @@ class DebugApiErrorMiddleware:
 
 def _is_debug_page(request, response) -> bool:
     return (
-        request.path_info.startswith("/api/")
+        is_api_path(request.path_info)
         and response.status_code >= 400
         and response.get("Content-Type", "").startswith("text/html")
     )

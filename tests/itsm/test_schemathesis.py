@@ -3,9 +3,6 @@ a bounded, reproducible set of requests generated from the schema, as an ITSM ma
 stakeholder, with path parameters that name real objects, and checks each answer: no server
 error, and status, content type and body as the schema documents them for that operation."""
 
-from datetime import UTC, datetime, time, timedelta
-from itertools import pairwise
-
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -21,13 +18,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from incidents.models import BusinessCalendar, Rotation, RotationMember, Schedule, WorkingHours
-from itsm.choices import AuthEventKind
-from itsm.models import AuthEvent, Notification
 from itsm.services import token_create
-from tests.factories import make_incident
-from warroom import services as warroom
-from warroom.choices import WarRoomRole
+from tests.itsm.conftest import real_values
 
 CHECKS = [
     not_a_server_error,
@@ -38,64 +30,11 @@ CHECKS = [
 # Examples per operation: valid requests, and requests that break the schema on purpose (wrong
 # types, values out of range, missing fields), which must be refused as documented.
 EXAMPLES = {GenerationMode.POSITIVE: 12, GenerationMode.NEGATIVE: 6}
-CLI = "cli"
-
-
-@pytest.fixture
-def world(manager, responder, stakeholder, service, team):
-    """An incident, a major incident with a role, a task and notes, a schedule, a calendar and
-    a notification: each path parameter's real values, by the path segment before it."""
-    incident = make_incident(actor=responder, services=[service.slug], team=team)
-    p1 = make_incident(actor=responder, services=[service.slug], impact=1, urgency=1)
-    major = warroom.major_incident_declare(
-        incident=p1, actor=manager, source=CLI, manager=manager, initial_impact_statement="Down"
-    )
-    role = warroom.role_assign(
-        major=major, actor=manager, source=CLI, role=WarRoomRole.SCRIBE, user=responder
-    )
-    task = warroom.task_create(major=major, actor=manager, source=CLI, title="Fail over")
-    note = warroom.note_add(major=major, actor=manager, source=CLI, text="Failing over")
-    schedule = Schedule.objects.create(slug="primary", name="Primary", team=team)
-    rotation = Rotation.objects.create(
-        schedule=schedule,
-        name="Daily",
-        handoff_at=datetime(2026, 1, 5, 9, tzinfo=UTC),
-        shift_length=timedelta(days=1),
-    )
-    RotationMember.objects.create(rotation=rotation, user=responder, position=1)
-    calendar = BusinessCalendar.objects.create(slug="office", name="Office")
-    WorkingHours.objects.create(calendar=calendar, weekday=0, start=time(9), end=time(17))
-    return {
-        "incidents": [incident.number, p1.number],
-        "major-incidents": [major.number],
-        "services": [service.slug],
-        "teams": [team.slug],
-        "sla-policies": ["response-workflow"],
-        "calendars": [calendar.slug],
-        "schedules": [schedule.slug],
-        "escalation-policies": ["default"],
-        "declaration-rules": ["unacknowledged", "affected_users"],
-        "roles": [role.pk],
-        "tasks": [task.pk],
-        "timeline": [note.pk],
-        "notifications": list(Notification.objects.values_list("pk", flat=True)),
-        "auth-events": [AuthEvent.objects.create(kind=AuthEventKind.LOGIN, user=manager).pk],
-    }
-
-
-def _real_values(world, path: str) -> dict:
-    """For each parameter of `path`, the real values of the segment before it."""
-    segments = path.strip("/").split("/")
-    return {
-        segment.strip("{}"): world[before]
-        for before, segment in pairwise(segments)
-        if segment.startswith("{")
-    }
 
 
 def _naming_real_objects(operation, mode, world):
     """Cases of `operation` whose path parameters name objects that exist."""
-    real = _real_values(world, operation.path)
+    real = real_values(world, operation.path)
     chosen = st.fixed_dictionaries({name: st.sampled_from(values) for name, values in real.items()})
 
     def name_them(pair):

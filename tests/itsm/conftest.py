@@ -1,0 +1,78 @@
+"""Fixtures the tests of the whole API share."""
+
+from datetime import UTC, datetime, time, timedelta
+from itertools import pairwise
+
+import pytest
+
+from incidents.models import BusinessCalendar, Rotation, RotationMember, Schedule, WorkingHours
+from itsm.choices import AuthEventKind
+from itsm.models import AuthEvent, Notification
+from tests.factories import make_incident
+from warroom import services as warroom
+from warroom.choices import WarRoomRole
+
+CLI = "cli"
+
+
+@pytest.fixture
+def world(manager, responder, stakeholder, service, team):
+    """An incident, a major incident with a role, a task and notes, a schedule, a calendar and
+    a notification: each path parameter's real values, by the path segment before it."""
+    incident = make_incident(actor=responder, services=[service.slug], team=team)
+    p1 = make_incident(actor=responder, services=[service.slug], impact=1, urgency=1)
+    major = warroom.major_incident_declare(
+        incident=p1, actor=manager, source=CLI, manager=manager, initial_impact_statement="Down"
+    )
+    role = warroom.role_assign(
+        major=major, actor=manager, source=CLI, role=WarRoomRole.SCRIBE, user=responder
+    )
+    task = warroom.task_create(major=major, actor=manager, source=CLI, title="Fail over")
+    note = warroom.note_add(major=major, actor=manager, source=CLI, text="Failing over")
+    schedule = Schedule.objects.create(slug="primary", name="Primary", team=team)
+    rotation = Rotation.objects.create(
+        schedule=schedule,
+        name="Daily",
+        handoff_at=datetime(2026, 1, 5, 9, tzinfo=UTC),
+        shift_length=timedelta(days=1),
+    )
+    RotationMember.objects.create(rotation=rotation, user=responder, position=1)
+    calendar = BusinessCalendar.objects.create(slug="office", name="Office")
+    WorkingHours.objects.create(calendar=calendar, weekday=0, start=time(9), end=time(17))
+    return {
+        "incidents": [incident.number, p1.number],
+        "major-incidents": [major.number],
+        "services": [service.slug],
+        "teams": [team.slug],
+        "sla-policies": ["response-workflow"],
+        "calendars": [calendar.slug],
+        "schedules": [schedule.slug],
+        "escalation-policies": ["default"],
+        "declaration-rules": ["unacknowledged", "affected_users"],
+        "roles": [role.pk],
+        "tasks": [task.pk],
+        "timeline": [note.pk],
+        "notifications": list(Notification.objects.values_list("pk", flat=True)),
+        "auth-events": [AuthEvent.objects.create(kind=AuthEventKind.LOGIN, user=manager).pk],
+    }
+
+
+def _real_values(world, path: str) -> dict:
+    """For each parameter of `path`, the real values of the segment before it."""
+    segments = path.strip("/").split("/")
+    return {
+        segment.strip("{}"): world[before]
+        for before, segment in pairwise(segments)
+        if segment.startswith("{")
+    }
+
+
+def real_values(world, path: str) -> dict:
+    """For each parameter of `path` (`/api/incidents/{number}/`), the real values of the
+    segment before it."""
+    segments = path.strip("/").split("/")
+    return {
+        segment.strip("{}"): world[before]
+        for before, segment in pairwise(segments)
+        if segment.startswith("{")
+    }
