@@ -26,6 +26,7 @@ from incidents.models import (
 )
 from incidents.oncall import oncall_entry, schedule_create, schedule_override_create
 from itsm.api.fields import TextLookupField
+from itsm.api.serializers import StrictModelSerializer, StrictSerializer
 from itsm.api.views import SLUG_PATTERN
 
 # --- serializers -------------------------------------------------------------------------------
@@ -43,7 +44,7 @@ class MembersField(serializers.ListField):
         return [membership.user for membership in rotation.memberships.all()]
 
 
-class RotationSerializer(serializers.ModelSerializer):
+class RotationSerializer(StrictModelSerializer):
     members = MembersField()
 
     class Meta:
@@ -55,7 +56,7 @@ class RotationSerializer(serializers.ModelSerializer):
         }
 
 
-class OverrideSerializer(serializers.ModelSerializer):
+class OverrideSerializer(StrictModelSerializer):
     user = UsernameField()
 
     class Meta:
@@ -64,7 +65,7 @@ class OverrideSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at"]
 
 
-class ScheduleSerializer(serializers.ModelSerializer):
+class ScheduleSerializer(StrictModelSerializer):
     team = TeamSlugField(required=False, allow_null=True)
     rotations = RotationSerializer(many=True, required=False)
     overrides = OverrideSerializer(
@@ -89,7 +90,7 @@ class OnCallQuerySerializer(serializers.Serializer):
     at = serializers.DateTimeField(required=False, help_text="ISO 8601; default: now.")
 
 
-class OnCallSerializer(serializers.Serializer):
+class OnCallSerializer(StrictSerializer):
     schedule = serializers.CharField()
     at = serializers.DateTimeField()
     user = serializers.CharField(allow_null=True, help_text="Username; null: nobody.")
@@ -99,7 +100,7 @@ class OnCallSerializer(serializers.Serializer):
     )
 
 
-class EscalationLevelSerializer(serializers.ModelSerializer):
+class EscalationLevelSerializer(StrictModelSerializer):
     priorities = serializers.ListField(
         child=serializers.ChoiceField(choices=Priority.choices), required=False, default=list
     )
@@ -123,7 +124,7 @@ class EscalationLevelSerializer(serializers.ModelSerializer):
         extra_kwargs = {"delay": {"max_value": MAX_DURATION}}
 
 
-class EscalationPolicySerializer(serializers.ModelSerializer):
+class EscalationPolicySerializer(StrictModelSerializer):
     # Declared so that the model's one-default constraint is not checked here: a new default
     # takes over from the old one.
     is_default = serializers.BooleanField(default=False)
@@ -134,7 +135,7 @@ class EscalationPolicySerializer(serializers.ModelSerializer):
         fields = ["id", "slug", "name", "description", "is_default", "repeat_count", "levels"]
 
 
-class EscalationStepSerializer(serializers.ModelSerializer):
+class EscalationStepSerializer(StrictModelSerializer):
     level = serializers.IntegerField(source="level.position")
     level_name = serializers.CharField(source="level.name")
     state = serializers.SerializerMethodField()

@@ -28,6 +28,7 @@ from incidents.models import (
 )
 from incidents.services import allowed_transitions
 from itsm.api.fields import TextLookupField
+from itsm.api.serializers import StrictModelSerializer, StrictSerializer
 
 User = get_user_model()
 
@@ -46,7 +47,7 @@ class TeamSlugField(TextLookupField):
         super().__init__(**kwargs)
 
 
-class TeamSerializer(serializers.ModelSerializer):
+class TeamSerializer(StrictModelSerializer):
     members = UsernameField(many=True, required=False)
 
     class Meta:
@@ -54,7 +55,7 @@ class TeamSerializer(serializers.ModelSerializer):
         fields = ["slug", "name", "description", "email", "members"]
 
 
-class ServiceSerializer(serializers.ModelSerializer):
+class ServiceSerializer(StrictModelSerializer):
     owner_team = TeamSlugField(required=False, allow_null=True)
     depends_on = TextLookupField(
         slug_field="slug", many=True, required=False, queryset=Service.objects.all()
@@ -66,7 +67,7 @@ class ServiceSerializer(serializers.ModelSerializer):
         fields = ["slug", "name", "description", "tier", "owner_team", "user_count", "depends_on"]
 
 
-class DownstreamServiceSerializer(serializers.Serializer):
+class DownstreamServiceSerializer(StrictSerializer):
     """A `selectors.Downstream`: a service that depends on the one analysed, and how far."""
 
     slug = serializers.CharField(source="service.slug")
@@ -75,7 +76,7 @@ class DownstreamServiceSerializer(serializers.Serializer):
     depth = serializers.IntegerField(help_text="1: depends on it directly; 2: through one more.")
 
 
-class ServiceImpactSerializer(serializers.Serializer):
+class ServiceImpactSerializer(StrictSerializer):
     """A `selectors.ServiceImpact`."""
 
     service = serializers.CharField(source="service.slug")
@@ -88,7 +89,7 @@ class ServiceImpactSerializer(serializers.Serializer):
     )
 
 
-class ChecklistEntrySerializer(serializers.Serializer):
+class ChecklistEntrySerializer(StrictSerializer):
     item = serializers.CharField()
     label = serializers.CharField()
     done = serializers.BooleanField()
@@ -122,7 +123,7 @@ PLAIN_FIELDS = (
 )
 
 
-class IncidentSerializer(serializers.ModelSerializer):
+class IncidentSerializer(StrictModelSerializer):
     services = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
@@ -223,7 +224,7 @@ class IncidentDetailSerializer(IncidentSerializer):
         return allowed_transitions(obj, request.user if request else None)
 
 
-class IncidentCreateSerializer(serializers.Serializer):
+class IncidentCreateSerializer(StrictSerializer):
     title = serializers.CharField(max_length=TITLE_MAX_LENGTH)
     description = serializers.CharField(
         max_length=TEXT_MAX_LENGTH, required=False, allow_blank=True, default=""
@@ -256,7 +257,7 @@ class IncidentCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class IncidentUpdateSerializer(serializers.Serializer):
+class IncidentUpdateSerializer(StrictSerializer):
     title = serializers.CharField(max_length=TITLE_MAX_LENGTH, required=False)
     description = serializers.CharField(
         max_length=TEXT_MAX_LENGTH, required=False, allow_blank=True
@@ -289,7 +290,7 @@ class IncidentUpdateSerializer(serializers.Serializer):
         return attrs
 
 
-class TransitionSerializer(serializers.Serializer):
+class TransitionSerializer(StrictSerializer):
     """The guard's fields; which are required depends on the transition."""
 
     note = serializers.CharField(max_length=TEXT_MAX_LENGTH, required=False, allow_blank=True)
@@ -301,17 +302,17 @@ class TransitionSerializer(serializers.Serializer):
     duplicate_of = serializers.CharField(max_length=10, required=False, allow_blank=True)
 
 
-class NoteSerializer(serializers.Serializer):
+class NoteSerializer(StrictSerializer):
     text = serializers.CharField(max_length=TEXT_MAX_LENGTH)
     public = serializers.BooleanField(default=False)
 
 
-class ChecklistTickSerializer(serializers.Serializer):
+class ChecklistTickSerializer(StrictSerializer):
     item = serializers.ChoiceField(choices=ChecklistItem.choices)
     done = serializers.BooleanField(default=True)
 
 
-class IncidentEventSerializer(serializers.ModelSerializer):
+class IncidentEventSerializer(StrictModelSerializer):
     actor = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True, help_text="null: the system."
     )
@@ -322,13 +323,13 @@ class IncidentEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class HistoryChangeSerializer(serializers.Serializer):
+class HistoryChangeSerializer(StrictSerializer):
     field = serializers.CharField()
     old = serializers.JSONField()
     new = serializers.JSONField()
 
 
-class HistoryEntrySerializer(serializers.Serializer):
+class HistoryEntrySerializer(StrictSerializer):
     at = serializers.DateTimeField()
     user = serializers.CharField(allow_null=True)
     reason = serializers.CharField()

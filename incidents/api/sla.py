@@ -12,6 +12,7 @@ from incidents import sla
 from incidents.choices import SlaTimerState
 from incidents.models import BusinessCalendar, Holiday, SlaPolicy, SlaTarget, SlaTimer, WorkingHours
 from itsm.api.fields import TextLookupField
+from itsm.api.serializers import StrictModelSerializer
 from itsm.api.views import SLUG_PATTERN
 
 # The longest duration the API takes (an SLA target, a shift, an escalation delay): longer ones
@@ -27,7 +28,7 @@ def iso_datetime(value) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-class SlaTimerSerializer(serializers.ModelSerializer):
+class SlaTimerSerializer(StrictModelSerializer):
     paused = serializers.SerializerMethodField()
     seconds_left = serializers.SerializerMethodField(
         help_text="Until the target (negative once overdue); frozen while paused; null once "
@@ -82,7 +83,7 @@ class SlaTimerSerializer(serializers.ModelSerializer):
 # --- policies ------------------------------------------------------------------------------------
 
 
-class ReplacedItemSerializer(serializers.ModelSerializer):
+class ReplacedItemSerializer(StrictModelSerializer):
     """An item of a list that a PATCH replaces whole: DRF skips a missing required field under
     a partial parent, so this requires them itself."""
 
@@ -109,7 +110,7 @@ class SlaTargetSerializer(ReplacedItemSerializer):
         return value
 
 
-class SlaPolicySerializer(serializers.ModelSerializer):
+class SlaPolicySerializer(StrictModelSerializer):
     calendar = TextLookupField(
         slug_field="slug",
         queryset=BusinessCalendar.objects.all(),
@@ -202,7 +203,7 @@ class HolidaySerializer(ReplacedItemSerializer):
         fields = ["date", "name"]
 
 
-class BusinessCalendarSerializer(serializers.ModelSerializer):
+class BusinessCalendarSerializer(StrictModelSerializer):
     hours = WorkingHoursSerializer(
         many=True, required=False, help_text="When given, replaces every interval."
     )

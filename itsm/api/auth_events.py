@@ -5,13 +5,14 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 
 from itsm.api.fields import UtcDateTimeFilter
+from itsm.api.serializers import StrictModelSerializer
 from itsm.choices import AuthEventKind
 from itsm.models import AuthEvent
 
 VIEW = "itsm.view_authevent"
 
 
-class AuthEventSerializer(serializers.ModelSerializer):
+class AuthEventSerializer(StrictModelSerializer):
     user = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:

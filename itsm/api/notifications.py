@@ -8,6 +8,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from itsm.api.serializers import StrictModelSerializer, refuse_any_body
 from itsm.choices import NotificationChannel
 from itsm.models import Notification
 from itsm.notifications import notification_mark_read, notifications_mark_all_read
@@ -15,7 +16,7 @@ from itsm.notifications import notification_mark_read, notifications_mark_all_re
 VIEW = "itsm.view_notification"
 
 
-class NotificationSerializer(serializers.ModelSerializer):
+class NotificationSerializer(StrictModelSerializer):
     unread = serializers.SerializerMethodField()
 
     class Meta:
@@ -74,6 +75,7 @@ class NotificationViewSet(
     )
     @action(detail=True, methods=["post"])
     def read(self, request, pk=None):
+        refuse_any_body(request)
         notification = notification_mark_read(notification=self.get_object(), now=timezone.now())
         return Response(self.get_serializer(notification).data)
 
@@ -86,5 +88,6 @@ class NotificationViewSet(
     )
     @action(detail=False, methods=["post"], url_path="read-all")
     def read_all(self, request):
+        refuse_any_body(request)
         marked = notifications_mark_all_read(user=request.user, now=timezone.now())
         return Response({"marked": marked})

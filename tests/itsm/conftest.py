@@ -4,6 +4,7 @@ from datetime import UTC, datetime, time, timedelta
 from itertools import pairwise
 
 import pytest
+from drf_spectacular.generators import EndpointEnumerator
 
 from incidents.models import BusinessCalendar, Rotation, RotationMember, Schedule, WorkingHours
 from itsm.choices import AuthEventKind
@@ -76,3 +77,15 @@ def real_values(world, path: str) -> dict:
         for before, segment in pairwise(segments)
         if segment.startswith("{")
     }
+
+
+def api_routes() -> list[str]:
+    """Every route of the API, as the schema writes it (`/api/incidents/{number}/`)."""
+    return sorted({path for path, *_ in EndpointEnumerator().get_api_endpoints()})
+
+
+def concrete_path(world, route: str) -> str:
+    """`route` with each parameter naming a real object of `world`."""
+    for name, values in real_values(world, route).items():
+        route = route.replace("{" + name + "}", str(values[0]))
+    return route

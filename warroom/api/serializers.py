@@ -10,6 +10,7 @@ from incidents.api.serializers import UsernameField
 from incidents.choices import IncidentStatus, Priority
 from incidents.models import Incident
 from itsm.api.fields import TextLookupField
+from itsm.api.serializers import StrictModelSerializer, StrictSerializer
 from itsm.models import ChatWebhook
 from warroom.choices import DeclarationTrigger, MajorIncidentState, WarRoomRole
 from warroom.models import (
@@ -27,18 +28,6 @@ from warroom.models import (
     WarRoomTask,
 )
 from warroom.services import is_staff_user
-
-
-class StrictSerializer(serializers.Serializer):
-    """A request body that refuses fields it does not know, rather than ignoring them."""
-
-    def validate(self, attrs):
-        unknown = sorted(set(self.initial_data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError(
-                {name: "This field cannot be set here." for name in unknown}
-            )
-        return attrs
 
 
 class StaffField(UsernameField):
@@ -96,7 +85,7 @@ class LinkOrEmptyField(serializers.CharField):
     """A link that may be empty: the schema's `uri` format alone refuses ""."""
 
 
-class PersonSerializer(serializers.Serializer):
+class PersonSerializer(StrictSerializer):
     username = serializers.CharField(source="get_username")
     name = serializers.SerializerMethodField(help_text="The full name, else the username.")
 
@@ -107,7 +96,7 @@ class PersonSerializer(serializers.Serializer):
 # --- the major incident ------------------------------------------------------------------------
 
 
-class MajorIncidentSerializer(serializers.ModelSerializer):
+class MajorIncidentSerializer(StrictModelSerializer):
     number = serializers.CharField(source="incident.number")
     title = serializers.CharField(source="incident.title")
     incident_status = serializers.ChoiceField(
@@ -159,7 +148,7 @@ class MajorIncidentSerializer(serializers.ModelSerializer):
         return f"{scheme}://{request.get_host()}{major.websocket_path}"
 
 
-class DeclareSerializer(serializers.Serializer):
+class DeclareSerializer(StrictSerializer):
     """Exactly the request of the reference (major-incident-management)."""
 
     incident_id = serializers.RegexField(
@@ -192,14 +181,14 @@ class MajorIncidentUpdateSerializer(StrictSerializer):
     )
 
 
-class ReasonSerializer(serializers.Serializer):
+class ReasonSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=REASON_MAX_LENGTH)
 
 
 # --- roles, tasks, bridge ----------------------------------------------------------------------
 
 
-class RoleSerializer(serializers.ModelSerializer):
+class RoleSerializer(StrictModelSerializer):
     role_label = serializers.CharField(source="get_role_display")
     user = PersonSerializer()
 
@@ -209,12 +198,12 @@ class RoleSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class RoleAssignSerializer(serializers.Serializer):
+class RoleAssignSerializer(StrictSerializer):
     role = EscapingChoiceField(choices=WarRoomRole.choices)
     username = StaffField(help_text="The new holder.")
 
 
-class TaskSerializer(serializers.ModelSerializer):
+class TaskSerializer(StrictModelSerializer):
     assignee = PersonSerializer(allow_null=True)
 
     class Meta:
@@ -223,7 +212,7 @@ class TaskSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TaskCreateSerializer(serializers.Serializer):
+class TaskCreateSerializer(StrictSerializer):
     title = serializers.CharField(max_length=TASK_TITLE_MAX_LENGTH)
     assignee = StaffField(required=False, allow_null=True, default=None)
 
@@ -234,7 +223,7 @@ class TaskUpdateSerializer(StrictSerializer):
     done = serializers.BooleanField(required=False)
 
 
-class AttendanceSerializer(serializers.ModelSerializer):
+class AttendanceSerializer(StrictModelSerializer):
     user = PersonSerializer()
 
     class Meta:
@@ -243,7 +232,7 @@ class AttendanceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class BridgeSerializer(serializers.Serializer):
+class BridgeSerializer(StrictSerializer):
     link = serializers.CharField(source="bridge_link")
     attendees = AttendanceSerializer(source="bridge_attendance", many=True)
 
@@ -251,16 +240,16 @@ class BridgeSerializer(serializers.Serializer):
 # --- timeline and scratchpad --------------------------------------------------------------------
 
 
-class PinSerializer(serializers.Serializer):
+class PinSerializer(StrictSerializer):
     pinned = serializers.BooleanField()
 
 
-class ScratchpadSerializer(serializers.Serializer):
+class ScratchpadSerializer(StrictSerializer):
     version = serializers.IntegerField(source="scratchpad_version")
     text = serializers.CharField(source="scratchpad")
 
 
-class ScratchpadSaveSerializer(serializers.Serializer):
+class ScratchpadSaveSerializer(StrictSerializer):
     base_version = serializers.IntegerField(
         min_value=0, help_text="The version the text was typed against."
     )
@@ -269,7 +258,7 @@ class ScratchpadSaveSerializer(serializers.Serializer):
     )
 
 
-class ScratchpadSavedSerializer(serializers.Serializer):
+class ScratchpadSavedSerializer(StrictSerializer):
     version = serializers.IntegerField()
     text = serializers.CharField()
     merged = serializers.BooleanField(
@@ -277,7 +266,7 @@ class ScratchpadSavedSerializer(serializers.Serializer):
     )
 
 
-class RevisionSerializer(serializers.ModelSerializer):
+class RevisionSerializer(StrictModelSerializer):
     author = PersonSerializer(allow_null=True)
 
     class Meta:
@@ -289,7 +278,7 @@ class RevisionSerializer(serializers.ModelSerializer):
 # --- declaration rules ----------------------------------------------------------------------------
 
 
-class DeclarationRuleSerializer(serializers.ModelSerializer):
+class DeclarationRuleSerializer(StrictModelSerializer):
     description = serializers.CharField(source="describe")
     manager = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 

@@ -18,6 +18,7 @@ from incidents.api.serializers import IncidentEventSerializer, NoteSerializer
 from incidents.choices import ChangeSource, EventType
 from incidents.selectors import incident_timeline
 from itsm.api.parsers import JSON_ONLY
+from itsm.api.serializers import refuse_any_body
 from warroom import selectors, services
 from warroom.api.serializers import (
     BridgeSerializer,
@@ -248,6 +249,7 @@ class MajorIncidentViewSet(
     )
     @action(detail=True, methods=["post"], url_path="bridge/join")
     def bridge_join(self, request, number=None):
+        refuse_any_body(request)
         services.bridge_join(major=self.get_object(), actor=request.user, source=API)
         return self._bridge_response(number)
 
@@ -259,6 +261,7 @@ class MajorIncidentViewSet(
     )
     @action(detail=True, methods=["post"], url_path="bridge/leave")
     def bridge_leave(self, request, number=None):
+        refuse_any_body(request)
         services.bridge_leave(major=self.get_object(), actor=request.user, source=API)
         return self._bridge_response(number)
 
@@ -326,6 +329,7 @@ class RoleViewSet(mixins.ListModelMixin, WarRoomPartViewSet):
     )
     @action(detail=True, methods=["post"])
     def release(self, request, number=None, pk=None):
+        refuse_any_body(request)
         services.role_release(major=self.major, actor=request.user, source=API, assignment_id=pk)
         return Response(RoleSerializer(self.get_queryset(), many=True).data)
 
