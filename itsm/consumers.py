@@ -61,7 +61,7 @@ class ListeningConsumer(live.LiveConsumer):
         return json.dumps(content, cls=DjangoJSONEncoder)
 
 
-# --- the bell ----------------------------------------------------------------------------------
+# --- the bell ------------------------------------------------------------------------------------
 
 
 def inbox_snapshot(user) -> dict:

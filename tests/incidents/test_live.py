@@ -42,7 +42,7 @@ def timeline(where=lambda event: True):
     return lambda message: where(message["event"])
 
 
-# --- who may connect ---------------------------------------------------------------------------
+# --- who may connect -----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("path", ["list", "incident"])
@@ -127,7 +127,7 @@ async def test_sla_warnings_and_breaches_reach_the_pages(responder, manager):
         assert breached["incident"] == incident.number
 
 
-# --- a stakeholder reads public events only --------------------------------------------------------
+# --- a stakeholder reads public events only ------------------------------------------------------
 
 
 @in_event_loop
@@ -184,7 +184,7 @@ def _make_stakeholder(user) -> None:
     live.access_changed(user.pk)
 
 
-# --- catching up ----------------------------------------------------------------------------------
+# --- catching up ---------------------------------------------------------------------------------
 
 
 @in_event_loop
