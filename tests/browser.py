@@ -126,12 +126,17 @@ def sign_in(browser, server: "AsgiServer", username: str, path: str, log: dict):
     page = browser.new_context().new_page()
     page.on("pageerror", lambda error: log["errors"].append(f"{username}: {error}"))
     page.on("websocket", lambda socket: log[username].append(socket.url))
+    log_in(page, server, username, path)
+    return page
+
+
+def log_in(page, server: "AsgiServer", username: str, path: str) -> None:
+    """Sign `page` in as `username` through the login page, and wait for `path`."""
     page.goto(f"{server.url}/login/?next={path}")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{server.url}{path}")
-    return page
 
 
 def off_the_loop(work):

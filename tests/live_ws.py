@@ -8,7 +8,16 @@ from contextlib import asynccontextmanager
 from channels.testing import WebsocketCommunicator
 
 from itsm.asgi import application
-from tests.warroom._ws import HOST, TESTSERVER, WAIT, Page, db, session_cookie, signed_in
+from tests.warroom._ws import (
+    HOST,
+    TESTSERVER,
+    WAIT,
+    Page,
+    connected_page,
+    db,
+    session_cookie,
+    signed_in,
+)
 
 QUIET = 0.5  # seconds a page waits to be sure nothing comes
 
@@ -26,15 +35,8 @@ def communicator(user, path: str) -> WebsocketCommunicator:
 async def listening(user, path: str):
     """A page at `path` signed in as `user` that has received its snapshot."""
     ws = await db(communicator)(user, path)
-    connected, _ = await ws.connect(timeout=WAIT)
-    assert connected
-    page = Page(ws)
-    try:
-        page.snapshot = await ws.receive_json_from(timeout=WAIT)
-        assert page.snapshot["kind"] == "snapshot", page.snapshot
+    async with connected_page(ws) as page:
         yield page
-    finally:
-        await ws.disconnect()
 
 
 async def close_code(user, path: str) -> int:

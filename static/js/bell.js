@@ -23,6 +23,7 @@
         if (message.kind !== "snapshot" && message.kind !== "notifications") return;
         const before = shownCount(bell);
         showCount(bell, message.unread);
+        describe(bell, message);
         if (message.kind === "notifications" || before !== message.unread) refreshList();
       },
     });
@@ -48,6 +49,14 @@
     }
     count.dataset.unread = String(unread);
     count.textContent = unread > MOST_SHOWN ? `${MOST_SHOWN}+` : String(unread);
+  }
+
+  /** The bell's tooltip names the newest unread notification. */
+  function describe(bell, { unread, latest }) {
+    const newest = latest.find((notification) => notification.unread);
+    bell.title = newest
+      ? `Notifications: ${unread} unread, newest “${newest.subject}”`
+      : "Notifications";
   }
 
   async function refreshNotifications(list) {

@@ -29,7 +29,16 @@
     const rendered = status.dataset.liveRendered;
     let lastEvent = null; // the newest event heard of: where a reconnection catches up from
     let connected = false; // a snapshot came before: the next one follows a reconnect
-    const refresh = window.Live.debounced(() => refreshParts(status.dataset.liveFragment), REFRESH_WAIT_MS);
+    const fetchSoon = window.Live.debounced(
+      () => refreshParts(status.dataset.liveFragment),
+      REFRESH_WAIT_MS,
+    );
+    let stale = false; // changed while the tab was hidden: fetched once it is shown
+    document.addEventListener("visibilitychange", () => {
+      if (document.hidden || !stale) return;
+      stale = false;
+      fetchSoon();
+    });
     const connection = window.Live.connect({
       path: status.dataset.liveWs,
       status,
@@ -56,6 +65,12 @@
       refresh();
     }
 
+    /** A hidden tab fetches nothing until it is shown: one fetch then, not one per event. */
+    function refresh() {
+      if (document.hidden) stale = true;
+      else fetchSoon();
+    }
+
     function heardOf(id) {
       if (typeof id === "number" && (lastEvent === null || id > lastEvent)) lastEvent = id;
     }
@@ -80,7 +95,8 @@
   }
 
   function newestShown(list) {
-    const ids = [...list.querySelectorAll(":scope > [data-id]")].map((item) => Number(item.dataset.id));
+    const items = list.querySelectorAll(":scope > [data-id]");
+    const ids = [...items].map((item) => Number(item.dataset.id));
     return ids.length ? Math.max(...ids) : null;
   }
 

@@ -150,6 +150,7 @@
   async function fetchParts(url) {
     const response = await fetch(url, {
       credentials: "same-origin",
+      cache: "no-store",
       headers: { Accept: "text/html" },
     });
     if (!response.ok) throw new Error(`${url}: ${response.status}`);

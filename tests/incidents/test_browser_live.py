@@ -9,6 +9,8 @@ incident logged meanwhile. On an incident's page a note appears as it is written
 notifications page opening a notification marks it read.
 """
 
+import re
+import time
 from collections import defaultdict
 
 import pytest
@@ -19,7 +21,7 @@ from incidents.choices import ChangeSource
 from itsm.choices import NotificationChannel
 from itsm.models import Notification
 from itsm.notifications import notify
-from tests.browser import off_the_loop, sign_in
+from tests.browser import log_in, off_the_loop, sign_in
 from tests.factories import make_incident
 
 SEEN_WITHIN_MS = 2000  # what another person's change may take to show
@@ -137,4 +139,24 @@ def test_an_incident_page_and_the_notifications_page_are_live(
     expect(mona.locator(".bell .bell-count")).to_have_count(0)
     in_app = Notification.objects.filter(channel=NotificationChannel.IN_APP)
     assert off_the_loop(lambda: in_app.filter(read_at__isnull=True).count()) == 0
+    assert not log["errors"]
+
+
+def test_sla_badges_count_down_and_turn_overdue_in_the_browser(responder, server, browser):
+    incident = off_the_loop(lambda: make_incident(actor=responder, title="Down", priority="P1"))
+    log = defaultdict(list)
+    page = browser.new_context().new_page()
+    page.on("pageerror", lambda error: log["errors"].append(str(error)))
+    page.clock.install(time=time.time())  # the page's clock, which the test moves on
+    log_in(page, server, "rita", incident.get_absolute_url())
+    badge = page.locator('[data-live-part="head"] .sla', has_text="Acknowledge")
+    expect(badge).to_have_text(re.compile(r"Acknowledge 1[45]\s+minutes left"))
+
+    page.clock.run_for("05:00")
+    expect(badge).to_have_text(re.compile(r"Acknowledge (9|10)\s+minutes left"))
+    expect(badge).to_have_class(re.compile(r"\bsla-running\b"))
+
+    page.clock.run_for("11:00")
+    expect(badge).to_have_text(re.compile(r"Acknowledge overdue [01]\s+minutes?"))
+    expect(badge).to_have_class(re.compile(r"\bsla-breached\b"))
     assert not log["errors"]
