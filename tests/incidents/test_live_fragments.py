@@ -123,8 +123,8 @@ def test_the_incident_parts_hold_the_header_sla_and_the_events_after_since(
     assert html.index("New 19") < html.index("New 0")  # newest first, as the page shows them
 
 
-def test_a_stakeholder_gets_no_internal_note_in_the_parts_nor_on_the_page(
-    signed_in, responder, stakeholder, incident
+def test_a_stakeholder_gets_no_internal_note_in_the_parts_the_page_nor_the_api(
+    signed_in, api, responder, stakeholder, incident
 ):
     note(incident, responder, "Internal: the DB password rotation broke it")
     note(incident, responder, "We are restoring checkout", public=True)
@@ -134,6 +134,12 @@ def test_a_stakeholder_gets_no_internal_note_in_the_parts_nor_on_the_page(
         html = client.get(url).content.decode()
         assert "We are restoring checkout" in html
         assert "DB password rotation" not in html, url
+    timeline = api.as_user(stakeholder).get(f"/api/incidents/{incident.number}/timeline/")
+    assert [event["summary"] for event in timeline.json()["results"]] == [
+        "We are restoring checkout"
+    ]
+    everything = api.as_user(responder).get(f"/api/incidents/{incident.number}/timeline/")
+    assert len(everything.json()["results"]) == 3  # created, and both notes
 
 
 def test_too_many_new_events_make_the_parts_incomplete(signed_in, responder, incident, monkeypatch):
