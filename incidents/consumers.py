@@ -31,7 +31,7 @@ LIST_GROUP = "incidents"
 # The most events a snapshot carries; a page that missed more is told to load afresh.
 CATCH_UP_LIMIT = 100
 # A number a page passes (longer ones are no key, nor a time); anything else is ignored.
-NUMBER = re.compile(r"\d{1,18}")
+NUMBER = re.compile(r"[0-9]{1,18}")
 # The latest a page can have been rendered: anything later is no time a page saw.
 LATEST_SECONDS = 253402300799  # 9999-12-31T23:59:59Z
 

@@ -230,7 +230,9 @@ async def test_a_page_that_missed_too_much_is_told_to_load_afresh(
         assert len(again.snapshot["events"]) == 2
 
 
-@pytest.mark.parametrize("query", ["?since=abc", "?since=-1", "?rendered=99999999999999", "?x=1"])
+@pytest.mark.parametrize(
+    "query", ["?since=abc", "?since=-1", "?since=\u0664", "?rendered=99999999999999", "?x=1"]
+)
 @in_event_loop
 async def test_a_bad_since_or_rendered_is_ignored(incident, manager, query):
     async with listening(manager, f"{page_of(incident)}{query}") as page:
