@@ -10,7 +10,15 @@ from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from incidents.choices import OPEN_STATUSES, ChecklistItem, IncidentStatus, SlaTimerState
-from incidents.models import ChecklistEntry, Incident, IncidentEvent, Service, SlaTimer, Team
+from incidents.models import (
+    WORK_PERMISSION,
+    ChecklistEntry,
+    Incident,
+    IncidentEvent,
+    Service,
+    SlaTimer,
+    Team,
+)
 
 BREACHING_SOON = timedelta(hours=1)
 
@@ -38,6 +46,21 @@ def incident_detail_queryset() -> QuerySet[Incident]:
 
 def incident_timeline(*, incident: Incident) -> QuerySet[IncidentEvent]:
     return incident.events.select_related("actor").order_by("at", "id")
+
+
+def sees_internal_events(user) -> bool:
+    """Whoever works incidents reads their whole timeline; a read-only role (a stakeholder)
+    reads the public events only: internal notes are the responders' working talk."""
+    return user.has_perm(WORK_PERMISSION)
+
+
+def visible_events(events: QuerySet[IncidentEvent], *, user) -> QuerySet[IncidentEvent]:
+    """`events` narrowed to what `user` may read."""
+    return events if sees_internal_events(user) else events.filter(public=True)
+
+
+def visible_timeline(*, incident: Incident, user) -> QuerySet[IncidentEvent]:
+    return visible_events(incident_timeline(incident=incident), user=user)
 
 
 def incident_history(*, incident: Incident):

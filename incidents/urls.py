@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from incidents import views, views_oncall
+from incidents import views, views_live, views_oncall
 
 
 class IncidentNumberConverter:
@@ -34,4 +34,7 @@ urlpatterns = [
     path("incidents/<incident:number>/checklist/", views.incident_checklist, name="checklist"),
     path("incidents/<incident:number>/priority/", views.incident_priority, name="priority"),
     path("oncall/", views_oncall.oncall, name="oncall"),
+    path("incidents/live/dashboard/", views_live.dashboard_cards, name="live_dashboard"),
+    path("incidents/live/list/", views_live.list_rows, name="live_list"),
+    path("incidents/<incident:number>/live/", views_live.incident_parts, name="live_incident"),
 ]

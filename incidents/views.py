@@ -51,19 +51,19 @@ def _incident_or_404(number: str) -> Incident:
 @require_GET
 @portal_view(VIEW)
 def dashboard(request):
+    return render(request, "incidents/dashboard.html", dashboard_context(request))
+
+
+def dashboard_context(request) -> dict:
+    """What the dashboard's cards show (the page, and its live refresh in views_live)."""
     lists = selectors.dashboard_lists(user=request.user)
-    context = {"lists": lists, "breaching": selectors.breaching_soon()}
-    return render(request, "incidents/dashboard.html", context)
+    return {"lists": lists, "breaching": selectors.breaching_soon()}
 
 
 @require_GET
 @portal_view(VIEW)
 def incident_list(request):
-    filters = IncidentFilter(
-        request.GET or None, queryset=selectors.incident_queryset(), request=request
-    )
-    valid = filters.is_valid() if filters.is_bound else True
-    page = Paginator(filters.qs, settings.PORTAL_PAGE_SIZE).get_page(request.GET.get("page"))
+    filters, page, valid = list_results(request)
     context = {
         "page": page,
         "filters": filters,
@@ -75,6 +75,17 @@ def incident_list(request):
         "assignees": assignable_users().only("username", "first_name", "last_name"),
     }
     return render(request, "incidents/list.html", context, status=200 if valid else 400)
+
+
+def list_results(request):
+    """The list's filters, the page of incidents they select, and whether they are valid, for
+    the request's query string (the page, and its live refresh in views_live)."""
+    filters = IncidentFilter(
+        request.GET or None, queryset=selectors.incident_queryset(), request=request
+    )
+    valid = filters.is_valid() if filters.is_bound else True
+    page = Paginator(filters.qs, settings.PORTAL_PAGE_SIZE).get_page(request.GET.get("page"))
+    return filters, page, valid
 
 
 @portal_view("incidents.add_incident")
@@ -122,7 +133,7 @@ def _detail_page(request, incident: Incident, *, status: int = 200, **bound_form
         or PriorityForm(auto_id="id_priority_%s", initial={"priority": incident.priority}),
         "edit_form": bound_forms.get("edit") or IncidentEditForm.for_incident(incident),
         "checklist": selectors.checklist_rows(incident),
-        "timeline": list(selectors.incident_timeline(incident=incident).reverse()),
+        "timeline": list(selectors.visible_timeline(incident=incident, user=user).reverse()),
         "history": _label_history(selectors.history_with_diffs(incident=incident)),
     }
     return render(request, "incidents/detail.html", context, status=status)

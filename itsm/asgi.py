@@ -46,11 +46,20 @@ django_asgi_app = _django_http_app()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.urls import re_path  # noqa: E402
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware  # noqa: E402
 
+import incidents.routing  # noqa: E402
 import warroom.routing  # noqa: E402
+from itsm.consumers import NotificationsConsumer  # noqa: E402
 from itsm.origins import PortalOriginValidator  # noqa: E402
 from itsm.twofactor import VerifiedSessionMiddleware  # noqa: E402
+
+websocket_urlpatterns = [
+    re_path(r"^ws/notifications/$", NotificationsConsumer.as_asgi()),
+    *incidents.routing.websocket_urlpatterns,
+    *warroom.routing.websocket_urlpatterns,
+]
 
 # The client address and scheme come from X-Forwarded-For and X-Forwarded-Proto only when the
 # connection comes from a configured proxy (FORWARDED_ALLOW_IPS), whatever the ASGI server.
@@ -59,9 +68,7 @@ application = ProxyHeadersMiddleware(
         {
             "http": django_asgi_app,
             "websocket": PortalOriginValidator(
-                AuthMiddlewareStack(
-                    VerifiedSessionMiddleware(URLRouter(warroom.routing.websocket_urlpatterns))
-                )
+                AuthMiddlewareStack(VerifiedSessionMiddleware(URLRouter(websocket_urlpatterns)))
             ),
         }
     ),

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from itsm import channels, signals
+from itsm import channels, realtime, signals
 from itsm.choices import NotificationChannel, NotificationStatus
 from itsm.models import Notification
 from itsm.redaction import scrub
@@ -134,6 +134,7 @@ def _create(rows) -> list[Notification]:
     Notification.objects.bulk_create(fresh, ignore_conflicts=True)
     created = list(Notification.objects.filter(dedupe_key__in=[row.dedupe_key for row in fresh]))
     _queue(created)
+    inbox_changed(row.recipient_id for row in created if row.channel == NotificationChannel.IN_APP)
     return created
 
 
@@ -144,6 +145,19 @@ def _queue(notifications) -> None:
         transaction.on_commit(
             partial(async_task, SEND_TASK, notification.pk, notification.attempts)
         )
+
+
+def inbox_group(user_id: int) -> str:
+    """The channel-layer group of the bells on a user's open pages (itsm.consumers)."""
+    return realtime.group_name("inbox", user_id)
+
+
+def inbox_changed(user_ids) -> None:
+    """Once the transaction commits, the bells of these users' open pages read their inbox
+    again (a notification came, or one was read)."""
+    groups = sorted({inbox_group(user_id) for user_id in user_ids})
+    if groups:
+        transaction.on_commit(partial(realtime.send, groups, {"type": "inbox.changed"}))
 
 
 # --- retrying ----------------------------------------------------------------------------------
@@ -292,9 +306,13 @@ def notification_mark_read(*, notification: Notification, now) -> Notification:
     if notification.read_at is None:
         notification.read_at = now
         notification.save(update_fields=["read_at"])
+        inbox_changed([notification.recipient_id])
     return notification
 
 
 def notifications_mark_all_read(*, user, now) -> int:
     """Mark every unread notification of `user` read; return how many."""
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=now)
+    marked = Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=now)
+    if marked:
+        inbox_changed([user.pk])
+    return marked

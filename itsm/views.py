@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.generic import FormView
 
 from itsm import services
@@ -53,9 +53,20 @@ class MarkReadForm(forms.Form):
 def notifications(request):
     if request.method == "POST":
         return _mark_read(request)
+    return render(request, "itsm/notifications.html", {"page": _inbox_page(request)})
+
+
+@login_required
+@permission_required("itsm.view_notification", raise_exception=True)
+@require_GET
+def notifications_live(request):
+    """The page's list alone, for static/js/bell.js to swap in when the inbox changes."""
+    return render(request, "itsm/live_notifications.html", {"page": _inbox_page(request)})
+
+
+def _inbox_page(request):
     paginator = Paginator(inbox(user=request.user), settings.PORTAL_PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
-    return render(request, "itsm/notifications.html", {"page": page})
+    return paginator.get_page(request.GET.get("page"))
 
 
 def _mark_read(request):

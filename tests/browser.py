@@ -22,6 +22,8 @@ from playwright.sync_api import sync_playwright
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 HOST = "127.0.0.1"
+PORTS = range(19100, 19200)
+PASSWORD = "pw-for-tests-only"  # tests.factories.UserFactory's
 
 
 def free_port(ports: range) -> int:
@@ -99,6 +101,15 @@ class AsgiServer:
 
 
 @pytest.fixture
+def server(tmp_path):
+    """The portal served by uvicorn on the test database, for one test."""
+    server = AsgiServer(free_port(PORTS), tmp_path / "server.log")
+    server.start()
+    yield server
+    server.stop()  # before pytest-django empties the database it reads
+
+
+@pytest.fixture
 def browser():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -106,6 +117,26 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+def sign_in(browser, server: "AsgiServer", username: str, path: str, log: dict):
+    """A person of their own (a browser context: own cookies) signed in through the login
+    page and looking at `path`. The page's script errors go to log["errors"], the addresses
+    of the websockets it opens to log[username]."""
+    page = browser.new_context().new_page()
+    page.on("pageerror", lambda error: log["errors"].append(f"{username}: {error}"))
+    page.on("websocket", lambda socket: log[username].append(socket.url))
+    log_in(page, server, username, path)
+    return page
+
+
+def log_in(page, server: "AsgiServer", username: str, path: str) -> None:
+    """Sign `page` in as `username` through the login page, and wait for `path`."""
+    page.goto(f"{server.url}/login/?next={path}")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{server.url}{path}")
 
 
 def off_the_loop(work):

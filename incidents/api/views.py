@@ -173,7 +173,9 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["get"])
     def timeline(self, request, number=None):
         incident = self.get_object()
-        page = self.paginate_queryset(selectors.incident_timeline(incident=incident))
+        page = self.paginate_queryset(
+            selectors.visible_timeline(incident=incident, user=request.user)
+        )
         return self.get_paginated_response(IncidentEventSerializer(page, many=True).data)
 
     @extend_schema(

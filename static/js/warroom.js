@@ -1,5 +1,6 @@
-/* The war room's page: a websocket client that fills the server-rendered shell and keeps it
-   live (docs/warroom-protocol.md), and the scratchpad's three-way merge.
+/* The war room's page: fills the server-rendered shell and keeps it live over the shared
+   client (static/js/live.js, loaded first; docs/warroom-protocol.md), and the scratchpad's
+   three-way merge.
 
    Plain JavaScript, no library, no build step. Nothing that arrives on the socket is parsed as
    HTML: every text a user wrote reaches the page through textContent. */
@@ -300,20 +301,12 @@
 
   /* --- the page ------------------------------------------------------------------------------ */
 
-  const RETRY_FIRST_MS = 500;
-  const RETRY_MAX_MS = 10000;
-  const PING_EVERY_MS = 20000;
-  const SILENT_FOR_MS = 45000; // nothing heard for this long (pongs included): reconnect
   const SCRATCHPAD_BATCH_MS = 150;
   const CLOSED_FOR_GOOD = {
-    4401: "Signed out. Reload the page to sign in again.",
     4403: "Your role may not view war rooms.",
     4404: "This war room no longer exists.",
   };
   const LIVE_STATES = ["active", "resolved"];
-  const NOT_CONNECTED = "Not connected. Try again once the page is live.";
-  const DROPPED =
-    "The connection dropped before the server answered; the page shows what was saved.";
 
   const configNode = document.getElementById("warroom-config");
   if (configNode) startRoom(JSON.parse(configNode.textContent));
@@ -321,10 +314,16 @@
   function startRoom(config) {
     const room = document.getElementById("warroom");
     let caughtUp = false; // a snapshot has been shown: later ones are catch-ups
-    const connection = openConnection(config, {
+    // The shared client (static/js/live.js): reconnects asking for the events after the last
+    // one the page shows; `request` sends a write and calls back on its ack or error.
+    const connection = window.Live.connect({
+      path: config.ws_path,
+      status: document.getElementById("wr-connection"),
+      closedForGood: CLOSED_FOR_GOOD,
       received: (message) => HANDLERS[message.kind]?.(message),
-      lastEventId: () => timeline.lastId(),
+      query: () => ({ since: timeline.lastId() }),
       disconnected: () => pad.disconnected(),
+      unanswered: (error) => alertUser(error.message),
     });
     const timeline = timelineView(config, connection);
     const pad = scratchpadClient(config, connection);
@@ -391,115 +390,6 @@
     function field(name) {
       return room.querySelector(`[data-field="${name}"]`);
     }
-  }
-
-  /* --- the connection ------------------------------------------------------------------------ */
-
-  /** One websocket at a time, reopened after any drop with a jittered, doubling delay, asking
-      for the events after the last one the page shows. `request` sends a write and calls back
-      on its ack or error. */
-  function openConnection(config, { received, lastEventId, disconnected }) {
-    const status = document.getElementById("wr-connection");
-    const pending = new Map();
-    let socket = null;
-    let ready = false; // this socket's snapshot has arrived
-    let failures = 0;
-    let lastHeard = 0;
-    let retryTimer = null;
-    let nextRef = 0;
-
-    function open() {
-      retryTimer = null;
-      const url = new URL(config.ws_path, window.location.href);
-      url.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
-      const since = lastEventId();
-      if (since !== null) url.searchParams.set("since", String(since));
-      socket = new WebSocket(url);
-      socket.addEventListener("message", (event) => heard(JSON.parse(event.data)));
-      socket.addEventListener("close", closed);
-    }
-
-    function heard(message) {
-      lastHeard = Date.now();
-      if (message.kind === "snapshot") {
-        ready = true;
-        failures = 0;
-        showStatus("live");
-      }
-      if (message.kind === "ack" || message.kind === "error") {
-        settle(message);
-      } else {
-        received(message);
-      }
-    }
-
-    function settle(message) {
-      const callbacks = pending.get(message.ref);
-      pending.delete(message.ref);
-      if (message.kind === "ack") callbacks?.done(message.result);
-      else if (callbacks) callbacks.failed(message.error);
-      else alertUser(message.error.message);
-    }
-
-    function closed(event) {
-      socket = null;
-      ready = false;
-      const dropped = { dropped: true, message: DROPPED, fields: {} };
-      for (const callbacks of pending.values()) callbacks.failed(dropped);
-      pending.clear();
-      disconnected();
-      if (CLOSED_FOR_GOOD[event.code]) {
-        showStatus("offline", CLOSED_FOR_GOOD[event.code]);
-        return;
-      }
-      const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** failures);
-      failures += 1;
-      showStatus("reconnecting");
-      retryTimer = window.setTimeout(open, delay * (0.5 + Math.random() / 2));
-    }
-
-    function retryNow() {
-      if (retryTimer === null) return;
-      window.clearTimeout(retryTimer);
-      open();
-    }
-
-    function send(message) {
-      if (!ready || socket.readyState !== WebSocket.OPEN) return false;
-      socket.send(JSON.stringify(message));
-      return true;
-    }
-
-    /** Send a write; `done(result)` on its ack; `failed(error)` on its error, on a drop
-        before the answer, or at once when the page is not connected (error.dropped). */
-    function request(message, { done, failed }) {
-      nextRef += 1;
-      const ref = `r${nextRef}`;
-      if (!send({ ...message, ref })) {
-        failed({ dropped: true, message: NOT_CONNECTED, fields: {} });
-        return;
-      }
-      pending.set(ref, { done, failed });
-    }
-
-    function showStatus(state, text) {
-      const labels = { connecting: "connecting…", live: "live", reconnecting: "reconnecting…" };
-      status.dataset.status = state;
-      status.textContent = text || labels[state];
-    }
-
-    function start() {
-      showStatus("connecting");
-      open();
-      window.addEventListener("online", retryNow);
-      window.setInterval(() => {
-        if (!ready) return;
-        if (Date.now() - lastHeard > SILENT_FOR_MS) socket.close();
-        else send({ type: "ping" });
-      }, PING_EVERY_MS);
-    }
-
-    return { start, request };
   }
 
   function alertUser(text) {

@@ -134,6 +134,14 @@ async def opened(user, number: str, *, query: str = "", browser: Client | None =
     """A page of the room, signed in as `user` (in `browser`, or a new one), that has received
     its snapshot (the first message)."""
     ws = await db(communicator)(user, number, query=query, browser=browser)
+    async with connected_page(ws) as page:
+        yield page
+
+
+@asynccontextmanager
+async def connected_page(ws: WebsocketCommunicator):
+    """The page of the handshake `ws`, connected, once it has received its snapshot (the first
+    message); disconnected at the end."""
     connected, _ = await ws.connect(timeout=WAIT)
     assert connected
     page = Page(ws)

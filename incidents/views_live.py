@@ -1,0 +1,59 @@
+"""The live pages' fragments: the parts of the dashboard, the incident list and an incident's
+page that change as things happen, rendered by the same include files as the full pages.
+
+static/js/incidents-live.js fetches them when its socket (incidents.consumers) tells of a
+change, and again after a reconnect, and swaps them in: the server answers from the database,
+so a page that missed events catches up. Read-only, and checked like the pages they belong to.
+"""
+
+from django import forms
+from django.http import HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from incidents import selectors
+from incidents.consumers import CATCH_UP_LIMIT
+from incidents.views import VIEW, dashboard_context, list_results, portal_view
+
+
+class SinceForm(forms.Form):
+    """`since`: the newest timeline event the page shows."""
+
+    since = forms.IntegerField(required=False, min_value=0, max_value=2**63 - 1)
+
+
+@require_GET
+@portal_view(VIEW)
+def dashboard_cards(request):
+    return render(request, "incidents/live/dashboard.html", dashboard_context(request))
+
+
+@require_GET
+@portal_view(VIEW)
+def list_rows(request):
+    """The list's results for the same query string as the page's."""
+    _, page, valid = list_results(request)
+    return render(request, "incidents/live/list.html", {"page": page}, status=200 if valid else 400)
+
+
+@require_GET
+@portal_view(VIEW)
+def incident_parts(request, number):
+    """An incident's header, SLA timers, and the timeline events after `since` that the user
+    may read, newest first; at most CATCH_UP_LIMIT, else the fragment says it is incomplete
+    (the page then loads afresh)."""
+    form = SinceForm(request.GET)
+    if not form.is_valid():
+        return HttpResponseBadRequest("since: must be an event id (a whole number).")
+    incident = get_object_or_404(selectors.incident_queryset(), number=number)
+    since = form.cleaned_data["since"]
+    events = selectors.visible_timeline(incident=incident, user=request.user)
+    if since is not None:
+        events = events.filter(pk__gt=since)
+    newest = list(events.reverse()[: CATCH_UP_LIMIT + 1])
+    context = {
+        "incident": incident,
+        "events": newest[:CATCH_UP_LIMIT],
+        "complete": len(newest) <= CATCH_UP_LIMIT,
+    }
+    return render(request, "incidents/live/incident.html", context)

@@ -1,0 +1,201 @@
+/* The one live client every live page uses (docs/live-pages.md, docs/warroom-protocol.md): a
+   websocket to the portal, reopened after any drop with a jittered, doubling delay; each
+   (re)connection asks for what the page missed (`query`), kept alive by pings, and its state
+   shown as "connecting…", "live", "reconnecting…" or why it stopped.
+
+   Loaded before each page's own script, as window.Live; no build step. */
+(function () {
+  "use strict";
+
+  const RETRY_FIRST_MS = 500;
+  const RETRY_MAX_MS = 10000;
+  const PING_EVERY_MS = 20000;
+  const SILENT_FOR_MS = 45000; // nothing heard for this long (pongs included): reconnect
+  const CLOSED_FOR_GOOD = {
+    4401: "Signed out. Reload the page to sign in again.",
+    4403: "Your role may not view this page live.",
+    4404: "This page no longer exists.",
+  };
+  const LABELS = { connecting: "connecting…", live: "live", reconnecting: "reconnecting…" };
+  const NOT_CONNECTED = "Not connected. Try again once the page is live.";
+  const DROPPED =
+    "The connection dropped before the server answered; the page shows what was saved.";
+
+  /** Open the page's socket at `path`.
+      - `received(message)`: every message but the answers to `request`; the first of each
+        connection is its snapshot (kind "snapshot"), after which the page counts as live;
+      - `query()`: the search parameters of the next (re)connection, e.g. {since: 41};
+      - `status`: the element that shows the connection's state (optional);
+      - `closedForGood`: texts for close codes after which it does not reconnect;
+      - `disconnected()`: the socket dropped (optional);
+      - `unanswered(error)`: an error no request waits for (optional).
+      Returns {start, request}. */
+  function connect({
+    path,
+    received,
+    query = () => ({}),
+    status = null,
+    closedForGood = {},
+    disconnected = () => {},
+    unanswered = () => {},
+  }) {
+    const endings = { ...CLOSED_FOR_GOOD, ...closedForGood };
+    const pending = new Map();
+    let socket = null;
+    let ready = false; // this socket's snapshot has arrived
+    let failures = 0;
+    let lastHeard = 0;
+    let retryTimer = null;
+    let nextRef = 0;
+
+    function open() {
+      retryTimer = null;
+      const url = new URL(path, window.location.href);
+      url.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
+      for (const [name, value] of Object.entries(query())) {
+        if (value !== null && value !== undefined) url.searchParams.set(name, String(value));
+      }
+      socket = new WebSocket(url);
+      socket.addEventListener("message", (event) => heard(JSON.parse(event.data)));
+      socket.addEventListener("close", closed);
+    }
+
+    function heard(message) {
+      lastHeard = Date.now();
+      if (message.kind === "snapshot") {
+        ready = true;
+        failures = 0;
+        showStatus("live");
+      }
+      if (message.kind === "pong") return;
+      if (message.kind === "ack" || message.kind === "error") {
+        settle(message);
+      } else {
+        received(message);
+      }
+    }
+
+    function settle(message) {
+      const callbacks = pending.get(message.ref);
+      pending.delete(message.ref);
+      if (message.kind === "ack") callbacks?.done(message.result);
+      else if (callbacks) callbacks.failed(message.error);
+      else unanswered(message.error);
+    }
+
+    function closed(event) {
+      socket = null;
+      ready = false;
+      const dropped = { dropped: true, message: DROPPED, fields: {} };
+      for (const callbacks of pending.values()) callbacks.failed(dropped);
+      pending.clear();
+      disconnected();
+      if (endings[event.code]) {
+        showStatus("offline", endings[event.code]);
+        return;
+      }
+      const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** failures);
+      failures += 1;
+      showStatus("reconnecting");
+      retryTimer = window.setTimeout(open, delay * (0.5 + Math.random() / 2));
+    }
+
+    function retryNow() {
+      if (retryTimer === null) return;
+      window.clearTimeout(retryTimer);
+      open();
+    }
+
+    function send(message) {
+      if (!ready || socket.readyState !== WebSocket.OPEN) return false;
+      socket.send(JSON.stringify(message));
+      return true;
+    }
+
+    /** Send a write; `done(result)` on its ack; `failed(error)` on its error, on a drop
+        before the answer, or at once when the page is not connected (error.dropped). */
+    function request(message, { done, failed }) {
+      nextRef += 1;
+      const ref = `r${nextRef}`;
+      if (!send({ ...message, ref })) {
+        failed({ dropped: true, message: NOT_CONNECTED, fields: {} });
+        return;
+      }
+      pending.set(ref, { done, failed });
+    }
+
+    function showStatus(state, text) {
+      if (!status) return;
+      status.dataset.status = state;
+      status.textContent = text || LABELS[state];
+    }
+
+    function start() {
+      showStatus("connecting");
+      open();
+      window.addEventListener("online", retryNow);
+      window.setInterval(() => {
+        if (!ready) return;
+        if (Date.now() - lastHeard > SILENT_FOR_MS) socket.close();
+        else send({ type: "ping" });
+      }, PING_EVERY_MS);
+    }
+
+    return { start, request };
+  }
+
+  /** Fetch a server-rendered fragment (same origin, the session's cookie) and return its
+      parts: the elements marked data-live-part, by name. Autoescaped HTML from the portal's
+      own templates, parsed inertly (DOMParser runs no script). */
+  async function fetchParts(url) {
+    const response = await fetch(url, {
+      credentials: "same-origin",
+      cache: "no-store",
+      headers: { Accept: "text/html" },
+    });
+    if (!response.ok) throw new Error(`${url}: ${response.status}`);
+    const html = await response.text();
+    const doc = new DOMParser().parseFromString(html, "text/html");
+    const parts = new Map();
+    for (const part of doc.querySelectorAll("[data-live-part]")) {
+      parts.set(part.dataset.livePart, part);
+    }
+    return parts;
+  }
+
+  /** `work()` at most once per `waitMs`, the last call of a burst included, never two at
+      once: a burst of events makes one or two fetches, not one each. */
+  function debounced(work, waitMs) {
+    let timer = null;
+    let running = false;
+    let again = false;
+
+    function schedule() {
+      if (running) {
+        again = true;
+        return;
+      }
+      if (timer === null) timer = window.setTimeout(run, waitMs);
+    }
+
+    async function run() {
+      timer = null;
+      running = true;
+      try {
+        await work();
+      } catch (error) {
+        console.warn("live refresh failed", error);
+      } finally {
+        running = false;
+        if (again) {
+          again = false;
+          schedule();
+        }
+      }
+    }
+
+    return schedule;
+  }
+
+  window.Live = { connect, fetchParts, debounced };
+})();

@@ -1,0 +1,162 @@
+"""The live pages in a real browser (Debian's Chromium through Playwright, against uvicorn on
+the test database), as tests/warroom/test_browser.py does the war room.
+
+Mona watches the dashboard while Rita, elsewhere (the services, as the API or another web
+process would), logs an incident and acknowledges it, and the escalation pages Mona: the
+incident appears, its status changes and the bell counts the page, each within 2 s and without a
+reload. The server then dies and comes back: the page says so, reconnects and catches up on an
+incident logged meanwhile. On an incident's page a note appears as it is written, and on the
+notifications page opening a notification marks it read.
+"""
+
+import re
+import time
+from collections import defaultdict
+
+import pytest
+from playwright.sync_api import expect
+
+from incidents import services
+from incidents.choices import ChangeSource
+from itsm.choices import NotificationChannel
+from itsm.models import Notification
+from itsm.notifications import notify
+from tests.browser import log_in, off_the_loop, sign_in
+from tests.factories import make_incident
+
+SEEN_WITHIN_MS = 2000  # what another person's change may take to show
+RECONNECT_WITHIN_MS = 15000  # retries after 0.5, 1, 2, 4… s (jittered) while the server restarts
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def open_live(browser, server, username: str, path: str, log: dict):
+    """`username` signed in and looking at `path`, its socket live."""
+    page = sign_in(browser, server, username, path, log)
+    expect(page.locator("[data-live-status]")).to_have_text("live", timeout=10000)
+    page.evaluate("() => { window.notReloaded = true; }")
+    return page
+
+
+def page_someone(user, incident) -> None:
+    """What the escalation sends when it pages `user` about `incident`."""
+    message = services.notification_message(
+        incident, headline=incident.title, body="You are paged.", dedupe_key=f"page:{incident.pk}"
+    )
+    notify(recipients=[user], **message)
+
+
+def row(page, card: str, incident):
+    return page.locator(f'section[aria-labelledby="{card}"] .row', has_text=incident.number)
+
+
+def still_the_same_page(page) -> bool:
+    return page.evaluate("() => window.notReloaded === true")
+
+
+def test_the_dashboard_shows_a_new_incident_its_acknowledgement_and_the_page_live(
+    responder, manager, service, server, browser
+):
+    log = defaultdict(list)
+    mona = open_live(browser, server, "mona", "/", log)
+    expect(mona.locator(".bell .bell-count")).to_have_count(0)
+
+    incident = off_the_loop(
+        lambda: make_incident(actor=responder, title="Checkout <b>down</b>", priority="P1")
+    )
+    expect(row(mona, "unack", incident)).to_be_visible(timeout=SEEN_WITHIN_MS)
+    expect(row(mona, "recent", incident).locator(".chip")).to_have_text("New")
+    assert mona.locator(".dashboard b").count() == 0  # the title is text, never HTML
+    badge = row(mona, "recent", incident).locator(".sla[data-target]").first
+    expect(badge).to_contain_text("left")
+
+    off_the_loop(
+        lambda: services.incident_acknowledge(
+            incident=incident, actor=responder, source=ChangeSource.API
+        )
+    )
+    expect(row(mona, "recent", incident).locator(".chip")).to_have_text(
+        "Acknowledged", timeout=SEEN_WITHIN_MS
+    )
+    expect(row(mona, "unack", incident)).to_have_count(0)
+
+    off_the_loop(lambda: page_someone(manager, incident))
+    expect(mona.locator(".bell .bell-count")).to_have_text("1", timeout=SEEN_WITHIN_MS)
+    assert still_the_same_page(mona)
+
+    # The server crashes; an incident is logged while it is down; it comes back.
+    server.kill()
+    expect(mona.locator("[data-live-status]")).to_have_text("reconnecting…", timeout=5000)
+    missed = off_the_loop(lambda: make_incident(actor=responder, title="Logged while away"))
+    server.start()
+    expect(mona.locator("[data-live-status]")).to_have_text("live", timeout=RECONNECT_WITHIN_MS)
+    expect(row(mona, "recent", missed)).to_be_visible(timeout=SEEN_WITHIN_MS)
+    [*_, reconnected] = (url for url in log["mona"] if "/ws/incidents/" in url)
+    assert "?since=" in reconnected  # asking only for what it missed
+    assert still_the_same_page(mona)
+    assert not log["errors"]
+
+
+def test_an_incident_page_and_the_notifications_page_are_live(
+    responder, manager, incident, server, browser
+):
+    log = defaultdict(list)
+    mona = open_live(browser, server, "mona", incident.get_absolute_url(), log)
+
+    off_the_loop(
+        lambda: services.incident_add_note(
+            incident=incident,
+            actor=responder,
+            source=ChangeSource.API,
+            text="Rolled back <i>4.2</i>",
+        )
+    )
+    timeline = mona.locator('[data-live-part="timeline"]')
+    expect(timeline.locator("li").first).to_contain_text(
+        "Rolled back <i>4.2</i>", timeout=SEEN_WITHIN_MS
+    )
+    off_the_loop(
+        lambda: services.incident_acknowledge(
+            incident=incident, actor=responder, source=ChangeSource.API
+        )
+    )
+    expect(mona.locator('[data-live-part="head"] .chip')).to_have_text(
+        "Acknowledged", timeout=SEEN_WITHIN_MS
+    )
+    assert timeline.locator("li", has_text="Rolled back").count() == 1
+    assert still_the_same_page(mona)
+
+    # The notifications page: a page arrives in the list; opening it marks it read.
+    mona.goto(f"{server.url}/notifications/")
+    expect(mona.locator(".bell")).to_be_visible()
+    mona.wait_for_timeout(300)  # the bell's socket opens
+    off_the_loop(lambda: page_someone(manager, incident))
+    unread = mona.locator(".notification-unread .row-link")
+    expect(unread).to_have_count(1, timeout=SEEN_WITHIN_MS)
+    expect(mona.locator(".bell .bell-count")).to_have_text("1")
+    unread.click()
+    mona.wait_for_url(f"{server.url}{incident.get_absolute_url()}")
+    expect(mona.locator(".bell .bell-count")).to_have_count(0)
+    in_app = Notification.objects.filter(channel=NotificationChannel.IN_APP)
+    assert off_the_loop(lambda: in_app.filter(read_at__isnull=True).count()) == 0
+    assert not log["errors"]
+
+
+def test_sla_badges_count_down_and_turn_overdue_in_the_browser(responder, server, browser):
+    incident = off_the_loop(lambda: make_incident(actor=responder, title="Down", priority="P1"))
+    log = defaultdict(list)
+    page = browser.new_context().new_page()
+    page.on("pageerror", lambda error: log["errors"].append(str(error)))
+    page.clock.install(time=time.time())  # the page's clock, which the test moves on
+    log_in(page, server, "rita", incident.get_absolute_url())
+    badge = page.locator('[data-live-part="head"] .sla', has_text="Acknowledge")
+    expect(badge).to_have_text(re.compile(r"Acknowledge 1[45]\s+minutes left"))
+
+    page.clock.run_for("05:00")
+    expect(badge).to_have_text(re.compile(r"Acknowledge (9|10)\s+minutes left"))
+    expect(badge).to_have_class(re.compile(r"\bsla-running\b"))
+
+    page.clock.run_for("11:00")
+    expect(badge).to_have_text(re.compile(r"Acknowledge overdue [01]\s+minutes?"))
+    expect(badge).to_have_class(re.compile(r"\bsla-breached\b"))
+    assert not log["errors"]
