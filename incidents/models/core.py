@@ -49,6 +49,22 @@ WORK_PERMISSION = "incidents.work_incident"
 BRIDGE_LINK_MAX_LENGTH = 500
 WEB_LINK = URLValidator(schemes=["http", "https"], message="Enter an http:// or https:// link.")
 
+
+class BridgeLinkField(models.URLField):
+    """An optional http(s) link to a call; a form reads a link typed without a scheme as
+    https (Django 6's default)."""
+
+    default_validators = [WEB_LINK]
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", BRIDGE_LINK_MAX_LENGTH)
+        kwargs.setdefault("blank", True)
+        super().__init__(*args, **kwargs)
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"assume_scheme": "https", **kwargs})
+
+
 S = IncidentStatus
 
 
@@ -72,10 +88,7 @@ class Team(models.Model):
         related_name="+",
         help_text="Chat channels told about this team's incidents.",
     )
-    default_bridge_link = models.URLField(
-        max_length=BRIDGE_LINK_MAX_LENGTH,
-        blank=True,
-        validators=[WEB_LINK],
+    default_bridge_link = BridgeLinkField(
         help_text="The call a major incident of this team starts with, when its services "
         "name none.",
     )
@@ -121,10 +134,7 @@ class Service(models.Model):
         related_name="services",
         help_text="Empty: the owner team's, else the default.",
     )
-    default_bridge_link = models.URLField(
-        max_length=BRIDGE_LINK_MAX_LENGTH,
-        blank=True,
-        validators=[WEB_LINK],
+    default_bridge_link = BridgeLinkField(
         help_text="The call (video or phone bridge) a major incident of this service starts with.",
     )
     history = HistoricalRecords()

@@ -324,7 +324,6 @@ def test_a_default_bridge_link_is_a_web_link(db, link):
     for row in (service, team):
         with pytest.raises(ValidationError) as refused:
             row.full_clean()
-        assert (
-            "Enter an http:// or https:// link."
-            in refused.value.message_dict["default_bridge_link"]
-        )
+        assert refused.value.message_dict == {
+            "default_bridge_link": ["Enter an http:// or https:// link."]
+        }
