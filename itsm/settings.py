@@ -442,7 +442,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [_SELF],
         "script-src": [_SELF],
         "style-src": [_SELF],
-        # data: for the empty favicon of every page and Swagger UI's icons (/api/docs/).
+        # data: for Swagger UI's icons (/api/docs/).
         "img-src": [_SELF, "data:"],
         # 'self' covers same-origin websockets in current browsers; older ones (Safari before
         # 15.4) need the war room's ws:/wss: origin spelt out.
