@@ -29,7 +29,7 @@ from incidents.models import Incident
 from incidents.oncall import oncall_at
 from incidents.selectors import affected_users_for
 from itsm.templatetags.people import display_name
-from warroom import services
+from warroom import selectors, services
 from warroom.choices import DeclarationTrigger, RuleKind
 from warroom.models import DeclarationRule, DeclarationWatch, MajorIncident
 
@@ -82,20 +82,6 @@ def _rule_manager(rule: DeclarationRule, now: datetime) -> tuple[object | None, 
     return fallback, f"the rule's fallback manager: {how}"
 
 
-def default_bridge_link(incident: Incident) -> str:
-    """The call a rule's room starts with: the first of the incident's services (by name) that
-    has a default bridge link, else its team's."""
-    link = (
-        incident.services.exclude(default_bridge_link="")
-        .order_by("name")
-        .values_list("default_bridge_link", flat=True)
-        .first()
-    )
-    if link:
-        return link
-    return incident.team.default_bridge_link if incident.team_id else ""
-
-
 def _declare(incident: Incident, rule: DeclarationRule, *, trigger: str, statement: str):
     manager, how = _rule_manager(rule, timezone.now())
     major = services.major_incident_declare(
@@ -103,7 +89,7 @@ def _declare(incident: Incident, rule: DeclarationRule, *, trigger: str, stateme
         actor=None,
         source=ChangeSource.JOB,
         manager=manager,
-        bridge_link=default_bridge_link(incident),
+        bridge_link=selectors.default_bridge_link(incident),
         trigger=trigger,
         trigger_detail=rule.describe(),
         initial_impact_statement=statement,

@@ -265,6 +265,16 @@ def test_the_room_and_the_list_show_the_named_manager(
         assert "not named" not in page.lower()
 
 
+def test_the_declare_form_offers_the_default_bridge_link(signed_in, manager, responder):
+    ServiceFactory(slug="checkout", default_bridge_link="https://meet.example.com/checkout")
+    incident = make_incident(actor=responder, services=["checkout"])
+
+    page = signed_in(manager).get(reverse("warroom:declare", args=[incident.number]))
+
+    assert page.context["form"]["bridge_link"].value() == "https://meet.example.com/checkout"
+    assert 'value="https://meet.example.com/checkout"' in page.content.decode()
+
+
 # --- configuring -------------------------------------------------------------------------------
 
 
