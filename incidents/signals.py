@@ -37,3 +37,7 @@ timeline_event_recorded = Signal()
 # kwargs: users (username → user). Sent by `seed_demo` after it seeded, so higher apps can add
 # their own demo data.
 demo_seeded = Signal()
+# kwargs: users, schedules (slug → schedule). Sent by `seed_demo` once its people, teams,
+# services and on-call schedules exist and before its incidents, so higher apps can set up
+# what those incidents need (the war room's declaration rules).
+demo_directory_seeded = Signal()

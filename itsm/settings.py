@@ -46,7 +46,8 @@ SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Where people reach the portal: links in email and chat messages, the war room's websocket
-# origin in the Content-Security-Policy.
+# origin in the Content-Security-Policy. `make run` (runportal) sets it for its children to the
+# address it listens at when the environment does not.
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
@@ -443,7 +444,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [_SELF],
         "script-src": [_SELF],
         "style-src": [_SELF],
-        # data: for the empty favicon of every page and Swagger UI's icons (/api/docs/).
+        # data: for Swagger UI's icons (/api/docs/).
         "img-src": [_SELF, "data:"],
         # 'self' covers same-origin websockets in current browsers; older ones (Safari before
         # 15.4) need the war room's ws:/wss: origin spelt out.

@@ -332,11 +332,19 @@ class DeclarationRuleForm(StaffManagerForm):
 @admin.register(DeclarationRule)
 class DeclarationRuleAdmin(ServiceWrittenAdmin):
     form = DeclarationRuleForm
-    list_display = ("kind", "describe", "enabled", "priority", "threshold", "manager")
-    list_select_related = ("manager",)
-    fields = ("kind", "enabled", "priority", "threshold", "manager")
+    list_display = (
+        "kind",
+        "describe",
+        "enabled",
+        "priority",
+        "threshold",
+        "manager_schedule",
+        "manager",
+    )
+    list_select_related = ("manager", "manager_schedule")
+    fields = ("kind", "enabled", "priority", "threshold", "manager_schedule", "manager")
     readonly_fields = ("kind",)
-    history_list_display = ("enabled", "priority", "threshold", "manager")
+    history_list_display = ("enabled", "priority", "threshold", "manager_schedule", "manager")
 
     @admin.display(description="rule")
     def describe(self, rule):

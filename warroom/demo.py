@@ -1,9 +1,11 @@
-"""Demo data for the war room: the seed's most recent live major incident gets people in its
-roles, tasks, a scratchpad and a bridge, so a first `make run` shows a room at work."""
+"""Demo data for the war room: the declaration rules name a manager (the secondary on-call, else
+the demo manager), and the seed's most recent live major incident gets people in its roles,
+tasks, a scratchpad and a bridge, so a first `make run` shows a room at work."""
 
 from incidents.choices import ChangeSource
 from warroom import selectors, services
 from warroom.choices import WarRoomRole
+from warroom.models import DeclarationRule
 
 ROLES = (
     (WarRoomRole.INCIDENT_COMMANDER, "manager"),
@@ -22,6 +24,22 @@ SCRATCHPAD = (
     "Checked: pooler max_client_conn reached on both nodes.\n"
     "Next: roll back the deploy, then watch error rate for 10 minutes.\n"
 )
+
+
+MANAGER_SCHEDULE = "secondary-on-call"
+
+
+def staff_declaration_rules(*, users: dict, schedules: dict) -> None:
+    """Rooms the demo's rules open start with a manager: whoever is on the secondary on-call
+    (the primary is fighting the incident), else the demo manager."""
+    for rule in DeclarationRule.objects.filter(manager_schedule=None, manager=None):
+        services.declaration_rule_update(
+            rule=rule,
+            actor=users["admin"],
+            source=ChangeSource.CLI,
+            manager_schedule=schedules.get(MANAGER_SCHEDULE),
+            manager=users["manager"],
+        )
 
 
 def seed_war_room(*, users: dict) -> None:

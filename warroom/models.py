@@ -49,14 +49,25 @@ class DeclarationRule(models.Model):
     threshold = models.PositiveIntegerField(
         help_text="Minutes without acknowledgement, or the number of affected users to exceed."
     )
+    manager_schedule = models.ForeignKey(
+        "incidents.Schedule",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="manager schedule",
+        help_text="Whoever is on call for this schedule when the rule declares is named major "
+        "incident manager, and paged.",
+    )
     manager = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="major incident manager",
-        help_text="Named as manager of the major incidents this rule declares.",
+        verbose_name="fallback manager",
+        help_text="Named major incident manager, and paged, when no schedule is chosen or "
+        "nobody on it is on call.",
     )
 
     history = HistoricalRecords()

@@ -6,6 +6,7 @@ from django.dispatch import receiver
 
 from incidents.choices import IncidentStatus
 from incidents.signals import (
+    demo_directory_seeded,
     demo_seeded,
     incident_created,
     incident_priority_changed,
@@ -48,6 +49,11 @@ def apply_rules_to_new_services(sender, incident_id, fields, **kwargs):
 def stop_watching_acknowledged(sender, incident_id, from_status, **kwargs):
     if from_status == IncidentStatus.NEW:
         rules.watch_cancel(incident_id=incident_id)
+
+
+@receiver(demo_directory_seeded, dispatch_uid="warroom.demo_directory_seeded")
+def staff_demo_rules(sender, users, schedules, **kwargs):
+    demo.staff_declaration_rules(users=users, schedules=schedules)
 
 
 @receiver(demo_seeded, dispatch_uid="warroom.demo_seeded")

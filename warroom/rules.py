@@ -11,6 +11,11 @@
 
 A rule declares as the system (no actor) and never declares an incident that is or was a major
 incident: a demoted one was demoted by a manager, who decided.
+
+A room a rule opens starts staffed: its major incident manager is whoever is on call for the
+rule's manager schedule, else the rule's fallback manager, and is paged with the room's link;
+its bridge is the incident's services' (or team's) default bridge link. When nobody can be
+named, the room still opens, and the timeline and every ITSM manager are told why.
 """
 
 from datetime import datetime, timedelta
@@ -21,17 +26,21 @@ from django.utils import timezone
 
 from incidents.choices import ChangeSource, EventType, IncidentStatus
 from incidents.models import Incident
+from incidents.oncall import oncall_at
 from incidents.selectors import affected_users_for
-from warroom import services
+from itsm.templatetags.people import display_name
+from warroom import selectors, services
 from warroom.choices import DeclarationTrigger, RuleKind
 from warroom.models import DeclarationRule, DeclarationWatch, MajorIncident
 
 CLOCK_WORK = "declaration_watches"
 NAMED_SERVICES = 10  # an impact statement names this many services, then counts the rest
+RULE_PEOPLE = ("manager", "manager_schedule")
 
 
 def _enabled_rule(kind: str) -> DeclarationRule | None:
-    return DeclarationRule.objects.filter(kind=kind, enabled=True).select_related("manager").first()
+    rules = DeclarationRule.objects.filter(kind=kind, enabled=True)
+    return rules.select_related(*RULE_PEOPLE).first()
 
 
 def _window(rule: DeclarationRule) -> timedelta:
@@ -42,21 +51,51 @@ def _never_major(incident: Incident) -> bool:
     return not MajorIncident.objects.filter(incident=incident).exists()
 
 
+def _on_call_manager(rule: DeclarationRule, now: datetime) -> tuple[object | None, str]:
+    """Whoever is on call for the rule's manager schedule, and how they were found (or why
+    nobody was)."""
+    schedule = rule.manager_schedule
+    if schedule is None:
+        return None, "no manager schedule is set"
+    user = oncall_at(schedule=schedule, at=now)
+    if user is None:
+        return None, f"nobody is on call for {schedule.name}"
+    if not services.is_staff_user(user):
+        return None, f"{display_name(user)}, on call for {schedule.name}, may not work in war rooms"
+    return user, f"on call for {schedule.name}"
+
+
+def _rule_manager(rule: DeclarationRule, now: datetime) -> tuple[object | None, str]:
+    """The major incident manager a rule names, and how (or, when it names nobody, why):
+    the on-call of its schedule, else its fallback manager. Someone who may not work in war
+    rooms (who left, or lost the role) is passed over rather than the incident not being
+    declared."""
+    user, how = _on_call_manager(rule, now)
+    if user is not None:
+        return user, how
+    fallback = rule.manager
+    if fallback is None:
+        return None, f"{how}, and no fallback manager is set"
+    if not services.is_staff_user(fallback):
+        who = display_name(fallback)
+        return None, f"{how}, and the fallback manager {who} may not work in war rooms"
+    return fallback, f"the rule's fallback manager: {how}"
+
+
 def _declare(incident: Incident, rule: DeclarationRule, *, trigger: str, statement: str):
-    # A manager who has left since the rule was set up is not named, rather than the incident
-    # not being declared; every ITSM manager is told either way.
-    manager = rule.manager
-    if manager is not None and not services.is_staff_user(manager):
-        manager = None
-    return services.major_incident_declare(
+    manager, how = _rule_manager(rule, timezone.now())
+    major = services.major_incident_declare(
         incident=incident,
         actor=None,
         source=ChangeSource.JOB,
         manager=manager,
+        bridge_link=selectors.default_bridge_link(incident),
         trigger=trigger,
         trigger_detail=rule.describe(),
         initial_impact_statement=statement,
     )
+    services.major_incident_page_manager(major=major, how=how)
+    return major
 
 
 # --- more than N affected users ----------------------------------------------------------------
@@ -187,7 +226,7 @@ def fire_watch(watch: DeclarationWatch, now: datetime) -> None:
         watch.cancelled_at = now
         watch.save(update_fields=["cancelled_at"])
         return
-    rule = DeclarationRule.objects.select_related("manager").get(kind=RuleKind.UNACKNOWLEDGED)
+    rule = DeclarationRule.objects.select_related(*RULE_PEOPLE).get(kind=RuleKind.UNACKNOWLEDGED)
     minutes = int((now - watch.since).total_seconds() // 60)
     statement = (
         f"{incident.number} ({incident.priority}) has not been acknowledged "

@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from incidents.models import IncidentEvent
+from incidents.models import Incident, IncidentEvent
 from incidents.services import event_payload
 from warroom.choices import MajorIncidentState
 from warroom.models import (
@@ -24,6 +24,21 @@ PRESENCE_TIMEOUT = timedelta(seconds=60)
 # every event after the last one it saw, up to this many (then it reloads the page).
 SNAPSHOT_EVENTS = 200
 CATCH_UP_LIMIT = 1000
+
+
+def default_bridge_link(incident: Incident) -> str:
+    """The call a major incident's room starts with (a rule's, or the declare form's first
+    guess): the first of the incident's services (by name) that has a default bridge link,
+    else its team's."""
+    link = (
+        incident.services.exclude(default_bridge_link="")
+        .order_by("name")
+        .values_list("default_bridge_link", flat=True)
+        .first()
+    )
+    if link:
+        return link
+    return incident.team.default_bridge_link if incident.team_id else ""
 
 
 def major_incident_queryset() -> QuerySet[MajorIncident]:

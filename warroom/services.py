@@ -23,6 +23,7 @@ from itsm import realtime
 from itsm.errors import ConflictError, InvalidTransition, NotFoundError, PermissionDeniedError
 from itsm.notifications import notify
 from itsm.roles import Role
+from itsm.templatetags.people import display_name
 from itsm.validation import choice, clean_text, one_text, raise_if
 from warroom import selectors
 from warroom.choices import (
@@ -234,6 +235,47 @@ def major_incident_declare(
     )
     _publish(major, "major_incident")
     return major
+
+
+@transaction.atomic
+def major_incident_page_manager(*, major: MajorIncident, how: str) -> None:
+    """After a rule declared `major`, with nobody watching: page the manager it named (`how`
+    says why them) with the war room's link, and write it on the timeline. When it could name
+    nobody (`how` says why), the timeline says so and every ITSM manager is asked to name one:
+    a room is never left without a manager silently."""
+    incident = major.incident
+    manager = major.manager
+    if manager is None:
+        action = "manager_not_named"
+        summary = f"No major incident manager could be named: {how}."
+        recipients = _managers_to_tell(major)
+        subject = f"No major incident manager named: {incident.title}"
+        body = (
+            f"A rule declared {major.number} a major incident but could name no major "
+            f"incident manager: {how}.\nName one in the war room."
+        )
+    else:
+        action = "manager_paged"
+        summary = f"Named {display_name(manager)} major incident manager ({how}) and paged them."
+        recipients = [manager]
+        subject = f"You are the major incident manager: {incident.title}"
+        body = (
+            f"{major.number} ({incident.priority}) was declared a major incident "
+            f"({major.trigger_detail or 'by a rule'}). You are its major incident manager "
+            f"({how}).\nImpact: {major.initial_impact_statement}\n"
+            f"Bridge: {major.bridge_link or 'none yet: add one in the war room'}\n"
+            "Open the war room to take charge."
+        )
+    event = _record(
+        major,
+        actor=None,
+        source=ChangeSource.JOB,
+        summary=summary,
+        action=action,
+        manager=manager.get_username() if manager else None,
+        reason=how,
+    )
+    _tell(recipients, major=major, subject=subject, body=body, key=f"{action}:{event.pk}")
 
 
 @transaction.atomic
@@ -697,6 +739,7 @@ def declaration_rule_update(
     enabled=UNSET,
     priority=UNSET,
     threshold=UNSET,
+    manager_schedule=UNSET,
     manager=UNSET,
 ) -> DeclarationRule:
     """Change a rule that declares major incidents by itself (managers and super admins).
@@ -717,7 +760,13 @@ def declaration_rule_update(
         errors["manager"] = f"{manager.get_username()} is not active staff."
     raise_if(errors)
     rule = DeclarationRule.objects.select_for_update().get(pk=rule.pk)
-    asked = {"enabled": enabled, "priority": priority, "threshold": threshold, "manager": manager}
+    asked = {
+        "enabled": enabled,
+        "priority": priority,
+        "threshold": threshold,
+        "manager_schedule": manager_schedule,
+        "manager": manager,
+    }
     changed = [
         name for name, value in asked.items() if value is not UNSET and getattr(rule, name) != value
     ]

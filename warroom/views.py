@@ -116,9 +116,11 @@ def _room_page(request, major: MajorIncident, *, status: int = 200, demote_form=
 @portal_view(DECLARE_PERMISSION)
 def warroom_declare(request, number):
     incident = get_object_or_404(Incident, number=number)
-    form = DeclareForm(
-        request.POST or None, initial={"major_incident_manager": request.user.get_username()}
-    )
+    initial = {
+        "major_incident_manager": request.user.get_username(),
+        "bridge_link": selectors.default_bridge_link(incident),
+    }
+    form = DeclareForm(request.POST or None, initial=initial)
 
     def page(form, status=200):
         context = {"incident": incident, "form": form}

@@ -4,6 +4,7 @@ Models hold fields, constraints and the FSM rules. Every write goes through serv
 """
 
 from django.conf import settings
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -25,6 +26,7 @@ from incidents.choices import (
 )
 
 __all__ = [
+    "BRIDGE_LINK_MAX_LENGTH",
     "MAX_AFFECTED_USERS",
     "REASON_MAX_LENGTH",
     "TEXT_MAX_LENGTH",
@@ -44,6 +46,24 @@ TEXT_MAX_LENGTH = 20_000
 REASON_MAX_LENGTH = 2_000
 MAX_AFFECTED_USERS = 2**31 - 1  # the largest value every database's integer column holds
 WORK_PERMISSION = "incidents.work_incident"
+BRIDGE_LINK_MAX_LENGTH = 500
+WEB_LINK = URLValidator(schemes=["http", "https"], message="Enter an http:// or https:// link.")
+
+
+class BridgeLinkField(models.URLField):
+    """An optional http(s) link to a call; a form reads a link typed without a scheme as
+    https (Django 6's default)."""
+
+    default_validators = [WEB_LINK]
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", BRIDGE_LINK_MAX_LENGTH)
+        kwargs.setdefault("blank", True)
+        super().__init__(*args, **kwargs)
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"assume_scheme": "https", **kwargs})
+
 
 S = IncidentStatus
 
@@ -67,6 +87,10 @@ class Team(models.Model):
         blank=True,
         related_name="+",
         help_text="Chat channels told about this team's incidents.",
+    )
+    default_bridge_link = BridgeLinkField(
+        help_text="The call a major incident of this team starts with, when its services "
+        "name none.",
     )
 
     class Meta:
@@ -109,6 +133,9 @@ class Service(models.Model):
         blank=True,
         related_name="services",
         help_text="Empty: the owner team's, else the default.",
+    )
+    default_bridge_link = BridgeLinkField(
+        help_text="The call (video or phone bridge) a major incident of this service starts with.",
     )
     history = HistoricalRecords()
 

@@ -660,6 +660,7 @@ def test_rules_are_listed_for_staff(as_responder):
             "enabled": True,
             "priority": "P1",
             "threshold": 50,
+            "manager_schedule": None,
             "manager": None,
         },
         {
@@ -668,6 +669,7 @@ def test_rules_are_listed_for_staff(as_responder):
             "enabled": True,
             "priority": "P1",
             "threshold": 15,
+            "manager_schedule": None,
             "manager": None,
         },
     ]

@@ -34,3 +34,7 @@ def test_the_demo_has_a_war_room_at_work():
     assert room.manager.username == "manager"
     assert room.bridge_link.startswith("https://")
     assert room.bridge_attendance.filter(left_at__isnull=True).count() == 3
+    # The rules named a manager and a bridge for every room they opened.
+    for major in MajorIncident.objects.all():
+        assert major.manager is not None
+        assert major.bridge_link.startswith("https://meet.example.com/")

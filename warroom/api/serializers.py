@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from incidents.api.serializers import UsernameField
 from incidents.choices import IncidentStatus, Priority
-from incidents.models import Incident
+from incidents.models import Incident, Schedule
 from itsm.api.fields import TextLookupField
 from itsm.api.serializers import StrictModelSerializer, StrictSerializer
 from itsm.models import ChatWebhook
@@ -280,11 +280,22 @@ class RevisionSerializer(StrictModelSerializer):
 
 class DeclarationRuleSerializer(StrictModelSerializer):
     description = serializers.CharField(source="describe")
+    manager_schedule = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
     manager = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = DeclarationRule
-        fields = ["kind", "description", "enabled", "priority", "threshold", "manager"]
+        fields = [
+            "kind",
+            "description",
+            "enabled",
+            "priority",
+            "threshold",
+            "manager_schedule",
+            "manager",
+        ]
         read_only_fields = fields
 
 
@@ -296,8 +307,16 @@ class DeclarationRuleUpdateSerializer(StrictSerializer):
         help_text="Minutes without acknowledgement (1 to 10080), or the number of affected "
         "users to exceed.",
     )
+    manager_schedule = TextLookupField(
+        slug_field="slug",
+        queryset=Schedule.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The slug of the schedule whose on-call is named manager of the major "
+        "incidents the rule declares, and paged.",
+    )
     manager = StaffField(
         required=False,
         allow_null=True,
-        help_text="Named manager of the major incidents the rule declares.",
+        help_text="Named manager (and paged) when no schedule is set or nobody is on call.",
     )

@@ -425,7 +425,7 @@ class DeclarationRuleViewSet(
     lookup_value_regex = "[a-z_]+"
     parser_classes = JSON_ONLY
     serializer_class = DeclarationRuleSerializer
-    queryset = DeclarationRule.objects.select_related("manager")
+    queryset = DeclarationRule.objects.select_related("manager", "manager_schedule")
     pagination_class = None
     action_permissions = {
         "list": WORK_PERMISSION,
@@ -436,7 +436,7 @@ class DeclarationRuleViewSet(
     @extend_schema(
         request=DeclarationRuleUpdateSerializer,
         responses={200: DeclarationRuleSerializer},
-        summary="Change a rule: enabled, priority, threshold, manager (managers)",
+        summary="Change a rule: enabled, priority, threshold, manager schedule, manager (managers)",
     )
     def partial_update(self, request, kind=None):
         rule = self.get_object()

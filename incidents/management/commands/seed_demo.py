@@ -423,6 +423,11 @@ class Command(BaseCommand):
             teams = self._ensure_teams(users)
             self._ensure_services(teams)
             _ensure_oncall(users)
+            signals.demo_directory_seeded.send(
+                sender=self.__class__,
+                users=users,
+                schedules={schedule.slug: schedule for schedule in Schedule.objects.all()},
+            )
         rng = random.Random(seed)  # noqa: S311 (demo data, not secrets)
         writer = StoryWriter(rng=rng, now=timezone.now(), users=users, teams=teams)
         stories = self._write_stories(writer)
@@ -481,6 +486,7 @@ class Command(BaseCommand):
                     "name": demo.name,
                     "description": demo.description,
                     "email": f"{demo.slug}@example.org",
+                    "default_bridge_link": f"https://meet.example.com/{demo.slug}-bridge",
                 },
             )
             team.members.add(*(users[name] for name in demo.members))

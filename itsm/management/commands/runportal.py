@@ -3,7 +3,8 @@
 Migrates, seeds demo data into an empty database (DEBUG only), starts an embedded Valkey when
 REDIS_URL is unset, then the ASGI web server, the django-q2 worker and the clock (which fires
 SLA and escalation deadlines on time) as child processes. Ctrl-C (or SIGTERM) stops every child
-and the embedded Valkey; none is left behind.
+and the embedded Valkey; none is left behind. Unless PORTAL_BASE_URL is set, the children's is
+the address the web server listens at, so links in messages lead to it.
 """
 
 import contextlib
@@ -19,6 +20,15 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 STOP_GRACE_SECONDS = 10
+# A wildcard bind answers on every address; links name the loopback one (ALLOWED_HOSTS' default).
+LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104 (not a bind)
+
+
+def portal_base_url(host: str, port: int) -> str:
+    """The address the web server serves at, as links in email and chat messages start."""
+    host = host.strip("[]")
+    host = LOOPBACK.get(host, host)
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 
 @contextlib.contextmanager
@@ -52,7 +62,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         try:
-            env = self._child_environment()
+            env = self._child_environment(host, port)
             call_command("migrate", interactive=False, verbosity=1)
             if settings.DEBUG and not no_seed:
                 call_command("seed_demo", if_empty=True)
@@ -65,8 +75,10 @@ class Command(BaseCommand):
         finally:
             self._stop_all()
 
-    def _child_environment(self) -> dict:
+    def _child_environment(self, host: str, port: int) -> dict:
         env = dict(os.environ)
+        if not env.get("PORTAL_BASE_URL"):
+            env["PORTAL_BASE_URL"] = portal_base_url(host, port)
         if not settings.REDIS_URL:
             env["REDIS_URL"] = self._start_valkey()
         return env
