@@ -12,11 +12,9 @@ from playwright.sync_api import expect
 
 from incidents.oncall import schedule_create
 from itsm.roles import Role
-from tests.browser import AsgiServer, free_port
+from tests.browser import log_in
 from tests.factories import make_incident
 
-PORTS = range(19400, 19500)
-PASSWORD = "pw-for-tests-only"  # tests.factories.UserFactory's
 PHONE = {"width": 390, "height": 844}
 
 # Each control of the top bar that a person cannot see whole: outside the screen, or cut off
@@ -40,14 +38,6 @@ HIDDEN_CONTROLS = """
 }
 """
 PAGE_WIDTH = "() => document.documentElement.scrollWidth"
-
-
-@pytest.fixture
-def server(tmp_path):
-    server = AsgiServer(free_port(PORTS), tmp_path / "server.log")
-    server.start()
-    yield server
-    server.stop()  # before pytest-django empties the database it reads
 
 
 @pytest.fixture
@@ -91,11 +81,7 @@ def incident(admin, service):
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_navigation_fits_a_390_px_phone(incident, server, browser):
     page = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
-    page.goto(f"{server.url}/login/")
-    page.get_by_label("Username").fill("sam")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{server.url}/")
+    log_in(page, server, "sam", "/")
 
     for path in ("/", "/incidents/", incident.get_absolute_url(), "/oncall/"):
         assert page.goto(f"{server.url}{path}").ok, path
