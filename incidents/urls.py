@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from incidents import views, views_oncall
+from incidents import views, views_actions, views_oncall
 
 
 class IncidentNumberConverter:
@@ -31,7 +31,24 @@ urlpatterns = [
     ),
     path("incidents/<incident:number>/edit/", views.incident_edit, name="edit"),
     path("incidents/<incident:number>/notes/", views.incident_note, name="note"),
-    path("incidents/<incident:number>/checklist/", views.incident_checklist, name="checklist"),
+    path(
+        "incidents/<incident:number>/checklist/",
+        views_actions.incident_checklist,
+        name="checklist",
+    ),
     path("incidents/<incident:number>/priority/", views.incident_priority, name="priority"),
+    path(
+        "incidents/<incident:number>/acknowledge/",
+        views_actions.incident_acknowledge,
+        name="acknowledge",
+    ),
+    path("incidents/<incident:number>/take/", views_actions.incident_take, name="take"),
+    path("incidents/<incident:number>/page/", views_actions.incident_page, name="page"),
+    path(
+        "incidents/<incident:number>/responders/",
+        views_actions.incident_responders,
+        name="responders",
+    ),
     path("oncall/", views_oncall.oncall, name="oncall"),
+    path("oncall/overrides/", views_oncall.oncall_override, name="oncall-override"),
 ]
