@@ -54,6 +54,28 @@ def _people(*, users, teams, schedules) -> list:
     return people
 
 
+def _begin(incident: Incident, actor, *, message: str, users, teams, schedules) -> tuple:
+    """What a page and an addition start with: the open incident locked (once the actor may
+    work it), the message checked, the people the targets name resolved."""
+    incident = _lock_open(incident, actor)
+    message = one_text("message", message, required=False, max_length=REASON_MAX_LENGTH)
+    return incident, message, _people(users=users, teams=teams, schedules=schedules)
+
+
+def _record(
+    incident: Incident, *, type: str, actor, source: str, summary: str, message: str, **data
+):
+    """The timeline event of a page or an addition, with the message said after the summary."""
+    return services.incident_record_event(
+        incident=incident,
+        type=type,
+        actor=actor,
+        source=source,
+        summary=summary + (f": {message}" if message else ""),
+        data={**data, "message": message},
+    )
+
+
 def _names(people) -> str:
     return ", ".join(display_name(person) for person in people)
 
@@ -86,16 +108,17 @@ def incident_page(
 ) -> IncidentEvent:
     """Page people now: `users`, the members of `teams` and whoever is on call for `schedules`
     (each once), with an optional message. Returns the timeline event that records it."""
-    message = one_text("message", message, required=False, max_length=REASON_MAX_LENGTH)
-    incident = _lock_open(incident, actor)
-    people = _people(users=users, teams=teams, schedules=schedules)
-    event = services.incident_record_event(
-        incident=incident,
+    incident, message, people = _begin(
+        incident, actor, message=message, users=users, teams=teams, schedules=schedules
+    )
+    event = _record(
+        incident,
         type=EventType.PAGE,
         actor=actor,
         source=source,
-        summary=f"Paged {_names(people)}" + (f": {message}" if message else ""),
-        data={"paged": [person.get_username() for person in people], "message": message},
+        summary=f"Paged {_names(people)}",
+        message=message,
+        paged=[person.get_username() for person in people],
     )
     _send(incident, people, actor=actor, message=message, event=event)
     return event
@@ -108,29 +131,24 @@ def incident_add_responders(
     """Add people to the incident as responders (whom the targets name now, as for a page) and
     page them; the actor is added but not paged. People already responding are left out; when
     that leaves nobody, a 400 says so. Returns the responders added."""
-    message = one_text("message", message, required=False, max_length=REASON_MAX_LENGTH)
-    incident = _lock_open(incident, actor)
-    people = _people(users=users, teams=teams, schedules=schedules)
+    incident, message, people = _begin(
+        incident, actor, message=message, users=users, teams=teams, schedules=schedules
+    )
     already = set(incident.responders.values_list("user_id", flat=True))
     fresh = [person for person in people if person.pk not in already]
     if not fresh:
         raise ValidationFailed.for_fields({"targets": f"Already responding: {_names(people)}."})
     added = [_add(incident, person, actor=actor) for person in fresh]
     paged = [person for person in fresh if person != actor]
-    event = services.incident_record_event(
-        incident=incident,
+    event = _record(
+        incident,
         type=EventType.RESPONDERS,
         actor=actor,
         source=source,
-        summary=f"Added {_names(fresh)} as responders" + (f": {message}" if message else ""),
-        data={
-            "added": [
-                {"username": person.get_username(), "name": display_name(person)}
-                for person in fresh
-            ],
-            "paged": [person.get_username() for person in paged],
-            "message": message,
-        },
+        summary=f"Added {_names(fresh)} as responders",
+        message=message,
+        added=[{"username": p.get_username(), "name": display_name(p)} for p in fresh],
+        paged=[person.get_username() for person in paged],
     )
     if paged:
         _send(incident, paged, actor=actor, message=message, event=event)

@@ -223,7 +223,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         responses={201: ResponderSerializer(many=True)},
         summary="Add responders (and page them); answers the responders added",
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], pagination_class=None)
     def responders(self, request, number=None):
         incident = self.get_object()
         body = PageSerializer(data=request.data)

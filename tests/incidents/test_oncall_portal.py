@@ -200,3 +200,23 @@ def test_the_page_costs_a_fixed_number_of_queries(
     # rotations, members, overrides; the people a shift can be given to.
     with django_assert_num_queries(11):
         client.get(ONCALL_URL)
+
+
+def test_an_override_added_in_the_admin_names_who_set_it_up(client, manager, people, primary):
+    client.force_login(manager)
+
+    response = client.post(
+        reverse("admin:incidents_scheduleoverride_add"),
+        {
+            "schedule": primary.pk,
+            "user": people["bob"].pk,
+            "starts_at_0": "2026-01-06",
+            "starts_at_1": "09:00:00",
+            "ends_at_0": "2026-01-06",
+            "ends_at_1": "12:00:00",
+            "reason": "swap",
+        },
+    )
+
+    assert response.status_code == 302, response.content
+    assert ScheduleOverride.objects.get().created_by == manager
