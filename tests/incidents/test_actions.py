@@ -269,6 +269,27 @@ def test_the_notification_list_offers_acknowledge_for_a_page(signed_in, responde
     assert fresh(incident).status == IncidentStatus.ACKNOWLEDGED
 
 
+def test_the_notification_list_costs_no_more_queries_for_its_buttons(
+    signed_in, responder, incident, django_assert_num_queries
+):
+    for n in range(30):
+        Notification.objects.create(
+            recipient=responder,
+            channel=NotificationChannel.IN_APP,
+            subject=f"Page {n}",
+            link=ack_url(incident),
+            context={"incident": incident.number},
+            dedupe_key=f"test:{n}",
+        )
+    client = signed_in(responder)
+
+    # as tests/itsm/test_notifications_portal.py counts it: the page is 25 notifications.
+    with django_assert_num_queries(8):
+        html = client.get(reverse("notifications")).content.decode()
+
+    assert html.count(f'<form method="post" action="{ack_url(incident)}">') == 25
+
+
 # --- the checklist, ticked by the page's script ------------------------------------------------
 
 JSON = {"HTTP_ACCEPT": "application/json"}
