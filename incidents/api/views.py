@@ -203,6 +203,13 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         services.incident_take(incident=self.get_object(), actor=request.user, source=API)
         return self._detail_response(number)
 
+    def _paging_arguments(self, request) -> dict:
+        """A page's or an addition's arguments: the incident, the caller, the valid body."""
+        incident = self.get_object()
+        body = PageSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return {"incident": incident, "actor": request.user, "source": API, **body.validated_data}
+
     @extend_schema(
         request=PageSerializer,
         responses={201: IncidentEventSerializer},
@@ -210,12 +217,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     )
     @action(detail=True, methods=["post"])
     def page(self, request, number=None):
-        incident = self.get_object()
-        body = PageSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        event = paging.incident_page(
-            incident=incident, actor=request.user, source=API, **body.validated_data
-        )
+        event = paging.incident_page(**self._paging_arguments(request))
         return Response(IncidentEventSerializer(event).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -225,12 +227,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     )
     @action(detail=True, methods=["post"], pagination_class=None)
     def responders(self, request, number=None):
-        incident = self.get_object()
-        body = PageSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        added = paging.incident_add_responders(
-            incident=incident, actor=request.user, source=API, **body.validated_data
-        )
+        added = paging.incident_add_responders(**self._paging_arguments(request))
         return Response(ResponderSerializer(added, many=True).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
