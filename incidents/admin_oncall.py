@@ -69,12 +69,26 @@ class RotationAdmin(admin.ModelAdmin):
 
 @admin.register(ScheduleOverride)
 class ScheduleOverrideAdmin(admin.ModelAdmin):
-    list_display = ("schedule", "user", "starts_at", "ends_at", "reason", "created_at")
+    list_display = (
+        "schedule",
+        "user",
+        "starts_at",
+        "ends_at",
+        "reason",
+        "created_at",
+        "created_by",
+    )
     list_filter = ("schedule",)
-    list_select_related = ("schedule", "user")
+    list_select_related = ("schedule", "user", "created_by")
     date_hierarchy = "starts_at"
     autocomplete_fields = ("user",)
-    readonly_fields = ("created_at",)
+    readonly_fields = ("created_at", "created_by")
+
+    def save_model(self, request, obj, form, change):
+        """An override set up here names who set it up, as the portal's and the API's do."""
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
 
 
 class EscalationLevelForm(forms.ModelForm):

@@ -109,6 +109,8 @@ class EventType(models.TextChoices):
     ESCALATION = "escalation", "Escalation"
     WARROOM = "warroom", "War room"
     COMMUNICATION = "communication", "Communication"
+    PAGE = "page", "Page"
+    RESPONDERS = "responders", "Responders added"
 
 
 class Transition(models.TextChoices):

@@ -105,17 +105,28 @@ def _switch(step: EscalationStep, *, on: bool, now) -> None:
 # --- firing a due step (the clock) -------------------------------------------------------------
 
 
-def escalation_targets(*, level: EscalationLevel, at) -> list:
-    """The people `level` pages at `at`: whoever is on call for its schedules, its users and its
-    teams' members; each once, active accounts only."""
-    on_call = (oncall_at(schedule=schedule, at=at) for schedule in level.target_schedules.all())
-    team_members = get_user_model().objects.filter(teams__in=level.target_teams.all())
+def people_to_page(*, users=(), teams=(), schedules=(), at) -> list:
+    """Whoever is on call for `schedules` at `at`, then `users`, then the members of `teams`;
+    each once, active accounts only. Escalation levels and pages sent by hand both use it."""
+    on_call = (oncall_at(schedule=schedule, at=at) for schedule in schedules)
+    team_members = get_user_model().objects.filter(teams__in=teams)
     people = [
         *(user for user in on_call if user is not None),
-        *level.target_users.order_by("username"),
+        *users,
         *team_members.order_by("username"),
     ]
     return list(dict.fromkeys(user for user in people if user.is_active))
+
+
+def escalation_targets(*, level: EscalationLevel, at) -> list:
+    """The people `level` pages at `at`: whoever is on call for its schedules, its users and its
+    teams' members."""
+    return people_to_page(
+        users=level.target_users.order_by("username"),
+        teams=level.target_teams.all(),
+        schedules=level.target_schedules.all(),
+        at=at,
+    )
 
 
 def _lock_incident(pk: int) -> Incident | None:

@@ -18,7 +18,13 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.db.models import Prefetch
 
-from incidents.models import Rotation, RotationMember, Schedule, ScheduleOverride
+from incidents.models import (
+    WORK_PERMISSION,
+    Rotation,
+    RotationMember,
+    Schedule,
+    ScheduleOverride,
+)
 from itsm.errors import PermissionDeniedError, ValidationFailed
 
 OVERRIDE = "override"
@@ -148,6 +154,14 @@ def oncall_at(*, schedule: Schedule, at: datetime):
     return entry.user if entry else None
 
 
+def oncall_now(*, schedules: Iterable[Schedule], at: datetime) -> dict:
+    """Who is on call at `at` for each of `schedules` (pk → user or None), in two queries."""
+    return {
+        pk: (entry.user if (entry := roster.at(at)) else None)
+        for pk, roster in _rosters(schedules, at, at).items()
+    }
+
+
 def oncall_shifts(*, schedule: Schedule, start: datetime, end: datetime) -> list[Shift]:
     """The shifts of `schedule` between `start` and `end`, for display."""
     return _rosters([schedule], start, end)[schedule.pk].shifts(start, end)
@@ -238,22 +252,52 @@ def schedule_create(
     return schedule
 
 
+def _on_call_throughout(schedule: Schedule, user, start: datetime, end: datetime) -> bool:
+    """Whether `user` is on call for `schedule` for the whole of [start, end)."""
+    covered_until = start
+    for shift in oncall_shifts(schedule=schedule, start=start, end=end):
+        if shift.start > covered_until or shift.user != user:
+            return False
+        covered_until = shift.end
+    return covered_until >= end
+
+
+def _may_be_on_call(user) -> bool:
+    """Whoever is put on call must be able to acknowledge the pages: an active account that
+    works incidents. Rotation membership is not required: cover often comes from elsewhere."""
+    return user.is_active and user.has_perm(WORK_PERMISSION)
+
+
 @transaction.atomic
 def schedule_override_create(
     *, actor, schedule: Schedule, user, starts_at: datetime, ends_at: datetime, reason: str = ""
 ) -> ScheduleOverride:
-    """`user` covers `schedule` from `starts_at` to `ends_at`, ahead of every rotation. Whoever
-    may edit schedules may put anyone on call; a responder may put only themselves."""
+    """`user` covers `schedule` from `starts_at` to `ends_at`, ahead of every rotation.
+    Whoever may edit schedules may put anyone on call. A responder may take a shift (put
+    themselves on call) or give one of theirs: put someone else on call for a time they are on
+    call themselves, all of it. The person put on call must work incidents."""
     _require(actor, "incidents.add_scheduleoverride")
-    if user != actor and not actor.has_perm("incidents.change_schedule"):
-        raise PermissionDeniedError("You may only put yourself on call.")
     errors = {}
     if ends_at <= starts_at:
         errors["ends_at"] = "The override must end after it starts."
-    if not user.is_active:
-        errors["user"] = f"{user.get_username()} is not an active user."
+    if not _may_be_on_call(user):
+        errors["user"] = f"{user.get_username()} cannot be on call: not an active responder."
     if errors:
         raise ValidationFailed.for_fields(errors)
-    return ScheduleOverride.objects.create(
-        schedule=schedule, user=user, starts_at=starts_at, ends_at=ends_at, reason=reason.strip()
+    giving = user != actor and not actor.has_perm("incidents.change_schedule")
+    if giving and not _on_call_throughout(schedule, actor, starts_at, ends_at):
+        raise PermissionDeniedError(
+            f"You may put yourself on call, or give away a shift of yours; you are not on call "
+            f"for {schedule.name} for all of that time."
+        )
+    override = ScheduleOverride(
+        schedule=schedule,
+        user=user,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        reason=reason.strip(),
+        created_by=actor,
     )
+    override._history_user = actor
+    override.save()
+    return override

@@ -12,6 +12,7 @@ from functools import partial
 
 from django.db import connection, transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 from django_fsm import can_proceed
 
@@ -42,7 +43,7 @@ from incidents.models import (
     Team,
 )
 from itsm import realtime
-from itsm.errors import InvalidTransition, PermissionDeniedError, ValidationFailed
+from itsm.errors import ConflictError, InvalidTransition, PermissionDeniedError, ValidationFailed
 from itsm.validation import choice, clean_text, one_text, raise_if
 
 DEFAULT_MATRIX = {
@@ -146,16 +147,25 @@ def event_payload(event: IncidentEvent, incident: Incident) -> dict:
     }
 
 
+def notification_link(incident: Incident) -> str:
+    """Where a message about `incident` leads: the acknowledge page while it is new (the page
+    asks before it acknowledges: a link never changes anything), else the incident."""
+    if incident.status == IncidentStatus.NEW:
+        return reverse("incidents:acknowledge", args=[incident.number])
+    return incident.get_absolute_url()
+
+
 def notification_message(
     incident: Incident, *, headline: str, body: str, dedupe_key: str, **context
 ) -> dict:
     """The arguments of `itsm.notifications.notify` (and `notify_chat`) for a message about
-    `incident`: the subject leads with its priority and number, the link opens it, and the
-    context names it, which is how incidents/receivers.py finds the timeline to record it on."""
+    `incident`: the subject leads with its priority and number, the link opens it (while
+    nobody has acknowledged it, its one-button acknowledge page), and the context names it,
+    which is how incidents/receivers.py finds the timeline to record it on."""
     return {
         "subject": f"[{incident.priority}] {incident.number} {headline}",
         "body": body,
-        "link": incident.get_absolute_url(),
+        "link": notification_link(incident),
         "context": {"incident": incident.number, **context},
         "dedupe_key": dedupe_key,
     }
@@ -684,6 +694,38 @@ def incident_cancel(
         summary=f"Cancelled: {reason}{suffix}",
         data={"reason": reason, "duplicate_of": original.number if original else None},
     )
+
+
+@transaction.atomic
+def incident_take(*, incident: Incident, actor, source: str) -> Incident:
+    """The actor becomes the assignee of an open incident, taking it over from whoever had it."""
+    if actor is None:
+        raise PermissionDeniedError("Only a person can take an incident.")
+    _check_perm(actor, WORK_PERMISSION)
+    incident = _lock(incident)
+    if not incident.is_open:
+        raise InvalidTransition(
+            f"{incident.number} is {incident.get_status_display().lower()}; "
+            "it can no longer be taken."
+        )
+    if incident.assignee_id == actor.pk:
+        raise ConflictError(f"{incident.number} is already yours.")
+    previous = incident.assignee
+    incident.assignee = actor
+    _save_with_history(incident, actor=actor, source=source, reason="take")
+    _record(
+        incident,
+        type=EventType.FIELD_CHANGE,
+        actor=actor,
+        source=source,
+        summary=f"Taken by {_actor_label(actor)}"
+        + (f" from {previous.get_username()}" if previous else ""),
+        data={"changes": {"assignee": [_display(previous), _display(actor)]}},
+    )
+    signals.send_after_commit(
+        signals.incident_updated, sender=Incident, incident_id=incident.pk, fields=["assignee"]
+    )
+    return incident
 
 
 TRANSITION_SERVICES = {

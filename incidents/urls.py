@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from incidents import views, views_live, views_oncall
+from incidents import views, views_actions, views_live, views_oncall
 
 
 class IncidentNumberConverter:
@@ -31,10 +31,27 @@ urlpatterns = [
     ),
     path("incidents/<incident:number>/edit/", views.incident_edit, name="edit"),
     path("incidents/<incident:number>/notes/", views.incident_note, name="note"),
-    path("incidents/<incident:number>/checklist/", views.incident_checklist, name="checklist"),
+    path(
+        "incidents/<incident:number>/checklist/",
+        views_actions.incident_checklist,
+        name="checklist",
+    ),
     path("incidents/<incident:number>/priority/", views.incident_priority, name="priority"),
+    path(
+        "incidents/<incident:number>/acknowledge/",
+        views_actions.incident_acknowledge,
+        name="acknowledge",
+    ),
+    path("incidents/<incident:number>/take/", views_actions.incident_take, name="take"),
+    path("incidents/<incident:number>/page/", views_actions.incident_page, name="page"),
+    path(
+        "incidents/<incident:number>/responders/",
+        views_actions.incident_responders,
+        name="responders",
+    ),
     path("oncall/", views_oncall.oncall, name="oncall"),
     path("incidents/live/dashboard/", views_live.dashboard_cards, name="live_dashboard"),
     path("incidents/live/list/", views_live.list_rows, name="live_list"),
     path("incidents/<incident:number>/live/", views_live.incident_parts, name="live_incident"),
+    path("oncall/overrides/", views_oncall.oncall_override, name="oncall-override"),
 ]

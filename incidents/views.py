@@ -136,6 +136,7 @@ def _detail_page(request, incident: Incident, *, status: int = 200, **bound_form
         "timeline": list(selectors.visible_timeline(incident=incident, user=user).reverse()),
         "history": _label_history(selectors.history_with_diffs(incident=incident)),
     }
+    context["responders"] = selectors.responders_on_timeline(context["timeline"])
     return render(request, "incidents/detail.html", context, status=status)
 
 

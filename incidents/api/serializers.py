@@ -23,12 +23,15 @@ from incidents.models import (
     TITLE_MAX_LENGTH,
     Incident,
     IncidentEvent,
+    IncidentResponder,
+    Schedule,
     Service,
     Team,
 )
 from incidents.services import allowed_transitions
 from itsm.api.fields import TextLookupField
 from itsm.api.serializers import StrictModelSerializer, StrictSerializer
+from itsm.templatetags.people import display_name
 
 User = get_user_model()
 
@@ -335,3 +338,35 @@ class HistoryEntrySerializer(StrictSerializer):
     reason = serializers.CharField()
     type = serializers.CharField()
     changes = HistoryChangeSerializer(many=True)
+
+
+class PageSerializer(StrictSerializer):
+    """Whom to page (or add as responders): people, teams (every member) and schedules
+    (whoever is on call now); at least one of them."""
+
+    users = UsernameField(many=True, required=False, help_text="Usernames.")
+    teams = TeamSlugField(many=True, required=False, help_text="Team slugs: every member.")
+    schedules = TextLookupField(
+        slug_field="slug",
+        many=True,
+        required=False,
+        queryset=Schedule.objects.all(),
+        help_text="Schedule slugs: whoever is on call now.",
+    )
+    message = serializers.CharField(
+        required=False, allow_blank=True, max_length=REASON_MAX_LENGTH, default=""
+    )
+
+
+class ResponderSerializer(StrictModelSerializer):
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    name = serializers.SerializerMethodField()
+    added_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = IncidentResponder
+        fields = ["user", "name", "added_by", "added_at"]
+        read_only_fields = fields
+
+    def get_name(self, responder) -> str:
+        return display_name(responder.user)

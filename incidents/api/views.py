@@ -4,7 +4,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from incidents import selectors, services
+from incidents import paging, selectors, services
 from incidents.api.serializers import (
     ChecklistTickSerializer,
     HistoryEntrySerializer,
@@ -14,6 +14,8 @@ from incidents.api.serializers import (
     IncidentSerializer,
     IncidentUpdateSerializer,
     NoteSerializer,
+    PageSerializer,
+    ResponderSerializer,
     ServiceImpactSerializer,
     ServiceSerializer,
     TeamSerializer,
@@ -22,10 +24,12 @@ from incidents.api.serializers import (
 from incidents.choices import ChangeSource, Transition
 from incidents.filters import IncidentFilter
 from incidents.models import Incident, Service, Team
+from itsm.api.serializers import refuse_any_body
 from itsm.api.views import SLUG_PATTERN
 
 VIEW = "incidents.view_incident"
 WORK = "incidents.work_incident"
+API = ChangeSource.API
 
 
 def _transition_action(name: str):
@@ -70,6 +74,10 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         "checklist": WORK,
         "timeline": VIEW,
         "history": VIEW,
+        "take": WORK,
+        "page": WORK,
+        "responders": WORK,
+        "list_responders": VIEW,
         **{name: WORK for name in Transition.values},
     }
 
@@ -187,6 +195,53 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         incident = self.get_object()
         rows = selectors.history_with_diffs(incident=incident)
         return Response(HistoryEntrySerializer(rows, many=True).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: IncidentDetailSerializer},
+        summary="Take an incident: the caller becomes its assignee",
+    )
+    @action(detail=True, methods=["post"])
+    def take(self, request, number=None):
+        refuse_any_body(request)
+        services.incident_take(incident=self.get_object(), actor=request.user, source=API)
+        return self._detail_response(number)
+
+    def _paging_arguments(self, request) -> dict:
+        """A page's or an addition's arguments: the incident, the caller, the valid body."""
+        incident = self.get_object()
+        body = PageSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return {"incident": incident, "actor": request.user, "source": API, **body.validated_data}
+
+    @extend_schema(
+        request=PageSerializer,
+        responses={201: IncidentEventSerializer},
+        summary="Page people now: users, teams' members, schedules' current on-call",
+    )
+    @action(detail=True, methods=["post"])
+    def page(self, request, number=None):
+        event = paging.incident_page(**self._paging_arguments(request))
+        return Response(IncidentEventSerializer(event).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=PageSerializer,
+        responses={201: ResponderSerializer(many=True)},
+        summary="Add responders (and page them); answers the responders added",
+    )
+    @action(detail=True, methods=["post"], pagination_class=None)
+    def responders(self, request, number=None):
+        added = paging.incident_add_responders(**self._paging_arguments(request))
+        return Response(ResponderSerializer(added, many=True).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        responses={200: ResponderSerializer(many=True)},
+        summary="The incident's responders, in the order they were added",
+    )
+    @responders.mapping.get
+    def list_responders(self, request, number=None):
+        rows = selectors.incident_responders(incident=self.get_object())
+        return Response(ResponderSerializer(rows, many=True).data)
 
     acknowledge = _transition_action(Transition.ACKNOWLEDGE)
     start = _transition_action(Transition.START)

@@ -2,4 +2,5 @@
 
 from incidents.models.core import *  # noqa: F403
 from incidents.models.oncall import *  # noqa: F403
+from incidents.models.responders import *  # noqa: F403
 from incidents.models.sla import *  # noqa: F403

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from incidents.models.sla import validate_time_zone
 
@@ -88,7 +89,8 @@ class RotationMember(models.Model):
 
 
 class ScheduleOverride(models.Model):
-    """Someone covers a schedule for a while (holiday swap, sick cover)."""
+    """Someone covers a schedule for a while (holiday swap, sick cover): a shift taken or
+    given from the on-call page, the API or the admin."""
 
     schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="overrides")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
@@ -96,6 +98,15 @@ class ScheduleOverride(models.Model):
     ends_at = models.DateTimeField()
     reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who set it up: the person on call, whoever gave them the shift, or a manager.",
+    )
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["starts_at"]

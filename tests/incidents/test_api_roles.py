@@ -64,6 +64,12 @@ ACTIONS = {
     "cancel": _action("post", INC + "cancel/", body={"reason": "false positive"}, who=WORKERS),
     "notes": _action("post", INC + "notes/", body={"text": "looking"}, ok=201, who=WORKERS),
     "checklist": _action("post", INC + "checklist/", body={"item": "kb_updated"}, who=WORKERS),
+    "take": _action("post", INC + "take/", who=WORKERS),
+    "page": _action("post", INC + "page/", body={"users": ["rita"]}, ok=201, who=WORKERS),
+    "responders": _action(
+        "post", INC + "responders/", body={"users": ["rita"]}, ok=201, who=WORKERS
+    ),
+    "list_responders": _action("get", INC + "responders/", who=READERS),
     "timeline": _action("get", INC + "timeline/", who=READERS),
     "history": _action("get", INC + "history/", who=READERS),
     "services_list": _action("get", "/api/services/", who=READERS),

@@ -157,7 +157,7 @@ def test_a_page_names_the_incident_and_is_sent_once_per_step(ladder, responder, 
 
     (call,) = pages
     assert call["subject"] == f"[P1] {incident.number} Checkout is down"
-    assert call["link"] == f"/incidents/{incident.number}/"
+    assert call["link"] == f"/incidents/{incident.number}/acknowledge/"  # one button to ack
     assert call["context"] == {"incident": incident.number, "escalation_level": 1}
     assert call["dedupe_key"] == f"escalation:{step.pk}"
     assert "Primary on-call" in call["body"]
@@ -393,7 +393,7 @@ def test_the_clock_pages_through_the_notifications(ladder, responder, clock_at):
         ("bob", f"[P1] {incident.number} Checkout is down"),
     ]
     inbox = Notification.objects.get(recipient__username="bob", channel=NotificationChannel.IN_APP)
-    assert inbox.link == f"/incidents/{incident.number}/"
+    assert inbox.link == f"/incidents/{incident.number}/acknowledge/"
     assert inbox.context == {"incident": incident.number, "escalation_level": 2}
 
 

@@ -251,7 +251,7 @@ def test_shifts_and_oncall_at_agree_at_every_hour(people):
 # --- the override write --------------------------------------------------------------------------
 
 
-def test_a_responder_may_put_only_themselves_on_call(people, responder):
+def test_a_responder_may_put_someone_else_on_call_only_for_a_time_of_their_own(people, responder):
     schedule = make_schedule()
 
     override = schedule_override_create(
@@ -262,13 +262,13 @@ def test_a_responder_may_put_only_themselves_on_call(people, responder):
         ends_at=MONDAY + DAY,
         reason=" swap with Bob ",
     )
-    with pytest.raises(PermissionDeniedError):
+    with pytest.raises(PermissionDeniedError):  # the last hour is not rita's to give
         schedule_override_create(
             actor=responder,
             schedule=schedule,
             user=people["bob"],
-            starts_at=MONDAY,
-            ends_at=MONDAY + DAY,
+            starts_at=MONDAY + HOUR,
+            ends_at=MONDAY + DAY + HOUR,
         )
 
     assert override.reason == "swap with Bob"
