@@ -6,21 +6,40 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
-from incidents.choices import OPEN_STATUSES, ChecklistItem, IncidentStatus, SlaTimerState
+from incidents.choices import (
+    FINAL_STATUSES,
+    OPEN_STATUSES,
+    ChecklistItem,
+    IncidentStatus,
+    SlaTimerState,
+)
 from incidents.models import ChecklistEntry, Incident, IncidentEvent, Service, SlaTimer, Team
 
 BREACHING_SOON = timedelta(hours=1)
 
 
+def is_major(prefix: str = "") -> ExpressionWrapper:
+    """True for an incident that is a major incident now (declared and not demoted), read
+    through the war room's reverse one-to-one by name, so the core imports nothing from it:
+    a join in the same query, not one more query per row."""
+    major = f"{prefix}major_incident"
+    condition = Q(**{f"{major}__isnull": False, f"{major}__demoted_at__isnull": True})
+    return ExpressionWrapper(condition, output_field=BooleanField())
+
+
 def incident_queryset() -> QuerySet[Incident]:
-    """Incidents with what a list row shows: team, people, services and SLA timers, in fixed
-    queries."""
-    return Incident.objects.select_related("team", "assignee", "reporter").prefetch_related(
-        Prefetch("services", queryset=Service.objects.only("id", "slug", "name")),
-        Prefetch("sla_timers", queryset=SlaTimer.objects.order_by("target_at", "kind")),
+    """Incidents with what a list row shows: team, people, services, SLA timers and whether
+    each is a major incident (`is_major`), in fixed queries."""
+    return (
+        Incident.objects.select_related("team", "assignee", "reporter")
+        .prefetch_related(
+            Prefetch("services", queryset=Service.objects.only("id", "slug", "name")),
+            Prefetch("sla_timers", queryset=SlaTimer.objects.order_by("target_at", "kind")),
+        )
+        .annotate(is_major=is_major())
     )
 
 
@@ -109,18 +128,47 @@ def history_with_diffs(*, incident: Incident) -> list[dict]:
     return _name_foreign_keys(rows)
 
 
-def breaching_soon(*, now=None, within: timedelta = BREACHING_SOON, limit: int = 10):
-    """Running timers of open incidents due within `within`, and those already breached while
-    the incident is still open; soonest (most overdue) first."""
+def sla_due_soon(now, within: timedelta = BREACHING_SOON) -> Q:
+    """SLA timers still running whose target falls within `within` from `now`."""
+    return Q(state=SlaTimerState.RUNNING, target_at__gt=now, target_at__lte=now + within)
+
+
+def sla_overdue(now) -> Q:
+    """SLA timers past their target and not yet stopped: breached, or running past the target
+    a moment before the clock records the breach."""
+    return Q(state=SlaTimerState.BREACHED, stopped_at__isnull=True) | Q(
+        state=SlaTimerState.RUNNING, target_at__lte=now
+    )
+
+
+@dataclass(frozen=True)
+class Breaching:
+    """The dashboard's "Breaching soon": targets falling due (soonest first) and targets
+    already missed (the most recent first), each list limited on its own so that older overdue
+    rows never hide what is about to breach, with how many incidents each concerns in all."""
+
+    due_soon: list[SlaTimer]
+    overdue: list[SlaTimer]
+    due_soon_count: int
+    overdue_count: int
+
+
+def breaching_soon(*, now=None, within: timedelta = BREACHING_SOON, limit: int = 10) -> Breaching:
+    """Timers of open incidents falling due within `within`, and those overdue: three queries
+    (the two counts together, then each list with its incidents)."""
     now = now or timezone.now()
-    return list(
-        SlaTimer.objects.filter(incident__status__in=OPEN_STATUSES)
-        .filter(
-            Q(state=SlaTimerState.RUNNING, target_at__lte=now + within)
-            | Q(state=SlaTimerState.BREACHED, stopped_at__isnull=True)
-        )
-        .select_related("incident")
-        .order_by("target_at", "pk")[:limit]
+    due, overdue = sla_due_soon(now, within), sla_overdue(now)
+    timers = SlaTimer.objects.filter(incident__status__in=OPEN_STATUSES)
+    counts = timers.aggregate(
+        due=Count("incident", filter=due, distinct=True),
+        overdue=Count("incident", filter=overdue, distinct=True),
+    )
+    rows = timers.select_related("incident").annotate(is_major=is_major("incident__"))
+    return Breaching(
+        due_soon=list(rows.filter(due).order_by("target_at", "pk")[:limit]),
+        overdue=list(rows.filter(overdue).order_by("-target_at", "-pk")[:limit]),
+        due_soon_count=counts["due"],
+        overdue_count=counts["overdue"],
     )
 
 
@@ -131,7 +179,7 @@ def dashboard_lists(*, user, limit: int = 10) -> dict[str, list[Incident]]:
         "unacknowledged": list(
             base.filter(status=IncidentStatus.NEW).order_by("priority", "created_at")[:limit]
         ),
-        "recent": list(base[:limit]),
+        "recent": list(base.exclude(status__in=FINAL_STATUSES)[:limit]),
     }
 
 

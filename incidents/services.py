@@ -17,12 +17,12 @@ from django_fsm import can_proceed
 
 from incidents import escalation, signals, sla
 from incidents.choices import (
+    FINAL_STATUSES,
     ChangeSource,
     ChecklistItem,
     EventType,
     Impact,
     IncidentSource,
-    IncidentStatus,
     Priority,
     ResolutionCode,
     Transition,
@@ -53,7 +53,6 @@ DEFAULT_MATRIX = {
     (1, 3): Priority.P3,
     (3, 1): Priority.P3,
 }
-FINAL_STATUSES = (IncidentStatus.CLOSED, IncidentStatus.CANCELLED)
 NUMBER_SEQUENCE = "incidents_incident_number_seq"
 NUMBER_WIDTH = 7
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from incidents import selectors, services
 from incidents.choices import ChangeSource, IncidentStatus, Priority, Transition
-from incidents.filters import IncidentFilter
+from incidents.filters import PortalIncidentFilter, SlaWindow
 from incidents.forms import (
     ChecklistForm,
     IncidentCreateForm,
@@ -59,10 +59,10 @@ def dashboard(request):
 @require_GET
 @portal_view(VIEW)
 def incident_list(request):
-    filters = IncidentFilter(
-        request.GET or None, queryset=selectors.incident_queryset(), request=request
+    filters = PortalIncidentFilter(
+        request.GET, queryset=selectors.incident_queryset(), request=request
     )
-    valid = filters.is_valid() if filters.is_bound else True
+    valid = filters.is_valid()
     page = Paginator(filters.qs, settings.PORTAL_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
@@ -70,6 +70,7 @@ def incident_list(request):
         "selected": {name: request.GET.getlist(name) for name in ("status", "priority")},
         "statuses": IncidentStatus.choices,
         "priorities": Priority.choices,
+        "sla_windows": SlaWindow.choices,
         "services": Service.objects.only("slug", "name"),
         "teams": Team.objects.only("slug", "name"),
         "assignees": assignable_users().only("username", "first_name", "last_name"),
