@@ -60,9 +60,10 @@ def _text_area(rows: int, placeholder: str = "") -> forms.Textarea:
     return forms.Textarea(attrs={"rows": rows, "placeholder": placeholder})
 
 
-def _datetime_field(label: str) -> forms.DateTimeField:
+def _datetime_field(label: str, **kwargs) -> forms.DateTimeField:
     return forms.DateTimeField(
         label=label,
+        **kwargs,
         validators=[not_in_future],
         input_formats=[DATETIME_LOCAL, "%Y-%m-%dT%H:%M"],
         widget=forms.DateTimeInput(
@@ -132,6 +133,11 @@ class IncidentFieldsForm(ApplicationErrorMixin, forms.Form):
 class IncidentCreateForm(IncidentFieldsForm):
     source = forms.ChoiceField(
         choices=IncidentSource.choices, initial=IncidentSource.PORTAL, label="Reported via"
+    )
+    started_at = _datetime_field(
+        "Impact started at",
+        required=False,
+        help_text="When users were first affected; the SLA clocks run from it. Empty: now.",
     )
 
     def service_arguments(self) -> dict:

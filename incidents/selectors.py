@@ -13,10 +13,22 @@ from incidents.choices import (
     FINAL_STATUSES,
     OPEN_STATUSES,
     ChecklistItem,
+    Impact,
     IncidentStatus,
+    Priority,
     SlaTimerState,
+    Urgency,
 )
-from incidents.models import ChecklistEntry, Incident, IncidentEvent, Service, SlaTimer, Team
+from incidents.models import (
+    ChecklistEntry,
+    Incident,
+    IncidentEvent,
+    PriorityMatrixEntry,
+    Service,
+    SlaTimer,
+    Team,
+)
+from incidents.services import DEFAULT_MATRIX
 
 BREACHING_SOON = timedelta(hours=1)
 
@@ -180,6 +192,21 @@ def dashboard_lists(*, user, limit: int = 10) -> dict[str, list[Incident]]:
             base.filter(status=IncidentStatus.NEW).order_by("priority", "created_at")[:limit]
         ),
         "recent": list(base.exclude(status__in=FINAL_STATUSES)[:limit]),
+    }
+
+
+def priority_matrix() -> dict[str, str]:
+    """Every cell of the impact × urgency → priority matrix, keyed "impact,urgency": the
+    configured cells over the defaults, as `services.priority_for` gives them one by one, in
+    one query (the create form previews the priority with it)."""
+    configured = {
+        (cell.impact, cell.urgency): cell.priority for cell in PriorityMatrixEntry.objects.all()
+    }
+    return {
+        f"{impact},{urgency}": configured.get((impact, urgency))
+        or DEFAULT_MATRIX.get((impact, urgency), Priority.P4)
+        for impact in Impact.values
+        for urgency in Urgency.values
     }
 
 

@@ -82,10 +82,10 @@ def incident_list(request):
 def incident_create(request):
     form = IncidentCreateForm(request.POST or None)
     if request.method != "POST":
-        return render(request, "incidents/create.html", {"form": form})
+        return _create_page(request, form)
     if not form.is_valid():
         messages.error(request, INVALID_FORM)
-        return render(request, "incidents/create.html", {"form": form}, status=400)
+        return _create_page(request, form, status=400)
     try:
         incident = services.incident_create(
             actor=request.user, source=PORTAL, **form.service_arguments()
@@ -93,9 +93,19 @@ def incident_create(request):
     except ApplicationError as error:
         form.add_application_error(error)
         messages.error(request, error.message)
-        return render(request, "incidents/create.html", {"form": form}, status=error.status)
+        return _create_page(request, form, status=error.status)
     messages.success(request, f"{incident.number} logged as {incident.priority}.")
     return redirect(incident)
+
+
+def _create_page(request, form: IncidentCreateForm, *, status: int = 200):
+    """The create form with the priority matrix, which static/js/create-incident.js reads to
+    show the priority impact × urgency will give before the form is sent; the server renders
+    the first answer for the form's current values."""
+    matrix = selectors.priority_matrix()
+    cell = f"{form['impact'].value()},{form['urgency'].value()}"
+    context = {"form": form, "matrix": matrix, "preview": matrix.get(cell)}
+    return render(request, "incidents/create.html", context, status=status)
 
 
 @require_GET
