@@ -196,7 +196,11 @@ GUARD_FIELDS = {
 
 
 class TransitionForm(ApplicationErrorMixin, forms.Form):
-    """The guard's fields of one transition, as services.transition_fields names them."""
+    """The guard's fields of one transition, as services.transition_fields names them.
+    `blocker`: why it cannot run now (services.transition_blocker), shown on a disabled button
+    instead of the form."""
+
+    blocker: str | None = None
 
     def __init__(self, name: str, *args, **kwargs):
         kwargs.setdefault("auto_id", f"id_{name}_%s")

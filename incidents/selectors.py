@@ -19,6 +19,7 @@ from incidents.choices import (
     SlaTimerState,
     Urgency,
 )
+from incidents.history import record_name, username
 from incidents.models import (
     ChecklistEntry,
     Incident,
@@ -75,29 +76,32 @@ def incident_history(*, incident: Incident):
     return incident.history.select_related("history_user").order_by("-history_date", "-history_id")
 
 
-# How a history diff names a linked record instead of its id.
-FOREIGN_KEY_NAMES = {
-    "assignee": (get_user_model(), "username"),
-    "reporter": (get_user_model(), "username"),
-    "team": (Team, "slug"),
-    "duplicate_of": (Incident, "number"),
+# The linked records a history diff names instead of numbering them.
+FOREIGN_KEYS = {
+    "assignee": get_user_model(),
+    "reporter": get_user_model(),
+    "team": Team,
+    "duplicate_of": Incident,
 }
 
 
-def _name_foreign_keys(rows: list[dict]) -> list[dict]:
-    """Replace raw foreign-key ids in the diffs by usernames, slugs and numbers, with one
-    query per related model whatever the number of rows."""
-    changes = [c for row in rows for c in row["changes"] if c["field"] in FOREIGN_KEY_NAMES]
+def _name_foreign_keys(rows: list[dict], person) -> list[dict]:
+    """Replace raw foreign-key ids in the diffs by the records' names (history.record_name;
+    `person` names users), with one query per related model whatever the number of rows."""
+    changes = [c for row in rows for c in row["changes"] if c["field"] in FOREIGN_KEYS]
     wanted = defaultdict(set)
     for change in changes:
-        key = FOREIGN_KEY_NAMES[change["field"]]
-        wanted[key].update(v for v in (change["old"], change["new"]) if v is not None)
+        model = FOREIGN_KEYS[change["field"]]
+        wanted[model].update(v for v in (change["old"], change["new"]) if v is not None)
     names = {
-        (model, attribute): dict(model.objects.filter(pk__in=ids).values_list("pk", attribute))
-        for (model, attribute), ids in wanted.items()
+        model: {
+            record.pk: record_name(record, person=person)
+            for record in model.objects.filter(pk__in=ids)
+        }
+        for model, ids in wanted.items()
     }
     for change in changes:
-        known = names[FOREIGN_KEY_NAMES[change["field"]]]
+        known = names[FOREIGN_KEYS[change["field"]]]
         change["old"] = known.get(change["old"], change["old"])
         change["new"] = known.get(change["new"], change["new"])
     return rows
@@ -112,15 +116,17 @@ def checklist_rows(incident: Incident) -> list[dict]:
             "label": label,
             "done": key in ticked,
             "ticked_by": ticked[key].ticked_by.get_username() if key in ticked else None,
+            "ticker": ticked[key].ticked_by if key in ticked else None,
             "ticked_at": ticked[key].ticked_at if key in ticked else None,
         }
         for key, label in ChecklistItem.choices
     ]
 
 
-def history_with_diffs(*, incident: Incident) -> list[dict]:
+def history_with_diffs(*, incident: Incident, person=username) -> list[dict]:
     """History rows, newest first, each with the fields that changed from the row before;
-    linked records are named (username, team slug, incident number), not numbered."""
+    linked records are named (people by `person`: the username unless the caller shows
+    names, team slug, incident number), not numbered. `actor` is who made the change."""
     records = list(incident_history(incident=incident))
     rows = []
     for newer, older in zip(records, [*records[1:], None], strict=True):
@@ -131,13 +137,14 @@ def history_with_diffs(*, incident: Incident) -> list[dict]:
         rows.append(
             {
                 "at": newer.history_date,
-                "user": newer.history_user.get_username() if newer.history_user else None,
+                "user": person(newer.history_user) if newer.history_user else None,
+                "actor": newer.history_user,
                 "reason": newer.history_change_reason or "",
                 "type": newer.get_history_type_display(),
                 "changes": changes,
             }
         )
-    return _name_foreign_keys(rows)
+    return _name_foreign_keys(rows, person)
 
 
 def sla_due_soon(now, within: timedelta = BREACHING_SOON) -> Q:

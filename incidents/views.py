@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from incidents import selectors, services
 from incidents.choices import ChangeSource, IncidentStatus, Priority, Transition
@@ -22,8 +22,11 @@ from incidents.forms import (
     TransitionForm,
     assignable_users,
 )
+from incidents.history import label_changes
 from incidents.models import Incident, Service, Team
 from itsm.errors import ApplicationError
+from itsm.http import post_only
+from itsm.templatetags.people import display_name
 
 VIEW = "incidents.view_incident"
 WORK = "incidents.work_incident"
@@ -125,6 +128,8 @@ def _detail_page(request, incident: Incident, *, status: int = 200, **bound_form
         else TransitionForm(name)
         for name in services.allowed_transitions(incident, user)
     ]
+    for form in transitions:
+        form.blocker = services.transition_blocker(incident, form.name)
     context = {
         "incident": incident,
         "transition_forms": transitions,
@@ -134,23 +139,11 @@ def _detail_page(request, incident: Incident, *, status: int = 200, **bound_form
         "edit_form": bound_forms.get("edit") or IncidentEditForm.for_incident(incident),
         "checklist": selectors.checklist_rows(incident),
         "timeline": list(selectors.incident_timeline(incident=incident).reverse()),
-        "history": _label_history(selectors.history_with_diffs(incident=incident)),
+        "history": label_changes(
+            Incident, selectors.history_with_diffs(incident=incident, person=display_name)
+        ),
     }
     return render(request, "incidents/detail.html", context, status=status)
-
-
-# --- history labels ----------------------------------------------------------------------------
-
-
-def _label_history(rows: list[dict]) -> list[dict]:
-    """Show each changed field by its name and choice values by their labels."""
-    for change in (change for row in rows for change in row["changes"]):
-        field = Incident._meta.get_field(change["field"])
-        labels = dict(field.flatchoices)
-        change["label"] = field.verbose_name
-        change["old"] = labels.get(change["old"], change["old"])
-        change["new"] = labels.get(change["new"], change["new"])
-    return rows
 
 
 # --- writes --------------------------------------------------------------------------------------
@@ -174,7 +167,7 @@ def _submit(request, incident: Incident, form, slot: str, write):
     return redirect(incident)
 
 
-@require_POST
+@post_only("incidents:detail", "number")
 @portal_view(WORK)
 def incident_transition(request, number, name):
     if name not in Transition.values:
@@ -191,7 +184,7 @@ def incident_transition(request, number, name):
     return _submit(request, incident, form, "transition", write)
 
 
-@require_POST
+@post_only("incidents:detail", "number")
 @portal_view("incidents.add_incidentevent")
 def incident_note(request, number):
     incident = _incident_or_404(number)
@@ -206,7 +199,7 @@ def incident_note(request, number):
     return _submit(request, incident, form, "note", write)
 
 
-@require_POST
+@post_only("incidents:detail", "number")
 @portal_view(WORK)
 def incident_checklist(request, number):
     incident = _incident_or_404(number)
@@ -221,7 +214,7 @@ def incident_checklist(request, number):
     return _submit(request, incident, form, "checklist", write)
 
 
-@require_POST
+@post_only("incidents:detail", "number")
 @portal_view("incidents.override_priority")
 def incident_priority(request, number):
     incident = _incident_or_404(number)
@@ -236,7 +229,7 @@ def incident_priority(request, number):
     return _submit(request, incident, form, "priority", write)
 
 
-@require_POST
+@post_only("incidents:detail", "number")
 @portal_view("incidents.change_incident")
 def incident_edit(request, number):
     incident = _incident_or_404(number)
