@@ -81,7 +81,9 @@ def warroom_room(request, number):
 
 def _room_page(request, major: MajorIncident, *, status: int = 200, demote_form=None):
     user = request.user
-    can_write = user.has_perm(WORK_PERMISSION)
+    # A room that ended (closed, demoted) is read-only: the services refuse its writes, and
+    # the page offers none.
+    can_write = user.has_perm(WORK_PERMISSION) and major.is_live
     can_declare = user.has_perm(DECLARE_PERMISSION)
     config = {
         "ws_path": major.websocket_path,
