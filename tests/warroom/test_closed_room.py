@@ -2,6 +2,9 @@
 no write, a socket's write is refused in plain words and nothing is written; a GET on the
 room's demote URL goes to the room; people are named in full."""
 
+import re
+from html import unescape
+
 import pytest
 from django.urls import reverse
 
@@ -104,3 +107,22 @@ async def test_a_note_sent_to_a_closed_room_is_refused_in_plain_words(major, res
             f"The war room of {major.number} is closed; it takes no more changes."
         )
         assert await db(IncidentEvent.objects.count)() == before
+
+
+def test_the_admin_history_of_a_room_shows_states_and_names_as_the_portal_does(
+    signed_in, make_user, manager, major
+):
+    mary = make_user("mary", roles=[Role.ITSM_MANAGER], first_name="Mary", last_name="Major")
+    services.major_incident_update(
+        major=major, actor=manager, source=ChangeSource.CLI, manager=mary
+    )
+    services.major_incident_demote(major=major, actor=manager, source=ChangeSource.CLI, reason="no")
+
+    url = reverse("admin:warroom_majorincident_history", args=[major.pk])
+    html = signed_in(manager).get(url).content.decode()
+
+    changes = " ".join(unescape(re.sub(r"<[^>]+>", "", html)).split())
+    assert "State: Active → Demoted" in changes
+    assert "Major incident manager: mona → Mary Major" in changes
+    assert "<td>Demoted</td>" in html and "<td>Mary Major</td>" in html
+    assert "active →" not in changes
