@@ -107,3 +107,28 @@ def test_rows_name_the_assignee_in_full_with_the_username_on_hover(portal, make_
 
     assert '<span class="person" title="ada">Ada Lovelace</span>' in row_of(html, incident.number)
     assert '<option value="ada">Ada Lovelace</option>' in html
+
+
+# session, user, permissions (user + group), roles, the bell's unread count, count, page,
+# services and SLA timers of the page, and the filter choices (services, teams, assignees): the
+# major mark, the SLA filter and the hidden statuses cost no query of their own.
+LIST_QUERIES = 13
+
+
+@pytest.mark.parametrize("query", [{}, {"sla": "breaching"}, {"closed": "true"}])
+@pytest.mark.parametrize("count", [3, 30])
+def test_the_list_costs_the_same_whatever_the_filter_and_the_rows(
+    portal, responder, manager, django_assert_num_queries, query, count
+):
+    majors = set()
+    for n in range(count):
+        incident = make_incident(actor=responder, title=f"Down {n}", priority="P1")
+        if n % 3 == 0:
+            majors.add(declare(incident, manager).number)
+
+    with django_assert_num_queries(LIST_QUERIES):
+        html = portal.get(reverse("incidents:list"), query).content.decode()
+
+    shown = numbers(html)
+    assert len(shown) == min(count, 25)  # a page
+    assert html.count(MAJOR_MARK) == len(majors & set(shown)) > 0
