@@ -13,7 +13,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets, quote, unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
+from django.db.models import Count, prefetch_related_objects
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -397,11 +397,13 @@ class IncidentAdmin(ServiceWrittenAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _transition_links(self, request, incident) -> list[dict]:
+        prefetch_related_objects([incident], "checklist")  # what transition_blocker reads
         return [
             {
                 "name": name,
                 "label": Transition(name).label,
                 "url": self.admin_url("transition", quote(incident.pk), name),
+                "blocker": services.transition_blocker(incident, name),
             }
             for name in services.allowed_transitions(incident, request.user)
         ]

@@ -194,3 +194,20 @@ def test_the_admin_history_shows_labels_and_names_as_the_portal_does(client, man
     assert "<td>Acknowledged</td>" in html and "<td>P1 – critical</td>" in html
     assert "acknowledged →" not in changes
     assert re.search(r"Acknowledged at: — → \d+ \w{3} \d{4} \d\d:\d\d:\d\d ", changes)
+
+
+def test_the_admin_shows_a_blocked_close_without_a_link_and_with_its_reason(
+    client, manager, resolved
+):
+    client.force_login(manager)
+
+    html = client.get(reverse("admin:incidents_incident_change", args=[resolved.pk])).content
+    html = html.decode()
+
+    close_url = reverse("admin:incidents_incident_transition", args=[resolved.pk, "close"])
+    assert (
+        '<a class="transition-link" data-transition="close" aria-disabled="true" '
+        f'title="{LEFT}">Close</a>'
+    ) in html
+    assert close_url not in html
+    assert 'data-transition="reopen">Reopen</a>' in html
