@@ -132,3 +132,14 @@ def test_the_list_costs_the_same_whatever_the_filter_and_the_rows(
     shown = numbers(html)
     assert len(shown) == min(count, 25)  # a page
     assert html.count(MAJOR_MARK) == len(majors & set(shown)) > 0
+
+
+def test_an_unknown_sla_window_is_a_400_naming_it(portal, responder):
+    make_incident(actor=responder)
+
+    response = portal.get(reverse("incidents:list"), {"sla": "someday"})
+
+    assert response.status_code == 400
+    assert "sla: Select a valid choice. someday is not one of the available choices." in (
+        response.content.decode()
+    )
