@@ -74,6 +74,7 @@ def test_the_form_carries_the_configured_matrix_and_previews_its_priority(portal
     assert (matrix["1,1"], matrix["1,2"], matrix["3,3"]) == ("P1", "P2", "P4")  # defaults
     assert len(matrix) == 9
     assert preview_of(html) == "This will be P2."  # the form's initial 2 × 2
+    assert "Times are in UTC." in html  # the zone a typed start is read in
     assert 'src="/static/js/create-incident.js"' in html
 
 
