@@ -13,10 +13,11 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets, quote, unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
+from django.db.models import Count, prefetch_related_objects
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils.text import capfirst
 from django.utils.timesince import timesince
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import DeletedObject
@@ -25,6 +26,7 @@ from simple_history.template_utils import HistoricalRecordContextHelper
 from incidents import selectors, services
 from incidents.choices import ChangeSource, Priority, Transition
 from incidents.forms import TransitionForm, not_in_future
+from incidents.history import shown_value
 from incidents.models import (
     WORK_PERMISSION,
     ChecklistEntry,
@@ -57,15 +59,35 @@ def load_saved(obj, saved) -> None:
 
 class HistoryContextHelper(HistoricalRecordContextHelper):
     def prepare_delta_change_value(self, change, value):
-        """simple-history shows an empty foreign key as a deleted object; show it empty."""
-        if isinstance(value, DeletedObject) and value.pk is None:
+        """Values as the portal's history shows them (choice labels, people by name, records by
+        number or slug); simple-history shows an empty foreign key as a deleted object: show
+        it empty."""
+        if value is None or (isinstance(value, DeletedObject) and value.pk is None):
             return "—"
-        return super().prepare_delta_change_value(change, value)
+        value = super().prepare_delta_change_value(change, value)
+        return shown_value(self.model, change.field, value)
 
 
 class HistoryAdmin(SimpleHistoryAdmin):
     def get_historical_record_context_helper(self, request, historical_record):
         return HistoryContextHelper(self.model, historical_record)
+
+    def get_history_list_display(self, request):
+        """Each column (`history_list_display`, field names) under its field's verbose name,
+        which is also the attribute `set_history_delta_changes` gives its shown value."""
+        return [self._column(name) for name in self.history_list_display]
+
+    def _column(self, name: str) -> str:
+        return capfirst(self.model._meta.get_field(name).verbose_name)
+
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        """After the diffs (of the stored values), each column's value as the portal shows it,
+        set apart from the field itself (an FSM field may not be assigned)."""
+        super().set_history_delta_changes(request, historical_records, foreign_keys_are_objs)
+        for record in historical_records:
+            for name in self.history_list_display:
+                shown = shown_value(self.model, name, getattr(record, name))
+                setattr(record, self._column(name), shown)
 
 
 class RefusesMalformedUrls(RefusesMalformedLists):
@@ -375,11 +397,13 @@ class IncidentAdmin(ServiceWrittenAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _transition_links(self, request, incident) -> list[dict]:
+        prefetch_related_objects([incident], "checklist")  # what transition_blocker reads
         return [
             {
                 "name": name,
                 "label": Transition(name).label,
                 "url": self.admin_url("transition", quote(incident.pk), name),
+                "blocker": services.transition_blocker(incident, name),
             }
             for name in services.allowed_transitions(incident, request.user)
         ]

@@ -19,6 +19,8 @@ OPEN_STATUSES = (
     IncidentStatus.ON_HOLD,
     IncidentStatus.MITIGATED,
 )
+# Statuses nothing follows; lists hide them unless asked.
+FINAL_STATUSES = (IncidentStatus.CLOSED, IncidentStatus.CANCELLED)
 
 
 class Priority(models.TextChoices):

@@ -1,8 +1,10 @@
 import django_filters
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery, TextChoices
+from django.utils import timezone
 
-from incidents.choices import IncidentStatus, Priority
-from incidents.models import Incident
+from incidents.choices import FINAL_STATUSES, OPEN_STATUSES, IncidentStatus, Priority
+from incidents.models import Incident, SlaTimer
+from incidents.selectors import sla_due_soon, sla_overdue
 
 
 class IncidentFilter(django_filters.FilterSet):
@@ -35,3 +37,53 @@ class IncidentFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(number__iexact=value) | Q(title__icontains=value))
+
+
+class SlaWindow(TextChoices):
+    DUE = "due", "Due within the hour"
+    OVERDUE = "overdue", "Overdue"
+    BREACHING = "breaching", "Due within the hour or overdue"
+
+
+def _sla_condition(window: str, now) -> Q:
+    if window == SlaWindow.DUE:
+        return sla_due_soon(now)
+    if window == SlaWindow.OVERDUE:
+        return sla_overdue(now)
+    return sla_due_soon(now) | sla_overdue(now)
+
+
+class PortalIncidentFilter(IncidentFilter):
+    """The portal's list: the API's filters, and closed and cancelled incidents hidden unless
+    the status filter names them or `closed` asks for them all; `sla` keeps the open incidents
+    with an SLA target falling due or overdue (the dashboard's "Breaching soon" in full), the
+    nearest target first."""
+
+    sla = django_filters.ChoiceFilter(choices=SlaWindow.choices, method="filter_sla", label="SLA")
+    closed = django_filters.BooleanFilter(
+        method="filter_closed", label="Show closed and cancelled incidents"
+    )
+
+    def hides_final_statuses(self) -> bool:
+        data = getattr(self.form, "cleaned_data", {})
+        return not (data.get("status") or data.get("closed"))
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if self.hides_final_statuses():
+            return queryset.exclude(status__in=FINAL_STATUSES)
+        return queryset
+
+    def filter_closed(self, queryset, name, value):
+        """Read by `filter_queryset`: showing them is not narrowing the rows."""
+        return queryset
+
+    def filter_sla(self, queryset, name, value):
+        timers = SlaTimer.objects.filter(_sla_condition(value, timezone.now()))
+        nearest = timers.filter(incident_id=OuterRef("pk")).order_by("target_at")
+        return (
+            queryset.filter(status__in=OPEN_STATUSES)
+            .annotate(sla_target=Subquery(nearest.values("target_at")[:1]))
+            .filter(sla_target__isnull=False)
+            .order_by("sla_target", "pk")
+        )

@@ -60,9 +60,10 @@ def _text_area(rows: int, placeholder: str = "") -> forms.Textarea:
     return forms.Textarea(attrs={"rows": rows, "placeholder": placeholder})
 
 
-def _datetime_field(label: str) -> forms.DateTimeField:
+def _datetime_field(label: str, **kwargs) -> forms.DateTimeField:
     return forms.DateTimeField(
         label=label,
+        **kwargs,
         validators=[not_in_future],
         input_formats=[DATETIME_LOCAL, "%Y-%m-%dT%H:%M"],
         widget=forms.DateTimeInput(
@@ -133,6 +134,11 @@ class IncidentCreateForm(IncidentFieldsForm):
     source = forms.ChoiceField(
         choices=IncidentSource.choices, initial=IncidentSource.PORTAL, label="Reported via"
     )
+    started_at = _datetime_field(
+        "Impact started at",
+        required=False,
+        help_text="When users were first affected; the SLA clocks run from it. Empty: now.",
+    )
 
     def service_arguments(self) -> dict:
         data = super().service_arguments()
@@ -190,7 +196,11 @@ GUARD_FIELDS = {
 
 
 class TransitionForm(ApplicationErrorMixin, forms.Form):
-    """The guard's fields of one transition, as services.transition_fields names them."""
+    """The guard's fields of one transition, as services.transition_fields names them.
+    `blocker`: why it cannot run now (services.transition_blocker), shown on a disabled button
+    instead of the form."""
+
+    blocker: str | None = None
 
     def __init__(self, name: str, *args, **kwargs):
         kwargs.setdefault("auto_id", f"id_{name}_%s")

@@ -6,36 +6,56 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from incidents.choices import (
+    FINAL_STATUSES,
     OPEN_STATUSES,
     ChecklistItem,
     EventType,
+    Impact,
     IncidentStatus,
+    Priority,
     SlaTimerState,
+    Urgency,
 )
+from incidents.history import record_name, username
 from incidents.models import (
     WORK_PERMISSION,
     ChecklistEntry,
     Incident,
     IncidentEvent,
     IncidentResponder,
+    PriorityMatrixEntry,
     Service,
     SlaTimer,
     Team,
 )
+from incidents.services import DEFAULT_MATRIX
 
 BREACHING_SOON = timedelta(hours=1)
 
 
+def is_major(prefix: str = "") -> ExpressionWrapper:
+    """True for an incident that is a major incident now (declared and not demoted), read
+    through the war room's reverse one-to-one by name, so the core imports nothing from it:
+    a join in the same query, not one more query per row."""
+    major = f"{prefix}major_incident"
+    condition = Q(**{f"{major}__isnull": False, f"{major}__demoted_at__isnull": True})
+    return ExpressionWrapper(condition, output_field=BooleanField())
+
+
 def incident_queryset() -> QuerySet[Incident]:
-    """Incidents with what a list row shows: team, people, services and SLA timers, in fixed
-    queries."""
-    return Incident.objects.select_related("team", "assignee", "reporter").prefetch_related(
-        Prefetch("services", queryset=Service.objects.only("id", "slug", "name")),
-        Prefetch("sla_timers", queryset=SlaTimer.objects.order_by("target_at", "kind")),
+    """Incidents with what a list row shows: team, people, services, SLA timers and whether
+    each is a major incident (`is_major`), in fixed queries."""
+    return (
+        Incident.objects.select_related("team", "assignee", "reporter")
+        .prefetch_related(
+            Prefetch("services", queryset=Service.objects.only("id", "slug", "name")),
+            Prefetch("sla_timers", queryset=SlaTimer.objects.order_by("target_at", "kind")),
+        )
+        .annotate(is_major=is_major())
     )
 
 
@@ -99,29 +119,32 @@ def incident_history(*, incident: Incident):
     return incident.history.select_related("history_user").order_by("-history_date", "-history_id")
 
 
-# How a history diff names a linked record instead of its id.
-FOREIGN_KEY_NAMES = {
-    "assignee": (get_user_model(), "username"),
-    "reporter": (get_user_model(), "username"),
-    "team": (Team, "slug"),
-    "duplicate_of": (Incident, "number"),
+# The linked records a history diff names instead of numbering them.
+FOREIGN_KEYS = {
+    "assignee": get_user_model(),
+    "reporter": get_user_model(),
+    "team": Team,
+    "duplicate_of": Incident,
 }
 
 
-def _name_foreign_keys(rows: list[dict]) -> list[dict]:
-    """Replace raw foreign-key ids in the diffs by usernames, slugs and numbers, with one
-    query per related model whatever the number of rows."""
-    changes = [c for row in rows for c in row["changes"] if c["field"] in FOREIGN_KEY_NAMES]
+def _name_foreign_keys(rows: list[dict], person) -> list[dict]:
+    """Replace raw foreign-key ids in the diffs by the records' names (history.record_name;
+    `person` names users), with one query per related model whatever the number of rows."""
+    changes = [c for row in rows for c in row["changes"] if c["field"] in FOREIGN_KEYS]
     wanted = defaultdict(set)
     for change in changes:
-        key = FOREIGN_KEY_NAMES[change["field"]]
-        wanted[key].update(v for v in (change["old"], change["new"]) if v is not None)
+        model = FOREIGN_KEYS[change["field"]]
+        wanted[model].update(v for v in (change["old"], change["new"]) if v is not None)
     names = {
-        (model, attribute): dict(model.objects.filter(pk__in=ids).values_list("pk", attribute))
-        for (model, attribute), ids in wanted.items()
+        model: {
+            record.pk: record_name(record, person=person)
+            for record in model.objects.filter(pk__in=ids)
+        }
+        for model, ids in wanted.items()
     }
     for change in changes:
-        known = names[FOREIGN_KEY_NAMES[change["field"]]]
+        known = names[FOREIGN_KEYS[change["field"]]]
         change["old"] = known.get(change["old"], change["old"])
         change["new"] = known.get(change["new"], change["new"])
     return rows
@@ -136,15 +159,17 @@ def checklist_rows(incident: Incident) -> list[dict]:
             "label": label,
             "done": key in ticked,
             "ticked_by": ticked[key].ticked_by.get_username() if key in ticked else None,
+            "ticker": ticked[key].ticked_by if key in ticked else None,
             "ticked_at": ticked[key].ticked_at if key in ticked else None,
         }
         for key, label in ChecklistItem.choices
     ]
 
 
-def history_with_diffs(*, incident: Incident) -> list[dict]:
+def history_with_diffs(*, incident: Incident, person=username) -> list[dict]:
     """History rows, newest first, each with the fields that changed from the row before;
-    linked records are named (username, team slug, incident number), not numbered."""
+    linked records are named (people by `person`: the username unless the caller shows
+    names, team slug, incident number), not numbered. `actor` is who made the change."""
     records = list(incident_history(incident=incident))
     rows = []
     for newer, older in zip(records, [*records[1:], None], strict=True):
@@ -155,27 +180,57 @@ def history_with_diffs(*, incident: Incident) -> list[dict]:
         rows.append(
             {
                 "at": newer.history_date,
-                "user": newer.history_user.get_username() if newer.history_user else None,
+                "user": person(newer.history_user) if newer.history_user else None,
+                "actor": newer.history_user,
                 "reason": newer.history_change_reason or "",
                 "type": newer.get_history_type_display(),
                 "changes": changes,
             }
         )
-    return _name_foreign_keys(rows)
+    return _name_foreign_keys(rows, person)
 
 
-def breaching_soon(*, now=None, within: timedelta = BREACHING_SOON, limit: int = 10):
-    """Running timers of open incidents due within `within`, and those already breached while
-    the incident is still open; soonest (most overdue) first."""
+def sla_due_soon(now, within: timedelta = BREACHING_SOON) -> Q:
+    """SLA timers still running whose target falls within `within` from `now`."""
+    return Q(state=SlaTimerState.RUNNING, target_at__gt=now, target_at__lte=now + within)
+
+
+def sla_overdue(now) -> Q:
+    """SLA timers past their target and not yet stopped: breached, or running past the target
+    a moment before the clock records the breach."""
+    return Q(state=SlaTimerState.BREACHED, stopped_at__isnull=True) | Q(
+        state=SlaTimerState.RUNNING, target_at__lte=now
+    )
+
+
+@dataclass(frozen=True)
+class Breaching:
+    """The dashboard's "Breaching soon": targets falling due (soonest first) and targets
+    already missed (the most recent first), each list limited on its own so that older overdue
+    rows never hide what is about to breach, with how many incidents each concerns in all."""
+
+    due_soon: list[SlaTimer]
+    overdue: list[SlaTimer]
+    due_soon_count: int
+    overdue_count: int
+
+
+def breaching_soon(*, now=None, within: timedelta = BREACHING_SOON, limit: int = 10) -> Breaching:
+    """Timers of open incidents falling due within `within`, and those overdue: three queries
+    (the two counts together, then each list with its incidents)."""
     now = now or timezone.now()
-    return list(
-        SlaTimer.objects.filter(incident__status__in=OPEN_STATUSES)
-        .filter(
-            Q(state=SlaTimerState.RUNNING, target_at__lte=now + within)
-            | Q(state=SlaTimerState.BREACHED, stopped_at__isnull=True)
-        )
-        .select_related("incident")
-        .order_by("target_at", "pk")[:limit]
+    due, overdue = sla_due_soon(now, within), sla_overdue(now)
+    timers = SlaTimer.objects.filter(incident__status__in=OPEN_STATUSES)
+    counts = timers.aggregate(
+        due=Count("incident", filter=due, distinct=True),
+        overdue=Count("incident", filter=overdue, distinct=True),
+    )
+    rows = timers.select_related("incident").annotate(is_major=is_major("incident__"))
+    return Breaching(
+        due_soon=list(rows.filter(due).order_by("target_at", "pk")[:limit]),
+        overdue=list(rows.filter(overdue).order_by("-target_at", "-pk")[:limit]),
+        due_soon_count=counts["due"],
+        overdue_count=counts["overdue"],
     )
 
 
@@ -186,7 +241,22 @@ def dashboard_lists(*, user, limit: int = 10) -> dict[str, list[Incident]]:
         "unacknowledged": list(
             base.filter(status=IncidentStatus.NEW).order_by("priority", "created_at")[:limit]
         ),
-        "recent": list(base[:limit]),
+        "recent": list(base.exclude(status__in=FINAL_STATUSES)[:limit]),
+    }
+
+
+def priority_matrix() -> dict[str, str]:
+    """Every cell of the impact × urgency → priority matrix, keyed "impact,urgency": the
+    configured cells over the defaults, as `services.priority_for` gives them one by one, in
+    one query (the create form previews the priority with it)."""
+    configured = {
+        (cell.impact, cell.urgency): cell.priority for cell in PriorityMatrixEntry.objects.all()
+    }
+    return {
+        f"{impact},{urgency}": configured.get((impact, urgency))
+        or DEFAULT_MATRIX.get((impact, urgency), Priority.P4)
+        for impact in Impact.values
+        for urgency in Urgency.values
     }
 
 

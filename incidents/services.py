@@ -18,6 +18,7 @@ from django_fsm import can_proceed
 
 from incidents import escalation, signals, sla
 from incidents.choices import (
+    FINAL_STATUSES,
     ChangeSource,
     ChecklistItem,
     EventType,
@@ -54,7 +55,6 @@ DEFAULT_MATRIX = {
     (1, 3): Priority.P3,
     (3, 1): Priority.P3,
 }
-FINAL_STATUSES = (IncidentStatus.CLOSED, IncidentStatus.CANCELLED)
 NUMBER_SEQUENCE = "incidents_incident_number_seq"
 NUMBER_WIDTH = 7
 
@@ -470,7 +470,8 @@ def _run_transition(
         prepare(incident)
     if not can_proceed(method):
         raise InvalidTransition(
-            f"Cannot {name} {incident.number}: its guard is not met.",
+            transition_blocker(incident, name)
+            or f"Cannot {name} {incident.number}: its guard is not met.",
             fields=_unmet_guard(incident, name),
         )
     old_status = incident.status
@@ -515,6 +516,24 @@ def allowed_transitions(incident: Incident, actor) -> list[str]:
         if actor is None or transition.has_perm(incident, actor):
             names.append(transition.name)
     return [name for name in Transition.values if name in names]
+
+
+def transition_blocker(incident: Incident, name: str) -> str | None:
+    """Why transition `name` cannot run on `incident` now, in words that say what to do; None
+    when nothing but its form's own fields (a reason, a note) is missing. Reads the prefetched
+    checklist, so a page may ask for every button at no cost."""
+    if name == Transition.CLOSE:
+        missing = incident.missing_checklist_items()
+        if missing:
+            labels = dict(ChecklistItem.choices)
+            items = ", ".join(labels[key] for key in missing)
+            count = (
+                "the last checklist item"
+                if len(missing) == 1
+                else f"the {len(missing)} checklist items"
+            )
+            return f"Tick {count} left: {items}."
+    return None
 
 
 def _unmet_guard(incident: Incident, name: str) -> dict:

@@ -8,11 +8,11 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from incidents import selectors, services
 from incidents.choices import ChangeSource, IncidentStatus, Priority, Transition
-from incidents.filters import IncidentFilter
+from incidents.filters import PortalIncidentFilter, SlaWindow
 from incidents.forms import (
     ChecklistForm,
     IncidentCreateForm,
@@ -22,8 +22,11 @@ from incidents.forms import (
     TransitionForm,
     assignable_users,
 )
+from incidents.history import label_changes
 from incidents.models import Incident, Service, Team
 from itsm.errors import ApplicationError
+from itsm.http import post_only
+from itsm.templatetags.people import display_name
 
 VIEW = "incidents.view_incident"
 WORK = "incidents.work_incident"
@@ -70,6 +73,7 @@ def incident_list(request):
         "selected": {name: request.GET.getlist(name) for name in ("status", "priority")},
         "statuses": IncidentStatus.choices,
         "priorities": Priority.choices,
+        "sla_windows": SlaWindow.choices,
         "services": Service.objects.only("slug", "name"),
         "teams": Team.objects.only("slug", "name"),
         "assignees": assignable_users().only("username", "first_name", "last_name"),
@@ -80,10 +84,10 @@ def incident_list(request):
 def list_results(request):
     """The list's filters, the page of incidents they select, and whether they are valid, for
     the request's query string (the page, and its live refresh in views_live)."""
-    filters = IncidentFilter(
-        request.GET or None, queryset=selectors.incident_queryset(), request=request
+    filters = PortalIncidentFilter(
+        request.GET, queryset=selectors.incident_queryset(), request=request
     )
-    valid = filters.is_valid() if filters.is_bound else True
+    valid = filters.is_valid()
     page = Paginator(filters.qs, settings.PORTAL_PAGE_SIZE).get_page(request.GET.get("page"))
     return filters, page, valid
 
@@ -92,10 +96,10 @@ def list_results(request):
 def incident_create(request):
     form = IncidentCreateForm(request.POST or None)
     if request.method != "POST":
-        return render(request, "incidents/create.html", {"form": form})
+        return _create_page(request, form)
     if not form.is_valid():
         messages.error(request, INVALID_FORM)
-        return render(request, "incidents/create.html", {"form": form}, status=400)
+        return _create_page(request, form, status=400)
     try:
         incident = services.incident_create(
             actor=request.user, source=PORTAL, **form.service_arguments()
@@ -103,9 +107,19 @@ def incident_create(request):
     except ApplicationError as error:
         form.add_application_error(error)
         messages.error(request, error.message)
-        return render(request, "incidents/create.html", {"form": form}, status=error.status)
+        return _create_page(request, form, status=error.status)
     messages.success(request, f"{incident.number} logged as {incident.priority}.")
     return redirect(incident)
+
+
+def _create_page(request, form: IncidentCreateForm, *, status: int = 200):
+    """The create form with the priority matrix, which static/js/create-incident.js reads to
+    show the priority impact × urgency will give before the form is sent; the server renders
+    the first answer for the form's current values."""
+    matrix = selectors.priority_matrix()
+    cell = f"{form['impact'].value()},{form['urgency'].value()}"
+    context = {"form": form, "matrix": matrix, "preview": matrix.get(cell)}
+    return render(request, "incidents/create.html", context, status=status)
 
 
 @require_GET
@@ -125,6 +139,8 @@ def _detail_page(request, incident: Incident, *, status: int = 200, **bound_form
         else TransitionForm(name)
         for name in services.allowed_transitions(incident, user)
     ]
+    for form in transitions:
+        form.blocker = services.transition_blocker(incident, form.name)
     context = {
         "incident": incident,
         "transition_forms": transitions,
@@ -134,24 +150,12 @@ def _detail_page(request, incident: Incident, *, status: int = 200, **bound_form
         "edit_form": bound_forms.get("edit") or IncidentEditForm.for_incident(incident),
         "checklist": selectors.checklist_rows(incident),
         "timeline": list(selectors.visible_timeline(incident=incident, user=user).reverse()),
-        "history": _label_history(selectors.history_with_diffs(incident=incident)),
+        "history": label_changes(
+            Incident, selectors.history_with_diffs(incident=incident, person=display_name)
+        ),
     }
     context["responders"] = selectors.responders_on_timeline(context["timeline"])
     return render(request, "incidents/detail.html", context, status=status)
-
-
-# --- history labels ----------------------------------------------------------------------------
-
-
-def _label_history(rows: list[dict]) -> list[dict]:
-    """Show each changed field by its name and choice values by their labels."""
-    for change in (change for row in rows for change in row["changes"]):
-        field = Incident._meta.get_field(change["field"])
-        labels = dict(field.flatchoices)
-        change["label"] = field.verbose_name
-        change["old"] = labels.get(change["old"], change["old"])
-        change["new"] = labels.get(change["new"], change["new"])
-    return rows
 
 
 # --- writes --------------------------------------------------------------------------------------
@@ -175,7 +179,7 @@ def _submit(request, incident: Incident, form, slot: str, write):
     return redirect(incident)
 
 
-@require_POST
+@post_only("incidents:detail", "number")
 @portal_view(WORK)
 def incident_transition(request, number, name):
     if name not in Transition.values:
@@ -192,7 +196,7 @@ def incident_transition(request, number, name):
     return _submit(request, incident, form, "transition", write)
 
 
-@require_POST
+@post_only("incidents:detail", "number")
 @portal_view("incidents.add_incidentevent")
 def incident_note(request, number):
     incident = _incident_or_404(number)
@@ -207,7 +211,7 @@ def incident_note(request, number):
     return _submit(request, incident, form, "note", write)
 
 
-@require_POST
+@post_only("incidents:detail", "number")
 @portal_view(WORK)
 def incident_checklist(request, number):
     incident = _incident_or_404(number)
@@ -222,7 +226,7 @@ def incident_checklist(request, number):
     return _submit(request, incident, form, "checklist", write)
 
 
-@require_POST
+@post_only("incidents:detail", "number")
 @portal_view("incidents.override_priority")
 def incident_priority(request, number):
     incident = _incident_or_404(number)
@@ -237,7 +241,7 @@ def incident_priority(request, number):
     return _submit(request, incident, form, "priority", write)
 
 
-@require_POST
+@post_only("incidents:detail", "number")
 @portal_view("incidents.change_incident")
 def incident_edit(request, number):
     incident = _incident_or_404(number)

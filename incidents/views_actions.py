@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from incidents import paging, selectors, services, views
 from incidents.choices import IncidentStatus
@@ -22,6 +22,7 @@ from incidents.models import Incident, Schedule, Team
 from incidents.oncall import oncall_now
 from incidents.views import PORTAL, WORK, portal_view
 from itsm.errors import ApplicationError
+from itsm.http import post_only
 from itsm.templatetags.people import display_name
 
 
@@ -85,13 +86,11 @@ def _acknowledge_page(request, incident: Incident, *, status: int = 200):
     return render(request, "incidents/acknowledge.html", context, status=status)
 
 
-@require_http_methods(["GET", "POST"])
+@post_only("incidents:detail", "number")
 @portal_view(WORK)
 def incident_take(request, number):
-    """POST: the signed-in responder becomes the assignee. GET: the incident's page."""
+    """The signed-in responder becomes the assignee."""
     incident = _incident(number)
-    if request.method == "GET":
-        return redirect(incident)
 
     def write():
         services.incident_take(incident=incident, actor=request.user, source=PORTAL)
@@ -107,7 +106,7 @@ def _wants_json(request) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-@require_POST
+@post_only("incidents:detail", "number")
 @portal_view(WORK)
 def incident_checklist(request, number):
     """Tick or untick an item. The page's script asks for JSON: the item's new state and its
@@ -165,13 +164,11 @@ def incident_responders(request, number):
     return _submit_target(request, incident, "add", write)
 
 
-@require_http_methods(["GET", "POST"])
+@post_only("incidents:responders", "number")
 @portal_view(WORK)
 def incident_page(request, number):
-    """POST: page someone now. GET: the responders page, where the form is."""
+    """Page someone now (the form is on the responders page)."""
     incident = _incident(number)
-    if request.method == "GET":
-        return redirect("incidents:responders", incident.number)
 
     def write(form):
         event = paging.incident_page(

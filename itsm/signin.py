@@ -150,6 +150,13 @@ class PortalLogoutView(LogoutView):
     """Ends the portal session, then the provider's when the user signed in there and the
     provider offers an end_session_endpoint (it sends the browser back to the login page)."""
 
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request, *args, **kwargs):
+        """A GET (a link followed, an address typed) signs nobody out: back to the portal,
+        whose sign-out button posts here."""
+        return redirect("incidents:dashboard")
+
     def post(self, request, *args, **kwargs):
         provider_logout = provider_logout_url(request)  # before the session is emptied
         response = super().post(request, *args, **kwargs)

@@ -17,12 +17,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 from django.views.generic import FormView
 
 from itsm import services
 from itsm.choices import AuthEventKind
 from itsm.errors import ValidationFailed
+from itsm.http import post_only
 from itsm.notifications import inbox, notification_mark_read, notifications_mark_all_read
 from itsm.twofactor import (
     has_two_factor,
@@ -165,8 +166,8 @@ def two_factor(request):
     return render(request, "itsm/two_factor_enrol.html", context)
 
 
+@post_only("two-factor")
 @login_required
-@require_POST
 def two_factor_disable(request):
     if must_have_two_factor(request.user):
         messages.error(request, "Your role requires two-factor authentication: it stays on.")

@@ -10,13 +10,14 @@ from django.contrib import messages
 from django.db.models import Case, Count, Q, Value, When
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from incidents.choices import ChangeSource, EventType, IncidentStatus
 from incidents.forms import assignable_users
 from incidents.models import TEXT_MAX_LENGTH, Incident
 from incidents.views import INVALID_FORM, portal_view
 from itsm.errors import ApplicationError
+from itsm.http import post_only
 from warroom import selectors, services
 from warroom.choices import SINGLE_HOLDER_ROLES, MajorIncidentState, WarRoomRole
 from warroom.forms import DeclareForm, DemoteForm
@@ -80,7 +81,9 @@ def warroom_room(request, number):
 
 def _room_page(request, major: MajorIncident, *, status: int = 200, demote_form=None):
     user = request.user
-    can_write = user.has_perm(WORK_PERMISSION)
+    # A room that ended (closed, demoted) is read-only: the services refuse its writes, and
+    # the page offers none.
+    can_write = user.has_perm(WORK_PERMISSION) and major.is_live
     can_declare = user.has_perm(DECLARE_PERMISSION)
     config = {
         "ws_path": major.websocket_path,
@@ -138,7 +141,7 @@ def warroom_declare(request, number):
     return _submit(request, form, write, page)
 
 
-@require_POST
+@post_only("warroom:room", "number")
 @portal_view(DECLARE_PERMISSION)
 def warroom_demote(request, number):
     major = _major_or_404(number)

@@ -20,3 +20,6 @@ def person(user, missing: str = "—"):
     return format_html(
         '<span class="person" title="{}">{}</span>', user.get_username(), display_name(user)
     )
+
+
+register.filter("display_name", display_name)

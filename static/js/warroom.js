@@ -372,6 +372,7 @@
       state.className = `chip state-${major.state}`;
       field("title").textContent = major.title;
       field("manager").textContent = major.manager ? major.manager.name : "Not named";
+      field("manager").title = major.manager ? major.manager.username : ""; // as |person does
       field("impact").textContent = major.initial_impact_statement;
       people.bridgeLink(major.bridge_link);
       showIncident({ status: major.incident_status, priority: major.priority });

@@ -310,7 +310,10 @@ def test_a_tick_answers_the_item_as_json(signed_in, responder, incident):
     assert body["ticked_by"] == "rita"
     assert body["ticked_at"].startswith(str(timezone.now().year))
     assert 'data-item="kb_updated"' in body["html"]
-    assert 'aria-pressed="true"' in body["html"] and "ticked by rita" in body["html"]
+    assert (
+        'aria-pressed="true"' in body["html"]
+        and 'ticked by <span class="person" title="rita">rita</span>' in body["html"]
+    )
     assert ChecklistEntry.objects.filter(incident=incident, item="kb_updated").exists()
 
 

@@ -269,7 +269,7 @@ def test_service_refusal_is_shown_with_its_field_errors_and_changes_nothing(
 
     assert response.status_code == 200
     page = response.content.decode()
-    assert f"Cannot close {incident.number}: its guard is not met." in page
+    assert "Tick the 7 checklist items left: Service fully restored, " in page
     assert "Not ticked: Knowledge base updated" in page
     incident.refresh_from_db()
     assert incident.status == IncidentStatus.RESOLVED

@@ -15,8 +15,9 @@ pytestmark = pytest.mark.django_db
 # session, user, permissions (user + group), roles: every signed-in page's, as for the pages (no
 # bell: a fragment has no top bar).
 AUTH = 5
-# The three lists with their services and SLA timers, and the breaching-soon timers.
-DASHBOARD = AUTH + 10
+# The three lists with their services and SLA timers; breaching soon: one query for both
+# counts, then the due-soon and overdue timers with their incidents' SLA timers.
+DASHBOARD = AUTH + 12
 # Count, page, the page's services and SLA timers.
 LIST = AUTH + 4
 # The incident with its team and people, its services and SLA timers; the events with their

@@ -348,7 +348,8 @@ def test_every_role_sees_who_is_on_call_now_and_the_next_two_weeks(request, clie
 
     page = response.content.decode()
     assert response.status_code == 200
-    assert page.count("On call now: <strong>Bob Baker</strong>") == 1
+    bob = '<span class="person" title="bob">Bob Baker</span>'
+    assert page.count(f"On call now: <strong>{bob}</strong>") == 1
     assert "Nobody is on call now." in page  # Secondary starts on Thursday
     assert "Carol Cruz" in page and 'tag-override">override</span>' in page
     assert "Payments" in page  # Primary's team

@@ -131,7 +131,22 @@ def test_business_time_targets_are_marked_on_the_detail_page(clock, portal, resp
 # --- the dashboard --------------------------------------------------------------------------------
 
 
-def test_breaching_soon_lists_targets_within_the_hour_and_overdue_ones_soonest_first(
+def rows(html: str) -> list[tuple[str, str]]:
+    """(title, due time as shown) of each row of a "Breaching soon" list."""
+    found = re.findall(
+        r'<span class="num">INC\d+</span> ([^<]+)</a>.*?<time class="row-time"[^>]*>([^<]+)</time>',
+        html,
+        re.S,
+    )
+    return [(title, " ".join(due.split())) for title, due in found]
+
+
+def due_and_overdue(portal) -> tuple[str, str]:
+    html = section(portal.get(reverse("incidents:dashboard")).content.decode(), "breaching")
+    return html[: html.index('id="overdue"')], html[html.index('id="overdue"') :]
+
+
+def test_breaching_soon_separates_what_falls_due_soonest_first_from_what_is_overdue(
     clock, portal, responder, drive
 ):
     overdue = make_incident(actor=responder, priority="P1", title="Overdue one")
@@ -142,23 +157,73 @@ def test_breaching_soon_lists_targets_within_the_hour_and_overdue_ones_soonest_f
     done = make_incident(actor=responder, priority="P1", title="Cancelled one")
     drive(done, responder, "cancel")
 
-    html = section(portal.get(reverse("incidents:dashboard")).content.decode(), "breaching")
+    due, late = due_and_overdue(portal)
 
-    titles = re.findall(r'<span class="num">INC\d+</span> ([^<]+)</a>', html)
-    assert titles == ["Overdue one", "Overdue one", "Due within the hour"]
-    assert badges(html) == [
-        ("sla-breached", "Acknowledge overdue 15 minutes"),
+    assert rows(due) == [("Overdue one", "due 11:00"), ("Due within the hour", "due 11:30")]
+    assert badges(due) == [
         ("sla-running", "Mitigate 30 minutes left"),
         ("sla-running", "Acknowledge 1 hour left"),
     ]
+    assert rows(late) == [("Overdue one", "was due 10:15")]
+    assert badges(late) == [("sla-breached", "Acknowledge overdue 15 minutes")]
+    assert "2 incidents" in due and "1 incident" in late
+
+
+def test_older_overdue_rows_never_hide_what_is_about_to_breach(clock, portal, responder):
+    for n in range(12):
+        make_incident(actor=responder, priority="P1", title=f"Old {n}")
+    clock.move_to(at(hours=5))
+    make_incident(actor=responder, priority="P1", title="About to breach")
+    clock.move_to(at(hours=5, minutes=10))
+
+    due, late = due_and_overdue(portal)
+
+    assert [title for title, _ in rows(due)] == ["About to breach", "About to breach"]
+    assert len(rows(late)) == 10
+    assert "12 incidents" in late  # the count says there are more than the rows shown
+    assert f'href="{reverse("incidents:list")}?sla=overdue"' in late
+
+
+def test_a_target_on_another_day_is_shown_with_its_date(clock, portal, responder):
+    make_incident(actor=responder, priority="P1", title="From two days ago")
+    clock.move_to(at(days=2))
+    portal.force_login(responder)  # a session of two days ago has expired
+
+    _, late = due_and_overdue(portal)
+
+    assert ("From two days ago", "was due 2 Mar 10:15") in rows(late)
 
 
 def test_breaching_soon_says_when_nothing_is_due(clock, portal, responder):
     make_incident(actor=responder, priority="P4")
 
-    html = section(portal.get(reverse("incidents:dashboard")).content.decode(), "breaching")
+    due, late = due_and_overdue(portal)
 
-    assert "No SLA target falls due in the next hour." in html
+    assert "No SLA target falls due in the next hour." in due
+    assert "Nothing is overdue." in late
+
+
+def test_the_full_list_of_breaching_incidents_is_linked_and_nearest_target_first(
+    clock, portal, responder, drive
+):
+    first = make_incident(actor=responder, priority="P2", title="Overdue since 11:00")
+    clock.move_to(at(minutes=10))
+    second = make_incident(actor=responder, priority="P2", title="Overdue since 11:10")
+    make_incident(actor=responder, priority="P4", title="Not due for a day")
+    closed = make_incident(actor=responder, priority="P2", title="Cancelled")
+    drive(closed, responder, "cancel")
+    clock.move_to(at(minutes=75))
+    soon = make_incident(actor=responder, priority="P2", title="Due at 12:15")
+    dashboard = portal.get(reverse("incidents:dashboard")).content.decode()
+
+    def listed(window):
+        page = portal.get(reverse("incidents:list"), {"sla": window}).content.decode()
+        return re.findall(r'<span class="num">(INC\d+)</span>', page)
+
+    assert f'href="{reverse("incidents:list")}?sla=breaching"' in section(dashboard, "breaching")
+    assert listed("breaching") == [first.number, second.number, soon.number]
+    assert listed("overdue") == [first.number, second.number]
+    assert listed("due") == [soon.number]
 
 
 @pytest.mark.parametrize("count", [1, 8])
@@ -171,11 +236,12 @@ def test_the_dashboard_costs_the_same_however_many_timers_breach(
     portal.get(reverse("incidents:dashboard"))  # notes the session's activity (once a minute)
 
     # session, user, permissions (user + group), roles, the bell's unread count, three lists
-    # with their services and timers, the breaching-soon timers with their incidents.
-    with django_assert_num_queries(16):
+    # with their services and timers; breaching soon: the two counts, then the timers due and
+    # the timers overdue, each with its incident.
+    with django_assert_num_queries(18):
         html = portal.get(reverse("incidents:dashboard")).content.decode()
 
-    assert section(html, "breaching").count('class="row"') == min(2 * count, 10)
+    assert section(html, "breaching").count('class="row"') == 2 * count  # one due, one overdue
 
 
 # --- the admin ------------------------------------------------------------------------------------
