@@ -9,6 +9,7 @@ so a page that missed events catches up. Read-only, and checked like the pages t
 from django import forms
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from incidents import selectors
@@ -25,15 +26,23 @@ class SinceForm(forms.Form):
 @require_GET
 @portal_view(VIEW)
 def dashboard_cards(request):
-    return render(request, "incidents/live/dashboard.html", dashboard_context(request))
+    context = {**dashboard_context(request), "back": reverse("incidents:dashboard")}
+    return render(request, "incidents/live/dashboard.html", context)
 
 
 @require_GET
 @portal_view(VIEW)
 def list_rows(request):
     """The list's results for the same query string as the page's."""
-    _, page, valid = list_results(request)
-    return render(request, "incidents/live/list.html", {"page": page}, status=200 if valid else 400)
+    filters, page, valid = list_results(request)
+    context = {"page": page, "filters": filters, "back": _list_address(request)}
+    return render(request, "incidents/live/list.html", context, status=200 if valid else 400)
+
+
+def _list_address(request) -> str:
+    """The list page these rows belong to, where a row's one-tap action comes back to."""
+    query = request.META.get("QUERY_STRING", "")
+    return reverse("incidents:list") + (f"?{query}" if query else "")
 
 
 @require_GET

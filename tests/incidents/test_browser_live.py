@@ -39,7 +39,8 @@ def open_live(browser, server, username: str, path: str, log: dict):
 
 
 def page_someone(user, incident) -> None:
-    """What the escalation sends when it pages `user` about `incident`."""
+    """What the escalation sends when it pages `user` about `incident` as it is now."""
+    incident.refresh_from_db()
     message = services.notification_message(
         incident, headline=incident.title, body="You are paged.", dedupe_key=f"page:{incident.pk}"
     )

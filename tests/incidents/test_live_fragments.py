@@ -169,3 +169,19 @@ def test_the_notifications_list_costs_a_fixed_number_of_queries(
     assert html.startswith('<div data-live-part="notifications">')
     assert html.count('class="row notification notification-unread"') == 25
     assert signed_in(nobody).get(url).status_code == 403
+
+
+def test_a_refreshed_rows_one_tap_action_comes_back_to_the_page_not_the_fragment(
+    signed_in, responder, manager, service
+):
+    """The rows a live page swaps in carry the page's address in their forms' `next`."""
+    make_incident(actor=manager, services=[service.slug], title="Fresh")
+    client = signed_in(responder)
+
+    dashboard = client.get(fragment("dashboard")).content.decode()
+    rows = client.get(fragment("list"), {"q": "Fresh"}).content.decode()
+
+    assert 'name="next" value="/"' in dashboard
+    assert 'name="next" value="/incidents/?q=Fresh"' in rows
+    assert "closed and cancelled hidden" in rows
+    assert "/live/" not in dashboard + rows

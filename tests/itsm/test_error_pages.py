@@ -77,10 +77,11 @@ def test_in_debug_too_an_api_exception_is_json_not_the_technical_page(
     too_big = failing_client.post("/api/incidents/", body, content_type="application/json")
     assert (too_big.status_code, too_big["Content-Type"]) == (400, "application/json")
     assert not Incident.objects.exists()
-    # raised by a middleware, not a view: POST to a path that lacks its slash
+    # A POST to a path that lacks its slash was APPEND_SLASH's RuntimeError in DEBUG: it is
+    # now the same answer as with the slash.
     unslashed = failing_client.post("/api/incidents", {}, format="json")
-    assert unslashed["Content-Type"] == "application/json"
-    assert unslashed.json()["error"]["code"] == "server_error"
+    assert (unslashed.status_code, unslashed["Content-Type"]) == (400, "application/json")
+    assert unslashed.json()["error"]["code"] == "invalid"
 
 
 def test_the_request_id_is_in_the_log_line_once_however_often_logging_is_configured(
