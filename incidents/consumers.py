@@ -77,12 +77,13 @@ def _admit(user, number: str | None) -> tuple[int | None, int | None, bool]:
 
 
 def _missed(events, *, since: int | None, rendered: int | None):
-    """The events a page saw none of: after event `since`, or at or after the time
-    (unix seconds) it was `rendered`; none when it names neither."""
+    """The events a page saw none of, oldest first: after event `since`, or at or after the
+    time (unix seconds) it was `rendered`; none when it names neither."""
     if since is not None:
-        return events.filter(pk__gt=since)
+        return events.filter(pk__gt=since).order_by("pk")
     if rendered is not None and rendered <= LATEST_SECONDS:
-        return events.filter(at__gte=datetime.fromtimestamp(rendered, tz=UTC))
+        # In the order of the index on (at, id): the newest few, not a walk from the oldest.
+        return events.filter(at__gte=datetime.fromtimestamp(rendered, tz=UTC)).order_by("at", "pk")
     return events.none()
 
 
@@ -95,9 +96,9 @@ def snapshot(*, incident_id: int | None, internal: bool, since: int | None, rend
         events = events.filter(incident_id=incident_id)
     last = events.order_by("-pk").values_list("pk", flat=True).first()
     missed = list(
-        _missed(events, since=since, rendered=rendered)
-        .select_related("incident", "actor")
-        .order_by("pk")[: CATCH_UP_LIMIT + 1]
+        _missed(events, since=since, rendered=rendered).select_related("incident", "actor")[
+            : CATCH_UP_LIMIT + 1
+        ]
     )
     return {
         "kind": "snapshot",

@@ -434,7 +434,11 @@ class IncidentEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["incident", "at", "id"], name="event_incident_at_idx")]
+        indexes = [
+            models.Index(fields=["incident", "at", "id"], name="event_incident_at_idx"),
+            # A live list page catching up on every incident's events since it was rendered.
+            models.Index(fields=["at", "id"], name="event_at_idx"),
+        ]
 
     def __str__(self):
         return f"{self.incident_id} {self.type} {self.summary}"
