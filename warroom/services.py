@@ -226,7 +226,7 @@ def major_incident_declare(
         trigger=trigger,
     )
     _tell(
-        _managers_to_tell(major),
+        _declaration_audience(major, trigger),
         major=major,
         subject=f"Major incident declared: {incident.title}",
         body=f"Impact: {statement}\nManager: {_label(manager) if manager else 'not named'}"
@@ -235,6 +235,17 @@ def major_incident_declare(
     )
     _publish(major, "major_incident")
     return major
+
+
+def _declaration_audience(major: MajorIncident, trigger: str):
+    """Who hears of a declaration. After a rule's, major_incident_page_manager pages the
+    manager it named, or asks every ITSM manager to name one: each person gets one message."""
+    audience = _managers_to_tell(major)
+    if trigger == DeclarationTrigger.MANUAL:
+        return audience
+    if major.manager_id is None:
+        return audience.none()
+    return audience.exclude(pk=major.manager_id)
 
 
 @transaction.atomic

@@ -191,6 +191,26 @@ def test_when_nobody_can_be_named_the_room_opens_and_every_manager_is_told(
     assert {n.recipient for n in told} == {manager, other_manager}
     assert "Name one in the war room." in told.first().body
     assert not Notification.objects.filter(subject__contains=PAGE_SUBJECT).exists()
+    # One message each: not also "declared (manager: not named)".
+    assert not Notification.objects.filter(subject__contains="Major incident declared").exists()
+
+
+def test_the_named_manager_is_paged_once_and_the_other_managers_told_of_the_declaration(
+    at, committed, responder, manager, make_user
+):
+    other_manager = make_user("otto", roles=[Role.ITSM_MANAGER])
+    configure(manager_schedule=None, manager=manager)
+
+    declare_unacknowledged_p1(at, committed, responder)
+
+    about_the_room = Notification.objects.filter(
+        recipient=manager, channel="in_app", subject__icontains="major incident"
+    )
+    assert [n.subject.split("] ", 1)[1] for n in about_the_room] == [
+        f"{PAGE_SUBJECT}: Checkout returns 500"
+    ]
+    declared = Notification.objects.filter(subject__contains="Major incident declared")
+    assert {n.recipient for n in declared} == {other_manager}
 
 
 def test_the_affected_users_rule_names_and_pages_too(committed, responder, manager):
