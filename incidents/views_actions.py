@@ -64,8 +64,12 @@ def incident_acknowledge(request, number):
         return _acknowledge_page(request, incident)
 
     def write():
-        services.incident_acknowledge(incident=incident, actor=request.user, source=PORTAL)
-        return f"{incident.number} acknowledged: it is yours now."
+        updated = services.incident_acknowledge(
+            incident=incident, actor=request.user, source=PORTAL
+        )
+        if updated.assignee_id == request.user.pk:
+            return f"{incident.number} acknowledged: it is yours now."
+        return f"{incident.number} acknowledged: {display_name(updated.assignee)} has it."
 
     if _safe_next(request):
         return _back(request, incident, write)

@@ -5,15 +5,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('incidents', '0008_responders_override_history'),
+        ("incidents", "0008_responders_override_history"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='incidentevent',
-            index=models.Index(fields=['at', 'id'], name='event_at_idx'),
+            model_name="incidentevent",
+            index=models.Index(fields=["at", "id"], name="event_at_idx"),
         ),
     ]

@@ -607,3 +607,16 @@ def test_the_schema_describes_the_new_endpoints(api, responder):
     assert re.search("PageRequest|Page", str(page["requestBody"]))
     assert set(paths["/api/incidents/{number}/responders/"]) >= {"get", "post"}
     assert "post" in paths["/api/incidents/{number}/take/"]
+
+
+def test_acknowledging_an_incident_assigned_to_someone_else_says_who_has_it(
+    signed_in, responder, manager, bob
+):
+    incident = services.incident_create(
+        actor=manager, source=ChangeSource.CLI, title="Disk full", priority="P3", assignee=bob
+    )
+
+    response = signed_in(responder).post(ack_url(incident), follow=True)
+
+    assert f"{incident.number} acknowledged: Bob Baker has it." in shown_messages(response)
+    assert fresh(incident).assignee == bob
