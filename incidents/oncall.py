@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Prefetch
+from django.utils import timezone
 
 from incidents.models import (
     WORK_PERMISSION,
@@ -273,10 +274,16 @@ def schedule_override_create(
     *, actor, schedule: Schedule, user, starts_at: datetime, ends_at: datetime, reason: str = ""
 ) -> ScheduleOverride:
     """`user` covers `schedule` from `starts_at` to `ends_at`, ahead of every rotation.
-    Whoever may edit schedules may put anyone on call. A responder may take a shift (put
-    themselves on call) or give one of theirs: put someone else on call for a time they are on
-    call themselves, all of it. The person put on call must work incidents."""
+    Whoever may edit schedules may put anyone on call, at any time. A responder may take a
+    shift (put themselves on call) or give one of theirs: put someone else on call for a time
+    they are on call themselves, all of it; taking or giving the shift under way starts the
+    override now (who was on call so far stays so). The person put on call must work incidents.
+    The schedule is locked, so two people giving one shift at once cannot both give it."""
     _require(actor, "incidents.add_scheduleoverride")
+    schedule = Schedule.objects.select_for_update().get(pk=schedule.pk)
+    manages = actor.has_perm("incidents.change_schedule")
+    if not manages and starts_at < timezone.now() < ends_at:
+        starts_at = timezone.now()
     errors = {}
     if ends_at <= starts_at:
         errors["ends_at"] = "The override must end after it starts."
@@ -284,7 +291,7 @@ def schedule_override_create(
         errors["user"] = f"{user.get_username()} cannot be on call: not an active responder."
     if errors:
         raise ValidationFailed.for_fields(errors)
-    giving = user != actor and not actor.has_perm("incidents.change_schedule")
+    giving = user != actor and not manages
     if giving and not _on_call_throughout(schedule, actor, starts_at, ends_at):
         raise PermissionDeniedError(
             f"You may put yourself on call, or give away a shift of yours; you are not on call "

@@ -218,3 +218,17 @@ def test_an_override_added_in_the_admin_names_who_set_it_up(client, manager, peo
 
     assert response.status_code == 302, response.content
     assert ScheduleOverride.objects.get().created_by == manager
+
+
+def test_taking_the_shift_under_way_starts_now_not_in_the_past(client, responder, people, primary):
+    """rita's shift (Monday 09:00 to Tuesday 09:00) is under way when carol takes it at 10:00:
+    the hour rita already covered stays hers."""
+    carol = people["carol"]
+    client.force_login(carol)
+
+    response = client.post(OVERRIDE_URL, override("carol", MONDAY, MONDAY + DAY))
+
+    assert response.status_code == 302
+    taken = ScheduleOverride.objects.get()
+    assert (taken.starts_at, taken.ends_at) == (NOW, MONDAY + DAY)
+    assert who(primary, NOW - HOUR / 2) == "rita"
