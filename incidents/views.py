@@ -132,18 +132,9 @@ def _detail_page(request, incident: Incident, *, status: int = 200, **bound_form
     """The detail page; `bound_forms` (transition, note, priority, edit) replace the blank form
     of that slot, so a rejected submission comes back with the user's input and its errors."""
     user = request.user
-    failed_transition = bound_forms.get("transition")
-    transitions = [
-        failed_transition
-        if failed_transition is not None and failed_transition.name == name
-        else TransitionForm(name)
-        for name in services.allowed_transitions(incident, user)
-    ]
-    for form in transitions:
-        form.blocker = services.transition_blocker(incident, form.name)
     context = {
         "incident": incident,
-        "transition_forms": transitions,
+        "transition_forms": transition_forms(incident, user, bound_forms.get("transition")),
         "note_form": bound_forms.get("note") or NoteForm(auto_id="id_note_%s"),
         "priority_form": bound_forms.get("priority")
         or PriorityForm(auto_id="id_priority_%s", initial={"priority": incident.priority}),
@@ -156,6 +147,18 @@ def _detail_page(request, incident: Incident, *, status: int = 200, **bound_form
     }
     context["responders"] = selectors.responders_on_timeline(context["timeline"])
     return render(request, "incidents/detail.html", context, status=status)
+
+
+def transition_forms(incident: Incident, user, failed: TransitionForm | None = None) -> list:
+    """A form for each transition `user` may make now (`failed`, a rejected submission, in its
+    place), each with its `blocker` when its guard is unmet (the page and its live refresh)."""
+    forms = [
+        failed if failed is not None and failed.name == name else TransitionForm(name)
+        for name in services.allowed_transitions(incident, user)
+    ]
+    for form in forms:
+        form.blocker = services.transition_blocker(incident, form.name)
+    return forms
 
 
 # --- writes --------------------------------------------------------------------------------------

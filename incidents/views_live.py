@@ -14,7 +14,13 @@ from django.views.decorators.http import require_GET
 
 from incidents import selectors
 from incidents.consumers import CATCH_UP_LIMIT
-from incidents.views import VIEW, dashboard_context, list_results, portal_view
+from incidents.views import (
+    VIEW,
+    dashboard_context,
+    list_results,
+    portal_view,
+    transition_forms,
+)
 
 
 class SinceForm(forms.Form):
@@ -48,9 +54,9 @@ def _list_address(request) -> str:
 @require_GET
 @portal_view(VIEW)
 def incident_parts(request, number):
-    """An incident's header, SLA timers, and the timeline events after `since` that the user
-    may read, newest first; at most CATCH_UP_LIMIT, else the fragment says it is incomplete
-    (the page then loads afresh)."""
+    """An incident's header, actions, SLA timers, and the timeline events after `since` that
+    the user may read, newest first; at most CATCH_UP_LIMIT, else the fragment says it is
+    incomplete (the page then loads afresh)."""
     form = SinceForm(request.GET)
     if not form.is_valid():
         return HttpResponseBadRequest("since: must be an event id (a whole number).")
@@ -62,6 +68,7 @@ def incident_parts(request, number):
     newest = list(events.reverse()[: CATCH_UP_LIMIT + 1])
     context = {
         "incident": incident,
+        "transition_forms": transition_forms(incident, request.user),
         "events": newest[:CATCH_UP_LIMIT],
         "complete": len(newest) <= CATCH_UP_LIMIT,
     }

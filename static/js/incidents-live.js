@@ -88,10 +88,16 @@
         const here = document.querySelector(`[data-live-part="${name}"]`);
         if (!here) continue;
         if (here === timeline) prependEvents(timeline, part);
-        else here.replaceChildren(...part.childNodes);
+        else if (!inUse(here)) here.replaceChildren(...part.childNodes);
       }
       countDown();
     }
+  }
+
+  /** A part the person is working in (a form opened, a field focused) is left as it is: what
+      they typed is not swept away; a transition no longer allowed answers in plain words. */
+  function inUse(part) {
+    return part.querySelector("details[open]") !== null || part.contains(document.activeElement);
   }
 
   function newestShown(list) {

@@ -124,6 +124,9 @@ def test_an_incident_page_and_the_notifications_page_are_live(
     expect(mona.locator('[data-live-part="head"] .chip')).to_have_text(
         "Acknowledged", timeout=SEEN_WITHIN_MS
     )
+    actions = mona.locator('[data-live-part="actions"]')
+    expect(actions.locator(".action-acknowledge")).to_have_count(0, timeout=SEEN_WITHIN_MS)
+    expect(actions.locator(".action-start")).to_have_count(1)
     assert timeline.locator("li", has_text="Rolled back").count() == 1
     assert still_the_same_page(mona)
 

@@ -185,3 +185,17 @@ def test_a_refreshed_rows_one_tap_action_comes_back_to_the_page_not_the_fragment
     assert 'name="next" value="/incidents/?q=Fresh"' in rows
     assert "closed and cancelled hidden" in rows
     assert "/live/" not in dashboard + rows
+
+
+def test_the_incident_parts_offer_the_actions_allowed_now(
+    signed_in, responder, stakeholder, incident
+):
+    client = signed_in(responder)
+    before = client.get(fragment("incident", incident.number)).content.decode()
+    services.incident_acknowledge(incident=incident, actor=responder, source=ChangeSource.CLI)
+    after = client.get(fragment("incident", incident.number)).content.decode()
+    watching = signed_in(stakeholder).get(fragment("incident", incident.number)).content.decode()
+
+    assert "action-acknowledge" in before and "action-start" not in before
+    assert "action-acknowledge" not in after and "action-start" in after
+    assert 'data-live-part="actions"' in watching and "action-form" not in watching
