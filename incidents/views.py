@@ -214,9 +214,9 @@ def incident_note(request, number):
     return _submit(request, incident, form, "note", write)
 
 
-@post_only("incidents:detail", "number")
-@portal_view(WORK)
-def incident_checklist(request, number):
+def checklist_form_post(request, number):
+    """The checklist's form posted without the page's script: the page again, with a message
+    (views_actions.incident_checklist, the route, has checked the method and the role)."""
     incident = _incident_or_404(number)
     form = ChecklistForm(request.POST)
 

@@ -116,7 +116,7 @@ def incident_checklist(request, number):
     """Tick or untick an item. The page's script asks for JSON: the item's new state and its
     row, rendered as the page renders it; a form post gets the incident page, as before."""
     if not _wants_json(request):
-        return views.incident_checklist(request, number)
+        return views.checklist_form_post(request, number)
     incident = _incident(number)
     form = ChecklistForm(request.POST)
     if not form.is_valid():
