@@ -113,6 +113,7 @@ class EventType(models.TextChoices):
     COMMUNICATION = "communication", "Communication"
     PAGE = "page", "Page"
     RESPONDERS = "responders", "Responders added"
+    REVIEW = "review", "Post-incident review"
 
 
 class Transition(models.TextChoices):

@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class PostmortemsConfig(AppConfig):
     name = "postmortems"
     verbose_name = "Post-incident reviews"
+
+    def ready(self):
+        from incidents import clock
+        from postmortems import receivers, sweep  # noqa: F401  (receivers: the core's signals)
+
+        clock.register_tick_work(
+            sweep.CLOCK_WORK,
+            due=sweep.due_unreviewed,
+            fire=sweep.draft_missing,
+            next_due=sweep.next_sweep_due,
+        )

@@ -1,0 +1,398 @@
+"""Every write of the post-incident review.
+
+Each is atomic, locks the incident's row and then the review's (the incident services' order),
+records what happened on the incident's timeline, and writes the history's change reason.
+Required reviews are created by a job when the incident resolves (`review_ensure_for`, from
+postmortems.tasks and the clock's sweep); optional ones when someone asks (`review_create`).
+"""
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import can_proceed, has_transition_perm
+
+from incidents import services as incident_services
+from incidents.choices import ChangeSource, EventType, IncidentStatus
+from incidents.models import Incident
+from itsm.errors import ConflictError, InvalidTransition, PermissionDeniedError
+from itsm.validation import clean_text, raise_if
+from postmortems import drafting
+from postmortems.choices import DEFAULT_POLICY, PolicyScope, ReviewStatus, ReviewTransition
+from postmortems.models import (
+    CHANGE_PERMISSION,
+    REASON_MAX_LENGTH,
+    SECTION_MAX_LENGTH,
+    SECTIONS,
+    PostIncidentReview,
+    ReviewPolicy,
+)
+from warroom.models import MajorIncident
+
+S = ReviewStatus
+RESOLVED_STATUSES = (IncidentStatus.RESOLVED, IncidentStatus.CLOSED)
+EDITABLE_STATUSES = (S.DRAFT, S.IN_REVIEW)
+TIMELINE_MAX_ROWS = 5_000
+TIMELINE_COLUMNS = ("at", "event", "action", "owner")
+TIMELINE_CELL_MAX_LENGTH = 2_000
+PROPOSED_MAX_ITEMS = 500
+UNSET = object()
+
+
+# --- the policy --------------------------------------------------------------------------------
+
+
+def policy_rules() -> dict[str, tuple[bool, timedelta]]:
+    """scope → (required, due after resolution): the admin's rows over the defaults."""
+    rules = dict(DEFAULT_POLICY)
+    rules.update({row.scope: (row.required, row.due_after) for row in ReviewPolicy.objects.all()})
+    return rules
+
+
+def review_terms(incident: Incident, *, major: bool) -> tuple[bool, timedelta]:
+    """Whether `incident` requires a review, and how long after resolution it is due: the
+    soonest delay of the rules that require one, or the priority's delay for an optional one."""
+    rules = policy_rules()
+    scopes = [incident.priority] + ([PolicyScope.MAJOR] if major else [])
+    required = [rules[scope][1] for scope in scopes if rules[scope][0]]
+    if required:
+        return True, min(required)
+    return False, rules[incident.priority][1]
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _label(user) -> str:
+    return user.get_username() if user is not None else "system"
+
+
+def _check_perm(actor, perm: str, what: str) -> None:
+    """Jobs act as the system (actor None); people need the permission."""
+    if actor is not None and not actor.has_perm(perm):
+        raise PermissionDeniedError(f"You may not {what}.")
+
+
+def _lock_incident(incident_id: int) -> Incident | None:
+    return Incident.objects.select_for_update(of=("self",)).filter(pk=incident_id).first()
+
+
+def _lock(review: PostIncidentReview) -> PostIncidentReview:
+    _lock_incident(review.incident_id)
+    return (
+        PostIncidentReview.objects.select_for_update(of=("self",))
+        .select_related("incident", "owner")
+        .get(pk=review.pk)
+    )
+
+
+def _save(review: PostIncidentReview, *, actor, source: str, reason: str) -> None:
+    review._change_reason = f"{reason} by {_label(actor)} ({source})"
+    review._history_user = actor
+    review.save()
+
+
+def _record(review: PostIncidentReview, *, actor, source: str, summary: str, **data) -> None:
+    incident_services.incident_record_event(
+        incident=review.incident,
+        type=EventType.REVIEW,
+        actor=actor,
+        source=source,
+        summary=summary,
+        data={"review": review.pk, **data},
+    )
+
+
+def _when(moment: datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
+
+
+# --- creation -----------------------------------------------------------------------------------
+
+
+def _draft(incident: Incident, *, required: bool, delay: timedelta, actor, source: str, owner):
+    """Generate and save the first draft of `incident`'s review (the incident row is locked)."""
+    resolved_at = incident.resolved_at or timezone.now()
+    review = PostIncidentReview(
+        incident=incident,
+        required=required,
+        owner=owner,
+        due_at=resolved_at + delay,
+        **drafting.generate(incident),
+    )
+    _save(review, actor=actor, source=source, reason="drafted")
+    need = "Required" if required else "Optional"
+    _record(
+        review,
+        actor=actor,
+        source=source,
+        summary=f"{need} post-incident review drafted, due {_when(review.due_at)}",
+        action="drafted",
+        required=required,
+    )
+    return review
+
+
+def _default_owner(incident: Incident, major: MajorIncident | None):
+    """The major incident manager, else the incident's assignee."""
+    if major is not None and major.manager is not None:
+        return major.manager
+    return incident.assignee
+
+
+@transaction.atomic
+def review_ensure_for(*, incident_id: int) -> PostIncidentReview | None:
+    """The job behind every resolution: create the review of a resolved incident that requires
+    one. Idempotent: the incident's row lock makes a second run, or a second worker, find the
+    first one's review (and the unique incident column stops any other way round)."""
+    incident = _lock_incident(incident_id)
+    if incident is None or incident.status not in RESOLVED_STATUSES:
+        return None
+    existing = PostIncidentReview.objects.filter(incident=incident).first()
+    if existing is not None:
+        return existing
+    major = drafting.major_incident_of(incident)
+    required, delay = review_terms(incident, major=major is not None)
+    if not required:
+        return None
+    return _draft(
+        incident,
+        required=True,
+        delay=delay,
+        actor=None,
+        source=ChangeSource.JOB,
+        owner=_default_owner(incident, major),
+    )
+
+
+@transaction.atomic
+def review_create(*, incident: Incident, actor, source: str) -> PostIncidentReview:
+    """Ask for the review of a resolved incident (an optional one, or a required one the job
+    has not written yet). 409 when it has one, or is not resolved."""
+    _check_perm(actor, "postmortems.add_postincidentreview", "start a post-incident review")
+    incident = _lock_incident(incident.pk)
+    if PostIncidentReview.objects.filter(incident=incident).exists():
+        raise ConflictError(f"{incident.number} already has a post-incident review.")
+    if incident.status not in RESOLVED_STATUSES:
+        raise InvalidTransition(
+            f"{incident.number} is {incident.get_status_display().lower()}: a review is "
+            "written once it is resolved."
+        )
+    major = drafting.major_incident_of(incident)
+    required, delay = review_terms(incident, major=major is not None)
+    return _draft(
+        incident,
+        required=required,
+        delay=delay,
+        actor=actor,
+        source=source,
+        owner=actor or _default_owner(incident, major),
+    )
+
+
+# --- edits --------------------------------------------------------------------------------------
+
+
+def _clean_timeline(errors: dict, value) -> list[dict]:
+    """Rows of the four text columns; anything else is refused."""
+    if not isinstance(value, list) or len(value) > TIMELINE_MAX_ROWS:
+        errors["timeline"] = f"Must be a list of at most {TIMELINE_MAX_ROWS} rows."
+        return []
+    rows = []
+    for index, row in enumerate(value):
+        if not isinstance(row, dict) or set(row) - set(TIMELINE_COLUMNS):
+            errors["timeline"] = f"Row {index + 1}: the columns are {', '.join(TIMELINE_COLUMNS)}."
+            return []
+        cells = {}
+        for column in TIMELINE_COLUMNS:
+            cells[column] = clean_text(
+                errors,
+                "timeline",
+                row.get(column, ""),
+                required=False,
+                max_length=TIMELINE_CELL_MAX_LENGTH,
+            )
+        rows.append(cells)
+    return rows
+
+
+def _clean_proposed(errors: dict, value) -> list[dict]:
+    if not isinstance(value, list) or len(value) > PROPOSED_MAX_ITEMS:
+        errors["proposed_action_items"] = f"Must be a list of at most {PROPOSED_MAX_ITEMS} items."
+        return []
+    items = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) - {"text", "source"}:
+            errors["proposed_action_items"] = "Each item is {text, source}."
+            return []
+        text = clean_text(
+            errors, "proposed_action_items", item.get("text"), required=True, max_length=500
+        )
+        source = clean_text(
+            errors, "proposed_action_items", item.get("source", ""), required=False, max_length=50
+        )
+        items.append({"text": text, "source": source or "review"})
+    return items
+
+
+def _clean_owner(errors: dict, owner):
+    if owner is not None and (not owner.is_active or not owner.has_perm(CHANGE_PERMISSION)):
+        errors["owner"] = "The owner must be an active user who may edit reviews."
+    return owner
+
+
+@transaction.atomic
+def review_update(
+    *,
+    review: PostIncidentReview,
+    actor,
+    source: str,
+    sections: dict | None = None,
+    timeline=UNSET,
+    proposed_action_items=UNSET,
+    owner=UNSET,
+    public_summary=UNSET,
+) -> PostIncidentReview:
+    """Edit the document (draft or in review). `sections` maps section names (SECTIONS) to
+    Markdown. Bad input: ValidationFailed naming every bad field, and nothing written."""
+    _check_perm(actor, CHANGE_PERMISSION, "edit post-incident reviews")
+    review = _lock(review)
+    if review.status not in EDITABLE_STATUSES:
+        raise InvalidTransition(
+            f"The review of {review.incident.number} is {review.get_status_display().lower()}; "
+            "return it to draft to edit it."
+        )
+    errors: dict = {}
+    changes: dict = {}
+    for name, value in (sections or {}).items():
+        if name not in SECTIONS:
+            errors[name] = "Not a section of the review."
+            continue
+        changes[name] = clean_text(
+            errors, name, value, required=False, max_length=SECTION_MAX_LENGTH
+        )
+    if public_summary is not UNSET:
+        changes["public_summary"] = clean_text(
+            errors, "public_summary", public_summary, required=False, max_length=SECTION_MAX_LENGTH
+        )
+    if timeline is not UNSET:
+        changes["timeline"] = _clean_timeline(errors, timeline)
+    if proposed_action_items is not UNSET:
+        changes["proposed_action_items"] = _clean_proposed(errors, proposed_action_items)
+    if owner is not UNSET:
+        changes["owner"] = _clean_owner(errors, owner)
+    raise_if(errors)
+    changed = sorted(name for name, value in changes.items() if getattr(review, name) != value)
+    if not changed:
+        return review
+    for name in changed:
+        setattr(review, name, changes[name])
+    _save(review, actor=actor, source=source, reason="edited " + ", ".join(changed))
+    _record(
+        review,
+        actor=actor,
+        source=source,
+        summary="Post-incident review edited: " + ", ".join(changed),
+        action="edited",
+        fields=changed,
+    )
+    return review
+
+
+# --- transitions --------------------------------------------------------------------------------
+
+REFUSALS = {
+    ReviewTransition.SUBMIT: "only a draft can be submitted for review",
+    ReviewTransition.PUBLISH: "only a review in review can be published",
+    ReviewTransition.RETURN_TO_DRAFT: (
+        "only a review in review or skipped can go back to draft, and it needs a reason"
+    ),
+    ReviewTransition.SKIP: "only an optional draft can be skipped, and it needs a reason",
+}
+DONE = {
+    ReviewTransition.SUBMIT: "submitted for review",
+    ReviewTransition.PUBLISH: "published",
+    ReviewTransition.RETURN_TO_DRAFT: "returned to draft",
+    ReviewTransition.SKIP: "skipped",
+}
+
+
+def _transition(
+    review: PostIncidentReview,
+    name: str,
+    *,
+    actor,
+    source: str,
+    reason_field: str = "",
+    reason: str = "",
+) -> PostIncidentReview:
+    """Lock, check and run one transition. `reason_field` is set to `reason` first, since the
+    transition's guard reads it."""
+    review = _lock(review)
+    if reason_field:
+        setattr(review, reason_field, reason)
+    method = getattr(review, name)
+    if not can_proceed(method):
+        raise InvalidTransition(
+            f"The review of {review.incident.number} is "
+            f"{review.get_status_display().lower()}: {REFUSALS[name]}."
+        )
+    if actor is not None and not has_transition_perm(method, actor):
+        raise PermissionDeniedError(f"You may not {ReviewTransition(name).label.lower()} it.")
+    method()
+    done = DONE[name]
+    _save(review, actor=actor, source=source, reason=done)
+    why = f": {reason}" if reason else ""
+    _record(
+        review,
+        actor=actor,
+        source=source,
+        summary=f"Post-incident review {done}{why}",
+        action=name,
+        status=review.status,
+    )
+    return review
+
+
+def _reason(value) -> str:
+    errors: dict = {}
+    text = clean_text(errors, "reason", value, required=True, max_length=REASON_MAX_LENGTH)
+    raise_if(errors)
+    return text
+
+
+@transaction.atomic
+def review_submit(*, review: PostIncidentReview, actor, source: str) -> PostIncidentReview:
+    return _transition(review, ReviewTransition.SUBMIT, actor=actor, source=source)
+
+
+@transaction.atomic
+def review_publish(*, review: PostIncidentReview, actor, source: str) -> PostIncidentReview:
+    """Managers approve a review in review (`postmortems.publish_review`)."""
+    return _transition(review, ReviewTransition.PUBLISH, actor=actor, source=source)
+
+
+@transaction.atomic
+def review_return(*, review: PostIncidentReview, actor, source: str, reason) -> PostIncidentReview:
+    """Back to draft (from in review, or a skipped one taken up again), saying why."""
+    return _transition(
+        review,
+        ReviewTransition.RETURN_TO_DRAFT,
+        actor=actor,
+        source=source,
+        reason_field="return_reason",
+        reason=_reason(reason),
+    )
+
+
+@transaction.atomic
+def review_skip(*, review: PostIncidentReview, actor, source: str, reason) -> PostIncidentReview:
+    """Skip an optional review, saying why; required ones cannot be skipped."""
+    return _transition(
+        review,
+        ReviewTransition.SKIP,
+        actor=actor,
+        source=source,
+        reason_field="skip_reason",
+        reason=_reason(reason),
+    )
