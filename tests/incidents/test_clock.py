@@ -107,7 +107,13 @@ def test_tick_fires_due_timers_earliest_first_and_leaves_future_ones(fired, bare
     result = clock.tick(now=now)
 
     assert fired == [("timer", earlier.pk, now), ("timer", later.pk, now)]
-    assert result == {"sla": 2, "escalation": 0, "notifications": 0, "declaration_watches": 0}
+    assert result == {
+        "sla": 2,
+        "escalation": 0,
+        "notifications": 0,
+        "declaration_watches": 0,
+        "postmortem_reviews": 0,
+    }
     future.refresh_from_db()
     assert future.next_due_at == now + timedelta(milliseconds=1)
 
