@@ -264,6 +264,8 @@ def review_update(
         )
     errors: dict = {}
     changes: dict = {}
+    if not isinstance(sections, dict | None):
+        raise_if({"sections": "Must map section names to text."})
     for name, value in (sections or {}).items():
         if name not in SECTIONS:
             errors[name] = "Not a section of the review."

@@ -12,6 +12,7 @@ from itsm.errors import InvalidTransition, PermissionDeniedError, ValidationFail
 from postmortems import services, tasks
 from postmortems.choices import PolicyScope, ReviewStatus
 from postmortems.models import PostIncidentReview, ReviewPolicy
+from tests.factories import make_incident
 from tests.postmortems.reviews import CLI, T0, at, resolved_incident
 from warroom import services as warroom_services
 
@@ -87,9 +88,7 @@ def test_a_p3_has_no_review_until_someone_asks_for_one(resolve, responder):
     assert review.due_at == at(hours=1) + timedelta(days=14)
 
 
-def test_an_open_incident_gets_no_review_and_asking_for_one_is_refused(responder, drive):
-    from tests.factories import make_incident
-
+def test_an_open_incident_gets_no_review_and_asking_for_one_is_refused(responder):
     incident = make_incident(actor=responder, priority="P1", assignee=responder)
     assert tasks.ensure_review(incident.pk) is None
     with pytest.raises(InvalidTransition, match="written once it is resolved"):
@@ -104,11 +103,9 @@ def test_asking_twice_is_a_conflict(resolve, responder):
     assert caught.value.status == 409
 
 
-def test_a_major_incident_always_requires_one_owned_by_its_manager(
-    traveller, drive, responder, manager
-):
-    from tests.factories import make_incident
-
+@pytest.fixture
+def major_p3(traveller, drive, responder, manager):
+    """A P3 declared major by `manager`, resolved at T0 + 2 h."""
     incident = make_incident(actor=responder, priority="P3", assignee=responder)
     warroom_services.major_incident_declare(
         incident=incident,
@@ -119,13 +116,22 @@ def test_a_major_incident_always_requires_one_owned_by_its_manager(
     )
     drive(incident, responder, "acknowledge", "start")
     traveller.move_to(at(hours=2))
-    drive(incident, responder, "resolve")
+    return drive(incident, responder, "resolve")
 
-    review = tasks.ensure_review(incident.pk) and PostIncidentReview.objects.get()
 
+def test_a_major_incident_always_requires_one_owned_by_its_manager(major_p3, manager):
+    tasks.ensure_review(major_p3.pk)
+
+    review = PostIncidentReview.objects.get(incident=major_p3)
     assert review.required and review.owner == manager
     assert review.due_at == at(hours=2) + timedelta(hours=48)
     assert review.facts["major_incident"] is True
+
+
+def test_the_sweep_finds_a_major_incident_of_any_priority(major_p3, traveller):
+    traveller.move_to(at(hours=2, seconds=6))
+    assert clock.tick()["postmortem_reviews"] == 1
+    assert PostIncidentReview.objects.get(incident=major_p3).required
 
 
 def test_the_policy_edited_in_the_admin_decides(resolve):
@@ -249,6 +255,8 @@ def test_only_managers_publish(optional_review, responder, manager):
 
 def test_stakeholders_change_nothing(optional_review, stakeholder):
     with pytest.raises(PermissionDeniedError):
+        services.review_create(incident=optional_review.incident, actor=stakeholder, source=CLI)
+    with pytest.raises(PermissionDeniedError):
         services.review_submit(review=optional_review, actor=stakeholder, source=CLI)
     with pytest.raises(PermissionDeniedError):
         services.review_update(
@@ -261,6 +269,12 @@ def test_skip_and_return_need_a_reason(optional_review, manager):
         services.review_skip(review=optional_review, actor=manager, source=CLI, reason="  ")
     assert caught.value.fields == {"reason": ["This field is required."]}
     assert PostIncidentReview.objects.get().status == S.DRAFT
+
+
+def test_the_draft_takes_a_bounded_number_of_queries(resolve, django_assert_max_num_queries):
+    incident = resolve("P1")
+    with django_assert_max_num_queries(15):
+        tasks.ensure_review(incident.pk)
 
 
 def test_the_history_names_each_change(optional_review, manager):
@@ -302,6 +316,7 @@ def test_editing_sections_timeline_and_owner(optional_review, responder, manager
         ({"sections": {"summary": "x" * 50_001}}, "summary"),
         ({"sections": {"verdict": "guilty"}}, "verdict"),
         ({"sections": {"summary": 12}}, "summary"),
+        ({"sections": ["summary"]}, "sections"),
         ({"timeline": "yesterday"}, "timeline"),
         ({"timeline": [{"at": "now", "blame": "bob"}]}, "timeline"),
         ({"proposed_action_items": [{"text": ""}]}, "proposed_action_items"),
