@@ -231,8 +231,8 @@ def summary_markdown(incident: Incident, facts: dict) -> str:
     lines = [
         f"**{facts['number']}** ({facts['priority']}{major}): {facts['title']}",
         "",
-        f"- Impact began: {_when(incident.started_at)}",
-        f"- Resolved: {_when(incident.resolved_at) if incident.resolved_at else 'not yet'}",
+        f"- Impact began: {local_time(incident.started_at)}",
+        f"- Resolved: {local_time(incident.resolved_at) if incident.resolved_at else 'not yet'}",
         f"- Duration: {facts['duration']}",
         f"- Team: {facts['team'] or 'none'}",
     ]
@@ -269,15 +269,14 @@ def impact_markdown(facts: dict) -> str:
 
 
 def _detection_markdown(incident: Incident) -> str:
-    return (
-        f"Detected {_when(incident.detected_at)} (source: {incident.get_source_display()}).\n\n"
-        f"{TO_FILL}"
-    )
+    detected = local_time(incident.detected_at)
+    return f"Detected {detected} (source: {incident.get_source_display()}).\n\n{TO_FILL}"
 
 
 def _prompts(*headings: str) -> str:
     return "\n\n".join(f"### {heading}\n\n{TO_FILL}" for heading in headings)
 
 
-def _when(moment: datetime) -> str:
+def local_time(moment: datetime) -> str:
+    """A moment as the timeline's summaries write it, in the portal's time zone."""
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")

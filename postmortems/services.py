@@ -6,7 +6,7 @@ Required reviews are created by a job when the incident resolves (`review_ensure
 postmortems.tasks and the clock's sweep); optional ones when someone asks (`review_create`).
 """
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -103,10 +103,6 @@ def _record(review: PostIncidentReview, *, actor, source: str, summary: str, **d
     )
 
 
-def _when(moment: datetime) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
-
-
 # --- creation -----------------------------------------------------------------------------------
 
 
@@ -126,7 +122,7 @@ def _draft(incident: Incident, *, required: bool, delay: timedelta, actor, sourc
         review,
         actor=actor,
         source=source,
-        summary=f"{need} post-incident review drafted, due {_when(review.due_at)}",
+        summary=f"{need} post-incident review drafted, due {drafting.local_time(review.due_at)}",
         action="drafted",
         required=required,
     )
