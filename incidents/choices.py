@@ -113,6 +113,7 @@ class EventType(models.TextChoices):
     COMMUNICATION = "communication", "Communication"
     PAGE = "page", "Page"
     RESPONDERS = "responders", "Responders added"
+    ACTION_ITEM = "action_item", "Action item"
 
 
 class Transition(models.TextChoices):

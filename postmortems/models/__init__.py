@@ -1,0 +1,3 @@
+from postmortems.models.action_items import ActionItem, ActionItemNag
+
+__all__ = ["ActionItem", "ActionItemNag"]
