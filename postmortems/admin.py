@@ -85,6 +85,8 @@ class ActionItemAdmin(ServiceWrittenAdmin):
         if db_field.name == "wont_do_reason":
             kwargs["widget"] = forms.Textarea(attrs={"rows": 2})
             kwargs["max_length"] = WONT_DO_REASON_MAX_LENGTH
+        if db_field.name == "tracker_url":
+            kwargs["assume_scheme"] = "https"
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
