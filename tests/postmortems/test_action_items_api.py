@@ -239,3 +239,14 @@ def test_the_list_costs_the_same_for_many_items(api, manager, listed, make_item)
         make_item()
     # The token (with its user), the permissions (user and group), the count, the page.
     assert queries() == few == 5
+
+
+@pytest.mark.django_db
+def test_one_item_costs_one_query_after_the_permission_check(api, manager, make_item):
+    item = make_item()
+    client = api.as_user(manager)
+    client.get(_detail(item))  # the token's first use of the day is recorded once
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(_detail(item)).status_code == 200
+    # The token (with its user), the permissions (user and group), the item with its joins.
+    assert len(captured) == 4

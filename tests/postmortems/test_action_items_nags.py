@@ -73,6 +73,25 @@ def test_an_owner_gets_one_message_a_day_listing_their_overdue_items(
 
 
 @pytest.mark.django_db
+def test_a_nag_that_fails_to_write_its_message_is_not_recorded(make_item, monkeypatch, committing):
+    """The nag rows and the notification rows commit together: a failure leaves neither, and
+    the next run sends the day's message."""
+    make_item(due_date=date(2026, 3, 1))
+
+    def broken(**kwargs):
+        raise RuntimeError("the notification table is gone")
+
+    monkeypatch.setattr("postmortems.action_items.notify", broken)
+    with pytest.raises(RuntimeError):
+        _run(tasks.nag_action_item_owners, _at(11), committing)
+    assert not ActionItemNag.objects.exists()
+
+    monkeypatch.undo()
+    assert _run(tasks.nag_action_item_owners, _at(11, 9), committing) == 1
+    assert ActionItemNag.objects.count() == 1
+
+
+@pytest.mark.django_db
 def test_done_and_wont_do_items_stop_nagging(make_item, responder, committing):
     done = make_item(due_date=date(2026, 3, 1))
     dropped = make_item(due_date=date(2026, 3, 1))
