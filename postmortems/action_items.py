@@ -121,8 +121,12 @@ def _clean_due_date(errors: dict, value):
 
 
 def _check_wont_do_reason(errors: dict, item: ActionItem) -> None:
-    if item.status == ActionItemStatus.WONT_DO and not item.wont_do_reason:
+    """A won't-do item has its reason; no other item has one."""
+    wont_do = item.status == ActionItemStatus.WONT_DO
+    if wont_do and not item.wont_do_reason:
         errors["wont_do_reason"] = WONT_DO_NEEDS_REASON
+    elif not wont_do and item.wont_do_reason:
+        errors["wont_do_reason"] = "Only an item that will not be done has this reason."
 
 
 def _record(item: ActionItem, *, actor, source: str, summary: str, **data) -> None:

@@ -88,6 +88,16 @@ def test_leaving_wont_do_clears_the_reason(make_item, responder):
 
 
 @pytest.mark.django_db
+def test_only_a_wont_do_item_has_a_reason(make_item, responder):
+    item = make_item()
+    with pytest.raises(ValidationFailed) as refused:
+        action_item_update(item=item, actor=responder, source=CLI, wont_do_reason="Because")
+    assert set(refused.value.fields) == {"wont_do_reason"}
+    item.refresh_from_db()
+    assert item.wont_do_reason == "" and item.history.count() == 1
+
+
+@pytest.mark.django_db
 def test_an_update_that_changes_nothing_writes_nothing(make_item, responder, incident):
     item = make_item()
     action_item_update(item=item, actor=responder, source=CLI, title=item.title, priority="P1")
