@@ -6,7 +6,7 @@ and where it came from. Responders and managers write; stakeholders only read (t
 permissions of postmortems/migrations); jobs act as the system (actor None).
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
@@ -71,29 +71,32 @@ def may_own_action_items(user) -> bool:
     return user.is_active and user.has_perm(CHANGE_ACTION_ITEM)
 
 
+# Text fields: (required, most characters); fields of choices; the other fields' checks below.
+TEXT_FIELDS = {
+    "title": (True, ACTION_TITLE_MAX_LENGTH),
+    "description": (False, ACTION_DESCRIPTION_MAX_LENGTH),
+    "wont_do_reason": (False, WONT_DO_REASON_MAX_LENGTH),
+    "tracker_key": (False, TRACKER_KEY_MAX_LENGTH),
+}
+CHOICE_FIELDS = {
+    "priority": ActionItemPriority,
+    "type": ActionItemType,
+    "status": ActionItemStatus,
+}
+
+
 def _clean_fields(errors: dict, fields: dict) -> dict:
     """Each given field checked and normalised; a bad one is named in `errors`."""
-    cleaners = {
-        "title": lambda v: clean_text(
-            errors, "title", v, required=True, max_length=ACTION_TITLE_MAX_LENGTH
-        ),
-        "description": lambda v: clean_text(
-            errors, "description", v, required=False, max_length=ACTION_DESCRIPTION_MAX_LENGTH
-        ),
-        "priority": lambda v: choice(errors, "priority", v, ActionItemPriority),
-        "type": lambda v: choice(errors, "type", v, ActionItemType),
-        "status": lambda v: choice(errors, "status", v, ActionItemStatus),
-        "wont_do_reason": lambda v: clean_text(
-            errors, "wont_do_reason", v, required=False, max_length=WONT_DO_REASON_MAX_LENGTH
-        ),
-        "tracker_url": lambda v: _clean_tracker_url(errors, v),
-        "tracker_key": lambda v: clean_text(
-            errors, "tracker_key", v, required=False, max_length=TRACKER_KEY_MAX_LENGTH
-        ),
-        "owner": lambda v: _clean_owner(errors, v),
-        "due_date": lambda v: _clean_due_date(errors, v),
-    }
-    return {name: cleaners[name](value) for name, value in fields.items()}
+    return {name: _clean_field(errors, name, value) for name, value in fields.items()}
+
+
+def _clean_field(errors: dict, name: str, value):
+    if name in TEXT_FIELDS:
+        required, most = TEXT_FIELDS[name]
+        return clean_text(errors, name, value, required=required, max_length=most)
+    if name in CHOICE_FIELDS:
+        return choice(errors, name, value, CHOICE_FIELDS[name])
+    return OTHER_CHECKS[name](errors, value)
 
 
 def _clean_tracker_url(errors: dict, value) -> str:
@@ -115,9 +118,16 @@ def _clean_owner(errors: dict, owner):
 
 
 def _clean_due_date(errors: dict, value):
-    if not isinstance(value, date):
+    if not isinstance(value, date) or isinstance(value, datetime):
         errors["due_date"] = "Must be a date (YYYY-MM-DD)."
     return value
+
+
+OTHER_CHECKS = {
+    "tracker_url": _clean_tracker_url,
+    "owner": _clean_owner,
+    "due_date": _clean_due_date,
+}
 
 
 def _check_wont_do_reason(errors: dict, item: ActionItem) -> None:
