@@ -114,6 +114,7 @@ class EventType(models.TextChoices):
     PAGE = "page", "Page"
     RESPONDERS = "responders", "Responders added"
     REVIEW = "review", "Post-incident review"
+    ACTION_ITEM = "action_item", "Action item"
 
 
 class Transition(models.TextChoices):

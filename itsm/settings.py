@@ -339,6 +339,9 @@ SPECTACULAR_SETTINGS = {
         "ChangeSourceEnum": "incidents.choices.ChangeSource",
         "DeclarationRuleKindEnum": "warroom.choices.RuleKind",
         "SlaKindEnum": "incidents.choices.SlaKind",
+        "ActionItemPriorityEnum": "postmortems.choices.ActionItemPriority",
+        "ActionItemStatusEnum": "postmortems.choices.ActionItemStatus",
+        "ActionItemTypeEnum": "postmortems.choices.ActionItemType",
     },
 }
 

@@ -28,6 +28,7 @@ urlpatterns = [
     path("api/", include("itsm.api.urls")),
     path("api/", include("incidents.api.urls")),
     path("api/", include("warroom.api.urls")),
+    path("api/", include("postmortems.api.urls")),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/live/", views.notifications_live, name="notifications-live"),
     path("warroom/", include("warroom.urls")),

@@ -1,4 +1,5 @@
-"""Codes of the post-incident review: its states, transitions and the policy's scopes."""
+"""Codes of the post-incident reviews (states, transitions, the policy's scopes) and their
+action items."""
 
 from datetime import timedelta
 
@@ -40,3 +41,42 @@ DEFAULT_POLICY = {
     PolicyScope.P4: (False, timedelta(days=30)),
     PolicyScope.MAJOR: (True, timedelta(hours=48)),
 }
+
+
+# --- action items -------------------------------------------------------------------------------
+
+
+class ActionItemPriority(models.TextChoices):
+    """The priorities of the action items of the incident-response-workflow template."""
+
+    P0 = "P0", "P0 – do now"
+    P1 = "P1", "P1 – this sprint"
+    P2 = "P2", "P2 – next quarter"
+
+
+class ActionItemStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+    WONT_DO = "wont_do", "Won't do"
+
+
+# Statuses of an item still to be done: past its due date, it is overdue.
+PENDING_ACTION_STATUSES = (ActionItemStatus.OPEN, ActionItemStatus.IN_PROGRESS)
+
+
+class ActionItemType(models.TextChoices):
+    """The kinds of action of the Google SRE postmortem format."""
+
+    PREVENT = "prevent", "Prevent"
+    MITIGATE = "mitigate", "Mitigate"
+    DETECT = "detect", "Detect"
+    PROCESS = "process", "Process"
+
+
+class NagKind(models.TextChoices):
+    OWNER = "owner", "Item owner (daily)"
+    REVIEW_OWNER = "review_owner", "Review owner (weekly)"
+
+
+# --- end of action items ------------------------------------------------------------------------

@@ -1,9 +1,26 @@
-"""django-q2 tasks of the post-incident review: thin and idempotent."""
+"""django-q2 tasks of the post-incident reviews, thin and idempotent: drafting a review when
+an incident resolves, and the action items' nags (daily and weekly `Schedule`s written by
+postmortems/migrations), of which a second run, or a second worker, sends nothing more (see
+`action_items_nag`)."""
+
+from django.utils import timezone
 
 from postmortems import services
+from postmortems.action_items import action_items_nag
+from postmortems.choices import NagKind
 
 
 def ensure_review(incident_id: int) -> int | None:
     """Draft the review of a resolved incident that requires one; the review's id, if any."""
     review = services.review_ensure_for(incident_id=incident_id)
     return review.pk if review else None
+
+
+def nag_action_item_owners() -> int:
+    """Once a day: each owner of overdue action items gets one message listing them."""
+    return action_items_nag(kind=NagKind.OWNER, today=timezone.localdate())
+
+
+def nag_review_owners() -> int:
+    """Once a week: each review owner gets one message listing their reviews' overdue items."""
+    return action_items_nag(kind=NagKind.REVIEW_OWNER, today=timezone.localdate())

@@ -4,15 +4,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('incidents', '0009_event_at_index'),
+        ("incidents", "0009_event_at_index"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='incidentevent',
-            name='type',
-            field=models.CharField(choices=[('created', 'Created'), ('transition', 'Status change'), ('field_change', 'Fields changed'), ('priority_change', 'Priority changed'), ('note', 'Note'), ('checklist', 'Checklist'), ('notification', 'Notification'), ('sla', 'SLA'), ('escalation', 'Escalation'), ('warroom', 'War room'), ('communication', 'Communication'), ('page', 'Page'), ('responders', 'Responders added'), ('review', 'Post-incident review')], max_length=20),
+            model_name="incidentevent",
+            name="type",
+            field=models.CharField(
+                choices=[
+                    ("created", "Created"),
+                    ("transition", "Status change"),
+                    ("field_change", "Fields changed"),
+                    ("priority_change", "Priority changed"),
+                    ("note", "Note"),
+                    ("checklist", "Checklist"),
+                    ("notification", "Notification"),
+                    ("sla", "SLA"),
+                    ("escalation", "Escalation"),
+                    ("warroom", "War room"),
+                    ("communication", "Communication"),
+                    ("page", "Page"),
+                    ("responders", "Responders added"),
+                    ("review", "Post-incident review"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

@@ -1,3 +1,4 @@
 """The post-incident review's models, one module per aggregate."""
 
+from postmortems.models.action_items import *  # noqa: F403
 from postmortems.models.review import *  # noqa: F403

@@ -1,6 +1,6 @@
 """Fixtures the tests of the whole API share."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 
 import pytest
@@ -9,6 +9,7 @@ from drf_spectacular.generators import EndpointEnumerator
 from incidents.models import BusinessCalendar, Rotation, RotationMember, Schedule, WorkingHours
 from itsm.choices import AuthEventKind
 from itsm.models import AuthEvent, Notification
+from postmortems.action_items import action_item_create
 from tests.factories import make_incident
 from warroom import services as warroom
 from warroom.choices import WarRoomRole
@@ -40,6 +41,14 @@ def world(manager, responder, stakeholder, service, team):
     RotationMember.objects.create(rotation=rotation, user=responder, position=1)
     calendar = BusinessCalendar.objects.create(slug="office", name="Office")
     WorkingHours.objects.create(calendar=calendar, weekday=0, start=time(9), end=time(17))
+    action_item = action_item_create(
+        incident=incident,
+        actor=manager,
+        source=CLI,
+        title="Add alerting",
+        owner=responder,
+        due_date=date(2026, 1, 30),
+    )
     return {
         "incidents": [incident.number, p1.number],
         "major-incidents": [major.number],
@@ -54,6 +63,7 @@ def world(manager, responder, stakeholder, service, team):
         "tasks": [task.pk],
         "timeline": [note.pk],
         "notifications": list(Notification.objects.values_list("pk", flat=True)),
+        "action-items": [action_item.pk],
         "auth-events": [AuthEvent.objects.create(kind=AuthEventKind.LOGIN, user=manager).pk],
     }
 

@@ -1,0 +1,62 @@
+"""Reads of action items that the API, the admin and reports share."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Count, F, Q
+
+from postmortems.choices import PENDING_ACTION_STATUSES, ActionItemStatus
+from postmortems.models import ActionItem
+
+
+def action_item_queryset():
+    """Action items with what their payload shows, joined once."""
+    return ActionItem.objects.select_related("incident", "incident__team", "owner", "created_by")
+
+
+def overdue_condition(today: date) -> Q:
+    """Still to be done, and its due date has passed."""
+    return Q(status__in=PENDING_ACTION_STATUSES, due_date__lt=today)
+
+
+@dataclass(frozen=True)
+class CompletionRate:
+    """Of the action items that fell due (their due date passed, or they were done), how many
+    were done by their due date (in the portal's time zone). Won't-do items are left out:
+    deciding not to do one is not failing to do it."""
+
+    team: str | None  # the incident team's slug; None for the overall figure and for no team
+    due: int
+    done_on_time: int
+    overdue: int
+
+    @property
+    def rate(self) -> float | None:
+        """Done on time / due; None while nothing fell due."""
+        return self.done_on_time / self.due if self.due else None
+
+
+def _completion_counts(today: date) -> dict:
+    done = Q(status=ActionItemStatus.DONE)
+    return {
+        "due": Count("pk", filter=done | overdue_condition(today)),
+        "done_on_time": Count("pk", filter=done & Q(completed_at__date__lte=F("due_date"))),
+        "overdue": Count("pk", filter=overdue_condition(today)),
+    }
+
+
+def action_item_completion(*, today: date) -> CompletionRate:
+    """The completion rate of every action item: one aggregate query."""
+    counts = ActionItem.objects.aggregate(**_completion_counts(today))
+    return CompletionRate(team=None, **counts)
+
+
+def action_item_completion_by_team(*, today: date) -> list[CompletionRate]:
+    """The completion rate per team of the items' incidents, by team slug (items of incidents
+    without a team last, as team None): one grouped query."""
+    rows = (
+        ActionItem.objects.values(slug=F("incident__team__slug"))
+        .annotate(**_completion_counts(today))
+        .order_by(F("slug").asc(nulls_last=True))
+    )
+    return [CompletionRate(team=row.pop("slug"), **row) for row in rows]
