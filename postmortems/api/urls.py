@@ -1,9 +1,37 @@
+from django.urls import re_path
 from rest_framework.routers import DefaultRouter
 
+from postmortems.api.reviews import IncidentReviewViewSet, ReviewListViewSet
 from postmortems.api.views import ActionItemViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("action-items", ActionItemViewSet, basename="action-item")
+router.register("postmortems", ReviewListViewSet, basename="postmortem")
 
-urlpatterns = router.urls
+REVIEW = r"^incidents/(?P<number>INC[0-9]{7})/postmortem/"
+TRANSITIONS = {
+    "submit": "submit",
+    "publish": "publish",
+    "return": "return_to_draft",
+    "skip": "skip",
+}
+
+urlpatterns = [
+    *router.urls,
+    re_path(
+        f"{REVIEW}$",
+        IncidentReviewViewSet.as_view(
+            {"get": "retrieve", "post": "create", "patch": "partial_update"}
+        ),
+        name="incident-postmortem",
+    ),
+    *(
+        re_path(
+            f"{REVIEW}{name}/$",
+            IncidentReviewViewSet.as_view({"post": action}),
+            name=f"incident-postmortem-{name}",
+        )
+        for name, action in TRANSITIONS.items()
+    ),
+]

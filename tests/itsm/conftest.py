@@ -10,6 +10,7 @@ from incidents.models import BusinessCalendar, Rotation, RotationMember, Schedul
 from itsm.choices import AuthEventKind
 from itsm.models import AuthEvent, Notification
 from postmortems.action_items import action_item_create
+from postmortems.models import PostIncidentReview
 from tests.factories import make_incident
 from warroom import services as warroom
 from warroom.choices import WarRoomRole
@@ -22,6 +23,7 @@ def world(manager, responder, stakeholder, service, team):
     """An incident, a major incident with a role, a task and notes, a schedule, a calendar and
     a notification: each path parameter's real values, by the path segment before it."""
     incident = make_incident(actor=responder, services=[service.slug], team=team)
+    PostIncidentReview.objects.create(incident=incident, due_at=datetime(2026, 1, 7, tzinfo=UTC))
     p1 = make_incident(actor=responder, services=[service.slug], impact=1, urgency=1)
     major = warroom.major_incident_declare(
         incident=p1, actor=manager, source=CLI, manager=manager, initial_impact_statement="Down"

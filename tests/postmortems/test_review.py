@@ -4,7 +4,6 @@ resolves, due as the policy says; its transitions and edits through the services
 from datetime import timedelta
 
 import pytest
-import time_machine
 
 from incidents import clock
 from incidents.choices import EventType
@@ -13,28 +12,10 @@ from postmortems import services, tasks
 from postmortems.choices import PolicyScope, ReviewStatus
 from postmortems.models import PostIncidentReview, ReviewPolicy
 from tests.factories import make_incident
-from tests.postmortems.reviews import CLI, T0, at, resolved_incident
+from tests.postmortems.reviews import CLI, at, resolved_incident
 from warroom import services as warroom_services
 
 S = ReviewStatus
-
-
-@pytest.fixture
-def traveller(db):
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def resolve(traveller, drive, responder):
-    """`resolve("P1")`: a P1 opened at T0 and resolved an hour later."""
-
-    def run(priority, **kwargs):
-        return resolved_incident(
-            traveller, drive, responder, priority=priority, resolve_at=at(hours=1), **kwargs
-        )
-
-    return run
 
 
 def review_events(incident) -> list[str]:
