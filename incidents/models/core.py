@@ -289,6 +289,8 @@ class Incident(FSMModelMixin, models.Model):
             models.Index(fields=["-created_at", "-id"], name="incident_recent_idx"),
             models.Index(fields=["status", "priority"], name="incident_status_priority_idx"),
             models.Index(fields=["assignee", "status"], name="incident_assignee_status_idx"),
+            # Recent resolutions: the clock's sweep for post-incident reviews (every tick).
+            models.Index(fields=["resolved_at"], name="incident_resolved_at_idx"),
         ]
         constraints = [
             models.CheckConstraint(
