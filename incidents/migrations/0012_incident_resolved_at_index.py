@@ -5,15 +5,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('incidents', '0011_action_items'),
+        ("incidents", "0011_action_items"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='incident',
-            index=models.Index(fields=['resolved_at'], name='incident_resolved_at_idx'),
+            model_name="incident",
+            index=models.Index(fields=["resolved_at"], name="incident_resolved_at_idx"),
         ),
     ]
