@@ -77,7 +77,8 @@ EDITABLE_FIELDS = (
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _actor_label(actor) -> str:
+def actor_label(actor) -> str:
+    """Who did it, as history change reasons and timeline summaries name them."""
     return actor.get_username() if actor is not None else "system"
 
 
@@ -201,7 +202,7 @@ def _publish(number: str, payload: dict) -> None:
 
 
 def _save_with_history(obj: Incident | Service, *, actor, source: str, reason: str) -> None:
-    obj._change_reason = f"{reason} by {_actor_label(actor)} ({source})"
+    obj._change_reason = f"{reason} by {actor_label(actor)} ({source})"
     obj._history_user = actor
     obj.save()
 
@@ -562,7 +563,7 @@ def incident_acknowledge(*, incident: Incident, actor, source: str, note: str = 
         actor=actor,
         source=source,
         prepare=prepare,
-        **_noted(f"Acknowledged by {_actor_label(actor)}", note),
+        **_noted(f"Acknowledged by {actor_label(actor)}", note),
     )
 
 
@@ -737,7 +738,7 @@ def incident_take(*, incident: Incident, actor, source: str) -> Incident:
         type=EventType.FIELD_CHANGE,
         actor=actor,
         source=source,
-        summary=f"Taken by {_actor_label(actor)}"
+        summary=f"Taken by {actor_label(actor)}"
         + (f" from {previous.get_username()}" if previous else ""),
         data={"changes": {"assignee": [_display(previous), _display(actor)]}},
     )

@@ -17,6 +17,7 @@ from django.utils import timezone
 from incidents import services as incident_services
 from incidents.choices import EventType
 from incidents.models import Incident
+from incidents.services import actor_label
 from itsm.errors import PermissionDeniedError
 from itsm.notifications import notify
 from itsm.validation import choice, clean_text, raise_if
@@ -55,10 +56,6 @@ EDITABLE_FIELDS = (
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def _label(user) -> str:
-    return user.get_username() if user is not None else "system"
 
 
 def _check_perm(actor, perm: str, what: str) -> None:
@@ -151,7 +148,7 @@ def _record(item: ActionItem, *, actor, source: str, summary: str, **data) -> No
 
 
 def _save(item: ActionItem, *, actor, source: str, reason: str) -> None:
-    item._change_reason = f"{reason} by {_label(actor)} ({source})"
+    item._change_reason = f"{reason} by {actor_label(actor)} ({source})"
     item._history_user = actor
     item.save()
 
@@ -198,7 +195,9 @@ def action_item_create(
         item,
         actor=actor,
         source=source,
-        summary=f"Action item added for {_label(item.owner)} (due {item.due_date}): {item.title}",
+        summary=(
+            f"Action item added for {actor_label(item.owner)} (due {item.due_date}): {item.title}"
+        ),
         change="created",
     )
     return item
@@ -348,5 +347,5 @@ def _nag_line(item: ActionItem, today: date) -> str:
     late = _plural((today - item.due_date).days, "day")
     return (
         f"- {item.incident.number} [{item.priority}] {item.title} "
-        f"(owner {_label(item.owner)}, due {item.due_date}, {late} late)"
+        f"(owner {actor_label(item.owner)}, due {item.due_date}, {late} late)"
     )

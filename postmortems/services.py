@@ -15,6 +15,7 @@ from django_fsm import can_proceed, has_transition_perm
 from incidents import services as incident_services
 from incidents.choices import ChangeSource, EventType, IncidentStatus
 from incidents.models import Incident
+from incidents.services import actor_label
 from itsm.errors import ConflictError, InvalidTransition, PermissionDeniedError
 from itsm.validation import clean_text, raise_if
 from postmortems import drafting
@@ -63,10 +64,6 @@ def review_terms(incident: Incident, *, major: bool) -> tuple[bool, timedelta]:
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def _label(user) -> str:
-    return user.get_username() if user is not None else "system"
-
-
 def _check_perm(actor, perm: str, what: str) -> None:
     """Jobs act as the system (actor None); people need the permission."""
     if actor is not None and not actor.has_perm(perm):
@@ -87,7 +84,7 @@ def _lock(review: PostIncidentReview) -> PostIncidentReview:
 
 
 def _save(review: PostIncidentReview, *, actor, source: str, reason: str) -> None:
-    review._change_reason = f"{reason} by {_label(actor)} ({source})"
+    review._change_reason = f"{reason} by {actor_label(actor)} ({source})"
     review._history_user = actor
     review.save()
 

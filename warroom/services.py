@@ -19,6 +19,7 @@ from django_fsm import can_proceed
 from incidents import services as incident_services
 from incidents.choices import ChangeSource, EventType, Priority
 from incidents.models import MAX_AFFECTED_USERS, Incident, IncidentEvent
+from incidents.services import actor_label
 from itsm import realtime
 from itsm.errors import ConflictError, InvalidTransition, NotFoundError, PermissionDeniedError
 from itsm.notifications import notify
@@ -62,10 +63,6 @@ def warroom_group(number: str) -> str:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _label(user) -> str:
-    return user.get_username() if user is not None else "system"
-
-
 def _check_perm(actor, perm: str, what: str) -> None:
     """Rules act as the system (actor None); people need the permission."""
     if actor is not None and not actor.has_perm(perm):
@@ -89,7 +86,7 @@ def _require_live(major: MajorIncident) -> None:
 
 
 def _save(major: MajorIncident, *, actor, source: str, reason: str) -> None:
-    major._change_reason = f"{reason} by {_label(actor)} ({source})"
+    major._change_reason = f"{reason} by {actor_label(actor)} ({source})"
     major._history_user = actor
     major.save()
 
@@ -221,7 +218,7 @@ def major_incident_declare(
         source=source,
         summary=f"Declared a major incident{why}. Impact: {statement}",
         action="declared",
-        manager=_label(manager) if manager else None,
+        manager=actor_label(manager) if manager else None,
         bridge_link=link,
         trigger=trigger,
     )
@@ -229,7 +226,7 @@ def major_incident_declare(
         _declaration_audience(major, trigger),
         major=major,
         subject=f"Major incident declared: {incident.title}",
-        body=f"Impact: {statement}\nManager: {_label(manager) if manager else 'not named'}"
+        body=f"Impact: {statement}\nManager: {actor_label(manager) if manager else 'not named'}"
         + (f"\nBridge: {link}" if link else ""),
         key=f"declared:{event.pk}",
     )
@@ -365,7 +362,7 @@ def major_incident_update(
     changes = []
     if manager is not UNSET and manager != major.manager:
         major.manager = manager
-        changes.append(f"manager is now {_label(manager) if manager else 'nobody'}")
+        changes.append(f"manager is now {actor_label(manager) if manager else 'nobody'}")
     if bridge_link is not UNSET and bridge_link != major.bridge_link:
         major.bridge_link = bridge_link
         changes.append(f"bridge is now {bridge_link or 'none'}")
@@ -448,7 +445,7 @@ def role_assign(*, major: MajorIncident, actor, source: str, role: str, user) ->
         [user],
         major=major,
         subject=f"You are now {label}",
-        body=f"{_label(actor)} made you {label} of major incident {major.number}.",
+        body=f"{actor_label(actor)} made you {label} of major incident {major.number}.",
         key=f"role:{assignment.pk}",
     )
     _publish(major, "roles")
@@ -563,7 +560,7 @@ def _apply_task_changes(task: WarRoomTask, *, actor, title, assignee, done) -> l
         changes.append("renamed")
     if assignee is not UNSET and assignee != task.assignee:
         task.assignee = assignee
-        changes.append(f"reassigned to {_label(assignee) if assignee else 'nobody'}")
+        changes.append(f"reassigned to {actor_label(assignee) if assignee else 'nobody'}")
     if done is not UNSET and done != task.done:
         task.done = done
         task.done_at, task.done_by = (timezone.now(), actor) if done else (None, None)
@@ -576,7 +573,7 @@ def _tell_assignee(task: WarRoomTask, *, major: MajorIncident, actor) -> None:
         [task.assignee],
         major=major,
         subject=f"War-room task for you: {task.title}",
-        body=f"{_label(actor)} gave you a task in the war room of {major.number}.",
+        body=f"{actor_label(actor)} gave you a task in the war room of {major.number}.",
         key=f"task:{task.pk}:{task.assignee_id}",
     )
 
@@ -656,7 +653,7 @@ def scratchpad_update(*, major: MajorIncident, actor, base_version, text) -> dic
     payload = {
         "kind": "scratchpad",
         "incident": major.number,
-        "author": _label(actor),
+        "author": actor_label(actor),
         "scratchpad": result,
     }
     transaction.on_commit(partial(realtime.publish, warroom_group(major.number), payload))
@@ -785,7 +782,7 @@ def declaration_rule_update(
         return rule
     for name in changed:
         setattr(rule, name, asked[name])
-    rule._change_reason = f"edit {', '.join(changed)} by {_label(actor)} ({source})"
+    rule._change_reason = f"edit {', '.join(changed)} by {actor_label(actor)} ({source})"
     rule._history_user = actor
     rule.save()
     return rule
