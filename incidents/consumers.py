@@ -142,14 +142,6 @@ class IncidentsConsumer(ListeningConsumer):
         if user is not None:
             self.internal = await database_sync_to_async(selectors.sees_internal_events)(user)
 
-    async def dispatch(self, message):
-        """Live events go straight to the page, not through the database thread (as in
-        warroom.consumers, whose docstring says why)."""
-        if message["type"] == "realtime.event":
-            await self.realtime_event(message)
-        else:
-            await super().dispatch(message)
-
     async def realtime_event(self, message):
         """A change published by any process, already encoded: sent as it is to a reader of
         internal events, read and narrowed (`shown`) for anyone else."""

@@ -50,6 +50,7 @@ from django.urls import re_path  # noqa: E402
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware  # noqa: E402
 
 import incidents.routing  # noqa: E402
+import postmortems.routing  # noqa: E402
 import warroom.routing  # noqa: E402
 from itsm.consumers import NotificationsConsumer  # noqa: E402
 from itsm.origins import PortalOriginValidator  # noqa: E402
@@ -59,6 +60,7 @@ websocket_urlpatterns = [
     re_path(r"^ws/notifications/$", NotificationsConsumer.as_asgi()),
     *incidents.routing.websocket_urlpatterns,
     *warroom.routing.websocket_urlpatterns,
+    *postmortems.routing.websocket_urlpatterns,
 ]
 
 # The client address and scheme come from X-Forwarded-For and X-Forwarded-Proto only when the

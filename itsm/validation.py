@@ -26,6 +26,26 @@ def clean_text(errors: dict, name: str, value, *, required: bool, max_length: in
     return text
 
 
+def typed_text(errors: dict, name: str, value, *, max_length: int) -> str:
+    """Text as a person is typing it (a live editor's): kept exactly, spaces included."""
+    if not isinstance(value, str):
+        errors[name] = NOT_TEXT
+        return ""
+    if UNSTORABLE.search(value):
+        errors[name] = UNSTORABLE_MESSAGE
+    elif len(value) > max_length:
+        errors[name] = f"Ensure this field has no more than {max_length} characters."
+    return value
+
+
+def version_number(errors: dict, name: str, value) -> int:
+    """A version a live edit was typed against: a whole number, 0 or more."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        errors[name] = "Must be a version number (0 or more)."
+        return 0
+    return value
+
+
 def one_text(name: str, value, *, required: bool, max_length: int) -> str:
     """One text field cleaned, or ValidationFailed naming it."""
     errors: dict = {}

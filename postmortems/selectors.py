@@ -1,12 +1,20 @@
-"""Reads of action items that the API, the admin and reports share."""
+"""Reads of reviews and action items that the API, the pages, the admin and reports share."""
 
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 
-from postmortems.choices import PENDING_ACTION_STATUSES, ActionItemStatus
-from postmortems.models import ActionItem
+from postmortems.choices import PENDING_ACTION_STATUSES, ActionItemStatus, ReviewStatus
+from postmortems.models import CHANGE_PERMISSION, ActionItem, PostIncidentReview
+
+
+def readable_reviews(user) -> QuerySet[PostIncidentReview]:
+    """The reviews `user` may read: every one for whoever edits reviews, else published ones."""
+    reviews = PostIncidentReview.objects.select_related("incident", "owner")
+    if user.has_perm(CHANGE_PERMISSION):
+        return reviews
+    return reviews.filter(status=ReviewStatus.PUBLISHED)
 
 
 def action_item_queryset():

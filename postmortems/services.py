@@ -7,6 +7,7 @@ postmortems.tasks and the clock's sweep); optional ones when someone asks (`revi
 """
 
 from datetime import timedelta
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,10 +17,12 @@ from incidents import services as incident_services
 from incidents.choices import ChangeSource, EventType, IncidentStatus
 from incidents.models import Incident
 from incidents.services import actor_label
+from itsm import realtime
 from itsm.errors import ConflictError, InvalidTransition, PermissionDeniedError
-from itsm.validation import clean_text, raise_if
+from itsm.validation import clean_text, raise_if, typed_text, version_number
 from postmortems import drafting
 from postmortems.choices import DEFAULT_POLICY, PolicyScope, ReviewStatus, ReviewTransition
+from postmortems.markdown import render
 from postmortems.models import (
     CHANGE_PERMISSION,
     REASON_MAX_LENGTH,
@@ -27,7 +30,9 @@ from postmortems.models import (
     SECTIONS,
     PostIncidentReview,
     ReviewPolicy,
+    SectionRevision,
 )
+from warroom.merge import merge
 from warroom.models import MajorIncident
 
 S = ReviewStatus
@@ -250,11 +255,7 @@ def review_update(
     Markdown. Bad input: ValidationFailed naming every bad field, and nothing written."""
     _check_perm(actor, CHANGE_PERMISSION, "edit post-incident reviews")
     review = _lock(review)
-    if review.status not in EDITABLE_STATUSES:
-        raise InvalidTransition(
-            f"The review of {review.incident.number} is {review.get_status_display().lower()}; "
-            "return it to draft to edit it."
-        )
+    _require_editable(review)
     errors: dict = {}
     changes: dict = {}
     if not isinstance(sections, dict | None):
@@ -281,6 +282,8 @@ def review_update(
     if not changed:
         return review
     for name in changed:
+        if name in SECTIONS:
+            _new_section_version(review, name, changes[name], actor=actor, merged=False)
         setattr(review, name, changes[name])
     _save(review, actor=actor, source=source, reason="edited " + ", ".join(changed))
     _record(
@@ -292,6 +295,92 @@ def review_update(
         fields=changed,
     )
     return review
+
+
+# --- live editing of one section --------------------------------------------------------------
+
+
+def review_group(number: str) -> str:
+    """The channel-layer group of a review's live page (postmortems.consumers)."""
+    return realtime.group_name("postmortem", number)
+
+
+def _require_editable(review: PostIncidentReview) -> None:
+    if review.status not in EDITABLE_STATUSES:
+        raise InvalidTransition(
+            f"The review of {review.incident.number} is {review.get_status_display().lower()}; "
+            "return it to draft to edit it."
+        )
+
+
+def _section_text_at(review: PostIncidentReview, section: str, version: int) -> str:
+    if version == review.section_versions.get(section, 0):
+        return getattr(review, section)
+    row = review.section_revisions.filter(section=section, version=version)
+    return row.values_list("text", flat=True).first() or ""
+
+
+def _new_section_version(review, section: str, text: str, *, actor, merged: bool) -> int:
+    """Record `text` as the section's next version (keeping the draft's text as version 0 the
+    first time), and tell the review's live pages once the transaction commits."""
+    current = review.section_versions.get(section, 0)
+    rows = []
+    if current == 0:
+        rows.append(
+            SectionRevision(
+                review=review, section=section, version=0, text=getattr(review, section)
+            )
+        )
+    version = current + 1
+    rows.append(
+        SectionRevision(
+            review=review, section=section, version=version, text=text, author=actor, merged=merged
+        )
+    )
+    SectionRevision.objects.bulk_create(rows)
+    review.section_versions = {**review.section_versions, section: version}
+    payload = {
+        "kind": "section",
+        "incident": review.incident.number,
+        "author": actor_label(actor),
+        "section": {"name": section, "version": version, "text": text, "html": render(text)},
+    }
+    transaction.on_commit(partial(realtime.publish, review_group(review.incident.number), payload))
+    return version
+
+
+@transaction.atomic
+def review_section_save(*, review: PostIncidentReview, actor, section, base_version, text) -> dict:
+    """Save one section's `text`, typed against its version `base_version`. When others saved
+    it in between, their words and these are merged (warroom.merge, as in the war room's
+    scratchpad) instead of one overwriting the other. Returns the section's new version and
+    text, which every open page of the review is also sent.
+
+    Like the scratchpad, a save is no field history and no timeline event (a person typing
+    saves every few seconds): its SectionRevision row is the record."""
+    _check_perm(actor, CHANGE_PERMISSION, "edit post-incident reviews")
+    errors: dict = {}
+    if section not in SECTIONS:
+        errors["section"] = f"Must be one of {', '.join(SECTIONS)}."
+    text = typed_text(errors, "text", text, max_length=SECTION_MAX_LENGTH)
+    base_version = version_number(errors, "base_version", base_version)
+    raise_if(errors)
+    review = _lock(review)
+    _require_editable(review)
+    current = review.section_versions.get(section, 0)
+    if base_version > current:
+        raise_if({"base_version": f"Version {base_version} does not exist (latest {current})."})
+    merged = merge(_section_text_at(review, section, base_version), getattr(review, section), text)
+    if len(merged) > SECTION_MAX_LENGTH:
+        raise_if({"text": f"The merged text would exceed {SECTION_MAX_LENGTH} characters."})
+    if merged == getattr(review, section):
+        return {"section": section, "version": current, "text": merged, "merged": False}
+    was_merged = base_version != current
+    version = _new_section_version(review, section, merged, actor=actor, merged=was_merged)
+    PostIncidentReview.objects.filter(pk=review.pk).update(
+        **{section: merged}, section_versions=review.section_versions, updated_at=timezone.now()
+    )
+    return {"section": section, "version": version, "text": merged, "merged": was_merged}
 
 
 # --- transitions --------------------------------------------------------------------------------
@@ -346,7 +435,20 @@ def _transition(
         action=name,
         status=review.status,
     )
+    _tell_pages(review)
     return review
+
+
+def _tell_pages(review: PostIncidentReview) -> None:
+    """A review's live pages hear of its new status (an editor stops taking text once it is
+    published or skipped)."""
+    payload = {
+        "kind": "review",
+        "incident": review.incident.number,
+        "status": review.status,
+        "editable": review.status in EDITABLE_STATUSES,
+    }
+    transaction.on_commit(partial(realtime.publish, review_group(review.incident.number), payload))
 
 
 def _reason(value) -> str:

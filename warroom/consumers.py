@@ -262,22 +262,6 @@ class WarRoomConsumer(live.LiveConsumer):
         number = self.page.major.number
         return [services.warroom_group(number), realtime.group_name("incident", number)]
 
-    async def dispatch(self, message):
-        """Live events go straight to the page. Channels' dispatch would first hop to the
-        database thread to close stale connections, for every page and every event: half the
-        cost of a delivery, and every delivery queued behind one thread
-        (docs/benchmarks.md)."""
-        if message["type"] == "realtime.event":
-            await self.realtime_event(message)
-        else:
-            await super().dispatch(message)
-
-    async def realtime_event(self, message):
-        """A change published by any process (itsm.realtime.publish), already encoded; none
-        once the socket is closing."""
-        if self.user is not None:
-            await self.send(text_data=message["text"])
-
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         """Text that is not JSON (or a binary frame) is answered like any malformed message."""
         if self.user is None:  # refused or revoked, and closing

@@ -25,7 +25,7 @@ from itsm.errors import ConflictError, InvalidTransition, NotFoundError, Permiss
 from itsm.notifications import notify
 from itsm.roles import Role
 from itsm.templatetags.people import display_name
-from itsm.validation import choice, clean_text, one_text, raise_if
+from itsm.validation import choice, clean_text, one_text, raise_if, typed_text, version_number
 from warroom import selectors
 from warroom.choices import (
     SINGLE_HOLDER_ROLES,
@@ -619,14 +619,8 @@ def scratchpad_update(*, major: MajorIncident, actor, base_version, text) -> dic
     the new version and text, which every open page is also sent."""
     _check_perm(actor, WORK_PERMISSION, "edit the scratchpad")
     errors: dict = {}
-    if not isinstance(text, str):
-        errors["text"] = "Must be text."
-    elif "\x00" in text:  # PostgreSQL stores no NUL character
-        errors["text"] = "Must not contain NUL characters."
-    elif len(text) > SCRATCHPAD_MAX_LENGTH:
-        errors["text"] = f"Ensure this field has no more than {SCRATCHPAD_MAX_LENGTH} characters."
-    if isinstance(base_version, bool) or not isinstance(base_version, int) or base_version < 0:
-        errors["base_version"] = "Must be a version number (0 or more)."
+    text = typed_text(errors, "text", text, max_length=SCRATCHPAD_MAX_LENGTH)
+    base_version = version_number(errors, "base_version", base_version)
     raise_if(errors)
     major = _lock(major)
     _require_live(major)

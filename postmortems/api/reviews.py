@@ -2,7 +2,8 @@
 optional one, edit), and its transitions. Every write goes through postmortems/services.py with
 source `api`; a reader who may not edit reviews (a stakeholder) sees published ones only."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_filters import rest_framework as filters
@@ -18,7 +19,13 @@ from postmortems import services
 from postmortems.choices import ReviewStatus
 from postmortems.models import SECTIONS, PostIncidentReview
 from postmortems.models.review import CHANGE_PERMISSION, SECTION_MAX_LENGTH
-from warroom.api.serializers import PersonSerializer, ReasonSerializer
+from postmortems.selectors import readable_reviews
+from warroom.api.serializers import (
+    PersonSerializer,
+    ReasonSerializer,
+    ScratchpadSavedSerializer,
+    ScratchpadSaveSerializer,
+)
 
 API = ChangeSource.API
 VIEW_PERMISSION = "postmortems.view_postincidentreview"
@@ -27,14 +34,9 @@ OPEN = (ReviewStatus.DRAFT, ReviewStatus.IN_REVIEW)
 NUMBER = OpenApiParameter(
     "number", str, OpenApiParameter.PATH, description="The incident's number, e.g. INC0001234."
 )
-
-
-def readable_reviews(user) -> QuerySet[PostIncidentReview]:
-    """The reviews `user` may read: every one for whoever edits reviews, else published ones."""
-    reviews = PostIncidentReview.objects.select_related("incident", "owner")
-    if user.has_perm(CHANGE_PERMISSION):
-        return reviews
-    return reviews.filter(status=ReviewStatus.PUBLISHED)
+SECTION = OpenApiParameter(
+    "section", str, OpenApiParameter.PATH, enum=list(SECTIONS), description="The section's name."
+)
 
 
 # --- bodies ------------------------------------------------------------------------------------
@@ -68,6 +70,7 @@ class ReviewSerializer(StrictModelSerializer):
             "timeline",
             "proposed_action_items",
             "facts",
+            "section_versions",
         ]
         read_only_fields = fields
 
@@ -104,6 +107,25 @@ class ReviewUpdateSerializer(StrictSerializer):
         for name in SECTIONS:
             fields[name] = _section_field()
         return fields
+
+
+class SectionSerializer(StrictSerializer):
+    section = serializers.ChoiceField(choices=list(SECTIONS.items()))
+    version = serializers.IntegerField(help_text="0 for the generated draft's text.")
+    text = serializers.CharField()
+
+
+class SectionSaveSerializer(ScratchpadSaveSerializer):
+    """As the war room's scratchpad takes an edit: the whole text and the version it was
+    typed against."""
+
+    text = serializers.CharField(
+        max_length=SECTION_MAX_LENGTH, allow_blank=True, trim_whitespace=False
+    )
+
+
+class SectionSavedSerializer(ScratchpadSavedSerializer):
+    section = serializers.ChoiceField(choices=list(SECTIONS.items()))
 
 
 # --- the list ----------------------------------------------------------------------------------
@@ -156,6 +178,8 @@ class IncidentReviewViewSet(viewsets.GenericViewSet):
         "publish": CHANGE_PERMISSION,  # and postmortems.publish_review, checked by the service
         "return_to_draft": CHANGE_PERMISSION,
         "skip": CHANGE_PERMISSION,
+        "section": VIEW_PERMISSION,
+        "save_section": CHANGE_PERMISSION,
     }
 
     def _review(self, number: str) -> PostIncidentReview:
@@ -197,6 +221,39 @@ class IncidentReviewViewSet(viewsets.GenericViewSet):
             review=review, actor=request.user, source=API, sections=sections or None, **data
         )
         return self._answer(review)
+
+    @extend_schema(
+        parameters=[NUMBER, SECTION],
+        responses={200: SectionSerializer},
+        summary="One section's current version and text",
+    )
+    def section(self, request, number=None, section=None):
+        review = self._review(number)
+        if section not in SECTIONS:
+            raise Http404
+        version = review.section_versions.get(section, 0)
+        text = getattr(review, section)
+        return Response(
+            SectionSerializer({"section": section, "version": version, "text": text}).data
+        )
+
+    @extend_schema(
+        parameters=[NUMBER, SECTION],
+        request=SectionSaveSerializer,
+        responses={200: SectionSavedSerializer},
+        summary="Save one section, typed against a version: others' words saved since are "
+        "merged in, not overwritten (draft or in review)",
+    )
+    def save_section(self, request, number=None, section=None):
+        review = self._review(number)
+        if section not in SECTIONS:
+            raise Http404
+        body = SectionSaveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        result = services.review_section_save(
+            review=review, actor=request.user, section=section, **body.validated_data
+        )
+        return Response(SectionSavedSerializer(result).data)
 
     @extend_schema(parameters=[NUMBER], request=None, summary="Submit the draft for review")
     def submit(self, request, number=None):

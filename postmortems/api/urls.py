@@ -34,4 +34,9 @@ urlpatterns = [
         )
         for name, action in TRANSITIONS.items()
     ),
+    re_path(
+        f"{REVIEW}sections/(?P<section>[a-z_]+)/$",
+        IncidentReviewViewSet.as_view({"get": "section", "put": "save_section"}),
+        name="incident-postmortem-section",
+    ),
 ]

@@ -19,6 +19,7 @@ __all__ = [
     "SECTION_MAX_LENGTH",
     "PostIncidentReview",
     "ReviewPolicy",
+    "SectionRevision",
 ]
 
 S = ReviewStatus
@@ -127,8 +128,11 @@ class PostIncidentReview(FSMModelMixin, models.Model):
     proposed_action_items = models.JSONField(default=list, blank=True)
     # The facts the draft was generated from (postmortems.drafting.incident_facts).
     facts = models.JSONField(default=dict, blank=True)
+    # Section name → its version (0 for the draft's text): what a live edit is typed against.
+    # Every later version is a SectionRevision row.
+    section_versions = models.JSONField(default=dict, blank=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["section_versions"])
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -173,3 +177,34 @@ class PostIncidentReview(FSMModelMixin, models.Model):
     )
     def skip(self):
         """Only optional reviews; the reason stays on the record."""
+
+
+class SectionRevision(models.Model):
+    """Every saved version of one section of a review, the draft's text (version 0) included
+    once it is first changed: the base a late edit is merged from (warroom.merge), and the
+    record of who wrote what while several people typed."""
+
+    review = models.ForeignKey(
+        PostIncidentReview, on_delete=models.CASCADE, related_name="section_revisions"
+    )
+    section = models.CharField(max_length=30, choices=[(k, v) for k, v in SECTIONS.items()])
+    version = models.PositiveIntegerField()
+    text = models.TextField(blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    merged = models.BooleanField(
+        default=False, help_text="The edit was written against an older version and merged."
+    )
+
+    class Meta:
+        ordering = ["review", "section", "version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["review", "section", "version"], name="section_version_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.review} · {SECTIONS[self.section]} v{self.version}"

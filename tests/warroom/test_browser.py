@@ -24,7 +24,7 @@ from warroom import services
 from warroom.models import MajorIncident
 
 MERGE_CASES = Path(__file__).with_name("merge_cases.json")
-WARROOM_JS = Path(settings.BASE_DIR) / "static" / "js" / "warroom.js"
+MERGED_TEXT_JS = Path(settings.BASE_DIR) / "static" / "js" / "merged-text.js"
 SEEN_WITHIN_MS = 2000  # what another person's change may take to show
 # Reconnecting: the page retries after 0.5, 1, 2, 4… s (jittered) while the server restarts.
 RECONNECT_WITHIN_MS = 15000
@@ -205,10 +205,10 @@ def test_the_browser_merges_like_the_server(browser):
     cases = json.loads(MERGE_CASES.read_text())
     page = browser.new_page()
     page.set_content("<!doctype html><title>merge</title>")
-    page.add_script_tag(path=WARROOM_JS)
+    page.add_script_tag(path=MERGED_TEXT_JS)
 
     merged = page.evaluate(
-        "cases => cases.map(c => window.WarRoomMerge.merge3(c.base, c.current, c.incoming))",
+        "cases => cases.map(c => window.MergedText.merge3(c.base, c.current, c.incoming))",
         cases,
     )
 
