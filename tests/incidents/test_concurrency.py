@@ -1,15 +1,13 @@
 """Concurrent requests on PostgreSQL: row locks make one acknowledge win, numbers never clash."""
 
-import threading
-
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from incidents.choices import EventType
 from incidents.models import Incident
 from itsm.roles import Role
 from itsm.services import token_create
+from tests.concurrency import all_succeed
 
 # Real transactions, so the threads see each other's commits. A transactional test empties the
 # database afterwards; serialized_rollback puts back what migrations created (the role groups).
@@ -17,8 +15,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-JOIN_TIMEOUT = 60
 
 
 def _clients(make_user, n):
@@ -33,37 +29,12 @@ def _clients(make_user, n):
     return clients
 
 
-def _all_at_once(calls):
-    """Run each call in its own thread, released together; return their responses in order."""
-    barrier = threading.Barrier(len(calls))
-    responses = [None] * len(calls)
-    errors = []
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=JOIN_TIMEOUT)
-            responses[i] = call()
-        except Exception as exc:  # reported below, not lost in the thread
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN_TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "a request hung"
-    assert not errors, errors
-    return responses
-
-
 def test_twenty_concurrent_acknowledges_one_wins(make_user, incident):
     clients = _clients(make_user, 20)
     url = f"/api/incidents/{incident.number}/acknowledge/"
 
-    responses = _all_at_once(
-        [lambda client=client: client.post(url, {}, format="json") for _, client in clients]
+    responses = all_succeed(
+        *[lambda client=client: client.post(url, {}, format="json") for _, client in clients]
     )
 
     codes = sorted(response.status_code for response in responses)
@@ -87,8 +58,8 @@ def test_twenty_concurrent_acknowledges_one_wins(make_user, incident):
 def test_concurrent_creates_never_share_a_number(make_user, n):
     clients = _clients(make_user, n)
 
-    responses = _all_at_once(
-        [
+    responses = all_succeed(
+        *[
             lambda client=client, i=i: client.post(
                 "/api/incidents/", {"title": f"Outage {i}", "priority": "P2"}, format="json"
             )

@@ -66,6 +66,7 @@ def world(manager, responder, stakeholder, service, team):
         "timeline": [note.pk],
         "notifications": list(Notification.objects.values_list("pk", flat=True)),
         "action-items": [action_item.pk],
+        "sections": ["root_cause"],
         "auth-events": [AuthEvent.objects.create(kind=AuthEventKind.LOGIN, user=manager).pk],
     }
 

@@ -5,12 +5,11 @@ Tasks run inline (Q_CLUSTER "sync" in the test settings) when the transaction's 
 callbacks run, which `committing` makes happen."""
 
 import json
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from incidents.choices import EventType
@@ -19,6 +18,7 @@ from itsm.choices import NotificationChannel, NotificationStatus
 from itsm.models import Notification
 from itsm.notifications import notifications_retry_due, notify, notify_chat
 from itsm.tasks import send_notification
+from tests.concurrency import all_succeed
 from tests.conftest import BASE, SLACK_PATH, TEAMS_PATH
 
 pytestmark = pytest.mark.usefixtures("portal_base_url")
@@ -397,31 +397,6 @@ def test_a_notification_about_no_incident_leaves_timelines_alone(committing, inc
 
 # --- several workers at once (PostgreSQL) ----------------------------------------------------
 
-JOIN_TIMEOUT = 60
-
-
-def _all_at_once(*calls):
-    """Run each call in its own thread (its own database connection), released together."""
-    barrier = threading.Barrier(len(calls))
-    errors = []
-
-    def run(call):
-        try:
-            barrier.wait(timeout=JOIN_TIMEOUT)
-            call()
-        except Exception as exc:  # reported below, not lost in the thread
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN_TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "a worker hung"
-    assert not errors, errors
-
 
 def on_postgres(test):
     """Real transactions, so the threads see each other's commits; serialized_rollback puts
@@ -441,7 +416,7 @@ def test_workers_running_one_send_at_once_post_once(workers, slack, webhook_serv
         dedupe_key="escalation:1:webhook:1",
     )
 
-    _all_at_once(*[lambda: send_notification(notification.pk, 0)] * workers)
+    all_succeed(*[lambda: send_notification(notification.pk, 0)] * workers)
 
     assert len(webhook_server.requests) == 1
     notification = fresh(notification)
@@ -457,7 +432,7 @@ def test_clocks_retrying_at_once_queue_each_notification_once(slack, webhook_ser
         assert fresh(sent[0]).attempts == 1
 
         later = T0 + timedelta(minutes=1)
-        _all_at_once(*[lambda: notifications_retry_due(now=later)] * 3)
+        all_succeed(*[lambda: notifications_retry_due(now=later)] * 3)
 
     assert fresh(sent[0]).attempts == 2
     assert len(webhook_server.requests) == 2
@@ -471,7 +446,7 @@ def test_two_callers_notifying_about_one_event_at_once_post_once(slack, webhook_
         with transaction.atomic():
             notify_chat(webhooks=[slack], **breach_message())
 
-    _all_at_once(notify_in_a_transaction, notify_in_a_transaction)
+    all_succeed(notify_in_a_transaction, notify_in_a_transaction)
 
     assert Notification.objects.count() == 1
     assert len(webhook_server.requests) == 1

@@ -1,48 +1,23 @@
 """Workers and clocks drafting the same review at once (PostgreSQL): one review, one event."""
 
-import threading
 import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from incidents import clock
 from incidents.choices import EventType
 from postmortems import drafting, receivers, tasks
 from postmortems.models import PostIncidentReview
+from tests.concurrency import all_succeed
 from tests.factories import make_incident
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-JOIN_TIMEOUT = 60
 WORKERS, CLOCKS = 4, 2
-
-
-def _all_at_once(calls):
-    barrier = threading.Barrier(len(calls))
-    errors = []
-
-    def run(call):
-        try:
-            connection.ensure_connection()  # connecting first, so that the calls overlap
-            barrier.wait(timeout=JOIN_TIMEOUT)
-            call()
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN_TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "a worker hung"
-    assert not errors, errors
 
 
 @pytest.fixture
@@ -65,8 +40,8 @@ def test_several_workers_and_clocks_draft_one_review(drive, responder, slow_draf
     assert queued == [("postmortems.tasks.ensure_review", incident.pk)]  # after the commit
     later = timezone.now() + timedelta(seconds=10)  # past the sweep's grace
 
-    _all_at_once(
-        [lambda: tasks.ensure_review(incident.pk)] * WORKERS
+    all_succeed(
+        *[lambda: tasks.ensure_review(incident.pk)] * WORKERS
         + [lambda: clock.tick(now=later)] * CLOCKS
     )
 

@@ -2,14 +2,12 @@
 each thread on its own connection): the row lock on the major incident orders them, so no
 declaration is made twice, no scratchpad words are lost and a role has one holder."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from incidents.choices import ChangeSource
 from itsm.errors import ConflictError
 from itsm.roles import Role
+from tests.concurrency import all_at_once
 from warroom import selectors, services
 from warroom.models import MajorIncident, RoleAssignment, ScratchpadRevision
 
@@ -18,32 +16,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-JOIN_TIMEOUT = 60
 CLI = ChangeSource.CLI
-
-
-def all_at_once(*calls) -> list:
-    """Run each call in its own thread, released together; return what each returned or
-    raised, in order."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=JOIN_TIMEOUT)
-            outcomes[index] = call()
-        except Exception as exc:  # returned to the test, not lost in the thread
-            outcomes[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN_TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "a writer hung"
-    return outcomes
 
 
 def test_two_declarations_at_once_make_one_major_incident(p1, declare):
