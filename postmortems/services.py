@@ -19,8 +19,9 @@ from incidents.models import Incident
 from incidents.services import actor_label
 from itsm import realtime
 from itsm.errors import ConflictError, InvalidTransition, PermissionDeniedError
+from itsm.notifications import notify
 from itsm.validation import clean_text, raise_if, typed_text, version_number
-from postmortems import drafting
+from postmortems import drafting, summary
 from postmortems.choices import DEFAULT_POLICY, PolicyScope, ReviewStatus, ReviewTransition
 from postmortems.markdown import render
 from postmortems.models import (
@@ -465,8 +466,21 @@ def review_submit(*, review: PostIncidentReview, actor, source: str) -> PostInci
 
 @transaction.atomic
 def review_publish(*, review: PostIncidentReview, actor, source: str) -> PostIncidentReview:
-    """Managers approve a review in review (`postmortems.publish_review`)."""
-    return _transition(review, ReviewTransition.PUBLISH, actor=actor, source=source)
+    """Managers approve a review in review (`postmortems.publish_review`); the PIR summary
+    goes to IT leadership and the ITSM managers."""
+    review = _transition(review, ReviewTransition.PUBLISH, actor=actor, source=source)
+    _send_summary(review)
+    return review
+
+
+def _send_summary(review: PostIncidentReview) -> None:
+    """Once per review, whatever retries: the key names the review, and a review is
+    published once (the notification rows go with the transaction)."""
+    notify(
+        recipients=summary.summary_audience(),
+        dedupe_key=f"postmortems:review:{review.pk}:published",
+        **summary.summary_message(review),
+    )
 
 
 @transaction.atomic
