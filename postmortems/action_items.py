@@ -18,7 +18,7 @@ from incidents import services as incident_services
 from incidents.choices import EventType
 from incidents.models import Incident
 from incidents.services import actor_label
-from itsm.errors import PermissionDeniedError
+from itsm.errors import ConflictError, PermissionDeniedError
 from itsm.notifications import notify
 from itsm.validation import choice, clean_text, raise_if
 from postmortems.choices import (
@@ -28,7 +28,7 @@ from postmortems.choices import (
     ActionItemType,
     NagKind,
 )
-from postmortems.models import ActionItem, ActionItemNag
+from postmortems.models import ActionItem, ActionItemNag, PostIncidentReview
 from postmortems.models.action_items import (
     ACTION_DESCRIPTION_MAX_LENGTH,
     ACTION_TITLE_MAX_LENGTH,
@@ -39,6 +39,7 @@ from postmortems.models.action_items import (
     WONT_DO_NEEDS_REASON,
     WONT_DO_REASON_MAX_LENGTH,
 )
+from postmortems.proposals import ACCEPTED, proposals_titled
 
 UNSET = object()
 EDITABLE_FIELDS = (
@@ -171,7 +172,9 @@ def action_item_create(
     tracker_url: str = "",
     tracker_key: str = "",
 ) -> ActionItem:
-    """A new open action item on `incident`, owned by `owner`."""
+    """A new open action item on `incident`, owned by `owner`. When its title is the text of
+    one of the review's proposed action items, that proposal is accepted with it (409 when it
+    was accepted already)."""
     _check_perm(actor, ADD_ACTION_ITEM, "add action items")
     errors: dict = {}
     fields = _clean_fields(
@@ -189,18 +192,56 @@ def action_item_create(
     )
     raise_if(errors)
     incident = Incident.objects.select_for_update(of=("self",)).get(pk=incident.pk)
+    review, proposal = _open_proposal(incident, fields["title"])
     item = ActionItem(incident=incident, created_by=actor, **fields)
     _save(item, actor=actor, source=source, reason="Created")
+    accepted = " (a proposal of the review)" if review else ""
     _record(
         item,
         actor=actor,
         source=source,
         summary=(
-            f"Action item added for {actor_label(item.owner)} (due {item.due_date}): {item.title}"
+            f"Action item added for {actor_label(item.owner)} (due {item.due_date})"
+            f"{accepted}: {item.title}"
         ),
         change="created",
+        **({"proposal": proposal} if review else {}),
     )
+    if review is not None:
+        proposal_accept(review=review, index=proposal, item=item, actor=actor, source=source)
     return item
+
+
+def _open_proposal(incident: Incident, title: str) -> tuple[PostIncidentReview | None, int]:
+    """The incident's review, locked (after the incident, as the review's services lock), and
+    the first of its proposals with this text not yet accepted; (None, -1) when none has the
+    text. 409 when each that has it was accepted already."""
+    review = (
+        PostIncidentReview.objects.select_for_update(of=("self",)).filter(incident=incident).first()
+    )
+    rows = review.proposed_action_items if review else []
+    titled = proposals_titled(rows, title)
+    if not titled:
+        return None, -1
+    waiting = [index for index in titled if not rows[index].get(ACCEPTED)]
+    if not waiting:
+        raise ConflictError(
+            f"This proposal was accepted already: it is action item {rows[titled[0]][ACCEPTED]}."
+        )
+    return review, waiting[0]
+
+
+def proposal_accept(
+    *, review: PostIncidentReview, index: int, item: ActionItem, actor, source: str
+) -> None:
+    """Mark proposal `index` of `review` (locked) accepted as `item`, so the review shows it
+    accepted and it cannot be accepted again."""
+    review.proposed_action_items[index][ACCEPTED] = item.pk
+    review._change_reason = (
+        f"Accepted proposed action item {index + 1} by {actor_label(actor)} ({source})"
+    )
+    review._history_user = actor
+    review.save(update_fields=["proposed_action_items", "updated_at"])
 
 
 @transaction.atomic

@@ -21,7 +21,7 @@ from itsm import realtime
 from itsm.errors import ConflictError, InvalidTransition, PermissionDeniedError
 from itsm.notifications import notify
 from itsm.validation import clean_text, raise_if, typed_text, version_number
-from postmortems import drafting, summary
+from postmortems import drafting, proposals, summary
 from postmortems.choices import DEFAULT_POLICY, PolicyScope, ReviewStatus, ReviewTransition
 from postmortems.markdown import render
 from postmortems.models import (
@@ -275,7 +275,9 @@ def review_update(
     if timeline is not UNSET:
         changes["timeline"] = _clean_timeline(errors, timeline)
     if proposed_action_items is not UNSET:
-        changes["proposed_action_items"] = _clean_proposed(errors, proposed_action_items)
+        changes["proposed_action_items"] = proposals.keep_accepted(
+            review.proposed_action_items, _clean_proposed(errors, proposed_action_items)
+        )
     if owner is not UNSET:
         changes["owner"] = _clean_owner(errors, owner)
     raise_if(errors)

@@ -42,12 +42,26 @@ SECTION = OpenApiParameter(
 # --- bodies ------------------------------------------------------------------------------------
 
 
+class ProposalSerializer(StrictSerializer):
+    """A proposed action item as the review shows it."""
+
+    text = serializers.CharField()
+    source = serializers.CharField()
+    accepted_item = serializers.IntegerField(
+        allow_null=True,
+        default=None,
+        help_text="The id of the action item created from it (a POST to /api/action-items/ "
+        "with its text as the title), or null while it is only proposed.",
+    )
+
+
 class ReviewSerializer(StrictModelSerializer):
     number = serializers.CharField(source="incident.number")
     title = serializers.CharField(source="incident.title")
     priority = serializers.ChoiceField(source="incident.priority", choices=Priority.choices)
     owner = PersonSerializer(allow_null=True)
     overdue = serializers.SerializerMethodField(help_text="Due and not yet published.")
+    proposed_action_items = ProposalSerializer(many=True, read_only=True)
 
     class Meta:
         model = PostIncidentReview
@@ -86,6 +100,8 @@ class TimelineRowSerializer(StrictSerializer):
 
 
 class ProposedItemSerializer(StrictSerializer):
+    """A proposal as an edit sends it: accepted marks stay on the rows of the same text."""
+
     text = serializers.CharField()
     source = serializers.CharField(allow_blank=True, required=False)
 
