@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import django
 import psycopg
@@ -59,6 +60,14 @@ def ensure_database(url: str) -> None:
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
             print(f"Created database {name}.")
+
+
+def database_on_same_server(name: str) -> str:
+    """DATABASE_URL (or the benchmarks' default) with the database name replaced, for a
+    benchmark that empties its tables or piles up data, so it never runs in another's
+    database."""
+    parts = urlsplit(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 def setup_django() -> dict[str, str]:
@@ -141,6 +150,28 @@ def running_server(
         )
         try:
             _wait_until_live(process, port)
+            yield process
+        finally:
+            _stop(process)
+
+
+@contextlib.contextmanager
+def running_command(
+    args: list[str], *, env: dict[str, str], log: Path
+) -> Iterator[subprocess.Popen]:
+    """`python args…` (e.g. `manage.py qcluster`) in its own process group, output in `log`;
+    stopped on the way out."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, *args],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
             yield process
         finally:
             _stop(process)

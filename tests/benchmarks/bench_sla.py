@@ -12,25 +12,21 @@ own: each run empties its incidents and notifications and seeds them again.
 """
 
 import argparse
-import contextlib
 import os
 import random
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from tests.benchmarks._common import (
-    DEFAULT_DATABASE_URL,
     PROJECT_DIR,
     CpuSample,
-    _stop,
+    database_on_same_server,
     markdown_table,
     print_machine_load,
+    running_command,
     setup_django,
     stop_on_sigterm,
 )
@@ -83,13 +79,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if duplicates() == (0, 0) and len(seen) == DUE_SOON else 1
 
 
-def database_on_same_server(name: str) -> str:
-    """DATABASE_URL (or the benchmarks' default) with the database name replaced: this
-    benchmark empties its tables, so it never runs in another's database."""
-    parts = urlsplit(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
 # --- processes ----------------------------------------------------------------------------------
 
 
@@ -97,24 +86,8 @@ def log_path(name: str) -> Path:
     return PROJECT_DIR / "var" / f"bench-sla-{name}.log"
 
 
-@contextlib.contextmanager
-def running(name: str, args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen]:
-    """`manage.py …` in its own process group, output in var/; stopped on the way out."""
-    path = log_path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, *args],
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            yield process
-        finally:
-            _stop(process)
+def running(name: str, args: list[str], env: dict[str, str]):
+    return running_command(args, env=env, log=log_path(name))
 
 
 def wait_until_ready() -> None:
