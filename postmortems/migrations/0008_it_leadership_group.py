@@ -14,7 +14,7 @@ def create_group(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
-        ("postmortems", "0004_action_item_roles_and_nags"),
+        ("postmortems", "0005_section_revisions"),
     ]
 
     operations = [
