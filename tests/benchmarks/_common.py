@@ -70,6 +70,14 @@ def database_on_same_server(name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+def setup_django_in_own_database(name: str, *, redis: str) -> dict[str, str]:
+    """`setup_django` on the database `name` of DATABASE_URL's server, with REDIS_URL (or
+    `redis` when it is unset)."""
+    os.environ["DATABASE_URL"] = database_on_same_server(name)
+    os.environ.setdefault("REDIS_URL", redis)
+    return setup_django()
+
+
 def setup_django() -> dict[str, str]:
     """Point this process at the benchmark's PostgreSQL and Redis under production settings and
     set Django up; return the environment the server subprocess gets."""
@@ -134,37 +142,23 @@ def server_command(name: str, port: int, app: str = DEFAULT_APP) -> list[str]:
 def running_server(
     command: list[str], *, port: int, env: dict[str, str]
 ) -> Iterator[subprocess.Popen]:
-    """Start `command` in its own process group with its output in `server_log(port)`, wait
-    until it answers /healthz/live, and stop the whole group on the way out, also on Ctrl-C or
-    an error."""
-    log_path = server_log(port)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            _wait_until_live(process, port)
-            yield process
-        finally:
-            _stop(process)
+    """Start `command` with its output in `server_log(port)` (`running_command`) and wait until
+    it answers /healthz/live."""
+    with running_command(command, env=env, log=server_log(port)) as process:
+        _wait_until_live(process, port)
+        yield process
 
 
 @contextlib.contextmanager
 def running_command(
-    args: list[str], *, env: dict[str, str], log: Path
+    command: list[str], *, env: dict[str, str], log: Path
 ) -> Iterator[subprocess.Popen]:
-    """`python args…` (e.g. `manage.py qcluster`) in its own process group, output in `log`;
-    stopped on the way out."""
+    """`command` in its own process group, output in `log`; the whole group is stopped on the
+    way out, also on Ctrl-C or an error."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, *args],
+            command,
             cwd=PROJECT_DIR,
             env=env,
             stdout=output,

@@ -16,7 +16,6 @@ benchmark's own: every run adds one incident.
 """
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -26,11 +25,10 @@ from datetime import UTC, datetime, timedelta
 
 from tests.benchmarks._common import (
     PROJECT_DIR,
-    database_on_same_server,
     markdown_table,
     print_machine_load,
     running_command,
-    setup_django,
+    setup_django_in_own_database,
     stop_on_sigterm,
 )
 
@@ -59,11 +57,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     stop_on_sigterm()
-    os.environ["DATABASE_URL"] = database_on_same_server(args.database)
-    os.environ.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
-    env = setup_django()
+    env = setup_django_in_own_database(args.database, redis=DEFAULT_REDIS_URL)
     people = prepare()
-    with running_command(["manage.py", "qcluster"], env=env, log=WORKER_LOG):
+    with running_command([sys.executable, "manage.py", "qcluster"], env=env, log=WORKER_LOG):
         wait_for_worker()
         print_machine_load()
         runs = [measure_run(people, index, events=args.events) for index in range(args.runs)]

@@ -12,7 +12,6 @@ own: each run empties its incidents and notifications and seeds them again.
 """
 
 import argparse
-import os
 import random
 import sys
 import time
@@ -23,11 +22,10 @@ from pathlib import Path
 from tests.benchmarks._common import (
     PROJECT_DIR,
     CpuSample,
-    database_on_same_server,
     markdown_table,
     print_machine_load,
     running_command,
-    setup_django,
+    setup_django_in_own_database,
     stop_on_sigterm,
 )
 
@@ -57,9 +55,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     stop_on_sigterm()
-    os.environ["DATABASE_URL"] = database_on_same_server(args.database)
-    os.environ.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
-    env = setup_django()
+    env = setup_django_in_own_database(args.database, redis=DEFAULT_REDIS_URL)
     prepare_database()
     clock_env = {**env, "LOG_LEVEL": "INFO"}
     with (
@@ -87,7 +83,7 @@ def log_path(name: str) -> Path:
 
 
 def running(name: str, args: list[str], env: dict[str, str]):
-    return running_command(args, env=env, log=log_path(name))
+    return running_command([sys.executable, *args], env=env, log=log_path(name))
 
 
 def wait_until_ready() -> None:
