@@ -40,6 +40,7 @@ def ics_response(found: ReviewMeeting) -> HttpResponse:
 class MeetingSerializer(StrictModelSerializer):
     number = serializers.CharField(source="review.incident.number")
     ends_at = serializers.DateTimeField()
+    bridge_link = serializers.CharField(help_text="The call's link (the war room's), or empty.")
     attendees = PersonSerializer(many=True)
     ics_url = serializers.SerializerMethodField(help_text="The invitation (text/calendar).")
 
