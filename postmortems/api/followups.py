@@ -51,6 +51,7 @@ class FollowUpDoneSerializer(StrictSerializer):
 
 
 class FollowUpViewSet(viewsets.GenericViewSet):
+    queryset = FollowUp.objects.none()  # for the schema: the views look up their own
     serializer_class = FollowUpSerializer
     pagination_class = None
     action_permissions = {

@@ -74,6 +74,7 @@ class MeetingMoveSerializer(StrictSerializer):
 
 
 class MeetingViewSet(viewsets.GenericViewSet):
+    queryset = ReviewMeeting.objects.none()  # for the schema: the views look up their own
     serializer_class = MeetingSerializer
     action_permissions = {
         "retrieve": VIEW_PERMISSION,
