@@ -64,7 +64,8 @@ class ReadOnlyAdmin(HistoryAdmin):
         return False
 
     def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
+        meta = self.model._meta
+        return [field.name for field in [*meta.fields, *meta.many_to_many]]
 
     def revert_disabled(self, request, obj=None):
         return True
@@ -86,5 +87,4 @@ class ReviewMeetingAdmin(ReadOnlyAdmin):
     list_select_related = ("review__incident",)
     search_fields = ("review__incident__number",)
     date_hierarchy = "starts_at"
-    readonly_fields = ("attendees",)
     history_list_display = ("starts_at", "duration_minutes", "sequence")
