@@ -9,7 +9,7 @@ import re
 import pymsteams
 import requests
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from slack_sdk.errors import SlackRequestError
 from slack_sdk.models.blocks import ButtonElement, HeaderBlock, PlainTextObject, SectionBlock
 from slack_sdk.webhook import WebhookClient
@@ -106,8 +106,11 @@ def _send_email(notification: Notification) -> None:
         raise PermanentDeliveryError("recipient has no email")
     url = portal_url(notification.link)
     body = f"{notification.body}\n\n{url}" if url else notification.body
+    message = EmailMessage(notification.subject, body, to=[address])
+    for attachment in notification.context.get("attachments", ()):
+        message.attach(attachment["filename"], attachment["content"], attachment["mimetype"])
     try:
-        send_mail(notification.subject, body, None, [address])
+        message.send()
     except OSError as exc:  # smtplib's errors are OSErrors too
         raise DeliveryError(f"Email not accepted: {exc}") from exc
 

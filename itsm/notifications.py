@@ -13,6 +13,7 @@ is retried and a task lost with its worker is run again; no message is lost.
 """
 
 import logging
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from functools import partial
 
@@ -44,6 +45,16 @@ PERSON_CHANNELS = (NotificationChannel.EMAIL, NotificationChannel.IN_APP)
 PENDING = NotificationStatus.PENDING
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A text file sent with an email (an iCalendar invitation). Kept in the email rows'
+    `context["attachments"]`, so that a retry sends the same file."""
+
+    filename: str
+    content: str
+    mimetype: str
+
+
 def retry_delay(attempts: int) -> timedelta:
     """The back-off after `attempts` failed attempts (1 or more): 30 s, 2 min, 10 min, then
     every 30 min."""
@@ -62,21 +73,24 @@ def notify(
     context: dict | None = None,
     dedupe_key: str,
     channels=None,
+    attachments: tuple[Attachment, ...] = (),
 ) -> list[Notification]:
     """Notify people by email and in-app (or `channels`): one row per active recipient and
     channel, keyed f"{dedupe_key}:{user.pk}:{channel}". Keys that exist are skipped, so calling
-    twice for one event sends once. Returns the rows this call created."""
+    twice for one event sends once. `attachments` go with the emails only. Returns the rows
+    this call created."""
     channels = tuple(channels or PERSON_CHANNELS)
     if not set(channels) <= set(PERSON_CHANNELS):
         raise ValueError(f"People are notified by {', '.join(PERSON_CHANNELS)}, not {channels}.")
     people = {user.pk: user for user in recipients if user.is_active}.values()
     message = _message(subject=subject, body=body, link=link, context=context)
+    email = _with_attachments(message, attachments)
     return _create(
         Notification(
             channel=channel,
             recipient=user,
             dedupe_key=f"{dedupe_key}:{user.pk}:{channel}",
-            **message,
+            **(email if channel == NotificationChannel.EMAIL else message),
         )
         for user in people
         for channel in channels
@@ -115,6 +129,13 @@ def _message(*, subject: str, body: str, link: str, context: dict | None) -> dic
         "link": link,
         "context": context or {},
     }
+
+
+def _with_attachments(message: dict, attachments: tuple[Attachment, ...]) -> dict:
+    if not attachments:
+        return message
+    files = [asdict(attachment) for attachment in attachments]
+    return {**message, "context": {**message["context"], "attachments": files}}
 
 
 def _create(rows) -> list[Notification]:

@@ -179,3 +179,5 @@ class ActionItemAdmin(ServiceWrittenAdmin):
 
 
 # --- end of action items -------------------------------------------------------------------------
+
+from postmortems import admin_followups  # noqa: E402, F401  (the follow-ups' and meetings' admin)

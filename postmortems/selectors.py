@@ -1,12 +1,14 @@
 """Reads of reviews and action items that the API, the pages, the admin and reports share."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from django.db.models import Count, F, Q, QuerySet
 
 from postmortems.choices import PENDING_ACTION_STATUSES, ActionItemStatus, ReviewStatus
-from postmortems.models import CHANGE_PERMISSION, ActionItem, PostIncidentReview
+from postmortems.models import CHANGE_PERMISSION, ActionItem, FollowUp, PostIncidentReview
+from warroom.choices import WarRoomRole
+from warroom.models import RoleAssignment
 
 
 def readable_reviews(user) -> QuerySet[PostIncidentReview]:
@@ -68,3 +70,23 @@ def action_item_completion_by_team(*, today: date) -> list[CompletionRate]:
         .order_by(F("slug").asc(nulls_last=True))
     )
     return [CompletionRate(team=row.pop("slug"), **row) for row in rows]
+
+
+def roles_held_at(major, moment: datetime) -> list[RoleAssignment]:
+    """The war-room role assignments of `major` that were current at `moment` (its
+    resolution), each with its holder, in the order they were taken."""
+    return list(
+        RoleAssignment.objects.filter(major_incident=major, assigned_at__lte=moment)
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=moment))
+        .select_related("user")
+        .order_by("assigned_at", "id")
+    )
+
+
+ROLE_ORDER = {role: index for index, role in enumerate(WarRoomRole.values)}
+
+
+def followup_list(review) -> list[FollowUp]:
+    """A review's follow-ups by role (the war room's order), then holder and step."""
+    rows = FollowUp.objects.filter(review=review).select_related("assignee", "done_by")
+    return sorted(rows, key=lambda row: (ROLE_ORDER[row.role], row.assignee_id, row.position))

@@ -80,7 +80,9 @@ def _lock_incident(incident_id: int) -> Incident | None:
     return Incident.objects.select_for_update(of=("self",)).filter(pk=incident_id).first()
 
 
-def _lock(review: PostIncidentReview) -> PostIncidentReview:
+def review_lock(review: PostIncidentReview) -> PostIncidentReview:
+    """The review, its row locked after its incident's (the incident services' order): what
+    every write of a review and its parts (follow-ups, meeting) starts with."""
     _lock_incident(review.incident_id)
     return (
         PostIncidentReview.objects.select_for_update(of=("self",))
@@ -95,7 +97,10 @@ def _save(review: PostIncidentReview, *, actor, source: str, reason: str) -> Non
     review.save()
 
 
-def _record(review: PostIncidentReview, *, actor, source: str, summary: str, **data) -> None:
+def review_record_event(
+    review: PostIncidentReview, *, actor, source: str, summary: str, **data
+) -> None:
+    """A `review` event on the incident's timeline, naming the review."""
     incident_services.incident_record_event(
         incident=review.incident,
         type=EventType.REVIEW,
@@ -121,7 +126,7 @@ def _draft(incident: Incident, *, required: bool, delay: timedelta, actor, sourc
     )
     _save(review, actor=actor, source=source, reason="drafted")
     need = "Required" if required else "Optional"
-    _record(
+    review_record_event(
         review,
         actor=actor,
         source=source,
@@ -255,7 +260,7 @@ def review_update(
     """Edit the document (draft or in review). `sections` maps section names (SECTIONS) to
     Markdown. Bad input: ValidationFailed naming every bad field, and nothing written."""
     _check_perm(actor, CHANGE_PERMISSION, "edit post-incident reviews")
-    review = _lock(review)
+    review = review_lock(review)
     _require_editable(review)
     errors: dict = {}
     changes: dict = {}
@@ -289,7 +294,7 @@ def review_update(
             _new_section_version(review, name, changes[name], actor=actor, merged=False)
         setattr(review, name, changes[name])
     _save(review, actor=actor, source=source, reason="edited " + ", ".join(changed))
-    _record(
+    review_record_event(
         review,
         actor=actor,
         source=source,
@@ -368,7 +373,7 @@ def review_section_save(*, review: PostIncidentReview, actor, section, base_vers
     text = typed_text(errors, "text", text, max_length=SECTION_MAX_LENGTH)
     base_version = version_number(errors, "base_version", base_version)
     raise_if(errors)
-    review = _lock(review)
+    review = review_lock(review)
     _require_editable(review)
     current = review.section_versions.get(section, 0)
     if base_version > current:
@@ -415,7 +420,7 @@ def _transition(
 ) -> PostIncidentReview:
     """Lock, check and run one transition. `reason_field` is set to `reason` first, since the
     transition's guard reads it."""
-    review = _lock(review)
+    review = review_lock(review)
     if reason_field:
         setattr(review, reason_field, reason)
     method = getattr(review, name)
@@ -430,7 +435,7 @@ def _transition(
     done = DONE[name]
     _save(review, actor=actor, source=source, reason=done)
     why = f": {reason}" if reason else ""
-    _record(
+    review_record_event(
         review,
         actor=actor,
         source=source,

@@ -15,7 +15,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from incidents.choices import Priority
 from incidents.models import Incident
-from postmortems import services
+from postmortems import services, tasks
 from postmortems.choices import PolicyScope
 from postmortems.models import PostIncidentReview
 from warroom.choices import MajorIncidentState
@@ -57,7 +57,8 @@ def due_unreviewed(now: datetime) -> QuerySet[Incident]:
 
 
 def draft_missing(incident: Incident, now: datetime) -> None:
-    if services.review_ensure_for(incident_id=incident.pk) is None:
+    """As the job does: the review, and a major incident's follow-ups and meeting."""
+    if tasks.ensure_review(incident.pk) is None:
         raise NotDrafted(f"{incident.number} needs no review now")
 
 

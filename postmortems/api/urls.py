@@ -1,6 +1,8 @@
 from django.urls import re_path
 from rest_framework.routers import DefaultRouter
 
+from postmortems.api.followups import FollowUpViewSet
+from postmortems.api.meeting import MeetingViewSet
 from postmortems.api.reviews import IncidentReviewViewSet, ReviewListViewSet
 from postmortems.api.views import ActionItemViewSet
 
@@ -40,3 +42,28 @@ urlpatterns = [
         name="incident-postmortem-section",
     ),
 ]
+
+# The role follow-ups and the review meeting of a major incident's review.
+followup_and_meeting_urlpatterns = [
+    re_path(
+        f"{REVIEW}followups/$",
+        FollowUpViewSet.as_view({"get": "list"}),
+        name="incident-postmortem-followups",
+    ),
+    re_path(
+        rf"{REVIEW}followups/(?P<id>[0-9]+)/$",
+        FollowUpViewSet.as_view({"patch": "partial_update"}),
+        name="incident-postmortem-followup",
+    ),
+    re_path(
+        f"{REVIEW}meeting/$",
+        MeetingViewSet.as_view({"get": "retrieve", "patch": "partial_update"}),
+        name="incident-postmortem-meeting",
+    ),
+    re_path(
+        rf"{REVIEW}meeting\.ics$",
+        MeetingViewSet.as_view({"get": "invitation"}),
+        name="incident-postmortem-meeting-ics",
+    ),
+]
+urlpatterns += followup_and_meeting_urlpatterns

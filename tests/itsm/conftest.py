@@ -10,7 +10,7 @@ from incidents.models import BusinessCalendar, Rotation, RotationMember, Schedul
 from itsm.choices import AuthEventKind
 from itsm.models import AuthEvent, Notification
 from postmortems.action_items import action_item_create
-from postmortems.models import PostIncidentReview
+from postmortems.models import FollowUp, PostIncidentReview, ReviewMeeting
 from tests.factories import make_incident
 from warroom import services as warroom
 from warroom.choices import WarRoomRole
@@ -20,10 +20,20 @@ CLI = "cli"
 
 @pytest.fixture
 def world(manager, responder, stakeholder, service, team):
-    """An incident, a major incident with a role, a task and notes, a schedule, a calendar and
-    a notification: each path parameter's real values, by the path segment before it."""
+    """An incident with a review (a follow-up, a meeting), a major incident with a role, a
+    task and notes, a schedule, a calendar and a notification: each path parameter's real
+    values, by the path segment before it."""
     incident = make_incident(actor=responder, services=[service.slug], team=team)
-    PostIncidentReview.objects.create(incident=incident, due_at=datetime(2026, 1, 7, tzinfo=UTC))
+    review = PostIncidentReview.objects.create(
+        incident=incident, due_at=datetime(2026, 1, 7, tzinfo=UTC)
+    )
+    followup = FollowUp.objects.create(
+        review=review, role=WarRoomRole.SCRIBE, assignee=responder, text="Collect TODOs"
+    )
+    meeting = ReviewMeeting.objects.create(
+        review=review, starts_at=datetime(2026, 12, 9, 10, tzinfo=UTC)
+    )
+    meeting.attendees.set([manager, responder])
     p1 = make_incident(actor=responder, services=[service.slug], impact=1, urgency=1)
     major = warroom.major_incident_declare(
         incident=p1, actor=manager, source=CLI, manager=manager, initial_impact_statement="Down"
@@ -67,6 +77,7 @@ def world(manager, responder, stakeholder, service, team):
         "notifications": list(Notification.objects.values_list("pk", flat=True)),
         "action-items": [action_item.pk],
         "sections": ["root_cause"],
+        "followups": [followup.pk],
         "auth-events": [AuthEvent.objects.create(kind=AuthEventKind.LOGIN, user=manager).pk],
     }
 

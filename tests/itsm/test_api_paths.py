@@ -19,6 +19,8 @@ JSON = "application/json"
 DOCUMENTS = {
     "/api/schema/": "application/vnd.oai.openapi; charset=utf-8",
     "/api/docs/": "text/html; charset=utf-8",
+    # A file to download: the review meeting's invitation.
+    "/api/incidents/{number}/postmortem/meeting.ics": "text/calendar; charset=utf-8",
 }
 # Not a field of any body: every write refuses it (400) without writing anything.
 UNKNOWN_FIELD = {"no_such_field": 1}

@@ -5,8 +5,12 @@ from datetime import date
 import pytest
 import time_machine
 
+from itsm.roles import Role
 from postmortems.action_items import action_item_create
+from tests.factories import make_incident
 from tests.postmortems.reviews import T0, at, resolved_incident
+from warroom import services as warroom_services
+from warroom.choices import WarRoomRole
 
 CLI = "cli"
 
@@ -47,3 +51,49 @@ def resolve(traveller, drive, responder):
         )
 
     return run
+
+
+# --- major incidents with a staffed war room (role follow-ups, review meetings) ---------------
+
+
+@pytest.fixture
+def crew(make_user):
+    """role → the people who hold it: a commander, a scribe, two experts, a communications
+    lead (all responders)."""
+    people = {
+        name: make_user(name, roles=[Role.RESPONDER], first_name=name.title())
+        for name in ("ivan", "sid", "eve", "ed", "cora")
+    }
+    return {
+        WarRoomRole.INCIDENT_COMMANDER: [people["ivan"]],
+        WarRoomRole.SCRIBE: [people["sid"]],
+        WarRoomRole.SME: [people["eve"], people["ed"]],
+        WarRoomRole.COMMUNICATIONS_LEAD: [people["cora"]],
+    }
+
+
+@pytest.fixture
+def fight_major(traveller, drive, manager, crew):
+    """`fight_major(resolve_at)`: a P1 opened now, declared major (manager mona, who owns its
+    review), staffed with `crew`, and resolved at `resolve_at`."""
+
+    def fight(resolve_at, *, title="Checkout returns 500"):
+        incident = make_incident(actor=manager, priority="P1", assignee=manager, title=title)
+        major = warroom_services.major_incident_declare(
+            incident=incident,
+            actor=manager,
+            source=CLI,
+            manager=manager,
+            initial_impact_statement="Checkout is down",
+            bridge_link="https://meet.example.com/checkout",
+        )
+        for role, people in crew.items():
+            for person in people:
+                warroom_services.role_assign(
+                    major=major, actor=manager, source=CLI, role=role, user=person
+                )
+        drive(incident, manager, "acknowledge", "start")
+        traveller.move_to(resolve_at)
+        return drive(incident, manager, "resolve")
+
+    return fight
