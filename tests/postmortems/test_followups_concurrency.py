@@ -11,8 +11,8 @@ from itsm.choices import NotificationChannel
 from itsm.models import Notification
 from postmortems import meeting, receivers, tasks
 from postmortems.models import FollowUp, ReviewMeeting
+from tests.concurrency import all_succeed
 from tests.postmortems.reviews import at
-from tests.postmortems.test_review_concurrency import _all_at_once
 
 pytestmark = [
     pytest.mark.postgres,
@@ -34,7 +34,7 @@ def test_several_workers_assign_the_follow_ups_and_propose_the_meeting_once(figh
     incident = fight_major(at(hours=1))
     assert not ReviewMeeting.objects.exists()
 
-    _all_at_once([lambda: tasks.ensure_review(incident.pk)] * WORKERS)
+    all_succeed(*[lambda: tasks.ensure_review(incident.pk)] * WORKERS)
 
     assert FollowUp.objects.filter(review__incident=incident).count() == 11
     proposed = ReviewMeeting.objects.get(review__incident=incident)
@@ -61,7 +61,7 @@ def test_two_meetings_of_one_owner_proposed_at_once_take_different_slots(fight_m
     second = fight_major(at(hours=1), title="Search is slow")
     assert not ReviewMeeting.objects.exists()
 
-    _all_at_once([lambda: tasks.ensure_review(first.pk), lambda: tasks.ensure_review(second.pk)])
+    all_succeed(lambda: tasks.ensure_review(first.pk), lambda: tasks.ensure_review(second.pk))
 
     starts = sorted(ReviewMeeting.objects.values_list("starts_at", flat=True))
     assert starts == [datetime(2026, 3, 4, 11, tzinfo=UTC), datetime(2026, 3, 4, 12, tzinfo=UTC)]
