@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from warroom.choices import (
@@ -111,13 +111,15 @@ def grouped(components: list[StatusComponent]) -> list[Group]:
 
 def status_incident_queryset() -> QuerySet[StatusIncident]:
     """Public incidents with their updates (newest first), each update's public affected
-    components, and the public components each incident affects."""
+    components, and the public components each incident affects; `number` is the incident's
+    (the incident's own row is never read for the public)."""
     affected = AffectedComponent.objects.filter(component__public=True).select_related("component")
     updates = StatusUpdate.objects.order_by("-created_at", "-id").prefetch_related(
         Prefetch("affected_components", queryset=affected)
     )
     impacts = StatusImpact.objects.filter(component__public=True).select_related("component")
-    return StatusIncident.objects.order_by("-created_at", "-id").prefetch_related(
+    incidents = StatusIncident.objects.annotate(number=F("incident__number"))
+    return incidents.order_by("-created_at", "-id").prefetch_related(
         Prefetch("updates", queryset=updates),
         Prefetch("impacts", queryset=impacts.order_by("component__position", "component__name")),
     )
@@ -148,9 +150,10 @@ def page_indicator(components, open_incidents) -> str:
 
 def recent_updates(*, limit: int = FEED_LIMIT) -> QuerySet[StatusUpdate]:
     """The latest public updates, newest first, each with its incident (the feeds)."""
-    return StatusUpdate.objects.select_related("status_incident").order_by("-created_at", "-id")[
-        :limit
-    ]
+    updates = StatusUpdate.objects.select_related("status_incident").annotate(
+        number=F("status_incident__incident__number")
+    )
+    return updates.order_by("-created_at", "-id")[:limit]
 
 
 # --- maintenances --------------------------------------------------------------------------------
@@ -170,6 +173,10 @@ def active_maintenances() -> QuerySet[Maintenance]:
 
 def upcoming_maintenances() -> QuerySet[Maintenance]:
     return maintenance_queryset().filter(status=MaintenanceStatus.SCHEDULED)
+
+
+def recent_maintenances(*, limit: int = INCIDENTS_JSON_LIMIT) -> QuerySet[Maintenance]:
+    return maintenance_queryset().order_by("-scheduled_for", "-id")[:limit]
 
 
 def open_maintenances() -> QuerySet[Maintenance]:
