@@ -59,7 +59,8 @@ def components_json(components) -> list[dict]:
     for group in selectors.grouped(components):
         if group.group is not None:
             rows.append(_group_json(group, position=len(rows) + 1))
-        rows += [component_json(c, position=len(rows) + 1) for c in group.components]
+        for component in group.components:
+            rows.append(component_json(component, position=len(rows) + 1))
     return rows
 
 
