@@ -346,6 +346,9 @@ SPECTACULAR_SETTINGS = {
         "ActionItemPriorityEnum": "postmortems.choices.ActionItemPriority",
         "ActionItemStatusEnum": "postmortems.choices.ActionItemStatus",
         "ActionItemTypeEnum": "postmortems.choices.ActionItemType",
+        "ComponentStatusEnum": "warroom.choices.ComponentStatus",
+        "StatusIncidentStatusEnum": "warroom.choices.StatusIncidentStatus",
+        "MaintenanceStatusEnum": "warroom.choices.MaintenanceStatus",
     },
 }
 

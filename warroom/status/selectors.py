@@ -52,10 +52,15 @@ def worst(statuses) -> str:
 
 def public_components() -> list[StatusComponent]:
     """Every public component, in page order (its group's, then its own), each with `state`."""
+    return with_states(StatusComponent.objects.filter(public=True))
+
+
+def with_states(queryset) -> list[StatusComponent]:
+    """The components of `queryset` in page order, each with its `state`: three queries."""
     components = list(
-        StatusComponent.objects.filter(public=True)
-        .select_related("group")
-        .order_by("group__position", "group__name", "position", "name")
+        queryset.select_related("group").order_by(
+            "group__position", "group__name", "position", "name"
+        )
     )
     states = component_states(components)
     for component in components:
