@@ -249,3 +249,58 @@ def test_the_page_answers_in_a_fixed_number_of_queries(client, manager, responde
     assert _queries(client) == PAGE_QUERIES
     # Every incident in the history, and the 16 open ones above it.
     assert text_of(client.get(PAGE)).count('class="incident ') == 30 + 16
+
+
+# --- the war room's form ------------------------------------------------------------------------
+
+
+def test_a_manager_posts_an_update_from_the_war_room_and_the_page_shows_it(
+    signed_in, client, manager, responder, platform
+):
+    incident = make_incident(actor=responder, impact=1, urgency=1)
+    major = warroom.major_incident_declare(
+        incident=incident,
+        actor=manager,
+        source=CLI,
+        manager=manager,
+        initial_impact_statement="Down",
+    )
+    room = signed_in(manager).get(major.get_absolute_url()).content.decode()
+    assert 'id="status-update-form"' in room
+    response = client.post(
+        f"/warroom/{incident.number}/status-update/",
+        {
+            "status": "investigating",
+            "body": "Logins fail for some users.",
+            "name": "Login problems",
+            "component_api": "partial_outage",
+            "component_website": "",
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == major.get_absolute_url()
+    client.logout()
+    html = text_of(client.get(PAGE))
+    assert "Login problems" in html and "Logins fail for some users." in html
+    assert re.search(r'id="component-api">.*?Partial outage', html, re.S)
+    assert re.search(r'id="component-website">.*?Operational', html, re.S)
+
+
+def test_responders_see_no_form_and_their_post_is_refused(signed_in, manager, responder, platform):
+    incident = make_incident(actor=responder, impact=1, urgency=1)
+    major = warroom.major_incident_declare(
+        incident=incident,
+        actor=manager,
+        source=CLI,
+        manager=manager,
+        initial_impact_statement="Down",
+    )
+    client = signed_in(responder)
+    assert 'id="status-update-form"' not in client.get(major.get_absolute_url()).content.decode()
+    response = client.post(
+        f"/warroom/{incident.number}/status-update/",
+        {"status": "investigating", "body": "x"},
+        follow=True,
+    )
+    assert "You may not post this incident&#x27;s status page updates." in response.content.decode()
+    assert not incident.events.filter(public=True).exists()
