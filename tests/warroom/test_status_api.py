@@ -185,3 +185,37 @@ def test_a_maintenance_window_must_end_after_it_starts(api, manager):
     response = api.as_user(manager).post(MAINTENANCES, body, format="json")
     assert response.status_code == 400
     assert set(response.json()["error"]["fields"]) == {"scheduled_until"}
+
+
+def test_a_manager_starts_and_completes_a_maintenance_and_its_components_follow(
+    api, manager, stakeholder, api_component
+):
+    body = {
+        "name": "Database upgrade",
+        "body": "Planned.",
+        "scheduled_for": "2026-03-02T22:00:00Z",
+        "scheduled_until": "2026-03-02T23:00:00Z",
+        "components": ["api"],
+    }
+    client = api.as_user(manager)
+    created = client.post(MAINTENANCES, body, format="json").json()
+    updates = f"{MAINTENANCES}{created['id']}/updates/"
+    started = client.post(updates, {"status": "in_progress", "body": "Started."}, format="json")
+    assert started.status_code == 201, started.content
+    assert [u["status"] for u in started.json()["updates"]] == ["in_progress", "scheduled"]
+    assert [c["status"] for c in client.get(COMPONENTS).json()] == ["under_maintenance"]
+    client = api.as_user(manager)  # the same client, signed in again
+    assert (
+        client.post(updates, {"status": "completed", "body": "Done."}, format="json").status_code
+        == 201
+    )
+    again = client.post(updates, {"status": "in_progress", "body": "Again."}, format="json")
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "conflict"
+    refused = api.as_user(stakeholder).post(
+        updates, {"status": "verifying", "body": "x"}, format="json"
+    )
+    assert refused.status_code == 403
+    client = api.as_user(manager)  # the same client, signed in as the manager again
+    unknown = client.post(f"{MAINTENANCES}999999/updates/", {"status": "completed", "body": "x"})
+    assert unknown.status_code == 404

@@ -214,3 +214,8 @@ class MaintenanceCreateSerializer(StrictSerializer):
         if data["scheduled_until"] <= data["scheduled_for"]:
             raise serializers.ValidationError({"scheduled_until": "Must be after scheduled_for."})
         return data
+
+
+class MaintenanceUpdateCreateSerializer(StrictSerializer):
+    status = EscapingChoiceField(choices=MaintenanceStatus.choices)
+    body = serializers.CharField(max_length=STATUS_BODY_MAX_LENGTH, help_text="Markdown; public.")

@@ -6,6 +6,7 @@ communications lead and incident commander of its war room (warroom.status.servi
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from incidents.choices import ChangeSource
@@ -16,6 +17,7 @@ from warroom.api.status_serializers import (
     ComponentSerializer,
     MaintenanceCreateSerializer,
     MaintenanceSerializer,
+    MaintenanceUpdateCreateSerializer,
     StatusUpdateCreateSerializer,
     StatusUpdateSerializer,
 )
@@ -106,9 +108,14 @@ class IncidentStatusUpdateViewSet(viewsets.GenericViewSet):
 
 @extend_schema_view(list=extend_schema(summary="Maintenances, the latest scheduled first"))
 class MaintenanceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    lookup_value_regex = "[0-9]+"
     parser_classes = JSON_ONLY
     serializer_class = MaintenanceSerializer
-    action_permissions = {"list": VIEW_MAINTENANCE, "create": MANAGE_MAINTENANCE_PERMISSION}
+    action_permissions = {
+        "list": VIEW_MAINTENANCE,
+        "create": MANAGE_MAINTENANCE_PERMISSION,
+        "updates": MANAGE_MAINTENANCE_PERMISSION,
+    }
 
     def get_queryset(self):
         return selectors.maintenance_queryset().order_by("-scheduled_for", "-id")
@@ -121,5 +128,22 @@ class MaintenanceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def create(self, request):
         data = _valid(MaintenanceCreateSerializer, request)
         maintenance = services.maintenance_create(actor=request.user, source=API, **data)
-        fresh = selectors.maintenance_queryset().get(pk=maintenance.pk)
+        return self._answer(maintenance.pk)
+
+    @extend_schema(
+        request=MaintenanceUpdateCreateSerializer,
+        responses={201: MaintenanceSerializer},
+        summary="Move a maintenance on (in progress, verifying, completed) with a public note",
+    )
+    @action(detail=True, methods=["post"])
+    def updates(self, request, pk=None):
+        maintenance = self.get_object()
+        data = _valid(MaintenanceUpdateCreateSerializer, request)
+        services.maintenance_post_update(
+            maintenance=maintenance, actor=request.user, source=API, **data
+        )
+        return self._answer(maintenance.pk)
+
+    def _answer(self, pk: int):
+        fresh = selectors.maintenance_queryset().get(pk=pk)
         return Response(MaintenanceSerializer(fresh).data, status=status.HTTP_201_CREATED)
