@@ -297,10 +297,36 @@ def test_responders_see_no_form_and_their_post_is_refused(signed_in, manager, re
     )
     client = signed_in(responder)
     assert 'id="status-update-form"' not in client.get(major.get_absolute_url()).content.decode()
-    response = client.post(
-        f"/warroom/{incident.number}/status-update/",
-        {"status": "investigating", "body": "x"},
-        follow=True,
-    )
-    assert "You may not post this incident&#x27;s status page updates." in response.content.decode()
+    assert "Post status page update" not in client.get(incident.get_absolute_url()).content.decode()
+    path = f"/warroom/{incident.number}/status-update/"
+    assert client.get(path).status_code == 403
+    assert client.post(path, {"status": "investigating", "body": "x"}).status_code == 403
     assert not incident.events.filter(public=True).exists()
+
+
+def test_a_manager_posts_from_the_incident_page_and_bad_input_keeps_the_text(
+    signed_in, manager, incident, platform
+):
+    client = signed_in(manager)
+    detail = client.get(incident.get_absolute_url()).content.decode()
+    path = f"/warroom/{incident.number}/status-update/"
+    assert f'href="{path}">Post status page update</a>' in detail
+    refused = client.post(
+        path,
+        {"status": "exploded", "body": "Half written words", "component_api": "partial_outage"},
+    )
+    assert refused.status_code == 400
+    assert "Half written words" in refused.content.decode()
+    posted = client.post(
+        path,
+        {
+            "status": "investigating",
+            "body": "Search is slow.",
+            "component_api": "degraded_performance",
+        },
+    )
+    assert posted.status_code == 302
+    assert posted["Location"] == incident.get_absolute_url()
+    html = text_of(client.get(PAGE))
+    assert "Search is slow." in html
+    assert re.search(r'id="component-api">.*?Degraded performance', html, re.S)

@@ -3,9 +3,8 @@ form for `user`, or None when they may not post this incident's updates."""
 
 from django import template
 
-from warroom.models import WORK_PERMISSION, StatusIncident
-from warroom.status import selectors
-from warroom.status.forms import StatusUpdateForm
+from warroom.models import WORK_PERMISSION
+from warroom.status import views
 from warroom.status.services import may_post_status
 
 register = template.Library()
@@ -16,9 +15,4 @@ def status_update_form(major, user):
     incident = major.incident
     if not (major.is_live and user.has_perm(WORK_PERMISSION) and may_post_status(user, incident)):
         return None
-    return StatusUpdateForm(
-        components=selectors.public_components(),
-        public=StatusIncident.objects.filter(incident=incident).first(),
-        title=incident.title,
-        auto_id="id_status_%s",
-    )
+    return views.status_update_form(incident)
