@@ -177,3 +177,12 @@ def test_bad_input_names_each_field_and_writes_nothing(incident, manager):
     assert set(caught.value.fields) == {"status", "body", "components", "name"}
     assert not StatusIncident.objects.exists()
     assert not incident.events.filter(type=EventType.COMMUNICATION).exists()
+
+
+def test_a_component_needs_a_name_and_a_slug_of_its_own(manager, api_component):
+    with pytest.raises(ValidationFailed) as caught:
+        services.component_create(actor=manager, source=CLI, name="API")
+    assert set(caught.value.fields) == {"name", "slug"}
+    with pytest.raises(ValidationFailed) as caught:
+        services.component_create(actor=manager, source=CLI, name="日本")
+    assert caught.value.fields == {"slug": ["Use letters, digits, hyphens and underscores only."]}

@@ -104,7 +104,7 @@ def component_create(
     group_name = clean_text(errors, "group", group_name, required=False, max_length=100)
     if status_override:
         choice(errors, "status", status_override, ComponentStatus)
-    if "slug" not in errors and slug != slugify(slug):
+    if "slug" not in errors and (not slug or slug != slugify(slug)):
         errors["slug"] = "Use letters, digits, hyphens and underscores only."
     if "name" not in errors and StatusComponent.objects.filter(name=name).exists():
         errors["name"] = f"A component named {name!r} exists already."
