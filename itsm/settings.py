@@ -49,6 +49,10 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # origin in the Content-Security-Policy. `make run` (runportal) sets it for its children to the
 # address it listens at when the environment does not.
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The public status page (/status/, docs/status-page.md): its title, and the page id its
+# Statuspage-compatible JSON carries.
+STATUS_PAGE_NAME = env.str("STATUS_PAGE_NAME", default="Service status")
+STATUS_PAGE_ID = env.str("STATUS_PAGE_ID", default="itsm")
 
 INSTALLED_APPS = [
     "daphne",
@@ -342,6 +346,9 @@ SPECTACULAR_SETTINGS = {
         "ActionItemPriorityEnum": "postmortems.choices.ActionItemPriority",
         "ActionItemStatusEnum": "postmortems.choices.ActionItemStatus",
         "ActionItemTypeEnum": "postmortems.choices.ActionItemType",
+        "ComponentStatusEnum": "warroom.choices.ComponentStatus",
+        "StatusIncidentStatusEnum": "warroom.choices.StatusIncidentStatus",
+        "MaintenanceStatusEnum": "warroom.choices.MaintenanceStatus",
     },
 }
 

@@ -12,7 +12,7 @@ from channels.db import database_sync_to_async
 
 from itsm import live
 from itsm.consumers import ListeningConsumer
-from postmortems.markdown import render
+from itsm.markdown import render
 from postmortems.models import SECTIONS, PostIncidentReview
 from postmortems.selectors import readable_reviews
 from postmortems.services import EDITABLE_STATUSES, review_group

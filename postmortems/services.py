@@ -19,11 +19,11 @@ from incidents.models import Incident
 from incidents.services import actor_label
 from itsm import realtime
 from itsm.errors import ConflictError, InvalidTransition, PermissionDeniedError
+from itsm.markdown import render
 from itsm.notifications import notify
 from itsm.validation import clean_text, raise_if, typed_text, version_number
 from postmortems import drafting, proposals, summary
 from postmortems.choices import DEFAULT_POLICY, PolicyScope, ReviewStatus, ReviewTransition
-from postmortems.markdown import render
 from postmortems.models import (
     CHANGE_PERMISSION,
     REASON_MAX_LENGTH,

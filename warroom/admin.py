@@ -367,3 +367,6 @@ class DeclarationRuleAdmin(ServiceWrittenAdmin):
             **{name: form.cleaned_data[name] for name in form.changed_data},
         )
         load_saved(obj, saved)
+
+
+from warroom import admin_status  # noqa: E402, F401  (the status page's admin)

@@ -40,3 +40,65 @@ class MajorTransition(models.TextChoices):
     CLOSE = "close", "Close"
     DEMOTE = "demote", "Demote"
     REDECLARE = "redeclare", "Declare again"
+
+
+# --- the public status page: the values of Atlassian Statuspage's public API (v2) -------------
+
+
+class ComponentStatus(models.TextChoices):
+    """A status page component's state."""
+
+    OPERATIONAL = "operational", "Operational"
+    DEGRADED_PERFORMANCE = "degraded_performance", "Degraded performance"
+    PARTIAL_OUTAGE = "partial_outage", "Partial outage"
+    MAJOR_OUTAGE = "major_outage", "Major outage"
+    UNDER_MAINTENANCE = "under_maintenance", "Under maintenance"
+
+
+# How bad each state is, to pick the worst of several (maintenance is planned: below any outage).
+COMPONENT_SEVERITY = {
+    ComponentStatus.OPERATIONAL: 0,
+    ComponentStatus.UNDER_MAINTENANCE: 1,
+    ComponentStatus.DEGRADED_PERFORMANCE: 2,
+    ComponentStatus.PARTIAL_OUTAGE: 3,
+    ComponentStatus.MAJOR_OUTAGE: 4,
+}
+
+
+class StatusIncidentStatus(models.TextChoices):
+    """Where a public incident stands, as its status page updates say."""
+
+    INVESTIGATING = "investigating", "Investigating"
+    IDENTIFIED = "identified", "Identified"
+    MONITORING = "monitoring", "Monitoring"
+    RESOLVED = "resolved", "Resolved"
+
+
+class MaintenanceStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    IN_PROGRESS = "in_progress", "In progress"
+    VERIFYING = "verifying", "Verifying"
+    COMPLETED = "completed", "Completed"
+
+
+# A maintenance puts its components under maintenance while it is in one of these.
+ACTIVE_MAINTENANCE = (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING)
+
+
+class Indicator(models.TextChoices):
+    """The page's status indicator, and an incident's impact."""
+
+    NONE = "none", "All Systems Operational"
+    MINOR = "minor", "Partially Degraded Service"
+    MAJOR = "major", "Partial System Outage"
+    CRITICAL = "critical", "Major System Outage"
+
+
+# The indicator a component's state raises the page to (maintenance alone raises nothing).
+INDICATOR_OF = {
+    ComponentStatus.OPERATIONAL: Indicator.NONE,
+    ComponentStatus.UNDER_MAINTENANCE: Indicator.NONE,
+    ComponentStatus.DEGRADED_PERFORMANCE: Indicator.MINOR,
+    ComponentStatus.PARTIAL_OUTAGE: Indicator.MAJOR,
+    ComponentStatus.MAJOR_OUTAGE: Indicator.CRITICAL,
+}

@@ -84,7 +84,7 @@ def _has_return_reason(review) -> bool:
 
 class PostIncidentReview(FSMModelMixin, models.Model):
     """The blameless review of one incident. The sections are Markdown (rendered through
-    postmortems.markdown); `facts`, the first `timeline` and `proposed_action_items` are
+    itsm.markdown); `facts`, the first `timeline` and `proposed_action_items` are
     generated from the record (postmortems.drafting) and then edited by people."""
 
     incident = models.OneToOneField(Incident, on_delete=models.PROTECT, related_name="review")

@@ -2,7 +2,7 @@
 
 from django import template
 
-from postmortems.markdown import render
+from itsm.markdown import render
 
 register = template.Library()
 register.filter("markdown", render)

@@ -14,6 +14,7 @@ from postmortems.models import FollowUp, PostIncidentReview, ReviewMeeting
 from tests.factories import make_incident
 from warroom import services as warroom
 from warroom.choices import WarRoomRole
+from warroom.status.services import maintenance_create
 
 CLI = "cli"
 
@@ -61,6 +62,14 @@ def world(manager, responder, stakeholder, service, team):
         owner=responder,
         due_date=date(2026, 1, 30),
     )
+    maintenance = maintenance_create(
+        actor=manager,
+        source=CLI,
+        name="Upgrade",
+        body="Short pauses.",
+        scheduled_for=datetime(2026, 1, 10, 22, tzinfo=UTC),
+        scheduled_until=datetime(2026, 1, 10, 23, tzinfo=UTC),
+    )
     return {
         "incidents": [incident.number, p1.number],
         "major-incidents": [major.number],
@@ -78,6 +87,7 @@ def world(manager, responder, stakeholder, service, team):
         "action-items": [action_item.pk],
         "sections": ["root_cause"],
         "followups": [followup.pk],
+        "maintenances": [maintenance.pk],
         "auth-events": [AuthEvent.objects.create(kind=AuthEventKind.LOGIN, user=manager).pk],
     }
 

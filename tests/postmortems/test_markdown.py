@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.template import Context, Template
 
-from postmortems.markdown import render
+from itsm.markdown import render
 
 
 class Tags(HTMLParser):

@@ -1,5 +1,11 @@
+from django.urls import re_path
 from rest_framework.routers import DefaultRouter
 
+from warroom.api.status_views import (
+    IncidentStatusUpdateViewSet,
+    MaintenanceViewSet,
+    StatusComponentViewSet,
+)
 from warroom.api.views import (
     DeclarationRuleViewSet,
     MajorIncidentViewSet,
@@ -20,5 +26,14 @@ router.register(f"{ROOM}/tasks", TaskViewSet, basename="major-incident-task")
 router.register(f"{ROOM}/timeline", TimelineViewSet, basename="major-incident-timeline")
 router.register(f"{ROOM}/notes", NoteViewSet, basename="major-incident-note")
 router.register("declaration-rules", DeclarationRuleViewSet, basename="declaration-rule")
+router.register("status/components", StatusComponentViewSet, basename="status-component")
+router.register("maintenances", MaintenanceViewSet, basename="maintenance")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    re_path(
+        rf"^incidents/(?P<number>{NUMBER_PATTERN})/status-updates/$",
+        IncidentStatusUpdateViewSet.as_view({"post": "create"}),
+        name="incident-status-updates",
+    ),
+]

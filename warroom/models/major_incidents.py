@@ -19,6 +19,26 @@ from warroom.choices import (
     WarRoomRole,
 )
 
+__all__ = [
+    "BRIDGE_LINK_MAX_LENGTH",
+    "DECLARE_PERMISSION",
+    "NUMBER_PATTERN",
+    "REASON_MAX_LENGTH",
+    "SCRATCHPAD_MAX_LENGTH",
+    "STATEMENT_MAX_LENGTH",
+    "TASK_TITLE_MAX_LENGTH",
+    "VIEW_PERMISSION",
+    "WORK_PERMISSION",
+    "BridgeAttendance",
+    "DeclarationRule",
+    "DeclarationWatch",
+    "MajorIncident",
+    "Presence",
+    "RoleAssignment",
+    "ScratchpadRevision",
+    "WarRoomTask",
+]
+
 S = MajorIncidentState
 NUMBER_PATTERN = "INC[0-9]{7}"  # an incident number in a URL: ASCII digits only
 STATEMENT_MAX_LENGTH = 2000

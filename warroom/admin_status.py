@@ -1,0 +1,166 @@
+"""The admin of the public status page (imported by warroom/admin.py).
+
+Components and their groups are reference data, edited here like the CMDB's services (each
+edit named in the component's history). Public incidents and their updates are read-only here:
+they are posted from the war room, the incident page or the API (`warroom.status.services`).
+A maintenance is scheduled, and moved on with a public note, through the services.
+"""
+
+from django import forms
+from django.contrib import admin
+
+from incidents.admin import HistoryAdmin, ReadOnlyInline, ServiceWrittenAdmin, load_saved
+from incidents.choices import ChangeSource
+from warroom.choices import MaintenanceStatus
+from warroom.models import (
+    STATUS_BODY_MAX_LENGTH,
+    AffectedComponent,
+    ComponentGroup,
+    Maintenance,
+    MaintenanceUpdate,
+    StatusComponent,
+    StatusIncident,
+    StatusUpdate,
+)
+from warroom.status import services
+
+ADMIN = ChangeSource.ADMIN
+
+
+@admin.register(ComponentGroup)
+class ComponentGroupAdmin(admin.ModelAdmin):
+    list_display = ("name", "position")
+    list_editable = ("position",)
+
+
+@admin.register(StatusComponent)
+class StatusComponentAdmin(HistoryAdmin):
+    list_display = ("name", "slug", "group", "position", "public", "status_override", "service")
+    list_filter = ("public", "group")
+    list_select_related = ("group", "service")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    fields = (
+        "name",
+        "slug",
+        "description",
+        "service",
+        "group",
+        "position",
+        "public",
+        "status_override",
+    )
+    history_list_display = ("public", "status_override")
+
+    def save_model(self, request, obj, form, change):
+        reason = "edit " + ", ".join(form.changed_data) if change else "create"
+        obj._change_reason = f"{reason} by {request.user.get_username()} ({ADMIN})"
+        super().save_model(request, obj, form, change)
+
+
+class StatusUpdateInline(ReadOnlyInline):
+    model = StatusUpdate
+    fields = ("created_at", "status", "body", "author")
+
+
+@admin.register(StatusIncident)
+class StatusIncidentAdmin(ServiceWrittenAdmin):
+    list_display = ("name", "incident", "status", "impact", "created_at", "resolved_at")
+    list_filter = ("status", "impact")
+    list_select_related = ("incident",)
+    search_fields = ("name", "incident__number")
+    fields = (
+        "incident",
+        "name",
+        "status",
+        "impact",
+        "started_at",
+        "created_at",
+        "monitoring_at",
+        "resolved_at",
+    )
+    readonly_fields = fields
+    inlines = [StatusUpdateInline]
+    history_list_display = ("name", "status", "impact")
+
+    def has_add_permission(self, request):
+        """Posted from the war room, the incident page or the API."""
+        return False
+
+
+@admin.register(AffectedComponent)
+class AffectedComponentAdmin(admin.ModelAdmin):
+    """Read-only: which components each update named, before and after."""
+
+    list_display = ("update", "component", "old_status", "new_status")
+    list_select_related = ("update", "component")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class MaintenanceForm(forms.ModelForm):
+    body = forms.CharField(
+        widget=forms.Textarea,
+        max_length=STATUS_BODY_MAX_LENGTH,
+        help_text="The public note of this step (Markdown).",
+    )
+
+    class Meta:
+        model = Maintenance
+        fields = ("name", "status", "scheduled_for", "scheduled_until", "components")
+
+
+class MaintenanceUpdateInline(ReadOnlyInline):
+    model = MaintenanceUpdate
+    fields = ("created_at", "status", "body", "author")
+
+
+@admin.register(Maintenance)
+class MaintenanceAdmin(ServiceWrittenAdmin):
+    form = MaintenanceForm
+    list_display = ("name", "status", "scheduled_for", "scheduled_until")
+    list_filter = ("status",)
+    filter_horizontal = ("components",)
+    inlines = [MaintenanceUpdateInline]
+    history_list_display = ("status",)
+
+    def get_readonly_fields(self, request, obj=None):
+        """Once scheduled, a maintenance changes by its status and a note."""
+        if obj is None:
+            return ()
+        return ("name", "scheduled_for", "scheduled_until", "components")
+
+    def has_change_permission(self, request, obj=None):
+        done = obj is not None and obj.status == MaintenanceStatus.COMPLETED
+        return super().has_change_permission(request, obj) and not done
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            services.maintenance_post_update(
+                maintenance=obj,
+                actor=request.user,
+                source=ADMIN,
+                status=data["status"],
+                body=data["body"],
+            )
+            saved = obj
+        else:
+            saved = services.maintenance_create(
+                actor=request.user,
+                source=ADMIN,
+                name=data["name"],
+                body=data["body"],
+                scheduled_for=data["scheduled_for"],
+                scheduled_until=data["scheduled_until"],
+                components=list(data["components"]),
+                status=data["status"],
+            )
+        load_saved(obj, saved)

@@ -1,0 +1,4 @@
+"""The war room's models, one module per aggregate."""
+
+from warroom.models.major_incidents import *  # noqa: F403
+from warroom.models.status import *  # noqa: F403
