@@ -32,6 +32,7 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/live/", views.notifications_live, name="notifications-live"),
     path("warroom/", include("warroom.urls")),
+    path("postmortems/", include("postmortems.urls")),
     path("", include("incidents.urls")),
 ]
 

@@ -8,6 +8,8 @@ from django.db.models import Count, F, Q, QuerySet
 from postmortems.choices import PENDING_ACTION_STATUSES, ActionItemStatus, ReviewStatus
 from postmortems.models import CHANGE_PERMISSION, ActionItem, PostIncidentReview
 
+OPEN_REVIEW_STATUSES = (ReviewStatus.DRAFT, ReviewStatus.IN_REVIEW)
+
 
 def readable_reviews(user) -> QuerySet[PostIncidentReview]:
     """The reviews `user` may read: every one for whoever edits reviews, else published ones."""
@@ -15,6 +17,11 @@ def readable_reviews(user) -> QuerySet[PostIncidentReview]:
     if user.has_perm(CHANGE_PERMISSION):
         return reviews
     return reviews.filter(status=ReviewStatus.PUBLISHED)
+
+
+def overdue_review_condition(now) -> Q:
+    """Not yet published (nor skipped), and its due time has passed."""
+    return Q(status__in=OPEN_REVIEW_STATUSES, due_at__lt=now)
 
 
 def action_item_queryset():

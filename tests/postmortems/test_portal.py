@@ -1,0 +1,441 @@
+"""The review pages (postmortems/views.py): who sees what, each form's happy path and its bad
+input (the page again with the error, 400, nothing written), illegal transitions (409), inert
+Markdown, the Markdown export and the printable page, and what the pages cost in queries."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.urls import reverse
+
+from postmortems import services, tasks
+from postmortems.choices import ActionItemStatus, ReviewStatus
+from postmortems.models import SECTION_MAX_LENGTH, ActionItem, PostIncidentReview
+from tests.factories import make_incident
+from tests.postmortems.conftest import CLI
+from warroom.services import major_incident_declare
+
+S = ReviewStatus
+XSS = "<script>alert(1)</script>"
+PAGES = ["list", "detail", "export", "print"]
+
+
+def url(name: str, incident=None, *args) -> str:
+    return reverse(f"postmortems:{name}", args=[incident.number, *args] if incident else [])
+
+
+def review_of(incident) -> PostIncidentReview:
+    return PostIncidentReview.objects.get(incident=incident)
+
+
+def text_of(response) -> str:
+    return response.content.decode()
+
+
+@pytest.fixture
+def drafted(resolve):
+    """A resolved P1 and its drafted, required review (owned by the responder)."""
+    incident = resolve("P1")
+    tasks.ensure_review(incident.pk)
+    return incident
+
+
+def declare_major(incident, manager):
+    return major_incident_declare(
+        incident=incident,
+        actor=manager,
+        source=CLI,
+        manager=manager,
+        initial_impact_statement="Checkout fails for everyone",
+    )
+
+
+def move(incident, actor, *names, reason="because"):
+    """Move the review along with the services (not through the pages under test)."""
+    steps = {
+        "submit": services.review_submit,
+        "publish": services.review_publish,
+        "return": services.review_return,
+        "skip": services.review_skip,
+    }
+    for name in names:
+        extra = {"reason": reason} if name in ("return", "skip") else {}
+        steps[name](review=review_of(incident), actor=actor, source=CLI, **extra)
+
+
+def edit(incident, actor, **changes):
+    return services.review_update(review=review_of(incident), actor=actor, source=CLI, **changes)
+
+
+# --- who sees what -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_needs_a_login_and_a_role(client, nobody, drafted, name):
+    address = url(name, None if name == "list" else drafted)
+
+    assert client.get(address).url.startswith(reverse("login"))
+    client.force_login(nobody)
+    assert client.get(address).status_code == 403
+
+
+def test_writes_need_a_login(client, drafted):
+    response = client.post(url("section", drafted, "summary"), {"text": "x"})
+
+    assert response.url.startswith(reverse("login"))
+    assert review_of(drafted).summary != "x"
+
+
+def test_a_stakeholder_reads_published_reviews_only(signed_in, stakeholder, manager, drafted):
+    client = signed_in(stakeholder)
+
+    for name in ("detail", "export", "print"):
+        assert client.get(url(name, drafted)).status_code == 404, name
+    listed = client.get(url("list"))
+    assert drafted.number not in text_of(listed)
+    assert client.get(url("list"), {"show": "due"}).status_code == 400
+
+    move(drafted, manager, "submit", "publish")
+
+    page = text_of(client.get(url("detail", drafted)))
+    assert "Published" in page and 'data-section="summary"' not in page
+    assert "Change status" not in page and "Add action item" not in page
+    assert drafted.number in text_of(client.get(url("list")))
+    assert client.get(url("print", drafted)).status_code == 200
+
+
+def test_a_stakeholder_cannot_write(signed_in, stakeholder, manager, drafted):
+    move(drafted, manager, "submit", "publish")
+    client = signed_in(stakeholder)
+
+    assert client.post(url("transition", drafted, "return"), {"reason": "x"}).status_code == 403
+    assert client.post(url("add_item", drafted), {"title": "x"}).status_code == 403
+    assert review_of(drafted).status == S.PUBLISHED
+    assert not ActionItem.objects.exists()
+
+
+def test_a_responder_edits_but_cannot_publish(signed_in, responder, drafted):
+    client = signed_in(responder)
+    page = text_of(client.get(url("detail", drafted)))
+
+    assert f'data-review="{drafted.number}"' in page
+    assert 'data-section="root_cause"' in page and 'name="text"' in page
+    assert "Submit for review" in page and ">Publish<" not in page
+    move(drafted, responder, "submit")
+    assert ">Publish<" not in text_of(client.get(url("detail", drafted)))
+
+    response = client.post(url("transition", drafted, "publish"))
+
+    assert response.status_code == 403
+    assert "You may not publish it." in text_of(response)
+    assert review_of(drafted).status == S.IN_REVIEW
+
+
+def test_the_document_shows_the_facts_status_and_due(signed_in, manager, drafted):
+    review = review_of(drafted)
+    page = text_of(signed_in(manager).get(url("detail", drafted)))
+
+    assert review.facts["duration"] in page
+    assert "Required review, due" in page and "Draft" in page
+    assert "Rita" in page or "rita" in page
+    for row in review.timeline:
+        assert row["event"] in page
+
+
+def test_an_incident_without_a_review_is_404(signed_in, manager, incident):
+    client = signed_in(manager)
+
+    assert client.get(url("detail", incident)).status_code == 404
+    assert client.get(url("export", incident)).status_code == 404
+
+
+# --- the list ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def reviews(resolve, responder, manager, traveller):
+    """Three reviews: an overdue draft (P1, due soonest), a P2 draft owned by the manager, and
+    a published P1."""
+    overdue = resolve("P1", title="Overdue one")
+    tasks.ensure_review(overdue.pk)
+    mine = resolve("P2", title="Manager's one")
+    tasks.ensure_review(mine.pk)
+    edit(mine, manager, owner=manager)
+    published = resolve("P1", title="Published one")
+    tasks.ensure_review(published.pk)
+    move(published, manager, "submit", "publish")
+    traveller.move_to(review_of(overdue).due_at + timedelta(hours=1))
+    return overdue, mine, published
+
+
+def rows(response) -> list[str]:
+    html = text_of(response)
+    return [chunk.split("</a>")[0] for chunk in html.split('class="pm-review-row"')[1:]]
+
+
+def test_the_list_tabs(signed_in, manager, reviews):
+    overdue, mine, published = reviews
+    client = signed_in(manager)
+
+    due = rows(client.get(url("list")))
+    assert [overdue.number in due[0], mine.number in due[1], len(due)] == [True, True, 2]
+    assert "· overdue" in text_of(client.get(url("list")))
+    assert [
+        overdue.number in row for row in rows(client.get(url("list"), {"show": "overdue"}))
+    ] == [True]
+    assert [mine.number in row for row in rows(client.get(url("list"), {"show": "mine"}))] == [True]
+    assert [
+        published.number in row for row in rows(client.get(url("list"), {"show": "published"}))
+    ] == [True]
+    bad = client.get(url("list"), {"show": "everything"})
+    assert bad.status_code == 400 and "There is no list" in text_of(bad)
+
+
+def test_the_list_counts_action_items(signed_in, manager, reviews, make_item):
+    overdue = reviews[0]
+    make_item(incident=overdue)
+    done = make_item(incident=overdue, title="Done one")
+    ActionItem.objects.filter(pk=done.pk).update(status="done", completed_at=done.created_at)
+
+    page = text_of(signed_in(manager).get(url("list")))
+
+    assert "1 open of 2" in page
+
+
+# --- the sections, the timeline, the owner, the public summary -----------------------------------
+
+
+def test_saving_a_section(signed_in, responder, drafted):
+    response = signed_in(responder).post(
+        url("section", drafted, "root_cause"), {"text": "The **pool** was exhausted.\r\n"}
+    )
+
+    assert response.status_code == 302 and response.url == url("detail", drafted)
+    assert review_of(drafted).root_cause == "The **pool** was exhausted."
+    page = text_of(signed_in(responder).get(url("detail", drafted)))
+    assert "Root cause saved." in page and "<strong>pool</strong>" in page
+
+
+def test_a_section_too_long_is_refused_and_nothing_written(signed_in, responder, drafted):
+    before = review_of(drafted).summary
+
+    response = signed_in(responder).post(
+        url("section", drafted, "summary"), {"text": "x" * (SECTION_MAX_LENGTH + 1)}
+    )
+
+    assert response.status_code == 400
+    assert "Please correct the highlighted fields." in text_of(response)
+    assert f"at most {SECTION_MAX_LENGTH} characters" in text_of(response)
+    assert review_of(drafted).summary == before
+
+
+def test_an_unknown_section_is_404(signed_in, responder, drafted):
+    assert (
+        signed_in(responder).post(url("section", drafted, "colour"), {"text": "x"}).status_code
+        == 404
+    )
+
+
+def test_a_published_review_is_not_edited(signed_in, manager, drafted):
+    move(drafted, manager, "submit", "publish")
+
+    response = signed_in(manager).post(url("section", drafted, "summary"), {"text": "Late"})
+
+    assert response.status_code == 409
+    assert "return it to draft to edit it" in text_of(response)
+    assert review_of(drafted).summary != "Late"
+
+
+def timeline_post(rows: list[dict], *, deleted=()) -> dict:
+    data = {
+        "timeline-TOTAL_FORMS": str(len(rows)),
+        "timeline-INITIAL_FORMS": "0",
+        "timeline-MIN_NUM_FORMS": "0",
+        "timeline-MAX_NUM_FORMS": "1000",
+    }
+    for index, row in enumerate(rows):
+        for column, value in row.items():
+            data[f"timeline-{index}-{column}"] = value
+        if index in deleted:
+            data[f"timeline-{index}-DELETE"] = "on"
+    return data
+
+
+def test_saving_the_timeline_keeps_rows_drops_deleted_and_empty(signed_in, responder, drafted):
+    rows_posted = [
+        {"at": "10:00", "event": "Alert fired", "action": "Paged", "owner": "Rita"},
+        {"at": "10:05", "event": "Wrong row", "action": "", "owner": ""},
+        {"at": "", "event": "", "action": "", "owner": ""},
+        {"at": "11:00", "event": "Resolved", "action": "Patched", "owner": "Rita"},
+    ]
+
+    response = signed_in(responder).post(
+        url("timeline", drafted), timeline_post(rows_posted, deleted={1})
+    )
+
+    assert response.status_code == 302
+    assert review_of(drafted).timeline == [rows_posted[0], rows_posted[3]]
+
+
+def test_a_timeline_cell_too_long_is_refused(signed_in, responder, drafted):
+    before = review_of(drafted).timeline
+
+    response = signed_in(responder).post(
+        url("timeline", drafted), timeline_post([{"at": "x", "event": "e" * 2001}])
+    )
+
+    assert response.status_code == 400
+    assert "at most 2000 characters" in text_of(response)
+    assert review_of(drafted).timeline == before
+
+
+def test_changing_the_owner(signed_in, responder, manager, drafted):
+    client = signed_in(responder)
+
+    response = client.post(url("owner", drafted), {"owner": manager.username})
+
+    assert response.status_code == 302
+    assert review_of(drafted).owner == manager
+
+
+@pytest.mark.parametrize("who", ["nobody-here", "stella"])
+def test_an_owner_who_cannot_edit_reviews_is_refused(
+    signed_in, responder, stakeholder, drafted, who
+):
+    response = signed_in(responder).post(url("owner", drafted), {"owner": who})
+
+    assert response.status_code == 400
+    assert "Select a valid choice." in text_of(response)
+    assert review_of(drafted).owner == responder
+
+
+def test_the_public_summary(signed_in, responder, drafted):
+    client = signed_in(responder)
+
+    assert (
+        client.post(url("public_summary", drafted), {"public_summary": "Fixed."}).status_code == 302
+    )
+    assert review_of(drafted).public_summary == "Fixed."
+    long = client.post(
+        url("public_summary", drafted), {"public_summary": "x" * (SECTION_MAX_LENGTH + 1)}
+    )
+    assert long.status_code == 400 and review_of(drafted).public_summary == "Fixed."
+
+
+# --- transitions ---------------------------------------------------------------------------------
+
+
+def test_submit_publish_return(signed_in, responder, manager, drafted):
+    rita, mona = signed_in(responder), None
+
+    assert rita.post(url("transition", drafted, "submit")).status_code == 302
+    assert review_of(drafted).status == S.IN_REVIEW
+    mona = signed_in(manager)
+    page = text_of(mona.get(url("detail", drafted)))
+    assert ">Publish<" in page and "Return to draft" in page
+    assert mona.post(url("transition", drafted, "publish")).status_code == 302
+    assert review_of(drafted).status == S.PUBLISHED
+    page = text_of(mona.get(url("detail", drafted)))
+    assert "is now published" in page and "Submit for review" not in page
+
+
+def test_return_needs_a_reason(signed_in, responder, drafted):
+    move(drafted, responder, "submit")
+    client = signed_in(responder)
+
+    missing = client.post(url("transition", drafted, "return"), {"reason": ""})
+    assert missing.status_code == 400 and "This field is required." in text_of(missing)
+    assert review_of(drafted).status == S.IN_REVIEW
+
+    done = client.post(url("transition", drafted, "return"), {"reason": "Add the timeline"})
+    assert done.status_code == 302
+    assert review_of(drafted).status == S.DRAFT
+    assert "Returned to draft: Add the timeline" in text_of(client.get(url("detail", drafted)))
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "says"),
+    [
+        ("publish", {}, "only a review in review can be published"),
+        ("skip", {"reason": "minor"}, "only an optional draft can be skipped"),
+        ("return", {"reason": "why"}, "only a review in review or skipped can go back"),
+    ],
+)
+def test_an_illegal_transition_is_409_with_a_clear_error(
+    signed_in, manager, drafted, name, data, says
+):
+    response = signed_in(manager).post(url("transition", drafted, name), data)
+
+    assert response.status_code == 409
+    assert says in text_of(response)
+    assert review_of(drafted).status == S.DRAFT
+
+
+def test_an_optional_review_is_skipped_with_a_reason(signed_in, responder, resolve):
+    incident = resolve("P3")
+    services.review_create(incident=incident, actor=responder, source=CLI)
+    client = signed_in(responder)
+    assert "Skip" in text_of(client.get(url("detail", incident)))
+
+    assert (
+        client.post(url("transition", incident, "skip"), {"reason": "Minor blip"}).status_code
+        == 302
+    )
+
+    assert (review_of(incident).status, review_of(incident).skip_reason) == (
+        S.SKIPPED,
+        "Minor blip",
+    )
+    assert "Skipped: Minor blip" in text_of(client.get(url("detail", incident)))
+
+
+def test_an_unknown_transition_is_404(signed_in, manager, drafted):
+    assert signed_in(manager).post(url("transition", drafted, "burn")).status_code == 404
+
+
+# --- starting a review from the incident page ----------------------------------------------------
+
+
+def test_starting_an_optional_review_from_the_incident_page(signed_in, responder, resolve):
+    incident = resolve("P3")
+    client = signed_in(responder)
+    assert "Start post-incident review" in text_of(client.get(incident.get_absolute_url()))
+
+    response = client.post(url("start", incident))
+
+    assert response.status_code == 302 and response.url == url("detail", incident)
+    assert review_of(incident).required is False
+    page = text_of(client.get(incident.get_absolute_url()))
+    assert "Start post-incident review" not in page
+    assert "Post-incident review: draft, due" in page
+
+
+def test_starting_a_review_of_an_open_incident_is_409(signed_in, responder, incident):
+    client = signed_in(responder)
+    assert "Start post-incident review" not in text_of(client.get(incident.get_absolute_url()))
+
+    response = client.post(url("start", incident))
+
+    assert response.status_code == 409
+    assert "a review is written once it is resolved" in text_of(response)
+    assert not PostIncidentReview.objects.exists()
+
+
+def test_a_stakeholder_cannot_start_one(signed_in, stakeholder, resolve):
+    incident = resolve("P3")
+
+    assert signed_in(stakeholder).post(url("start", incident)).status_code == 403
+    assert not PostIncidentReview.objects.exists()
+
+
+def test_the_war_room_links_the_review(signed_in, manager, responder, drive, traveller):
+    incident = make_incident(actor=responder, priority="P1", assignee=responder)
+    declare_major(incident, manager)
+    drive(incident, responder, "acknowledge", "start", "resolve")
+    room = reverse("warroom:room", args=[incident.number])
+    client = signed_in(manager)
+    assert "Post-incident review:" not in text_of(client.get(room))
+
+    tasks.ensure_review(incident.pk)
+
+    assert "Post-incident review: draft, due" in text_of(client.get(room))
+    assert url("detail", incident) in text_of(client.get(room))
