@@ -8,8 +8,9 @@ import pytest
 from django.urls import reverse
 
 from postmortems import services, tasks
+from postmortems.action_items import action_item_update
 from postmortems.choices import ActionItemStatus, ReviewStatus
-from postmortems.models import SECTION_MAX_LENGTH, ActionItem, PostIncidentReview
+from postmortems.models import SECTION_MAX_LENGTH, SECTIONS, ActionItem, PostIncidentReview
 from tests.factories import make_incident
 from tests.postmortems.conftest import CLI
 from warroom.services import major_incident_declare
@@ -439,3 +440,303 @@ def test_the_war_room_links_the_review(signed_in, manager, responder, drive, tra
 
     assert "Post-incident review: draft, due" in text_of(client.get(room))
     assert url("detail", incident) in text_of(client.get(room))
+
+
+# --- action items --------------------------------------------------------------------------------
+
+
+def test_accepting_a_proposed_item(signed_in, responder, drafted, traveller):
+    edit(drafted, responder, proposed_action_items=[{"text": "Alert on pool saturation"}])
+    client = signed_in(responder)
+    assert "Alert on pool saturation" in text_of(client.get(url("detail", drafted)))
+
+    response = client.post(url("accept_proposed", drafted, 0))
+
+    assert response.status_code == 302
+    item = ActionItem.objects.get(incident=drafted)
+    assert (item.title, item.owner, item.status) == ("Alert on pool saturation", responder, "open")
+    page = text_of(client.get(url("detail", drafted)))
+    assert "Action item added: Alert on pool saturation" in page
+    assert '<span class="tag">accepted</span>' in page
+
+
+def test_accepting_a_proposal_that_does_not_exist_is_404(signed_in, responder, drafted):
+    assert signed_in(responder).post(url("accept_proposed", drafted, 7)).status_code == 404
+    assert not ActionItem.objects.exists()
+
+
+ITEM = {
+    "title": "Alert on pool saturation",
+    "owner": "mona",
+    "due_date": "2026-03-20",
+    "priority": "P0",
+    "type": "detect",
+}
+
+
+def test_adding_an_action_item(signed_in, responder, manager, drafted):
+    client = signed_in(responder)
+
+    response = client.post(url("add_item", drafted), ITEM)
+
+    assert response.status_code == 302
+    item = ActionItem.objects.get(incident=drafted)
+    assert (item.owner, item.due_date, item.priority, item.type) == (
+        manager,
+        date(2026, 3, 20),
+        "P0",
+        "detect",
+    )
+    page = text_of(client.get(url("detail", drafted)))
+    assert 'class="pm-item"' in page and "Alert on pool saturation" in page
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("title", "", "This field is required."),
+        ("owner", "stella", "Select a valid choice."),
+        ("due_date", "next week", "Enter a valid date."),
+        ("priority", "P9", "Select a valid choice."),
+    ],
+)
+def test_a_bad_action_item_is_refused(
+    signed_in, responder, stakeholder, drafted, field, value, says
+):
+    response = signed_in(responder).post(url("add_item", drafted), {**ITEM, field: value})
+
+    assert response.status_code == 400
+    assert says in " ".join(response.context["item_form"].errors[field])
+    assert not ActionItem.objects.exists()
+
+
+def test_changing_an_items_status(signed_in, responder, drafted, make_item):
+    item = make_item(incident=drafted)
+    client = signed_in(responder)
+
+    assert client.post(url("item_status", drafted, item.pk), {"status": "done"}).status_code == 302
+    item.refresh_from_db()
+    assert item.status == ActionItemStatus.DONE and item.completed_at is not None
+
+
+def test_wont_do_needs_a_reason(signed_in, responder, drafted, make_item):
+    item = make_item(incident=drafted)
+    client = signed_in(responder)
+    address = url("item_status", drafted, item.pk)
+
+    refused = client.post(address, {"status": "wont_do", "wont_do_reason": ""})
+    assert refused.status_code == 400
+    assert "Say why the item will not be done." in text_of(refused)
+    item.refresh_from_db()
+    assert item.status == ActionItemStatus.OPEN
+
+    assert (
+        client.post(address, {"status": "wont_do", "wont_do_reason": "Retired"}).status_code == 302
+    )
+    item.refresh_from_db()
+    assert (item.status, item.wont_do_reason) == (ActionItemStatus.WONT_DO, "Retired")
+    assert "(Retired)" in text_of(client.get(url("detail", drafted)))
+
+
+def test_an_item_of_another_incident_is_404(signed_in, responder, drafted, make_item, incident):
+    other = make_item(incident=incident)
+
+    response = signed_in(responder).post(url("item_status", drafted, other.pk), {"status": "done"})
+
+    assert response.status_code == 404
+    other.refresh_from_db()
+    assert other.status == ActionItemStatus.OPEN
+
+
+# --- markdown, the export, the printable page ----------------------------------------------------
+
+
+def test_markdown_with_a_script_renders_inert(signed_in, manager, drafted):
+    edit(
+        drafted, manager, sections={"summary": f"Hello {XSS}", "impact": "[x](javascript:alert(1))"}
+    )
+    move(drafted, manager, "submit", "publish")
+    client = signed_in(manager)
+
+    for name in ("detail", "print"):
+        page = text_of(client.get(url(name, drafted)))
+        assert XSS not in page, name
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, name
+        assert 'href="javascript:' not in page, name
+
+
+@pytest.fixture
+def full_review(drafted, manager, responder, make_item):
+    """The drafted review with every section written, a timeline of `n` rows and `n` items."""
+
+    def fill(n: int):
+        for name in SECTIONS:  # one at a time, as the page saves them
+            edit(drafted, manager, sections={name: f"Text of **{name}**"})
+        edit(
+            drafted,
+            manager,
+            timeline=[
+                {"at": f"10:{i:02}", "event": f"Event {i}", "action": f"Act {i}", "owner": "Rita"}
+                for i in range(n)
+            ],
+        )
+        edit(
+            drafted,
+            manager,
+            proposed_action_items=[{"text": f"TODO proposal {i}"} for i in range(n)],
+        )
+        owners = [manager, responder]
+        for i in range(n):
+            make_item(incident=drafted, title=f"Item | {i}", owner=owners[i % 2])
+        return review_of(drafted)
+
+    return fill
+
+
+def test_the_export_is_the_whole_document_in_markdown(signed_in, manager, drafted, full_review):
+    review = full_review(2)
+
+    response = signed_in(manager).get(url("export", drafted))
+
+    assert response["Content-Type"] == "text/markdown; charset=utf-8"
+    assert response["Content-Disposition"] == f'attachment; filename="{drafted.number}-review.md"'
+    text = text_of(response)
+    assert text.startswith(f"# Post-incident review: {drafted.number} {drafted.title}\n")
+    assert f"- **Duration:** {review.facts['duration']}" in text
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    assert headings == [
+        "## Facts",
+        "## Incident summary",
+        "## Impact",
+        "## Timeline",
+        "## Trigger and detection",
+        "## Root cause",
+        "## What went well",
+        "## What went poorly",
+        "## Where we got lucky",
+        "## Action items",
+        "## Prevention and detection",
+        "## Lessons learned",
+    ]
+    assert "Text of **root_cause**" in text
+    assert (
+        "| Time | Event | Action | Owner |\n| --- | --- | --- | --- |\n| 10:00 | Event 0 |" in text
+    )
+    assert "| Item \\| 0 | Mona" in text or "| Item \\| 0 | mona" in text
+
+
+def test_the_printable_page_has_the_document_and_no_navigation(
+    signed_in, manager, drafted, full_review
+):
+    full_review(2)
+
+    page = text_of(signed_in(manager).get(url("print", drafted)))
+
+    assert '<nav class="nav"' not in page and "<form" not in page
+    assert "postmortems.css" in page and "Text of <strong>lessons_learned</strong>" in page
+    assert page.index("Incident summary") < page.index("Timeline") < page.index("Action items")
+    assert "Event 1" in page and "Item | 1" in page
+
+
+# --- what the pages cost -------------------------------------------------------------------------
+
+# session, user, permissions (user + group), roles, the bell's unread count
+PAGE = 6
+# the count, the page of reviews with their incidents, owners and item counts
+LIST = PAGE + 2
+# the review with its incident and owner, its action items with owners, the people offered as
+# owners (one read for the owner and the new item's forms)
+DOCUMENT = PAGE + 3
+# the same without the bell (no top bar); the review; its items
+PRINT = PAGE - 1 + 2
+
+
+@pytest.mark.parametrize("n", [1, 8])
+def test_the_list_costs_the_same_for_1_or_8_reviews(
+    signed_in, manager, resolve, make_item, django_assert_num_queries, n
+):
+    for i in range(n):
+        incident = resolve("P1", title=f"Review {i}")
+        tasks.ensure_review(incident.pk)
+        make_item(incident=incident)
+    client = signed_in(manager)
+    client.get(url("list"))
+
+    with django_assert_num_queries(LIST):
+        response = client.get(url("list"))
+
+    assert response.content.decode().count('class="pm-review-row"') == n
+
+
+@pytest.mark.parametrize("n", [1, 12])
+def test_the_document_costs_the_same_for_1_or_12_rows(
+    signed_in, manager, drafted, full_review, django_assert_num_queries, n
+):
+    full_review(n)
+    client = signed_in(manager)
+    client.get(url("detail", drafted))
+
+    with django_assert_num_queries(DOCUMENT):
+        response = client.get(url("detail", drafted))
+
+    page = response.content.decode()
+    assert page.count('class="pm-item"') == n
+    assert page.count("data-section=") == len(SECTIONS)
+    assert f"Event {n - 1}" in page
+
+
+@pytest.mark.parametrize("n", [1, 12])
+def test_the_printable_page_costs_the_same_for_1_or_12_rows(
+    signed_in, manager, drafted, full_review, django_assert_num_queries, n
+):
+    full_review(n)
+    client = signed_in(manager)
+
+    with django_assert_num_queries(PRINT):
+        response = client.get(url("print", drafted))
+
+    assert response.content.decode().count('class="pm-item"') == n
+
+
+# --- the dashboard and the incident page ---------------------------------------------------------
+
+
+def test_my_action_items_on_the_dashboard_overdue_first(
+    signed_in, responder, manager, drafted, make_item, traveller
+):
+    later = make_item(incident=drafted, title="Later one", due_date=date(2026, 4, 1))
+    overdue = make_item(incident=drafted, title="Overdue one", due_date=date(2026, 3, 1))
+    done = make_item(incident=drafted, title="Done one", due_date=date(2026, 2, 1))
+    action_item_update(item=done, actor=manager, source=CLI, status="done")
+    make_item(incident=drafted, title="Mona's one", owner=manager)
+
+    page = text_of(signed_in(responder).get(reverse("incidents:dashboard")))
+
+    card = page[page.index('id="my-action-items"') :]
+    assert card.index(overdue.title) < card.index(later.title)
+    assert "overdue since 1 Mar 2026" in card and "due 1 Apr 2026" in card
+    assert "Done one" not in card and "Mona's one" not in card
+    assert f'href="{url("detail", drafted)}#action_items"' in card
+
+
+def test_nothing_waiting_and_no_card_for_stakeholders(signed_in, responder, stakeholder):
+    assert "No action item is waiting on you." in text_of(
+        signed_in(responder).get(reverse("incidents:dashboard"))
+    )
+    assert "My action items" not in text_of(
+        signed_in(stakeholder).get(reverse("incidents:dashboard"))
+    )
+
+
+def test_the_incident_page_links_the_review(signed_in, responder, stakeholder, manager, drafted):
+    link = "Post-incident review: draft, due 4 Mar 2026 11:00"
+    assert link in text_of(signed_in(responder).get(drafted.get_absolute_url()))
+    assert "Post-incident review:" not in text_of(
+        signed_in(stakeholder).get(drafted.get_absolute_url())
+    )
+
+    move(drafted, manager, "submit", "publish")
+
+    assert "Post-incident review: published" in text_of(
+        signed_in(stakeholder).get(drafted.get_absolute_url())
+    )
