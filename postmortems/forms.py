@@ -7,7 +7,7 @@ from incidents.forms import ApplicationErrorMixin, UserChoiceField, assignable_u
 from postmortems.choices import ActionItemPriority, ActionItemStatus, ActionItemType
 from postmortems.models import REASON_MAX_LENGTH, SECTION_MAX_LENGTH
 from postmortems.models.action_items import ACTION_TITLE_MAX_LENGTH, WONT_DO_REASON_MAX_LENGTH
-from postmortems.services import TIMELINE_CELL_MAX_LENGTH
+from postmortems.services import TIMELINE_CELL_MAX_LENGTH, TIMELINE_MAX_ROWS
 
 
 def _crlf_to_lf(text: str) -> str:
@@ -86,7 +86,12 @@ class BaseTimelineFormSet(ApplicationErrorMixin, forms.BaseFormSet):
 
 
 TimelineFormSet = forms.formset_factory(
-    TimelineRowForm, formset=BaseTimelineFormSet, extra=1, can_delete=True
+    TimelineRowForm,
+    formset=BaseTimelineFormSet,
+    extra=1,
+    can_delete=True,
+    max_num=TIMELINE_MAX_ROWS,
+    validate_max=True,
 )
 
 

@@ -143,7 +143,9 @@ def review_detail(request, number):
 
 def allowed_transitions(review: PostIncidentReview, user) -> list[str]:
     """The transitions (path segments) the page offers `user` now: from this state, with the
-    permission, and skip only for an optional review. The reasons are asked for on the form."""
+    permission, and skip only for an optional review. The reasons are asked for on the form,
+    so the guards that read them are not checked here (django_fsm's `has_transition_perm`
+    would check them, hence its transition metadata read directly)."""
     allowed = []
     for segment, (name, _service, _reason) in TRANSITIONS.items():
         meta = getattr(review, name)._django_fsm
@@ -216,12 +218,12 @@ def _document_page(request, review: PostIncidentReview, *, status: int = 200, **
     can_edit = may_change and review.status in services.EDITABLE_STATUSES
     can_add_items = user.has_perm(ADD_ACTION_ITEM)
     items = list(review.incident.action_items.select_related("owner"))
-    people = list(assignable_users().only("username", "first_name", "last_name"))
     owner_form = bound.get("owner") or OwnerForm(
         initial={"owner": review.owner.username if review.owner else ""}, auto_id="id_owner_%s"
     )
     item_form = bound.get("item") or ActionItemForm(auto_id="id_item_%s")
     if can_edit or can_add_items:
+        people = list(assignable_users().only("username", "first_name", "last_name"))
         offer_people(owner_form, "owner", people)
         offer_people(item_form, "owner", people)
     context = {
