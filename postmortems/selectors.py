@@ -75,3 +75,12 @@ def action_item_completion_by_team(*, today: date) -> list[CompletionRate]:
         .order_by(F("slug").asc(nulls_last=True))
     )
     return [CompletionRate(team=row.pop("slug"), **row) for row in rows]
+
+
+def my_pending_action_items(user) -> QuerySet[ActionItem]:
+    """`user`'s items still to be done, the earliest due (so the overdue ones) first."""
+    return (
+        ActionItem.objects.filter(owner=user, status__in=PENDING_ACTION_STATUSES)
+        .select_related("incident")
+        .order_by("due_date", "pk")
+    )

@@ -48,6 +48,7 @@ from postmortems.models.action_items import (
     CHANGE_ACTION_ITEM,
 )
 from postmortems.models.review import CHANGE_PERMISSION
+from postmortems.proposals import ACCEPTED
 from postmortems.selectors import (
     OPEN_REVIEW_STATUSES,
     overdue_review_condition,
@@ -186,11 +187,10 @@ def _parts(review, bound: dict, can_edit: bool) -> list[dict]:
     return parts
 
 
-def _proposals(review, items: list[ActionItem]) -> list[dict]:
-    """The proposed items, each marked accepted once an item has its text as title."""
-    titles = {item.title for item in items}
+def _proposals(review) -> list[dict]:
+    """The proposed items, each with its index (the accept route's) and whether it is accepted."""
     return [
-        {"index": index, **proposal, "accepted": _proposed_title(proposal["text"]) in titles}
+        {"index": index, **proposal, "accepted": bool(proposal.get(ACCEPTED))}
         for index, proposal in enumerate(review.proposed_action_items)
     ]
 
@@ -241,7 +241,7 @@ def _document_page(request, review: PostIncidentReview, *, status: int = 200, **
         "open_statuses": OPEN_REVIEW_STATUSES,
         "timeline_formset": bound.get("timeline")
         or TimelineFormSet(initial=review.timeline, prefix="timeline"),
-        "proposals": _proposals(review, items),
+        "proposals": _proposals(review),
         "items": _item_rows(items, bound, timezone.localdate()),
         "item_form": item_form,
         "owner_form": owner_form,
@@ -250,8 +250,19 @@ def _document_page(request, review: PostIncidentReview, *, status: int = 200, **
             initial={"public_summary": review.public_summary}, auto_id="id_public_%s"
         ),
         "transitions": _transition_forms(review, user, bound),
+        "live_config": _live_config(review.incident.number, can_write=can_edit),
     }
     return render(request, "postmortems/detail.html", context, status=status)
+
+
+def _live_config(number: str, *, can_write: bool) -> dict:
+    """What static/js/review.js needs: the page's socket (docs/live-pages.md, "The review
+    page") and where a section is saved as it is typed (the API's section route)."""
+    return {
+        "ws_path": f"/ws/postmortems/{number}/",
+        "sections_url": f"/api/incidents/{number}/postmortem/sections/",
+        "can_write": can_write,
+    }
 
 
 @require_GET

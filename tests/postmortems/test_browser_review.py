@@ -1,7 +1,8 @@
 """The review of a resolved P1 in a real browser (Debian's Chromium driven by Playwright,
 against the production ASGI server serving the test database, as the incident and war-room
 browser tests do): a manager opens the generated draft, edits a section, adds an action item,
-submits the review and publishes it, seeing the result of each step on the page."""
+submits the review and publishes it, seeing the result of each step on the page. The section
+is edited live (static/js/review.js): saved as typed, rendered back over the page's socket."""
 
 from datetime import timedelta
 
@@ -63,15 +64,18 @@ def test_a_manager_edits_adds_an_item_submits_and_publishes(
     expect(review.locator("#timeline .pm-timeline")).to_contain_text("Resolved")
     expect(review.locator("#root_cause .pm-section")).to_contain_text("Immediate cause")
 
-    # Edit a section.
+    # Edit a section: the page is live, so what is typed is saved as it is typed (no Save
+    # button) and comes back rendered.
+    expect(page.locator("#review-connection")).to_have_attribute("data-status", "live")
     section = review.locator("#root_cause")
     section.get_by_text("Edit root cause").click()
     form = section.locator('form[data-section="root_cause"]')
+    expect(form.get_by_role("button", name="Save root cause")).to_be_hidden()
     form.locator('textarea[name="text"]').fill("The **connection pool** was exhausted.")
-    form.get_by_role("button", name="Save root cause").click()
-    expect(page.locator(".messages")).to_contain_text("Root cause saved.")
     expect(section.locator(".pm-section strong")).to_have_text("connection pool")
     expect(section.locator(".pm-section")).not_to_contain_text("Immediate cause")
+    page.reload()
+    expect(section.locator(".pm-section strong")).to_have_text("connection pool")
 
     # Add an action item.
     items = review.locator("#action_items")
