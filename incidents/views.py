@@ -125,10 +125,10 @@ def _create_page(request, form: IncidentCreateForm, *, status: int = 200):
 @require_GET
 @portal_view(VIEW)
 def incident_detail(request, number):
-    return _detail_page(request, _incident_or_404(number))
+    return detail_page(request, _incident_or_404(number))
 
 
-def _detail_page(request, incident: Incident, *, status: int = 200, **bound_forms):
+def detail_page(request, incident: Incident, *, status: int = 200, **bound_forms):
     """The detail page; `bound_forms` (transition, note, priority, edit) replace the blank form
     of that slot, so a rejected submission comes back with the user's input and its errors."""
     user = request.user
@@ -171,13 +171,13 @@ def _submit(request, incident: Incident, form, slot: str, write):
     nothing changed."""
     if not form.is_valid():
         messages.error(request, INVALID_FORM)
-        return _detail_page(request, incident, status=400, **{slot: form})
+        return detail_page(request, incident, status=400, **{slot: form})
     try:
         done = write(form)
     except ApplicationError as error:
         form.add_application_error(error)
         messages.error(request, error.message)
-        return _detail_page(request, incident, status=error.status, **{slot: form})
+        return detail_page(request, incident, status=error.status, **{slot: form})
     messages.success(request, done)
     return redirect(incident)
 

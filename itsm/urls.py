@@ -33,6 +33,7 @@ urlpatterns = [
     path("notifications/live/", views.notifications_live, name="notifications-live"),
     path("warroom/", include("warroom.urls")),
     path("status/", include("warroom.status.urls")),
+    path("postmortems/", include("postmortems.urls")),
     path("", include("incidents.urls")),
 ]
 

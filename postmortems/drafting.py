@@ -17,6 +17,7 @@ from incidents.choices import EventType, Transition
 from incidents.models import Incident, IncidentEvent, Service, SlaTimer
 from incidents.sla import describe_duration
 from itsm.templatetags.people import display_name
+from postmortems.models.action_items import ACTION_TITLE_MAX_LENGTH
 from warroom.choices import MajorIncidentState, WarRoomRole
 from warroom.models import MajorIncident, RoleAssignment
 
@@ -211,16 +212,23 @@ def _event_label(event: IncidentEvent) -> str:
 
 
 def proposed_action_items(scratchpad: str) -> list[dict]:
-    """Each scratchpad line marked TODO, FIXME or ACTION, without its marker, once."""
+    """Each scratchpad line marked TODO, FIXME or ACTION, without its marker, once; cut to an
+    action item's title, which accepting it makes it."""
     items: list[dict] = []
     seen: set[str] = set()
     for line in (scratchpad or "").splitlines():
         match = ACTION_LINE.match(line)
-        text = " ".join(match["text"].split()) if match else ""
+        text = _as_title(" ".join(match["text"].split())) if match else ""
         if text and text.casefold() not in seen:
             seen.add(text.casefold())
             items.append({"text": text, "source": "scratchpad"})
     return items
+
+
+def _as_title(text: str) -> str:
+    if len(text) <= ACTION_TITLE_MAX_LENGTH:
+        return text
+    return text[: ACTION_TITLE_MAX_LENGTH - 1] + "…"
 
 
 # --- sections ----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ calendar that received the first invitation updates the entry rather than adding
 from datetime import UTC
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar, Event, vCalAddress, vText
 
@@ -17,7 +18,7 @@ MIMETYPE = "text/calendar"
 
 def review_path(number: str) -> str:
     """The review's portal page (/postmortems/<number>/)."""
-    return f"/postmortems/{number}/"
+    return reverse("postmortems:detail", args=[number])
 
 
 def ics_filename(number: str) -> str:

@@ -6,9 +6,17 @@ from datetime import date, datetime
 from django.db.models import Count, F, Q, QuerySet
 
 from postmortems.choices import PENDING_ACTION_STATUSES, ActionItemStatus, ReviewStatus
-from postmortems.models import CHANGE_PERMISSION, ActionItem, FollowUp, PostIncidentReview
+from postmortems.models import (
+    CHANGE_PERMISSION,
+    ActionItem,
+    FollowUp,
+    PostIncidentReview,
+    ReviewMeeting,
+)
 from warroom.choices import WarRoomRole
 from warroom.models import RoleAssignment
+
+OPEN_REVIEW_STATUSES = (ReviewStatus.DRAFT, ReviewStatus.IN_REVIEW)
 
 
 def readable_reviews(user) -> QuerySet[PostIncidentReview]:
@@ -17,6 +25,11 @@ def readable_reviews(user) -> QuerySet[PostIncidentReview]:
     if user.has_perm(CHANGE_PERMISSION):
         return reviews
     return reviews.filter(status=ReviewStatus.PUBLISHED)
+
+
+def overdue_review_condition(now) -> Q:
+    """Not yet published (nor skipped), and its due time has passed."""
+    return Q(status__in=OPEN_REVIEW_STATUSES, due_at__lt=now)
 
 
 def action_item_queryset():
@@ -86,7 +99,21 @@ def roles_held_at(major, moment: datetime) -> list[RoleAssignment]:
 ROLE_ORDER = {role: index for index, role in enumerate(WarRoomRole.values)}
 
 
+def review_meeting(review) -> ReviewMeeting | None:
+    """The review's meeting with its attendees, or None."""
+    return ReviewMeeting.objects.filter(review=review).prefetch_related("attendees").first()
+
+
 def followup_list(review) -> list[FollowUp]:
     """A review's follow-ups by role (the war room's order), then holder and step."""
     rows = FollowUp.objects.filter(review=review).select_related("assignee", "done_by")
     return sorted(rows, key=lambda row: (ROLE_ORDER[row.role], row.assignee_id, row.position))
+
+
+def my_pending_action_items(user) -> QuerySet[ActionItem]:
+    """`user`'s items still to be done, the earliest due (so the overdue ones) first."""
+    return (
+        ActionItem.objects.filter(owner=user, status__in=PENDING_ACTION_STATUSES)
+        .select_related("incident")
+        .order_by("due_date", "pk")
+    )

@@ -33,6 +33,7 @@ from postmortems.models import (
     ReviewPolicy,
     SectionRevision,
 )
+from postmortems.models.action_items import ACTION_TITLE_MAX_LENGTH
 from warroom.merge import merge
 from warroom.models import MajorIncident
 
@@ -230,7 +231,11 @@ def _clean_proposed(errors: dict, value) -> list[dict]:
             errors["proposed_action_items"] = "Each item is {text, source}."
             return []
         text = clean_text(
-            errors, "proposed_action_items", item.get("text"), required=True, max_length=500
+            errors,
+            "proposed_action_items",
+            item.get("text"),
+            required=True,
+            max_length=ACTION_TITLE_MAX_LENGTH,  # accepting one makes it an item's title
         )
         source = clean_text(
             errors, "proposed_action_items", item.get("source", ""), required=False, max_length=50

@@ -12,15 +12,11 @@ from itsm.channels import portal_url
 from itsm.roles import Role
 from itsm.templatetags.people import display_name
 from postmortems.drafting import TO_FILL
+from postmortems.invitation import review_path
 from postmortems.models import ActionItem, PostIncidentReview
 
 LEADERSHIP_GROUP = "IT leadership"
 ROOT_CAUSE_MAX_LENGTH = 300
-
-
-def review_path(review: PostIncidentReview) -> str:
-    """The portal page of the review."""
-    return f"/postmortems/{review.incident.number}/"
 
 
 def summary_audience():
@@ -34,7 +30,7 @@ def summary_message(review: PostIncidentReview) -> dict:
     incident = review.incident
     facts = review.facts
     items = ActionItem.objects.filter(incident=incident).select_related("owner")
-    link = review_path(review)
+    link = review_path(review.incident.number)
     lines = [
         f"{incident.number}: {incident.title}",
         "",

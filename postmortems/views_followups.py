@@ -10,12 +10,12 @@ from itsm.errors import PermissionDeniedError
 from itsm.http import post_only
 from postmortems import followups
 from postmortems.api.followups import VIEW_PERMISSION
-from postmortems.api.reviews import readable_reviews
 from postmortems.invitation import review_path
 from postmortems.models import FollowUp
+from postmortems.selectors import readable_reviews
 
 # The review's page (postmortems/urls.py), where a GET of the tick address is sent.
-REVIEW_PAGE = "postmortems:review"
+REVIEW_PAGE = "postmortems:detail"
 
 
 @post_only(REVIEW_PAGE, "number")

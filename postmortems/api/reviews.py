@@ -2,7 +2,6 @@
 optional one, edit), and its transitions. Every write goes through postmortems/services.py with
 source `api`; a reader who may not edit reviews (a stakeholder) sees published ones only."""
 
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -19,7 +18,8 @@ from postmortems import services
 from postmortems.choices import ReviewStatus
 from postmortems.models import SECTIONS, PostIncidentReview
 from postmortems.models.review import CHANGE_PERMISSION, SECTION_MAX_LENGTH
-from postmortems.selectors import readable_reviews
+from postmortems.selectors import OPEN_REVIEW_STATUSES as OPEN
+from postmortems.selectors import overdue_review_condition, readable_reviews
 from warroom.api.serializers import (
     PersonSerializer,
     ReasonSerializer,
@@ -30,7 +30,6 @@ from warroom.api.serializers import (
 API = ChangeSource.API
 VIEW_PERMISSION = "postmortems.view_postincidentreview"
 ADD_PERMISSION = "postmortems.add_postincidentreview"
-OPEN = (ReviewStatus.DRAFT, ReviewStatus.IN_REVIEW)
 NUMBER = OpenApiParameter(
     "number", str, OpenApiParameter.PATH, description="The incident's number, e.g. INC0001234."
 )
@@ -165,7 +164,7 @@ class ReviewFilter(filters.FilterSet):
         return queryset.filter(owner__username=value)
 
     def filter_overdue(self, queryset, name, value):
-        overdue = Q(status__in=OPEN, due_at__lt=timezone.now())
+        overdue = overdue_review_condition(timezone.now())
         return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
 

@@ -674,8 +674,8 @@ def test_the_dashboard_costs_a_fixed_number_of_queries(
 
     # session, user, permissions (user + group), roles, the bell's unread count, then each of
     # the three lists with its services and SLA timers; breaching soon: the two counts, the
-    # timers due and the timers overdue.
-    with django_assert_num_queries(18):
+    # timers due and the timers overdue; the person's pending action items.
+    with django_assert_num_queries(19):
         response = client.get(reverse("incidents:dashboard"))
 
     assert response.content.decode().count('class="row"') == 30
@@ -694,8 +694,9 @@ def test_the_detail_page_costs_a_fixed_number_of_queries(
 
     # session, user, permissions (user + group), roles, the bell's unread count; the incident
     # with its services, SLA timers and checklist (and who ticked); timeline; history; the
-    # people named in the history's diffs; the edit form's choices (services, teams, assignees).
-    with django_assert_num_queries(16):
+    # people named in the history's diffs; the edit form's choices (services, teams, assignees);
+    # the incident's post-incident review (for its link).
+    with django_assert_num_queries(17):
         response = client.get(detail_url(incident))
 
     assert response.status_code == 200

@@ -237,8 +237,8 @@ def test_the_dashboard_costs_the_same_however_many_timers_breach(
 
     # session, user, permissions (user + group), roles, the bell's unread count, three lists
     # with their services and timers; breaching soon: the two counts, then the timers due and
-    # the timers overdue, each with its incident.
-    with django_assert_num_queries(18):
+    # the timers overdue, each with its incident; the person's pending action items.
+    with django_assert_num_queries(19):
         html = portal.get(reverse("incidents:dashboard")).content.decode()
 
     assert section(html, "breaching").count('class="row"') == 2 * count  # one due, one overdue

@@ -288,7 +288,6 @@ QUERIES = 5
 # --- the portal ----------------------------------------------------------------------------------
 
 
-@pytest.mark.urls("tests.postmortems.urls")
 def test_the_checklist_partial_ticks_through_the_portal(signed_in, major, crew):
     ivan = crew[R.INCIDENT_COMMANDER][0]
     followup = step(major, "ivan")
@@ -311,7 +310,6 @@ def test_the_checklist_partial_ticks_through_the_portal(signed_in, major, crew):
     assert followup.done_by == ivan
 
 
-@pytest.mark.urls("tests.postmortems.urls")
 def test_the_portal_refuses_a_tick_by_someone_else(signed_in, major, crew):
     followup = step(major, "ivan")
 

@@ -314,7 +314,6 @@ def test_role_matrix(request, api, meeting, who, read, move, download):
     assert client.get(url(incident, "meeting.ics")).status_code == download
 
 
-@pytest.mark.urls("tests.postmortems.urls")
 @pytest.mark.parametrize(("who", "status"), [("responder", 200), ("nobody", 403)])
 def test_the_portal_download(signed_in, request, meeting, who, status):
     number = meeting.review.incident.number
@@ -327,7 +326,6 @@ def test_the_portal_download(signed_in, request, meeting, who, status):
         assert attendees_of(ics_event(response.content.decode())) == MAILTO
 
 
-@pytest.mark.urls("tests.postmortems.urls")
 def test_the_meeting_partial_links_the_download(meeting):
     html = render_to_string("postmortems/_meeting.html", {"meeting": meeting})
 
