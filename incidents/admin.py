@@ -477,7 +477,7 @@ class ServiceAdmin(HistoryAdmin):
     def save_model(self, request, obj, form, change):
         """Name the edit and the user in the history row, as incident services do."""
         reason = "edit " + ", ".join(form.changed_data) if change else "create"
-        obj._change_reason = f"{reason} by {request.user.get_username()} ({ChangeSource.ADMIN})"
+        obj._change_reason = services.change_reason(reason, request.user, ChangeSource.ADMIN)
         super().save_model(request, obj, form, change)
 
 

@@ -82,6 +82,19 @@ def actor_label(actor) -> str:
     return actor.get_username() if actor is not None else "system"
 
 
+# django-simple-history's column for the change reason.
+CHANGE_REASON_MAX_LENGTH = 100
+
+
+def change_reason(what: str, actor, source: str) -> str:
+    """A history row's change reason, "<what> by <who> (<source>)", cut to fit its column: a
+    long list of edited fields or a long username must not fail the write."""
+    reason = f"{what} by {actor_label(actor)} ({source})"
+    if len(reason) <= CHANGE_REASON_MAX_LENGTH:
+        return reason
+    return reason[: CHANGE_REASON_MAX_LENGTH - 1] + "…"
+
+
 def _check_perm(actor, perm: str) -> None:
     """Jobs act as the system (actor None); people need the permission."""
     if actor is not None and not actor.has_perm(perm):
@@ -202,7 +215,7 @@ def _publish(number: str, payload: dict) -> None:
 
 
 def _save_with_history(obj: Incident | Service, *, actor, source: str, reason: str) -> None:
-    obj._change_reason = f"{reason} by {actor_label(actor)} ({source})"
+    obj._change_reason = change_reason(reason, actor, source)
     obj._history_user = actor
     obj.save()
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from incidents import services as incident_services
 from incidents.choices import EventType
 from incidents.models import Incident
-from incidents.services import actor_label
+from incidents.services import actor_label, change_reason
 from itsm.errors import ConflictError, PermissionDeniedError
 from itsm.notifications import notify
 from itsm.validation import choice, clean_text, raise_if
@@ -149,7 +149,7 @@ def _record(item: ActionItem, *, actor, source: str, summary: str, **data) -> No
 
 
 def _save(item: ActionItem, *, actor, source: str, reason: str) -> None:
-    item._change_reason = f"{reason} by {actor_label(actor)} ({source})"
+    item._change_reason = change_reason(reason, actor, source)
     item._history_user = actor
     item.save()
 
@@ -237,8 +237,8 @@ def proposal_accept(
     """Mark proposal `index` of `review` (locked) accepted as `item`, so the review shows it
     accepted and it cannot be accepted again."""
     review.proposed_action_items[index][ACCEPTED] = item.pk
-    review._change_reason = (
-        f"Accepted proposed action item {index + 1} by {actor_label(actor)} ({source})"
+    review._change_reason = change_reason(
+        f"Accepted proposed action item {index + 1}", actor, source
     )
     review._history_user = actor
     review.save(update_fields=["proposed_action_items", "updated_at"])

@@ -13,7 +13,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from incidents.choices import ChangeSource
-from incidents.services import actor_label
+from incidents.services import change_reason
 from itsm.errors import PermissionDeniedError
 from itsm.templatetags.people import display_name
 from postmortems.models import TICK_PERMISSION, FollowUp, FollowUpTemplateItem, PostIncidentReview
@@ -82,7 +82,7 @@ def followup_set_done(*, followup: FollowUp, actor, source: str, done: bool) -> 
         return followup
     followup.done_at, followup.done_by = (timezone.now(), actor) if done else (None, None)
     did = "ticked" if done else "unticked"
-    followup._change_reason = f"{did} by {actor_label(actor)} ({source})"
+    followup._change_reason = change_reason(did, actor, source)
     followup._history_user = actor
     followup.save()
     role = WarRoomRole(followup.role).label.lower()

@@ -18,7 +18,7 @@ from django.utils import timezone
 from incidents.business_time import WorkingCalendar
 from incidents.choices import ChangeSource
 from incidents.models import BusinessCalendar, SlaPolicy
-from incidents.services import actor_label
+from incidents.services import change_reason
 from incidents.sla_presets import (
     BUSINESS_CALENDAR_SLUG,
     BUSINESS_CLOSES,
@@ -256,7 +256,7 @@ def meeting_move(
     for name in changed:
         setattr(meeting, name, changes[name])
     meeting.sequence += 1
-    meeting._change_reason = f"moved by {actor_label(actor)} ({source})"
+    meeting._change_reason = change_reason("moved", actor, source)
     meeting._history_user = actor
     meeting.save()
     review_record_event(

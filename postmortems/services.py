@@ -16,7 +16,7 @@ from django_fsm import can_proceed, has_transition_perm
 from incidents import services as incident_services
 from incidents.choices import ChangeSource, EventType, IncidentStatus
 from incidents.models import Incident
-from incidents.services import actor_label
+from incidents.services import actor_label, change_reason
 from itsm import realtime
 from itsm.errors import ConflictError, InvalidTransition, PermissionDeniedError
 from itsm.markdown import render
@@ -93,7 +93,7 @@ def review_lock(review: PostIncidentReview) -> PostIncidentReview:
 
 
 def _save(review: PostIncidentReview, *, actor, source: str, reason: str) -> None:
-    review._change_reason = f"{reason} by {actor_label(actor)} ({source})"
+    review._change_reason = change_reason(reason, actor, source)
     review._history_user = actor
     review.save()
 

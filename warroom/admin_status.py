@@ -11,6 +11,7 @@ from django.contrib import admin
 
 from incidents.admin import HistoryAdmin, ReadOnlyInline, ServiceWrittenAdmin, load_saved
 from incidents.choices import ChangeSource
+from incidents.services import change_reason
 from warroom.choices import MaintenanceStatus
 from warroom.models import (
     STATUS_BODY_MAX_LENGTH,
@@ -54,7 +55,7 @@ class StatusComponentAdmin(HistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         reason = "edit " + ", ".join(form.changed_data) if change else "create"
-        obj._change_reason = f"{reason} by {request.user.get_username()} ({ADMIN})"
+        obj._change_reason = change_reason(reason, request.user, ADMIN)
         super().save_model(request, obj, form, change)
 
 

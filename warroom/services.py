@@ -19,7 +19,7 @@ from django_fsm import can_proceed
 from incidents import services as incident_services
 from incidents.choices import ChangeSource, EventType, Priority
 from incidents.models import MAX_AFFECTED_USERS, Incident, IncidentEvent
-from incidents.services import actor_label
+from incidents.services import actor_label, change_reason
 from itsm import realtime
 from itsm.errors import ConflictError, InvalidTransition, NotFoundError, PermissionDeniedError
 from itsm.notifications import notify
@@ -86,7 +86,7 @@ def _require_live(major: MajorIncident) -> None:
 
 
 def _save(major: MajorIncident, *, actor, source: str, reason: str) -> None:
-    major._change_reason = f"{reason} by {actor_label(actor)} ({source})"
+    major._change_reason = change_reason(reason, actor, source)
     major._history_user = actor
     major.save()
 
@@ -776,7 +776,7 @@ def declaration_rule_update(
         return rule
     for name in changed:
         setattr(rule, name, asked[name])
-    rule._change_reason = f"edit {', '.join(changed)} by {actor_label(actor)} ({source})"
+    rule._change_reason = change_reason(f"edit {', '.join(changed)}", actor, source)
     rule._history_user = actor
     rule.save()
     return rule

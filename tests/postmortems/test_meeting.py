@@ -7,7 +7,6 @@ from datetime import UTC, datetime, time
 
 import pytest
 from django.core import mail
-from django.template.loader import render_to_string
 from icalendar import Calendar
 
 from incidents.models import BusinessCalendar, Holiday, IncidentEvent, WorkingHours
@@ -326,9 +325,11 @@ def test_the_portal_download(signed_in, request, meeting, who, status):
         assert attendees_of(ics_event(response.content.decode())) == MAILTO
 
 
-def test_the_meeting_partial_links_the_download(meeting):
-    html = render_to_string("postmortems/_meeting.html", {"meeting": meeting})
+def test_the_review_page_shows_the_meeting_and_links_the_download(signed_in, manager, meeting):
+    number = meeting.review.incident.number
 
-    assert f"/postmortems/{meeting.review.incident.number}/meeting.ics" in html
+    html = signed_in(manager).get(f"/postmortems/{number}/").content.decode()
+
+    assert f"/postmortems/{number}/meeting.ics" in html
     assert "Wednesday 4 March 2026, 11:00" in html
     assert "Ivan" in html

@@ -678,9 +678,10 @@ def test_the_printable_page_has_the_document_and_no_navigation(
 PAGE = 6
 # the count, the page of reviews with their incidents, owners and item counts
 LIST = PAGE + 2
-# the review with its incident and owner, its action items with owners, the people offered as
-# owners (one read for the owner and the new item's forms; none for a reader)
-DOCUMENT = {"manager": PAGE + 3, "stakeholder": PAGE + 2}
+# the review with its incident and owner, its action items with owners, its meeting and its
+# role follow-ups, the people offered as owners (one read for the owner and the new item's
+# forms; none for a reader)
+DOCUMENT = {"manager": PAGE + 5, "stakeholder": PAGE + 4}
 # the same without the bell (no top bar); the review; its items
 PRINT = PAGE - 1 + 2
 

@@ -6,7 +6,7 @@ import pytest
 
 from postmortems import tasks
 from postmortems.choices import ReviewStatus
-from postmortems.models import PostIncidentReview
+from postmortems.models import SECTIONS, PostIncidentReview
 from tests.conftest import api_error
 
 S = ReviewStatus
@@ -126,3 +126,19 @@ def test_the_list_filters_by_status_owner_priority_and_overdue(
     traveller.shift(49 * 3600)
     assert numbers(overdue="true") == [drafted.number]
     assert rita.get(url(drafted)).json()["overdue"] is True
+
+
+def test_an_edit_of_every_section_at_once_is_saved_and_its_history_reason_fits(
+    api, responder, drafted
+):
+    """The change reason naming nine sections is longer than its history column: it is cut,
+    not a failed write."""
+    body = {name: f"New {name}." for name in SECTIONS}
+
+    response = api.as_user(responder).patch(url(drafted), body, format="json")
+
+    assert response.status_code == 200
+    review = PostIncidentReview.objects.get(incident=drafted)
+    assert review.lessons_learned == "New lessons_learned."
+    reason = review.history.first().history_change_reason
+    assert reason.startswith("edited ") and reason.endswith("…") and len(reason) == 100

@@ -16,7 +16,7 @@ from django.utils.text import slugify
 from incidents import services as incident_services
 from incidents.choices import EventType
 from incidents.models import Incident, Service
-from incidents.services import actor_label
+from incidents.services import change_reason
 from incidents.signals import send_after_commit
 from itsm.errors import ConflictError, PermissionDeniedError
 from itsm.validation import choice, clean_text, raise_if
@@ -67,7 +67,7 @@ def _require(actor, perm: str, what: str) -> None:
 
 
 def _save_with_reason(row, *, actor, source: str, reason: str) -> None:
-    row._change_reason = f"{reason} by {actor_label(actor)} ({source})"
+    row._change_reason = change_reason(reason, actor, source)
     row._history_user = actor
     row.save()
 
