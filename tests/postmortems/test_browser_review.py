@@ -4,13 +4,14 @@ browser tests do): a manager opens the generated draft, edits a section, adds an
 submits the review and publishes it, seeing the result of each step on the page. The section
 is edited live (static/js/review.js): saved as typed, rendered back over the page's socket."""
 
+import time
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from postmortems import tasks
+from postmortems import services, tasks
 from postmortems.models import ActionItem, PostIncidentReview
 from tests.browser import AsgiServer, free_port, log_in, off_the_loop
 from tests.factories import make_incident
@@ -108,4 +109,57 @@ def test_a_manager_edits_adds_an_item_submits_and_publishes(
     assert stored.root_cause == "The **connection pool** was exhausted."
     item = off_the_loop(lambda: ActionItem.objects.select_related("owner").get(incident=drafted))
     assert (item.owner.username, item.priority, item.due_date.isoformat()) == ("rita", "P0", due)
+    assert errors == []
+
+
+WELL = "Paging:\nRollback:"
+LINE_A = " the on-call answered in two minutes"  # typed after "Paging:"
+LINE_B = " took four minutes end to end"  # typed after "Rollback:"
+BOTH = f"Paging:{LINE_A}\nRollback:{LINE_B}"
+
+
+def open_section(browser, server, username: str, number: str, errors: list):
+    """`username` on the review's page, live, with the "What went well" editor open."""
+    page = watched_page(browser, errors)
+    log_in(page, server, username, f"/postmortems/{number}/")
+    expect(page.locator("#review-connection")).to_have_attribute("data-status", "live")
+    page.locator("#went_well").get_by_text("Edit what went well").click()
+    return page, page.locator('form[data-section="went_well"] textarea[name="text"]')
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_people_type_in_one_section_at_once_and_both_keep_their_words(
+    drafted, manager, responder, server, browser
+):
+    off_the_loop(
+        lambda: services.review_section_save(
+            review=PostIncidentReview.objects.get(incident=drafted),
+            actor=manager,
+            section="went_well",
+            base_version=0,
+            text=WELL,
+        )
+    )
+    errors = []
+    rita, rita_text = open_section(browser, server, "rita", drafted.number, errors)
+    mona, mona_text = open_section(browser, server, "mona", drafted.number, errors)
+    expect(rita_text).to_have_value(WELL)
+
+    # Keystroke for keystroke, on two lines of the same section.
+    rita_text.evaluate("(t, at) => { t.focus(); t.setSelectionRange(at, at); }", len("Paging:"))
+    mona_text.evaluate("(t, at) => { t.focus(); t.setSelectionRange(at, at); }", len(WELL))
+    for n in range(max(len(LINE_A), len(LINE_B))):
+        for page, line in ((rita, LINE_A), (mona, LINE_B)):
+            if n < len(line):
+                page.keyboard.type(line[n])
+        time.sleep(0.03)
+
+    for page, text in ((rita, rita_text), (mona, mona_text)):
+        expect(text).to_have_value(BOTH, timeout=5000)
+        expect(page.locator("#went_well [data-section-status]")).to_contain_text("Saved")
+        expect(page.locator('#went_well [data-section-html="went_well"]')).to_contain_text(
+            "two minutes"
+        )
+    stored = off_the_loop(lambda: PostIncidentReview.objects.get(incident=drafted).went_well)
+    assert stored == BOTH
     assert errors == []
