@@ -190,7 +190,7 @@ def timeline_rows(incident: Incident) -> list[dict]:
 
 def _row(event: IncidentEvent) -> dict:
     return {
-        "at": event.at.isoformat(),
+        "at": local_time(event.at),
         "event": _event_label(event),
         "action": (event.data or {}).get("text") or event.summary,
         "owner": display_name(event.actor) if event.actor else "System",
