@@ -1,11 +1,15 @@
 """Demo data for the war room: the declaration rules name a manager (the secondary on-call, else
-the demo manager), and the seed's most recent live major incident gets people in its roles,
-tasks, a scratchpad and a bridge, so a first `make run` shows a room at work."""
+the demo manager), the shop's customer-facing services are the status page's components, and
+the seed's most recent live major incident gets people in its roles, tasks, a scratchpad, a
+bridge and a public update, so a first `make run` shows a room at work and a status page that
+says so."""
 
 from incidents.choices import ChangeSource
+from incidents.models import Service
 from warroom import selectors, services
-from warroom.choices import WarRoomRole
-from warroom.models import DeclarationRule
+from warroom.choices import ComponentStatus, StatusIncidentStatus, WarRoomRole
+from warroom.models import DeclarationRule, StatusComponent
+from warroom.status import services as status_services
 
 ROLES = (
     (WarRoomRole.INCIDENT_COMMANDER, "manager"),
@@ -23,6 +27,20 @@ SCRATCHPAD = (
     "Hypothesis: the 14:02 deploy raised the pool size per pod.\n"
     "Checked: pooler max_client_conn reached on both nodes.\n"
     "Next: roll back the deploy, then watch error rate for 10 minutes.\n"
+    "TODO: alert when the pooler reaches 80% of max_client_conn\n"
+    "ACTION: add a pool-size check to the deploy pipeline\n"
+)
+# The shop's customer-facing services, in the status page's groups and order.
+STATUS_COMPONENTS = (
+    ("web-storefront", "Shop"),
+    ("checkout", "Shop"),
+    ("search", "Shop"),
+    ("payments-gateway", "Shop"),
+    ("mobile-api", "Apps"),
+)
+PUBLIC_UPDATE = (
+    "Some card payments fail at checkout. We have found the cause and are rolling back the "
+    "change that introduced it."
 )
 
 
@@ -40,6 +58,38 @@ def staff_declaration_rules(*, users: dict, schedules: dict) -> None:
             manager_schedule=schedules.get(MANAGER_SCHEDULE),
             manager=users["manager"],
         )
+
+
+def seed_status_components(*, users: dict) -> None:
+    """The status page's components: the shop's customer-facing services."""
+    for position, (slug, group) in enumerate(STATUS_COMPONENTS):
+        service = Service.objects.filter(slug=slug).first()
+        if service is None or StatusComponent.objects.filter(service=service).exists():
+            continue
+        status_services.component_create(
+            actor=users["admin"],
+            source=ChangeSource.CLI,
+            name=service.name,
+            service=service,
+            group_name=group,
+            position=position,
+        )
+
+
+def _post_public_update(major, *, actor) -> None:
+    """The room's first status page update: its services' components partly out."""
+    affected = StatusComponent.objects.filter(service__in=major.incident.services.all())
+    status_services.status_update_post(
+        incident=major.incident,
+        actor=actor,
+        source=ChangeSource.CLI,
+        status=StatusIncidentStatus.IDENTIFIED,
+        body=PUBLIC_UPDATE,
+        components=[
+            status_services.ComponentState(component, ComponentStatus.PARTIAL_OUTAGE)
+            for component in affected
+        ],
+    )
 
 
 def seed_war_room(*, users: dict) -> None:
@@ -76,3 +126,4 @@ def seed_war_room(*, users: dict) -> None:
         source=source,
         text="Error rate back under 1% after the rollback; watching.",
     )
+    _post_public_update(major, actor=lead)

@@ -54,6 +54,7 @@ def stop_watching_acknowledged(sender, incident_id, from_status, **kwargs):
 @receiver(demo_directory_seeded, dispatch_uid="warroom.demo_directory_seeded")
 def staff_demo_rules(sender, users, schedules, **kwargs):
     demo.staff_declaration_rules(users=users, schedules=schedules)
+    demo.seed_status_components(users=users)
 
 
 @receiver(demo_seeded, dispatch_uid="warroom.demo_seeded")
