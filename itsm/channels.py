@@ -100,13 +100,21 @@ def teams_card(notification: Notification, url: str) -> pymsteams.connectorcard:
     return card
 
 
+def email_address(notification: Notification) -> str:
+    """The user's address, or the address a row for a non-user carries (notify_addresses)."""
+    if notification.recipient is not None:
+        return notification.recipient.email
+    return notification.context.get("to", "")
+
+
 def _send_email(notification: Notification) -> None:
-    address = notification.recipient.email if notification.recipient else ""
+    address = email_address(notification)
     if not address:
         raise PermanentDeliveryError("recipient has no email")
     url = portal_url(notification.link)
     body = f"{notification.body}\n\n{url}" if url else notification.body
-    message = EmailMessage(notification.subject, body, to=[address])
+    headers = notification.context.get("headers") or None
+    message = EmailMessage(notification.subject, body, to=[address], headers=headers)
     for attachment in notification.context.get("attachments", ()):
         message.attach(attachment["filename"], attachment["content"], attachment["mimetype"])
     try:

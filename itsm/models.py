@@ -172,7 +172,8 @@ class Notification(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_channel_display()} to {self.recipient or self.webhook}: {self.subject}"
+        to = self.recipient or self.webhook or self.context.get("to")
+        return f"{self.get_channel_display()} to {to}: {self.subject}"
 
 
 class AuthEvent(models.Model):

@@ -13,7 +13,7 @@ is retried and a task lost with its worker is run again; no message is lost.
 """
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from functools import partial
 
@@ -94,6 +94,37 @@ def notify(
         )
         for user in people
         for channel in channels
+    )
+
+
+@dataclass(frozen=True)
+class AddressedEmail:
+    """An email to an address that is no user's (a status page subscriber). `headers` are
+    extra mail headers (List-Unsubscribe); `dedupe_key` is the whole key of its row."""
+
+    to: str
+    subject: str
+    body: str
+    dedupe_key: str
+    headers: dict = field(default_factory=dict)
+
+
+def notify_addresses(emails) -> list[Notification]:
+    """Email addresses rather than users: one row per email, skipped when its key exists, so
+    calling twice for one event sends once. The address and headers live in the row's
+    `context` ("to", "headers"). Returns the rows this call created."""
+    return _create(
+        Notification(
+            channel=NotificationChannel.EMAIL,
+            dedupe_key=email.dedupe_key,
+            **_message(
+                subject=email.subject,
+                body=email.body,
+                link="",
+                context={"to": email.to, "headers": dict(email.headers)},
+            ),
+        )
+        for email in emails
     )
 
 

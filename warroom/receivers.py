@@ -1,8 +1,10 @@
 """Receivers of the incident core's signals: the major incident follows its incident, a war
 room with chat channels relays its timeline to them, and the declaration rules
-(warroom.rules) look at every new incident and every change that could make one major."""
+(warroom.rules) look at every new incident and every change that could make one major. And of
+the war room's own: a public update queues the job that emails the status page's subscribers."""
 
 from django.dispatch import receiver
+from django_q.tasks import async_task
 
 from incidents.choices import IncidentStatus
 from incidents.signals import (
@@ -15,6 +17,10 @@ from incidents.signals import (
     timeline_event_recorded,
 )
 from warroom import demo, relay, rules, services
+from warroom.signals import maintenance_update_posted, status_update_posted
+
+STATUS_UPDATE_TASK = "warroom.tasks.notify_subscribers_of_status_update"
+MAINTENANCE_UPDATE_TASK = "warroom.tasks.notify_subscribers_of_maintenance_update"
 
 
 @receiver(incident_transitioned, dispatch_uid="warroom.follow_incident")
@@ -49,6 +55,17 @@ def apply_rules_to_new_services(sender, incident_id, fields, **kwargs):
 def stop_watching_acknowledged(sender, incident_id, from_status, **kwargs):
     if from_status == IncidentStatus.NEW:
         rules.watch_cancel(incident_id=incident_id)
+
+
+@receiver(status_update_posted, dispatch_uid="warroom.subscribers_status_update")
+def queue_subscribers_of_status_update(sender, update_id, **kwargs):
+    """The signal comes after the commit; the worker writes the emails, never the request."""
+    async_task(STATUS_UPDATE_TASK, update_id)
+
+
+@receiver(maintenance_update_posted, dispatch_uid="warroom.subscribers_maintenance_update")
+def queue_subscribers_of_maintenance_update(sender, update_id, **kwargs):
+    async_task(MAINTENANCE_UPDATE_TASK, update_id)
 
 
 @receiver(demo_directory_seeded, dispatch_uid="warroom.demo_directory_seeded")

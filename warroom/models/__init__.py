@@ -2,3 +2,4 @@
 
 from warroom.models.major_incidents import *  # noqa: F403
 from warroom.models.status import *  # noqa: F403
+from warroom.models.subscribers import *  # noqa: F403

@@ -46,7 +46,7 @@ from warroom.models import (
     StatusIncident,
     StatusUpdate,
 )
-from warroom.signals import status_update_posted
+from warroom.signals import maintenance_update_posted, status_update_posted
 
 OPERATIONAL = ComponentStatus.OPERATIONAL
 RESOLVED = StatusIncidentStatus.RESOLVED
@@ -324,9 +324,7 @@ def maintenance_create(
     _stamp(maintenance, status, now)
     _save_with_reason(maintenance, actor=actor, source=source, reason="schedule")
     maintenance.components.set(components)
-    MaintenanceUpdate.objects.create(
-        maintenance=maintenance, status=status, body=body, author=actor, created_at=now
-    )
+    _maintenance_update(maintenance, status=status, body=body, actor=actor, now=now)
     return maintenance
 
 
@@ -347,9 +345,16 @@ def maintenance_post_update(*, maintenance: Maintenance, actor, source: str, sta
     maintenance.updated_at = now
     _stamp(maintenance, status, now)
     _save_with_reason(maintenance, actor=actor, source=source, reason=f"update {status}")
-    return MaintenanceUpdate.objects.create(
+    return _maintenance_update(maintenance, status=status, body=body, actor=actor, now=now)
+
+
+def _maintenance_update(maintenance, *, status, body, actor, now) -> MaintenanceUpdate:
+    """The public note; subscribers hear of it once it commits."""
+    update = MaintenanceUpdate.objects.create(
         maintenance=maintenance, status=status, body=body, author=actor, created_at=now
     )
+    send_after_commit(maintenance_update_posted, sender=MaintenanceUpdate, update_id=update.pk)
+    return update
 
 
 STAMPS = {

@@ -3,7 +3,7 @@ Paths are exactly Statuspage's (no trailing slash), so that existing tools work 
 
 from django.urls import path
 
-from warroom.status import statuspage, views
+from warroom.status import statuspage, subscription_views, views
 from warroom.status.feeds import StatusHistoryAtom, StatusHistoryRss
 
 app_name = "status"
@@ -11,6 +11,17 @@ app_name = "status"
 API = "api/v2/"
 urlpatterns = [
     path("", views.status_page, name="page"),
+    path("subscriptions/", subscription_views.subscribe, name="subscribe"),
+    path(
+        "subscriptions/confirm/<str:token>",
+        subscription_views.confirm,
+        name="subscription-confirm",
+    ),
+    path(
+        "subscriptions/unsubscribe/<str:token>",
+        subscription_views.unsubscribe,
+        name="subscription-unsubscribe",
+    ),
     path("history.rss", StatusHistoryRss(), name="history-rss"),
     path("history.atom", StatusHistoryAtom(), name="history-atom"),
     path(f"{API}summary.json", statuspage.summary, name="summary"),
