@@ -457,10 +457,10 @@ def test_the_list_costs_the_same_for_1_or_6_rooms(
 
 
 # session, user, permissions (user + group), roles, the bell's unread count, the major
-# incident with its incident and people, the incident's post-incident review (for its link);
-# writers also get the staff picker, and whether they may post the status page update (its
-# communications lead or commander).
-ROOM_QUERIES = {"responder": 10, "stakeholder": 8}
+# incident with its incident and people, the incident's post-incident review (for its link),
+# its SLA timers (when the next stakeholder update is due); writers also get the staff picker,
+# and whether they may post the status page update (its communications lead or commander).
+ROOM_QUERIES = {"responder": 11, "stakeholder": 9}
 
 
 @pytest.mark.parametrize("role", ["responder", "stakeholder"])

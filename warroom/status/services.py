@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from incidents import services as incident_services
+from incidents import sla
 from incidents.choices import EventType
 from incidents.models import Incident, Service
 from incidents.services import change_reason
@@ -218,6 +219,7 @@ def status_update_post(
         data={"status_update": update.pk, "status": status, "components": changes},
         public=True,
     )
+    sla.timers_on_public_update(incident=incident)  # the stakeholder-update cadence restarts
     send_after_commit(status_update_posted, sender=StatusUpdate, update_id=update.pk)
     return update
 
