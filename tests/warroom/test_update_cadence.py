@@ -1,6 +1,8 @@
 """The stakeholder-update cadence (the SLA `update` timer of the techflow preset: P1 every 30
-minutes): a public status update starts the next cycle, and the incident page and the war room
-show when the next update is due, or that it is overdue."""
+minutes): a public status update starts the next cycle, the incident page and the war room
+show when the next update is due, or that it is overdue, and a missed initial notification or
+update nags the communications lead (else the commander, else the manager) once, however many
+ticks and clocks (warroom.cadence)."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -8,10 +10,16 @@ import pytest
 import time_machine
 
 from incidents import clock
-from incidents.choices import SlaKind
+from incidents.choices import ChangeSource, SlaKind
 from incidents.models import SlaTimer
 from incidents.sla_presets import load_preset
+from itsm.choices import NotificationChannel
+from itsm.models import Notification
+from tests.concurrency import all_succeed
 from tests.warroom.status_fixtures import post
+from warroom import services
+from warroom.choices import WarRoomRole
+from warroom.models import CadenceNag
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -68,3 +76,76 @@ def test_a_resolved_incident_shows_no_cadence(travel, techflow, p1, manager, sig
     drive(p1, manager, "acknowledge", "start", "resolve")
     html = signed_in(manager).get(f"/incidents/{p1.number}/").content.decode()
     assert 'id="update-cadence"' not in html
+
+
+# --- nags ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def comms_lead(room, make_user, manager):
+    lead = make_user("comms", roles=["responder"])
+    services.role_assign(
+        major=room,
+        actor=manager,
+        source=ChangeSource.CLI,
+        role=WarRoomRole.COMMUNICATIONS_LEAD,
+        user=lead,
+    )
+    return lead
+
+
+def nag_emails(user) -> list[str]:
+    return list(
+        Notification.objects.filter(
+            recipient=user, channel=NotificationChannel.EMAIL, dedupe_key__startswith="cadence-nag"
+        ).values_list("subject", flat=True)
+    )
+
+
+def ticks_at(travel, *minutes):
+    """Tick at each minute after T0, with a fresh clock each time (as several clocks would)."""
+    for minute in minutes:
+        travel.move_to(T0 + timedelta(minutes=minute))
+        clock.tick(backoff=clock.Backoff())
+
+
+def test_no_public_update_15_minutes_after_declaration_nags_the_communications_lead_once(
+    room, travel, comms_lead
+):
+    ticks_at(travel, 14)
+    assert nag_emails(comms_lead) == []
+    ticks_at(travel, 15, 15, 16, 20)
+    assert nag_emails(comms_lead) == [f"{room.number}: The initial notification is overdue"]
+    assert CadenceNag.objects.get().due_at == T0 + timedelta(minutes=15)
+
+
+def test_a_status_update_in_time_means_no_initial_nag(room, travel, comms_lead, manager):
+    travel.shift(timedelta(minutes=5))
+    post(room.incident, manager, "investigating", "We are on it.")
+    ticks_at(travel, 15, 20, 30)
+    assert nag_emails(comms_lead) == []
+
+
+def test_each_missed_update_nags_once_across_ticks_and_clocks(room, travel, comms_lead, manager):
+    travel.shift(timedelta(minutes=5))
+    post(room.incident, manager, "investigating", "We are on it.")  # next due at T0+35
+    ticks_at(travel, 34)
+    assert nag_emails(comms_lead) == []
+    ticks_at(travel, 35, 35, 36, 50, 90)
+    assert nag_emails(comms_lead) == [f"{room.number}: A stakeholder update is overdue"]
+    assert [n.due_at for n in CadenceNag.objects.all()] == [T0 + timedelta(minutes=35)]
+
+
+def test_without_a_communications_lead_the_commander_then_the_manager_is_nagged(
+    room, travel, manager
+):
+    ticks_at(travel, 16)
+    assert nag_emails(manager) == [f"{room.number}: The initial notification is overdue"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_clocks_at_once_nag_once(room, travel, comms_lead):
+    travel.move_to(T0 + timedelta(minutes=16))
+    all_succeed(clock.tick, clock.tick)
+    assert nag_emails(comms_lead) == [f"{room.number}: The initial notification is overdue"]
