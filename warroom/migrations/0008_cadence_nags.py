@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("warroom", "0009_status_subscribers"),
+        ("warroom", "0007_status_subscribers"),
     ]
 
     operations = [
