@@ -102,3 +102,13 @@ INDICATOR_OF = {
     ComponentStatus.PARTIAL_OUTAGE: Indicator.MAJOR,
     ComponentStatus.MAJOR_OUTAGE: Indicator.CRITICAL,
 }
+
+
+class CommunicationKind(models.TextChoices):
+    """The update types of major-incident-management.txt's table, in the order they are sent."""
+
+    INITIAL = "initial", "Initial notification"
+    UPDATE = "update", "Status update"
+    STATUS_PAGE = "status_page", "Status page update"
+    RESOLUTION = "resolution", "Resolution notice"
+    PIR_SUMMARY = "pir_summary", "PIR summary"

@@ -1,4 +1,5 @@
 """The war room's models, one module per aggregate."""
 
+from warroom.models.communications import *  # noqa: F403
 from warroom.models.major_incidents import *  # noqa: F403
 from warroom.models.status import *  # noqa: F403
