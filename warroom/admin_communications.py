@@ -1,4 +1,5 @@
-"""The admin of communication templates (imported by warroom/admin.py).
+"""The admin of communications (imported by warroom/admin.py): templates, audiences, and the
+communications sent (read-only, with who received them).
 
 A template is edited here through `warroom.communications.services.template_update` (each save a
 new version; a text that does not render in the sandbox is a form error). Its page previews the
@@ -7,9 +8,10 @@ saved version rendered against an incident: the latest, or the one `?incident=<n
 from django import forms
 from django.contrib import admin
 
-from incidents.admin import ServiceWrittenAdmin, load_saved
+from incidents.admin import ReadOnlyInline, ServiceWrittenAdmin, load_saved
 from incidents.choices import ChangeSource
 from incidents.models import Incident
+from itsm.admin_mixins import ReadOnlyRecords
 from itsm.errors import ValidationFailed
 from warroom.communications import services
 from warroom.communications.rendering import (
@@ -17,7 +19,7 @@ from warroom.communications.rendering import (
     incident_variables,
     render_template,
 )
-from warroom.models import CommunicationTemplate
+from warroom.models import Audience, Communication, CommunicationRecipient, CommunicationTemplate
 
 PREVIEW_CHOICES = 10  # recent incidents offered to preview against
 
@@ -93,3 +95,25 @@ class CommunicationTemplateAdmin(ServiceWrittenAdmin):
             body_template=form.cleaned_data["body_template"],
         )
         load_saved(obj, saved)
+
+
+@admin.register(Audience)
+class AudienceAdmin(admin.ModelAdmin):
+    list_display = ("name", "affected_department_heads", "status_page", "external")
+    filter_horizontal = ("users", "teams", "roles", "chat_webhooks")
+
+
+class RecipientInline(ReadOnlyInline):
+    model = CommunicationRecipient
+    fields = ("kind", "user", "webhook", "address")
+
+
+@admin.register(Communication)
+class CommunicationAdmin(ReadOnlyRecords, admin.ModelAdmin):
+    """Read-only: drafted and sent from the portal or the API."""
+
+    list_display = ("incident", "kind", "status", "audience", "sent_by", "sent_at")
+    list_filter = ("kind", "status")
+    list_select_related = ("incident", "audience", "sent_by")
+    search_fields = ("incident__number", "subject")
+    inlines = [RecipientInline]

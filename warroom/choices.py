@@ -112,3 +112,17 @@ class CommunicationKind(models.TextChoices):
     STATUS_PAGE = "status_page", "Status page update"
     RESOLUTION = "resolution", "Resolution notice"
     PIR_SUMMARY = "pir_summary", "PIR summary"
+
+
+class CommunicationStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SENT = "sent", "Sent"
+
+
+class RecipientKind(models.TextChoices):
+    """How one recipient of a sent communication was reached."""
+
+    PERSON = "person", "Person (email and in-app)"
+    EMAIL = "email", "Email address"
+    CHAT = "chat", "Chat channel"
+    STATUS_PAGE = "status_page", "Public status page"

@@ -2,18 +2,14 @@
 template that reaches outside Jinja2's sandbox renders an error (never data), and every edit is
 a new version, in the service and in the admin with its preview."""
 
-from datetime import UTC, datetime
-
 import pytest
 from django.urls import reverse
 
 from incidents.choices import ChangeSource
-from incidents.sla_presets import load_preset
 from itsm.errors import PermissionDeniedError, ValidationFailed
 from tests.factories import make_incident
 from tests.incidents.test_admin import form_data
-from warroom import services as warroom_services
-from warroom.choices import CommunicationKind, WarRoomRole
+from warroom.choices import CommunicationKind
 from warroom.communications import services
 from warroom.communications.rendering import (
     SAMPLE_VARIABLES,
@@ -23,28 +19,6 @@ from warroom.communications.rendering import (
     render_text,
 )
 from warroom.models import CommunicationTemplate
-
-DECLARED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def commanded(db, responder, service, manager, declare, time_machine):
-    """A P1 under the techflow SLA preset (updates every 30 min), declared major at 09:00 UTC
-    with `responder` (Rita Ross) as its incident commander."""
-    time_machine.move_to(DECLARED, tick=False)
-    load_preset("techflow", make_default=True)
-    responder.first_name, responder.last_name = "Rita", "Ross"
-    responder.save()
-    incident = make_incident(actor=responder, services=[service.slug], impact=1, urgency=1)
-    major = declare(incident)
-    warroom_services.role_assign(
-        major=major,
-        actor=manager,
-        source=ChangeSource.CLI,
-        role=WarRoomRole.INCIDENT_COMMANDER,
-        user=responder,
-    )
-    return incident
 
 
 def drafted(kind: str, incident) -> tuple[str, str]:

@@ -32,11 +32,11 @@ Next Steps: {% if commander %}{{ commander }} leads the response; {% endif %}we 
 
 Next Update: {{ next_update or "to follow" }}
 """
-STATUS_PAGE = """We are {{ status|lower }} an issue affecting {{ services_text }}.
+STATUS_PAGE = """{% if resolved_at %}This incident has been resolved.{% else %}We are aware of an issue affecting {{ services_text }} and are working on it.{% endif %}
 
 {{ impact }}
-
-Next update: {{ next_update or "to follow" }}.
+{% if next_update and not resolved_at %}
+Next update: {{ next_update }}.{% endif %}
 """
 RESOLUTION = """INCIDENT RESOLVED - {{ service }}
 
