@@ -47,6 +47,7 @@ class CommunicationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         "create": DRAFT_COMMUNICATION_PERMISSION,
         "partial_update": DRAFT_COMMUNICATION_PERMISSION,
         "send": READ,  # who may send is the service's rule (war-room roles, managers)
+        "improve": DRAFT_COMMUNICATION_PERMISSION,
     }
 
     @cached_property
@@ -98,6 +99,19 @@ class CommunicationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def send(self, request, number=None, pk=None):
         refuse_any_body(request)
         services.communication_send(communication=self.get_object(), actor=request.user, source=API)
+        return self._answer(pk)
+
+    @extend_schema(
+        request=None,
+        responses={200: CommunicationSerializer},
+        summary="Rewrite a draft's body with the configured AI endpoint (409 when not set)",
+    )
+    @action(detail=True, methods=["post"])
+    def improve(self, request, number=None, pk=None):
+        refuse_any_body(request)
+        services.communication_improve(
+            communication=self.get_object(), actor=request.user, source=API
+        )
         return self._answer(pk)
 
 

@@ -28,6 +28,7 @@ from warroom.choices import (
     RecipientKind,
     StatusIncidentStatus,
 )
+from warroom.communications import ai
 from warroom.communications.rendering import (
     SAMPLE_VARIABLES,
     incident_variables,
@@ -256,3 +257,14 @@ def _record_sent(communication: Communication, incident: Incident, *, actor, sou
         data={"communication": communication.pk, "kind": communication.kind},
         public=communication.audience.external,
     )
+
+
+def communication_improve(*, communication: Communication, actor, source: str) -> Communication:
+    """The draft's body rewritten by the configured AI endpoint from the incident's facts (a
+    409 when it is not configured or the communication was sent, a 502 when the endpoint
+    fails: the draft unchanged). The endpoint is called outside any transaction."""
+    _require(actor, DRAFT_COMMUNICATION_PERMISSION, "edit communications")
+    _require_draft(communication)
+    facts = incident_variables(communication.incident)
+    body = ai.rewritten_body(facts, communication.subject, communication.body)
+    return communication_update(communication=communication, actor=actor, source=source, body=body)
