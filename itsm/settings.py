@@ -49,6 +49,12 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # origin in the Content-Security-Policy. `make run` (runportal) sets it for its children to the
 # address it listens at when the environment does not.
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# "Improve with AI" for communication drafts: an OpenAI-compatible chat-completions endpoint
+# (e.g. http://127.0.0.1:11434/v1/chat/completions for Ollama); off while LLM_URL is empty.
+LLM_URL = env.str("LLM_URL", default="")
+LLM_MODEL = env.str("LLM_MODEL", default="")
+LLM_API_KEY = env.str("LLM_API_KEY", default="")
+LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=30.0)
 # The public status page (/status/, docs/status-page.md): its title, and the page id its
 # Statuspage-compatible JSON carries.
 STATUS_PAGE_NAME = env.str("STATUS_PAGE_NAME", default="Service status")

@@ -369,4 +369,5 @@ class DeclarationRuleAdmin(ServiceWrittenAdmin):
         load_saved(obj, saved)
 
 
-from warroom import admin_status  # noqa: E402, F401  (the status page's admin)
+# The status page's and the communication templates' admins.
+from warroom import admin_communications, admin_status  # noqa: E402, F401

@@ -102,3 +102,27 @@ INDICATOR_OF = {
     ComponentStatus.PARTIAL_OUTAGE: Indicator.MAJOR,
     ComponentStatus.MAJOR_OUTAGE: Indicator.CRITICAL,
 }
+
+
+class CommunicationKind(models.TextChoices):
+    """The update types of major-incident-management.txt's table, in the order they are sent."""
+
+    INITIAL = "initial", "Initial notification"
+    UPDATE = "update", "Status update"
+    STATUS_PAGE = "status_page", "Status page update"
+    RESOLUTION = "resolution", "Resolution notice"
+    PIR_SUMMARY = "pir_summary", "PIR summary"
+
+
+class CommunicationStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SENT = "sent", "Sent"
+
+
+class RecipientKind(models.TextChoices):
+    """How one recipient of a sent communication was reached."""
+
+    PERSON = "person", "Person (email and in-app)"
+    EMAIL = "email", "Email address"
+    CHAT = "chat", "Chat channel"
+    STATUS_PAGE = "status_page", "Public status page"

@@ -14,6 +14,7 @@ from postmortems.models import FollowUp, PostIncidentReview, ReviewMeeting
 from tests.factories import make_incident
 from warroom import services as warroom
 from warroom.choices import WarRoomRole
+from warroom.communications.services import communication_draft
 from warroom.status.services import maintenance_create
 
 CLI = "cli"
@@ -70,8 +71,10 @@ def world(manager, responder, stakeholder, service, team):
         scheduled_for=datetime(2026, 1, 10, 22, tzinfo=UTC),
         scheduled_until=datetime(2026, 1, 10, 23, tzinfo=UTC),
     )
+    draft = communication_draft(incident=p1, kind="update", actor=responder, source=CLI)
     return {
         "incidents": [incident.number, p1.number],
+        "communications": [draft.pk],
         "major-incidents": [major.number],
         "services": [service.slug],
         "teams": [team.slug],

@@ -1,6 +1,10 @@
 from django.urls import re_path
 from rest_framework.routers import DefaultRouter
 
+from warroom.api.communication_views import (
+    CommunicationTemplateViewSet,
+    CommunicationViewSet,
+)
 from warroom.api.status_views import (
     IncidentStatusUpdateViewSet,
     MaintenanceViewSet,
@@ -28,6 +32,14 @@ router.register(f"{ROOM}/notes", NoteViewSet, basename="major-incident-note")
 router.register("declaration-rules", DeclarationRuleViewSet, basename="declaration-rule")
 router.register("status/components", StatusComponentViewSet, basename="status-component")
 router.register("maintenances", MaintenanceViewSet, basename="maintenance")
+router.register(
+    rf"incidents/(?P<number>{NUMBER_PATTERN})/communications",
+    CommunicationViewSet,
+    basename="incident-communication",
+)
+router.register(
+    "communication-templates", CommunicationTemplateViewSet, basename="communication-template"
+)
 
 urlpatterns = [
     *router.urls,
