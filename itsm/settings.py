@@ -355,6 +355,8 @@ SPECTACULAR_SETTINGS = {
         "ComponentStatusEnum": "warroom.choices.ComponentStatus",
         "StatusIncidentStatusEnum": "warroom.choices.StatusIncidentStatus",
         "MaintenanceStatusEnum": "warroom.choices.MaintenanceStatus",
+        "CommunicationKindEnum": "warroom.choices.CommunicationKind",
+        "RecipientKindEnum": "warroom.choices.RecipientKind",
     },
 }
 
