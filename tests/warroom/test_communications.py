@@ -116,6 +116,7 @@ def test_sending_reaches_the_audience_and_records_who_received_what(
         ("dora", "email"),
         ("dora", "in_app"),
         (None, "slack"),
+        (None, "email"),  # cfo@example.org: a row like any other, retried if a send fails
     }
     assert sorted(m.to[0] for m in mail.outbox if m.subject == communication.subject) == [
         "cfo@example.org",

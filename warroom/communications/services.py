@@ -6,10 +6,7 @@ Each write is atomic and locks the incident's row first, then the communication'
 (and managers) draft and edit; the communications lead or incident commander of the incident's
 live war room and managers send (the same people who post its status page updates)."""
 
-import logging
-
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -20,7 +17,7 @@ from incidents.choices import EventType, IncidentStatus
 from incidents.models import Incident
 from incidents.services import change_reason
 from itsm.errors import ConflictError, PermissionDeniedError
-from itsm.notifications import notify, notify_chat
+from itsm.notifications import AddressedEmail, notify, notify_addresses, notify_chat
 from itsm.validation import choice, clean_text, raise_if
 from warroom.choices import (
     CommunicationKind,
@@ -47,7 +44,6 @@ from warroom.models import (
 )
 from warroom.status.services import may_post_status, status_update_post
 
-logger = logging.getLogger(__name__)
 UNSET = object()
 SUMMARY_MAX_LENGTH = 300  # IncidentEvent.summary
 # The public status an incident's status page update gives, from the incident's own status.
@@ -208,7 +204,10 @@ def _deliver(communication: Communication, incident: Incident, *, actor, source:
     hooks = [hook for hook in audience.chat_webhooks.all() if hook.active]
     notify_chat(webhooks=hooks, link=incident.get_absolute_url(), dedupe_key=key, **message)
     emails = sorted(set(audience.emails))
-    transaction.on_commit(lambda: _send_emails(emails, **message))
+    notify_addresses(
+        AddressedEmail(to=address, dedupe_key=f"{key}:address:{address}", **message)
+        for address in emails
+    )
     rows = [
         CommunicationRecipient(kind=RecipientKind.PERSON, user=user, address=user.email)
         for user in people
@@ -223,17 +222,6 @@ def _deliver(communication: Communication, incident: Incident, *, actor, source:
     for row in rows:
         row.communication = communication
     return rows
-
-
-def _send_emails(addresses: list[str], *, subject: str, body: str) -> None:
-    """Email addresses that are not people of the portal: one plain message each, after the
-    commit (the notification machinery notifies people only)."""
-    if not addresses:
-        return
-    try:
-        send_mass_mail([(subject, body, None, [address]) for address in addresses])
-    except OSError:
-        logger.exception("Emailing a communication to %d addresses failed", len(addresses))
 
 
 def _post_status_page(communication: Communication, incident: Incident, *, actor, source) -> None:
