@@ -339,7 +339,9 @@ def _resume(timer: SlaTimer, now: datetime, bases: TimeBases) -> None:
 
 
 def _start_update_cycle(timer: SlaTimer, now: datetime, bases: TimeBases) -> None:
-    if timer.kind != K.UPDATE or timer.state != S.RUNNING:
+    """The next update is due a cadence after this one. A missed update's breach stands (it
+    counts in the SLA figures) but the cadence goes on: the target moves to the next cycle."""
+    if timer.kind != K.UPDATE or timer.state not in (S.RUNNING, S.BREACHED):
         return
     timer.started_at = now
     timer.paused_seconds = 0

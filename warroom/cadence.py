@@ -2,15 +2,15 @@
 
 Two deadlines of an active major incident: the initial notification, due INITIAL_DEADLINE after
 declaration (met by any public communication event on the incident's timeline: a status page
-update), and each stakeholder update measured by the incident's SLA `update` timer (missed when
-the timer is breached). A missed one nags the room's communications lead, else its incident
-commander, else its manager, through notify. Each nag is a `CadenceNag` row, unique per major
-incident, kind and deadline; rows are locked with SKIP LOCKED, so any number of clocks and ticks
-nag once per missed deadline."""
+update), and each stakeholder update measured by the incident's SLA `update` timer: missed at
+its target, and again every cadence after it while no update is given. A missed one nags the
+room's communications lead, else its incident commander, else its manager, through notify.
+Each nag is a `CadenceNag` row, unique per major incident, kind and deadline; rows are locked
+with SKIP LOCKED, so any number of clocks and ticks nag once per missed deadline."""
 
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef, QuerySet, Value
 
 from incidents.choices import EventType, SlaKind, SlaTimerState
 from incidents.models import IncidentEvent, SlaTimer
@@ -53,29 +53,43 @@ def fire_initial(major: MajorIncident, now: datetime) -> None:
 
 
 def due_updates(now: datetime) -> QuerySet[SlaTimer]:
-    """Breached update timers of active major incidents not nagged about yet, locked."""
+    """Update timers of active major incidents past their target whose latest missed deadline
+    (the target, then every cadence after it) has no nag yet, locked."""
+    latest_window = ExpressionWrapper(Value(now) - OuterRef("duration"), DateTimeField())
     nagged = CadenceNag.objects.filter(
         major_incident__incident=OuterRef("incident"),
         kind=CadenceNag.Kind.UPDATE,
-        due_at=OuterRef("breached_at"),
+        due_at__gte=OuterRef("target_at"),
+        due_at__gt=latest_window,
     )
     return (
         SlaTimer.objects.filter(
             kind=SlaKind.UPDATE,
-            state=SlaTimerState.BREACHED,
-            breached_at__lte=now,
+            state__in=(SlaTimerState.RUNNING, SlaTimerState.BREACHED),
+            stopped_at__isnull=True,
+            target_at__lte=now,
             incident__major_incident__state=ACTIVE,
         )
         .exclude(Exists(nagged))
         .select_related("incident__major_incident")
         .select_for_update(skip_locked=True, of=("self",))
-        .order_by("breached_at", "pk")
+        .order_by("target_at", "pk")
     )
 
 
 def fire_update(timer: SlaTimer, now: datetime) -> None:
     major = timer.incident.major_incident
-    _nag(major, CadenceNag.Kind.UPDATE, timer.breached_at, "A stakeholder update is overdue")
+    _nag(
+        major, CadenceNag.Kind.UPDATE, latest_missed(timer, now), "A stakeholder update is overdue"
+    )
+
+
+def latest_missed(timer: SlaTimer, now: datetime) -> datetime:
+    """The last deadline before `now` of an update cycle that went on without an update: the
+    target, then one every cadence (wall-clock) after it. A clock that was down nags once, for
+    the latest, not for every deadline it slept through."""
+    cycles = (now - timer.target_at) // timer.duration
+    return timer.target_at + cycles * timer.duration
 
 
 def next_due(after: datetime) -> None:

@@ -1,8 +1,8 @@
 """The stakeholder-update cadence (the SLA `update` timer of the techflow preset: P1 every 30
 minutes): a public status update starts the next cycle, the incident page and the war room
 show when the next update is due, or that it is overdue, and a missed initial notification or
-update nags the communications lead (else the commander, else the manager) once, however many
-ticks and clocks (warroom.cadence)."""
+update nags the communications lead (else the commander, else the manager) once per missed
+deadline, however many ticks and clocks (warroom.cadence)."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -131,9 +131,44 @@ def test_each_missed_update_nags_once_across_ticks_and_clocks(room, travel, comm
     post(room.incident, manager, "investigating", "We are on it.")  # next due at T0+35
     ticks_at(travel, 34)
     assert nag_emails(comms_lead) == []
-    ticks_at(travel, 35, 35, 36, 50, 90)
+    ticks_at(travel, 35, 35, 36, 50, 64)
     assert nag_emails(comms_lead) == [f"{room.number}: A stakeholder update is overdue"]
-    assert [n.due_at for n in CadenceNag.objects.all()] == [T0 + timedelta(minutes=35)]
+    ticks_at(travel, 65, 66, 94)  # a second cycle without an update is a second miss
+    assert len(nag_emails(comms_lead)) == 2
+    assert [n.due_at for n in CadenceNag.objects.all()] == [
+        T0 + timedelta(minutes=35),
+        T0 + timedelta(minutes=65),
+    ]
+
+
+def test_a_clock_that_slept_through_several_deadlines_nags_once_for_the_latest(
+    room, travel, comms_lead, manager
+):
+    ticks_at(travel, 14)
+    post(room.incident, manager, "investigating", "We are on it.")  # next due at T0+44
+    ticks_at(travel, 140)
+    assert len(nag_emails(comms_lead)) == 1
+    assert CadenceNag.objects.get().due_at == T0 + timedelta(minutes=134)
+
+
+def test_a_late_update_clears_overdue_and_the_cadence_goes_on(
+    room, travel, comms_lead, manager, signed_in
+):
+    ticks_at(travel, 14)
+    post(room.incident, manager, "investigating", "We are on it.")  # next due at T0+44
+    ticks_at(travel, 45)
+    timer = update_timer(room.incident)
+    assert timer.breached_at == T0 + timedelta(minutes=44)
+    post(room.incident, manager, "identified", "Found it; rolling back.")
+    timer.refresh_from_db()
+    assert timer.target_at == T0 + timedelta(minutes=75)
+    assert timer.breached_at == T0 + timedelta(minutes=44), "the missed update still counts"
+    line = cadence_line(signed_in(manager), f"/warroom/{room.number}/")
+    assert "Next stakeholder update due in 30" in line and "overdue" not in line
+    ticks_at(travel, 74)
+    assert len(nag_emails(comms_lead)) == 1
+    ticks_at(travel, 75)
+    assert len(nag_emails(comms_lead)) == 2
 
 
 def test_without_a_communications_lead_the_commander_then_the_manager_is_nagged(

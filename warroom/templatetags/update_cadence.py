@@ -1,5 +1,6 @@
 """`{% stakeholder_update incident as due %}`: when the incident's next stakeholder update is
-due (its SLA `update` timer, restarted by every public update), or None when no cadence runs.
+due (its SLA `update` timer, whose target every public update moves to the next cycle, even
+after a missed one), or None when no cadence runs.
 Reads `incident.sla_timers.all`, so a page that prefetched them pays no query."""
 
 from dataclasses import dataclass
@@ -25,5 +26,4 @@ def stakeholder_update(incident) -> UpdateDue | None:
     timer = next((t for t in incident.sla_timers.all() if t.kind == SlaKind.UPDATE), None)
     if timer is None or timer.state not in LIVE or timer.stopped_at is not None:
         return None
-    overdue = timer.state == SlaTimerState.BREACHED or timer.target_at <= timezone.now()
-    return UpdateDue(at=timer.target_at, overdue=overdue)
+    return UpdateDue(at=timer.target_at, overdue=timer.target_at <= timezone.now())
