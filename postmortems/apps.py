@@ -7,7 +7,10 @@ class PostmortemsConfig(AppConfig):
 
     def ready(self):
         from incidents import clock
-        from postmortems import receivers, sweep  # noqa: F401  (receivers: the core's signals)
+        from postmortems import receivers, summary, sweep  # noqa: F401  (receivers: signals)
+        from warroom.communications import rendering
+
+        rendering.register_variables("postmortems", summary.REVIEW_VARIABLES)
 
         clock.register_tick_work(
             sweep.CLOCK_WORK,

@@ -20,9 +20,8 @@ from incidents.services import actor_label, change_reason
 from itsm import realtime
 from itsm.errors import ConflictError, InvalidTransition, PermissionDeniedError
 from itsm.markdown import render
-from itsm.notifications import notify
 from itsm.validation import clean_text, raise_if, typed_text, version_number
-from postmortems import drafting, proposals, summary
+from postmortems import drafting, proposals
 from postmortems.choices import DEFAULT_POLICY, PolicyScope, ReviewStatus, ReviewTransition
 from postmortems.models import (
     CHANGE_PERMISSION,
@@ -34,6 +33,8 @@ from postmortems.models import (
     SectionRevision,
 )
 from postmortems.models.action_items import ACTION_TITLE_MAX_LENGTH
+from warroom.choices import CommunicationKind
+from warroom.communications.services import communication_send_now
 from warroom.merge import merge
 from warroom.models import MajorIncident
 
@@ -479,19 +480,17 @@ def review_submit(*, review: PostIncidentReview, actor, source: str) -> PostInci
 @transaction.atomic
 def review_publish(*, review: PostIncidentReview, actor, source: str) -> PostIncidentReview:
     """Managers approve a review in review (`postmortems.publish_review`); the PIR summary
-    goes to IT leadership and the ITSM managers."""
+    goes to its audience (IT leadership and the ITSM managers, as shipped)."""
     review = _transition(review, ReviewTransition.PUBLISH, actor=actor, source=source)
-    _send_summary(review)
+    _send_summary(review, actor=actor, source=source)
     return review
 
 
-def _send_summary(review: PostIncidentReview) -> None:
-    """Once per review, whatever retries: the key names the review, and a review is
-    published once (the notification rows go with the transaction)."""
-    notify(
-        recipients=summary.summary_audience(),
-        dedupe_key=f"postmortems:review:{review.pk}:published",
-        **summary.summary_message(review),
+def _send_summary(review: PostIncidentReview, *, actor, source: str) -> None:
+    """The `pir_summary` communication, drafted from its template and sent in the publishing
+    transaction: a review is published once, so it is sent once."""
+    communication_send_now(
+        incident=review.incident, kind=CommunicationKind.PIR_SUMMARY, actor=actor, source=source
     )
 
 

@@ -9,6 +9,7 @@ import pytest
 from axes.handlers.proxy import AxesProxyHandler
 from channels.layers import channel_layers
 from django.conf import settings
+from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 from incidents import services
@@ -19,6 +20,7 @@ from itsm.models import ChatWebhook
 from itsm.roles import Role
 from itsm.services import token_create
 from tests.factories import ServiceFactory, TeamFactory, UserFactory, make_incident
+from warroom.models import LEADERSHIP_GROUP
 
 pytest_plugins = ["tests.browser"]  # the browser tests' Chromium and ASGI server
 
@@ -102,6 +104,13 @@ def super_admin(make_user):
 @pytest.fixture
 def stakeholder(make_user):
     return make_user("stella", roles=[Role.STAKEHOLDER])
+
+
+@pytest.fixture
+def it_leader(stakeholder):
+    """The stakeholder, also in IT leadership: whom the leadership audiences reach."""
+    stakeholder.groups.add(Group.objects.get(name=LEADERSHIP_GROUP))
+    return stakeholder
 
 
 @pytest.fixture

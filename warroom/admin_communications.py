@@ -15,9 +15,9 @@ from itsm.admin_mixins import ReadOnlyRecords
 from itsm.errors import ValidationFailed
 from warroom.communications import services
 from warroom.communications.rendering import (
-    SAMPLE_VARIABLES,
     incident_variables,
     render_template,
+    sample_variables,
 )
 from warroom.models import Audience, Communication, CommunicationRecipient, CommunicationTemplate
 
@@ -37,7 +37,7 @@ class CommunicationTemplateForm(forms.ModelForm):
             body_template=cleaned.get("body_template", ""),
         )
         try:
-            render_template(candidate, SAMPLE_VARIABLES)
+            render_template(candidate, sample_variables())
         except ValidationFailed as error:
             for field, messages in error.fields.items():
                 self.add_error(field, messages)

@@ -4,11 +4,13 @@ the seed's most recent live major incident gets people in its roles, tasks, a sc
 bridge and a public update, so a first `make run` shows a room at work and a status page that
 says so."""
 
+from django.contrib.auth.models import Group
+
 from incidents.choices import ChangeSource
 from incidents.models import Service
 from warroom import selectors, services
 from warroom.choices import ComponentStatus, StatusIncidentStatus, WarRoomRole
-from warroom.models import DeclarationRule, StatusComponent
+from warroom.models import LEADERSHIP_GROUP, DeclarationRule, StatusComponent
 from warroom.status import services as status_services
 
 ROLES = (
@@ -127,3 +129,8 @@ def seed_war_room(*, users: dict) -> None:
         text="Error rate back under 1% after the rollback; watching.",
     )
     _post_public_update(major, actor=lead)
+
+
+def name_it_leadership(*, users) -> None:
+    """The demo's stakeholder is its IT leadership: the leadership audiences reach them."""
+    Group.objects.get_or_create(name=LEADERSHIP_GROUP)[0].user_set.add(users["stakeholder"])

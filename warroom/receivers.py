@@ -72,6 +72,7 @@ def queue_subscribers_of_maintenance_update(sender, update_id, **kwargs):
 def staff_demo_rules(sender, users, schedules, **kwargs):
     demo.staff_declaration_rules(users=users, schedules=schedules)
     demo.seed_status_components(users=users)
+    demo.name_it_leadership(users=users)
 
 
 @receiver(demo_seeded, dispatch_uid="warroom.demo_seeded")

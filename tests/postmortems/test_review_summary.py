@@ -1,6 +1,7 @@
-"""Publishing a review sends the PIR summary to IT leadership and the ITSM managers: once each,
-by email and in-app, with the action items and the review's link; nothing when the publish
-fails, and nothing more when it is tried again."""
+"""Publishing a review sends the PIR summary (the communications' `pir_summary` template) to
+IT leadership and the ITSM managers: once each, by email and in-app, with the root cause, the
+action items and the review's link, recorded as a communication with its recipients and on the
+timeline; nothing when the publish fails, and nothing more when it is tried again."""
 
 from datetime import date
 
@@ -12,11 +13,12 @@ from itsm.models import Notification
 from itsm.roles import Role
 from postmortems import services, tasks
 from postmortems.action_items import action_item_create
-from postmortems.summary import LEADERSHIP_GROUP, root_cause_short
+from postmortems.summary import root_cause_short
 from tests.conftest import BASE, api_error
 from tests.postmortems.reviews import CLI
+from warroom.models import LEADERSHIP_GROUP, Communication
 
-SUBJECT = "PIR published"
+SUBJECT = "PIR SUMMARY"
 
 
 @pytest.fixture
@@ -78,15 +80,27 @@ def test_publishing_tells_each_leader_and_manager_once_by_email_and_in_app(
         "mona@example.org",
     ]
     assert {message.subject for message in mail.outbox} == {
-        f"PIR published: {number} Checkout returns 500"
+        f"PIR SUMMARY - {number}: Checkout returns 500"
     }
     body = mail.outbox[0].body
-    assert "Priority: P1\nDuration: 1 h" in body
-    assert "Root cause: The connection pool was exhausted." in body
+    assert "Priority: P1 (Critical)" in body and "Duration: 1 h" in body
+    assert "Root Cause: The connection pool was exhausted." in body
     assert "- [P0] Alert on pool saturation (owner " in body
     assert "due 2026-03-20, open)" in body
-    assert f"Review: {BASE}/postmortems/{number}/" in body
-    assert summaries().get(recipient=leader, channel="in_app").link == f"/postmortems/{number}/"
+    assert f"The full review: {BASE}/postmortems/{number}/" in body
+    sent_summary = Communication.objects.get(incident=in_review.incident)
+    assert (sent_summary.kind, sent_summary.status, sent_summary.sent_by) == (
+        "pir_summary",
+        "sent",
+        manager,
+    )
+    assert sorted(sent_summary.recipients.values_list("user__username", flat=True)) == [
+        "bea",
+        "lena",
+        "mona",
+    ]
+    line = in_review.incident.events.get(type="communication")
+    assert line.summary.startswith("PIR summary sent to IT leadership and ITSM manager (3 ")
 
 
 def test_a_failed_or_repeated_publish_sends_nothing_more(
@@ -122,7 +136,7 @@ def test_a_draft_cannot_be_published_and_nobody_hears_of_it(api, resolve, leader
     [
         (
             "### What happened\n\n_To be written._\n\n### Immediate cause\n\n_To be written._",
-            "not written",
+            "",
         ),
         (
             "### What happened\n\nA bad deploy.\n\n### Immediate cause\n\nNo canary.",

@@ -12,11 +12,11 @@ from tests.incidents.test_admin import form_data
 from warroom.choices import CommunicationKind
 from warroom.communications import services
 from warroom.communications.rendering import (
-    SAMPLE_VARIABLES,
-    VARIABLES,
     incident_variables,
     render_template,
     render_text,
+    sample_variables,
+    variable_docs,
 )
 from warroom.models import CommunicationTemplate
 
@@ -36,17 +36,27 @@ def test_every_kind_is_shipped_with_the_reference_tables_trigger_and_audience(db
         "update": ("Every 30 min", "IT leadership", 1),
         "status_page": ("On state change", "All users (via status page)", 1),
         "resolution": ("Incident resolved", "All stakeholders", 1),
-        "pir_summary": ("PIR complete (T+48h)", "IT leadership, ITSM manager", 1),
+        "pir_summary": ("PIR complete (T+48h)", "IT leadership, ITSM manager", 2),
     }
-    assert all(t.history.get().version == 1 for t in CommunicationTemplate.objects.all())
+    assert {t.kind: list(t.history.values_list("version", flat=True)) for t in shipped_all()} == {
+        "initial": [1],
+        "update": [1],
+        "status_page": [1],
+        "resolution": [1],
+        "pir_summary": [2, 1],  # migration 0011: the review's root cause and action items
+    }
+
+
+def shipped_all():
+    return CommunicationTemplate.objects.order_by("kind")
 
 
 def test_the_variables_are_the_incidents_facts(commanded, portal_base_url):
     variables = incident_variables(commanded)
-    assert set(variables) == set(VARIABLES) == set(SAMPLE_VARIABLES)
+    assert set(variables) == set(variable_docs()) == set(sample_variables())
     blanked = {"number": "", "title": "", "status": "", "changes": [], "changes_text": ""}
     assert variables | blanked == {
-        **SAMPLE_VARIABLES,
+        **sample_variables(),
         "number": "",
         "title": "",
         "status": "",
@@ -67,6 +77,10 @@ def test_the_variables_are_the_incidents_facts(commanded, portal_base_url):
         "commander": "Rita Ross",
         "communications_lead": "",
         "now": "2026-03-02 09:00 UTC",
+        "root_cause": "",  # postmortems' variables: no review yet
+        "action_items": [],
+        "action_items_text": "- none yet",
+        "review_url": "",
     }
     assert variables["number"] == commanded.number
     assert variables["status"] == commanded.get_status_display()
@@ -130,7 +144,7 @@ ESCAPES = [
 @pytest.mark.parametrize("source", ESCAPES)
 def test_a_template_reaching_outside_the_sandbox_renders_an_error_not_data(source):
     with pytest.raises(ValidationFailed) as caught:
-        render_text(source, SAMPLE_VARIABLES, field="body_template")
+        render_text(source, sample_variables(), field="body_template")
     (message,) = caught.value.fields["body_template"]
     assert message.startswith("The template cannot be rendered: ")
     for leak in ("<class", "__builtins__", "<module", "<function", "root:"):

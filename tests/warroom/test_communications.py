@@ -86,7 +86,7 @@ def department_head(make_user, service):
 
 
 def test_sending_reaches_the_audience_and_records_who_received_what(
-    commanded, responder, stakeholder, department_head, slack, django_capture_on_commit_callbacks
+    commanded, responder, it_leader, department_head, slack, django_capture_on_commit_callbacks
 ):
     audience = Audience.objects.get(name="IT leadership and affected department heads")
     audience.emails = ["cfo@example.org"]
@@ -180,7 +180,7 @@ def test_who_sends(who, sends, commanded, responder, request, make_user):
 
 
 def test_the_admin_shows_who_received_a_sent_communication(
-    commanded, responder, stakeholder, signed_in, manager
+    commanded, responder, it_leader, signed_in, manager
 ):
     communication = send(draft(commanded, "update", responder), responder)
     client = signed_in(manager)

@@ -16,7 +16,7 @@ def one(incident, communication) -> str:
     return f"{communications(incident)}{communication['id']}/"
 
 
-def test_a_draft_is_made_edited_and_sent(api, commanded, responder, stakeholder):
+def test_a_draft_is_made_edited_and_sent(api, commanded, responder, it_leader):
     client = api.as_user(responder)
     created = client.post(communications(commanded), {"template": "initial"}, format="json")
     assert created.status_code == 201, created.content
@@ -35,7 +35,7 @@ def test_a_draft_is_made_edited_and_sent(api, commanded, responder, stakeholder)
     assert sent.json()["recipients"] == [{"kind": "person", "address": "stella@example.org"}]
     api_error(client.post(f"{one(commanded, draft)}send/"), 409, "conflict")
     api_error(client.patch(one(commanded, draft), {"body": "x"}, format="json"), 409, "conflict")
-    listed = api.as_user(stakeholder).get(communications(commanded))
+    listed = api.as_user(it_leader).get(communications(commanded))
     assert [row["id"] for row in listed.json()] == [draft["id"]]
 
 

@@ -4,7 +4,14 @@ Templates are edited by people in the admin, so they run in a `SandboxedEnvironm
 `StrictUndefined` (a misspelt variable is an error, not a blank) and no loader (no imports or
 includes). The variables are plain strings, numbers and lists of strings built by
 `incident_variables`: there is no model object to reach through. Whatever goes wrong is one
-`ValidationFailed` naming the template field, never a partial text."""
+`ValidationFailed` naming the template field, never a partial text.
+
+Apps above `warroom` add variables of their own with `register_variables` in their
+`AppConfig.ready()` (postmortems: the review's root cause and action items), so every template,
+whoever drafts it, can use them."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.urls import reverse
@@ -72,8 +79,10 @@ def _impact(incident) -> str:
 
 
 def _update_timer(incident):
+    """The running update cadence (a missed update's breach does not stop it)."""
+    cadence = (SlaTimerState.RUNNING, SlaTimerState.BREACHED)
     return (
-        incident.sla_timers.filter(kind=SlaKind.UPDATE, state=SlaTimerState.RUNNING)
+        incident.sla_timers.filter(kind=SlaKind.UPDATE, state__in=cadence, stopped_at=None)
         .order_by("target_at")
         .first()
     )
@@ -89,8 +98,45 @@ def changes_since_last_communication(incident) -> list[str]:
     return [event.summary for event in reversed(recent)]
 
 
+@dataclass(frozen=True)
+class ExtraVariables:
+    """Variables an app above adds: what each means, an example of each, and the values for an
+    incident (every name of `docs`, whatever the incident)."""
+
+    docs: dict[str, str]
+    sample: dict
+    provide: Callable[[object], dict]
+
+
+_extra: dict[str, ExtraVariables] = {}
+
+
+def register_variables(name: str, extra: ExtraVariables) -> None:
+    """Add `extra` to every template's variables. Registering a name again replaces it."""
+    if set(extra.docs) != set(extra.sample):
+        raise ValueError(f"{name}: every variable needs an example")
+    _extra[name] = extra
+
+
+def variable_docs() -> dict[str, str]:
+    """Every variable a template may use, with what it means."""
+    return VARIABLES | {key: doc for extra in _extra.values() for key, doc in extra.docs.items()}
+
+
+def sample_variables() -> dict:
+    """Example facts every template is rendered with before it is saved."""
+    return SAMPLE_VARIABLES | {k: v for extra in _extra.values() for k, v in extra.sample.items()}
+
+
 def incident_variables(incident) -> dict:
-    """Every variable of `VARIABLES`, from the incident's current state and timeline."""
+    """Every variable of `variable_docs()`, from the incident's current state and timeline."""
+    variables = _core_variables(incident)
+    for extra in _extra.values():
+        variables |= extra.provide(incident)
+    return variables
+
+
+def _core_variables(incident) -> dict:
     now = timezone.now()
     services = sorted(service.name for service in incident.services.all())
     roles = _room_roles(incident)
@@ -139,7 +185,7 @@ def render_template(template, variables: dict) -> tuple[str, str]:
     return " ".join(subject.split()), body.strip() + "\n"
 
 
-# Example facts every template is rendered with before it is saved (and in the docs).
+# Example facts of the core variables (sample_variables() adds the registered ones).
 SAMPLE_VARIABLES = {
     "number": "INC0000042",
     "title": "Checkout fails for some customers",

@@ -27,9 +27,9 @@ from warroom.choices import (
 )
 from warroom.communications import ai
 from warroom.communications.rendering import (
-    SAMPLE_VARIABLES,
     incident_variables,
     render_template,
+    sample_variables,
 )
 from warroom.models import (
     COMMUNICATION_BODY_MAX_LENGTH,
@@ -84,7 +84,7 @@ def template_update(
     if (subject, body) == (template.subject_template, template.body_template):
         return template
     template.subject_template, template.body_template = subject, body
-    render_template(template, SAMPLE_VARIABLES)
+    render_template(template, sample_variables())
     template.version += 1
     template.updated_by = actor
     template.updated_at = timezone.now()
@@ -119,6 +119,10 @@ def communication_draft(*, incident: Incident, kind, actor, source: str) -> Comm
     errors: dict = {}
     kind = choice(errors, "template", kind, CommunicationKind)
     raise_if(errors)
+    return _draft(incident, kind, actor)
+
+
+def _draft(incident: Incident, kind: str, actor) -> Communication:
     incident = Incident.objects.select_for_update(of=("self",)).get(pk=incident.pk)
     template = CommunicationTemplate.objects.select_related("audience").get(kind=kind)
     subject, body = render_template(template, incident_variables(incident))
@@ -172,6 +176,17 @@ def communication_send(*, communication: Communication, actor, source: str) -> C
         raise PermissionDeniedError(
             "Only the communications lead, the incident commander and managers send."
         )
+    return _send(communication, actor=actor, source=source)
+
+
+@transaction.atomic
+def communication_send_now(*, incident: Incident, kind: str, actor, source: str) -> Communication:
+    """Draft `kind` and send it at once, for what the system sends on a trigger (a published
+    review's PIR summary): the trigger's own permission was the check."""
+    return _send(_draft(incident, kind, actor), actor=actor, source=source)
+
+
+def _send(communication: Communication, *, actor, source: str) -> Communication:
     incident, communication = _lock(communication)
     _require_draft(communication)
     communication.status = CommunicationStatus.SENT

@@ -16,6 +16,7 @@ __all__ = [
     "COMMUNICATION_BODY_MAX_LENGTH",
     "COMMUNICATION_SUBJECT_MAX_LENGTH",
     "DRAFT_COMMUNICATION_PERMISSION",
+    "LEADERSHIP_GROUP",
     "TEMPLATE_BODY_MAX_LENGTH",
     "TEMPLATE_SUBJECT_MAX_LENGTH",
     "Audience",
@@ -29,6 +30,9 @@ TEMPLATE_BODY_MAX_LENGTH = 10_000
 COMMUNICATION_SUBJECT_MAX_LENGTH = 200  # a notification's subject
 COMMUNICATION_BODY_MAX_LENGTH = 10_000
 DRAFT_COMMUNICATION_PERMISSION = "warroom.add_communication"
+# A Django group without permissions: its members are the audiences' IT leadership; an admin
+# adds people to it (migration 0011 creates it and names it in the leadership audiences).
+LEADERSHIP_GROUP = "IT leadership"
 
 
 class Audience(models.Model):
