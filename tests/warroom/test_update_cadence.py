@@ -57,7 +57,9 @@ def test_a_status_update_starts_the_next_cycle(room, travel, manager):
     assert update_timer(room.incident).target_at == T0 + timedelta(minutes=50)
 
 
-def test_the_incident_page_and_the_room_show_due_then_overdue(room, travel, manager, signed_in):
+def test_the_incident_page_and_the_room_show_due_then_due_soon_then_overdue(
+    room, travel, manager, signed_in
+):
     client = signed_in(manager)
     incident_url = f"/incidents/{room.incident.number}/"
     room_url = f"/warroom/{room.number}/"
@@ -66,7 +68,11 @@ def test_the_incident_page_and_the_room_show_due_then_overdue(room, travel, mana
         line = cadence_line(client, url)
         assert "Next stakeholder update due in 20" in line and "overdue" not in line
 
-    travel.shift(timedelta(minutes=21))
+    travel.shift(timedelta(minutes=15))  # 25 of 30 minutes: past the techflow warning point
+    for url in (incident_url, room_url):
+        assert "<strong>due soon</strong>: in 5" in cadence_line(client, url)
+
+    travel.shift(timedelta(minutes=6))
     clock.tick()
     for url in (incident_url, room_url):
         assert "<strong>overdue</strong>" in cadence_line(client, url)

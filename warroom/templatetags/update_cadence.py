@@ -19,6 +19,7 @@ LIVE = (SlaTimerState.RUNNING, SlaTimerState.BREACHED)
 class UpdateDue:
     at: datetime
     overdue: bool
+    soon: bool  # past the timer's warning point (the SLA policy's warning percent)
 
 
 @register.simple_tag
@@ -26,4 +27,6 @@ def stakeholder_update(incident) -> UpdateDue | None:
     timer = next((t for t in incident.sla_timers.all() if t.kind == SlaKind.UPDATE), None)
     if timer is None or timer.state not in LIVE or timer.stopped_at is not None:
         return None
-    return UpdateDue(at=timer.target_at, overdue=timer.target_at <= timezone.now())
+    now = timezone.now()
+    overdue = timer.target_at <= now
+    return UpdateDue(at=timer.target_at, overdue=overdue, soon=not overdue and timer.warn_at <= now)
