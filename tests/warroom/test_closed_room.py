@@ -66,9 +66,9 @@ def test_the_page_of_a_closed_room_costs_no_more_than_a_live_one(
     client.get(room_url(ended.incident))  # notes the session's activity (once a minute)
 
     # session, user, permissions (user + group), roles, the bell's unread count, the major
-    # incident, its post-incident review (for its link); no staff list for the write forms it
-    # does not show.
-    with django_assert_num_queries(8):
+    # incident, its post-incident review (for its link), its communications (read-only); no
+    # staff list for the write forms it does not show.
+    with django_assert_num_queries(9):
         response = client.get(room_url(ended.incident))
 
     assert response.status_code == 200

@@ -1,56 +1,9 @@
 """'Improve with AI' against a local server that speaks the chat-completions protocol: it gets
 the incident's facts and the draft, and its answer becomes the draft's body; unset, the
-endpoint is never called; a failure leaves the draft unchanged."""
-
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-import pytest
+endpoint is never called; a failure leaves the draft unchanged. The server is the `llm`
+fixture (tests/warroom/conftest.py)."""
 
 from tests.conftest import api_error
-
-
-class _ChatCompletions(BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.server.requests.append(
-            {"path": self.path, "headers": dict(self.headers), "json": body}
-        )
-        status, content = self.server.answers.pop(0)
-        answer = {
-            "id": "chatcmpl-1",
-            "object": "chat.completion",
-            "model": body["model"],
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": content},
-                    "finish_reason": "stop",
-                }
-            ],
-        }
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(json.dumps(answer).encode())
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def llm(settings):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _ChatCompletions)
-    server.requests, server.answers = [], []
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    settings.LLM_URL = f"http://127.0.0.1:{server.server_address[1]}/v1/chat/completions"
-    settings.LLM_MODEL, settings.LLM_API_KEY = "llama3", "sk-test"
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
 
 
 def improve_path(incident, draft) -> str:

@@ -15,6 +15,7 @@ from warroom.models import MajorIncident
 
 XSS = "<script>alert(1)</script>"
 LOGOUT_FORM = 1  # every signed-in page has the log-out form
+DRAFT_FORM = 1  # the Communications card's draft buttons, for those who draft
 ABILITIES = ("ws_path", "username", "can_write")  # what static/js/warroom.js reads
 
 
@@ -164,7 +165,7 @@ def test_responders_get_the_writing_forms_but_cannot_demote(signed_in, responder
     assert 'value="rita"' in content and 'value="mona"' in content  # the staff picker
     assert 'value="stella"' not in content  # stakeholders are not staff
     assert demote_url(major.incident) not in content
-    assert forms_on(response) == LOGOUT_FORM + 2 + len(WarRoomRole)
+    assert forms_on(response) == LOGOUT_FORM + 2 + len(WarRoomRole) + DRAFT_FORM
 
 
 def test_managers_get_the_demote_form_while_the_room_is_active(
@@ -458,9 +459,10 @@ def test_the_list_costs_the_same_for_1_or_6_rooms(
 
 # session, user, permissions (user + group), roles, the bell's unread count, the major
 # incident with its incident and people, the incident's post-incident review (for its link),
-# its SLA timers (when the next stakeholder update is due); writers also get the staff picker,
+# its SLA timers (when the next stakeholder update is due), its communications (the
+# Communications card; none yet, so no recipients to fetch); writers also get the staff picker,
 # and whether they may post the status page update (its communications lead or commander).
-ROOM_QUERIES = {"responder": 11, "stakeholder": 9}
+ROOM_QUERIES = {"responder": 12, "stakeholder": 10}
 
 
 @pytest.mark.parametrize("role", ["responder", "stakeholder"])

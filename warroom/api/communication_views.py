@@ -4,7 +4,6 @@ drafted from (`/api/communication-templates/`). Stakeholders read; responders dr
 the incident commander, communications lead and managers send
 (warroom.communications.services)."""
 
-from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -24,15 +23,15 @@ from warroom.api.communication_serializers import (
 )
 from warroom.api.views import NUMBER, ROW_ID, _given, _valid
 from warroom.communications import services
+from warroom.communications.selectors import VIEW_COMMUNICATION_PERMISSION, communications_of
 from warroom.models import (
     DRAFT_COMMUNICATION_PERMISSION,
     Communication,
-    CommunicationRecipient,
     CommunicationTemplate,
 )
 
 API = ChangeSource.API
-READ = "warroom.view_communication"
+READ = VIEW_COMMUNICATION_PERMISSION
 
 
 @extend_schema_view(list=extend_schema(summary="The incident's communications, newest first"))
@@ -57,12 +56,7 @@ class CommunicationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the schema generator has no incident
             return Communication.objects.none()
-        recipients = CommunicationRecipient.objects.order_by("kind", "address")
-        return (
-            Communication.objects.filter(incident=self.incident)
-            .select_related("audience", "created_by", "sent_by")
-            .prefetch_related(Prefetch("recipients", queryset=recipients))
-        )
+        return communications_of(self.incident)
 
     def _answer(self, pk: int, code=status.HTTP_200_OK):
         fresh = self.get_queryset().get(pk=pk)

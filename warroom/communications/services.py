@@ -262,12 +262,20 @@ def _record_sent(communication: Communication, incident: Incident, *, actor, sou
     )
 
 
-def communication_improve(*, communication: Communication, actor, source: str) -> Communication:
+def communication_improve(
+    *, communication: Communication, actor, source: str, subject=UNSET, body=UNSET
+) -> Communication:
     """The draft's body rewritten by the configured AI endpoint from the incident's facts (a
     409 when it is not configured or the communication was sent, a 502 when the endpoint
-    fails: the draft unchanged). The endpoint is called outside any transaction."""
+    fails: the draft unchanged). The endpoint is called outside any transaction. `subject`
+    and `body`, when given, are edits not saved yet (the portal's form): the endpoint rewrites
+    them, and they are saved with its answer or, when it fails, not at all."""
     _require(actor, DRAFT_COMMUNICATION_PERMISSION, "edit communications")
     _require_draft(communication)
+    edits = {} if subject is UNSET else {"subject": subject}
     facts = incident_variables(communication.incident)
-    body = ai.rewritten_body(facts, communication.subject, communication.body)
-    return communication_update(communication=communication, actor=actor, source=source, body=body)
+    text = communication.body if body is UNSET else body
+    body = ai.rewritten_body(facts, edits.get("subject", communication.subject), text)
+    return communication_update(
+        communication=communication, actor=actor, source=source, body=body, **edits
+    )
