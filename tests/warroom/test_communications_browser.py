@@ -18,7 +18,7 @@ def comms_lead(major, make_comms_lead):
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_communications_lead_drafts_edits_and_sends_the_initial_notification(
-    major, comms_lead, stakeholder, server, browser
+    major, comms_lead, it_leader, server, browser
 ):
     log = defaultdict(list)
     cora = sign_in(browser, server, "cora", major.get_absolute_url(), log)

@@ -189,7 +189,7 @@ def test_bad_input_shows_the_field_and_the_reason_and_keeps_the_text(
 
 
 def test_the_communications_lead_edits_and_sends_from_the_war_room(
-    signed_in, commanded, comms_lead, stakeholder, django_capture_on_commit_callbacks
+    signed_in, commanded, comms_lead, it_leader, django_capture_on_commit_callbacks
 ):
     client = signed_in(comms_lead)
     client.post(url("draft", commanded), {"template": "initial", "back": "room"})
@@ -274,12 +274,12 @@ def test_the_commander_and_managers_see_the_send_button(signed_in, commanded, re
 
 @pytest.mark.parametrize("page", ["room", "incident"])
 def test_stakeholders_read_sent_communications_only(
-    signed_in, commanded, responder, stakeholder, page
+    signed_in, commanded, responder, it_leader, page
 ):
     delivered = sent(commanded, responder)
     pending = draft(commanded, responder, "resolution")
 
-    card = card_of(signed_in(stakeholder).get(page_of(page, commanded)))
+    card = card_of(signed_in(it_leader).get(page_of(page, commanded)))
 
     assert html.escape(delivered.subject) in card and "stella@example.org" in card
     assert html.escape(pending.subject) not in card
@@ -390,7 +390,7 @@ def form_post(client, page: str, action: str, data: dict):
 
 
 def test_the_whole_flow_works_with_plain_form_posts(
-    commanded, comms_lead, stakeholder, django_capture_on_commit_callbacks
+    commanded, comms_lead, it_leader, django_capture_on_commit_callbacks
 ):
     client = Client(enforce_csrf_checks=True)
     client.force_login(comms_lead)
