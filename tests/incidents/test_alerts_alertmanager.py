@@ -18,7 +18,7 @@ from incidents.choices import (
 )
 from incidents.models import Alert, AlertGroup, Incident, ReceivedPayload
 from tests.conftest import api_error
-from tests.incidents.alert_payloads import make_integration, payload, post  # noqa: F401
+from tests.incidents.alert_payloads import payload, post
 
 FIRING = payload("alertmanager_firing")
 RESOLVED = payload("alertmanager_resolved")

@@ -5,11 +5,6 @@ helpers the alert tests share."""
 import json
 from pathlib import Path
 
-import pytest
-
-from incidents.alerts.services import integration_create
-from incidents.choices import IntegrationKind
-
 HERE = Path(__file__).parent
 
 
@@ -22,12 +17,3 @@ def post(client, url: str, body, **headers):
     """POST `body` (a dict, or text sent as it is) as JSON, as a sender does: no session."""
     text = body if isinstance(body, str | bytes) else json.dumps(body)
     return client.post(url, data=text, content_type="application/json", **headers)
-
-
-@pytest.fixture
-def make_integration(service):
-    def make(kind=IntegrationKind.ALERTMANAGER, **fields):
-        fields.setdefault("name", f"{kind} prod")
-        return integration_create(actor=None, kind=kind, service=service, **fields)
-
-    return make
