@@ -241,7 +241,7 @@ def _apply(group: AlertGroup, notification: Notification, now) -> None:
     group.firing_count = group.alerts.filter(status=AlertStatus.FIRING).count()
     group.received_count += 1
     group.last_seen_at = now
-    clears = group.firing_count == 0 and not (notification.firing and notification.truncated)
+    clears = group.firing_count == 0 and not notification.truncated
     if clears:
         group.status = AlertStatus.RESOLVED
         group.resolved_at = now

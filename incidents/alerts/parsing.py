@@ -53,7 +53,9 @@ class Notification:
     title: str
     description: str = ""
     severity: str = ""
-    truncated: int = 0  # alerts the sender left out (Alertmanager's max_alerts)
+    # Alerts the sender left out of a group it says is firing (Alertmanager's max_alerts):
+    # the group is not cleared while some may still fire.
+    truncated: int = 0
     refire_on_repeat: bool = False  # PagerDuty: every trigger after a resolve fires anew
 
     @property
@@ -187,7 +189,7 @@ def prometheus_notification(data: dict) -> Notification:
             common.get("description"), first["annotations"].get("description"), data.get("message")
         ),
         severity=_highest_severity(a["labels"].get("severity", "") for a in firing),
-        truncated=data["truncatedAlerts"],
+        truncated=data["truncatedAlerts"] if data["status"] == AlertStatus.FIRING else 0,
     )
 
 

@@ -267,3 +267,29 @@ def test_no_session_or_csrf_token_is_needed(url, integration):
 
     strict = Client(enforce_csrf_checks=True)
     assert post(strict, url, FIRING).status_code == 200
+
+
+def test_a_new_alert_of_the_group_is_one_line_on_the_same_incident(client, url):
+    post(client, url, FIRING)
+    grown = payload("alertmanager_firing")
+    third = {**grown["alerts"][0], "fingerprint": "0e1f2a3b4c5d6e7f"}
+    third["labels"] = {**third["labels"], "instance": "checkout-3:8080"}
+    grown["alerts"].append(third)
+
+    post(client, url, grown)
+    post(client, url, grown)
+
+    incident = _one_incident()
+    [line] = incident.events.filter(type=EventType.ALERT)
+    assert line.summary == "Checkout error rate above 10%: 1 alert firing (3 of 3 firing)"
+    assert AlertGroup.objects.get().alert_count == 3
+
+
+def test_a_group_with_alerts_left_out_is_not_cleared(client, url):
+    post(client, url, FIRING)
+    partial = payload("alertmanager_resolved", status="firing", truncatedAlerts=4)
+
+    post(client, url, partial)
+
+    assert _one_incident().status == IncidentStatus.NEW
+    assert AlertGroup.objects.get().status == AlertStatus.FIRING
