@@ -113,15 +113,22 @@ def alerts_acknowledge(*, integration: Integration, key: str, received: Received
             services.incident_acknowledge(
                 incident=incident, actor=None, source=SOURCE, note=f"in {integration.name}"
             )
-        elif incident.status == IncidentStatus.NEW:
+        elif incident.status == IncidentStatus.NEW and not _acknowledged_before(incident, group):
             _line(
                 incident,
                 group,
                 f"Acknowledged in {integration.name}; nobody is assigned, so it stays new",
+                acknowledged=True,
             )
     payload_record(
         integration=integration, received=received, outcome=PayloadOutcome.ACCEPTED, group=group
     )
+
+
+def _acknowledged_before(incident: Incident, group: AlertGroup) -> bool:
+    """The sender's acknowledge is on the timeline already: a repeat adds no line."""
+    lines = incident.events.filter(type=EventType.ALERT, data__group=group.pk)
+    return lines.filter(data__acknowledged=True).exists()
 
 
 # --- the group --------------------------------------------------------------------------------
@@ -304,7 +311,9 @@ def _change_summary(group: AlertGroup, started: list, ended: list) -> str:
     return f"{group.title}: {', '.join(parts)} ({group.firing_count} of {group.alert_count} firing)"
 
 
-def _line(incident: Incident, group: AlertGroup, summary: str, started=(), ended=()) -> None:
+def _line(
+    incident: Incident, group: AlertGroup, summary: str, started=(), ended=(), **extra
+) -> None:
     services.incident_record_event(
         incident=incident,
         type=EventType.ALERT,
@@ -315,6 +324,7 @@ def _line(incident: Incident, group: AlertGroup, summary: str, started=(), ended
             "group": group.pk,
             "started": list(started),
             "ended": list(ended),
+            **extra,
         },
     )
 

@@ -114,6 +114,7 @@ def test_acknowledge_with_nobody_assigned_is_a_timeline_line(client, pd):
     }
 
     assert post(client, URL, ack).status_code == 202
+    assert post(client, URL, ack).status_code == 202  # a repeat: no second line
 
     incident = Incident.objects.get()
     assert incident.status == IncidentStatus.NEW
