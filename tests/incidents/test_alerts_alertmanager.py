@@ -293,3 +293,19 @@ def test_a_group_with_alerts_left_out_is_not_cleared(client, url):
 
     assert _one_incident().status == IncidentStatus.NEW
     assert AlertGroup.objects.get().status == AlertStatus.FIRING
+
+
+def test_the_resolve_s_side_effects_run_as_for_any_resolve(
+    client, url, django_capture_on_commit_callbacks
+):
+    from postmortems.models import PostIncidentReview
+
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client, url, FIRING)
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client, url, RESOLVED)
+
+    incident = _one_incident()
+    assert incident.status == IncidentStatus.RESOLVED
+    # A P1's review is drafted on its resolution, automatic or not.
+    assert PostIncidentReview.objects.filter(incident=incident).exists()
