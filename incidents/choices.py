@@ -60,6 +60,7 @@ class ChangeSource(models.TextChoices):
     ADMIN = "admin", "Admin"
     JOB = "job", "Job"
     CLI = "cli", "Command line"
+    ALERT = "alert", "Monitoring alert"
 
 
 class ResolutionCode(models.TextChoices):
@@ -72,6 +73,7 @@ class ResolutionCode(models.TextChoices):
     THIRD_PARTY = "third_party", "Resolved by third party"
     SELF_RECOVERED = "self_recovered", "Recovered without intervention"
     NOT_REPRODUCIBLE = "not_reproducible", "Could not reproduce"
+    AUTO_RESOLVED = "auto_resolved", "Resolved automatically: its alerts cleared"
 
 
 class CancelReason(models.TextChoices):
@@ -115,6 +117,7 @@ class EventType(models.TextChoices):
     RESPONDERS = "responders", "Responders added"
     REVIEW = "review", "Post-incident review"
     ACTION_ITEM = "action_item", "Action item"
+    ALERT = "alert", "Alert"
 
 
 class Transition(models.TextChoices):
@@ -162,3 +165,39 @@ class Weekday(models.IntegerChoices):
     FRIDAY = 4, "Friday"
     SATURDAY = 5, "Saturday"
     SUNDAY = 6, "Sunday"
+
+
+class IntegrationKind(models.TextChoices):
+    """What a monitoring integration receives: the sender's own format, unchanged."""
+
+    ALERTMANAGER = "alertmanager", "Prometheus Alertmanager"
+    GRAFANA = "grafana", "Grafana alerting"
+    PAGERDUTY = "pagerduty", "PagerDuty Events API v2"
+    GENERIC = "generic", "Generic JSON"
+
+
+class RefireAction(models.TextChoices):
+    """What an alert firing again does once its incident is resolved."""
+
+    NEW_INCIDENT = "new_incident", "Open a new incident"
+    REOPEN = "reopen", "Reopen the resolved incident"
+
+
+class ClearAction(models.TextChoices):
+    """What an incident becomes when every alert of its group has resolved."""
+
+    MITIGATE = "mitigate", "Mitigate it"
+    RESOLVE = "resolve", "Resolve it"
+
+
+class AlertStatus(models.TextChoices):
+    FIRING = "firing", "Firing"
+    RESOLVED = "resolved", "Resolved"
+
+
+class PayloadOutcome(models.TextChoices):
+    """What became of a payload an integration received."""
+
+    ACCEPTED = "accepted", "Accepted"
+    INVALID = "invalid", "Invalid"
+    BAD_SIGNATURE = "bad_signature", "Bad signature"

@@ -27,6 +27,7 @@ from incidents.choices import (
     IncidentStatus,
     Priority,
     ResolutionCode,
+    SlaKind,
     Transition,
     Urgency,
 )
@@ -470,10 +471,12 @@ def _run_transition(
     prepare=None,
     summary: str,
     data: dict | None = None,
+    method_name: str | None = None,
 ) -> Incident:
-    """Lock, check role and state, apply the guard's fields, transition, save, record."""
+    """Lock, check role and state, apply the guard's fields, transition, save, record.
+    `method_name` runs another model method under transition `name` (the system's own)."""
     incident = _lock(incident)
-    method = getattr(incident, name)
+    method = getattr(incident, method_name or name)
     if actor is not None and not _may_run(method, actor):
         raise PermissionDeniedError(f"You may not {name} incidents.")
     if not can_proceed(method, check_conditions=False):
@@ -669,6 +672,49 @@ def incident_resolve(
         summary=f"Resolved ({label}): {notes}",
         data={"resolution_code": resolution_code, "resolution_notes": notes},
     )
+
+
+@transaction.atomic
+def incident_alerts_cleared(
+    *,
+    incident: Incident,
+    action: str,
+    note: str,
+    source: str = ChangeSource.ALERT,
+    data: dict | None = None,
+) -> Incident:
+    """Every alert of the incident has resolved: mitigate or resolve it (`action`), as the
+    system, from any open status before that one (nobody may have acknowledged it yet), with
+    resolution code `auto_resolved`. An acknowledge timer still running is cancelled: nobody
+    acknowledged, and nobody needs to now."""
+    note = note[:TEXT_MAX_LENGTH]
+    if action == Transition.MITIGATE:
+
+        def prepare(locked):
+            locked.mitigation_note = note
+
+        summary, result = f"Mitigated: {note}", {"note": note}
+    else:
+        code = ResolutionCode.AUTO_RESOLVED
+
+        def prepare(locked):
+            locked.resolution_code = code
+            locked.resolution_notes = note
+
+        summary = f"Resolved ({code.label}): {note}"
+        result = {"resolution_code": code, "resolution_notes": note}
+    incident = _run_transition(
+        incident,
+        action,
+        actor=None,
+        source=source,
+        prepare=prepare,
+        summary=summary,
+        data={**result, **(data or {})},
+        method_name=f"alerts_{action}",
+    )
+    sla.timers_cancel(incident=incident, kinds=[SlaKind.ACKNOWLEDGE])
+    return incident
 
 
 @transaction.atomic

@@ -223,6 +223,16 @@ def timers_on_transition(*, incident, transition: str) -> None:
         SlaTimer.objects.bulk_update(timers, TIMER_FIELDS)
 
 
+def timers_cancel(*, incident, kinds) -> None:
+    """Cancel the incident's timers of `kinds` that still run (a breach stands)."""
+    timers = _locked_timers(incident, kinds=kinds)
+    now = timezone.now()
+    for timer in timers:
+        _stop(timer, incident, S.CANCELLED, now)
+    if timers:
+        SlaTimer.objects.bulk_update(timers, TIMER_FIELDS)
+
+
 def _revivable(incident, transition: str) -> set[str]:
     """The kinds `transition` runs again, among those the incident's policy sets for its
     priority now (a priority change may have dropped one since it stopped)."""

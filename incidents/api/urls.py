@@ -1,5 +1,12 @@
+from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
+from incidents.api.alerts import (
+    AlertmanagerReceiver,
+    GrafanaReceiver,
+    IntegrationViewSet,
+    PagerDutyReceiver,
+)
 from incidents.api.oncall import (
     EscalationPolicyViewSet,
     IncidentEscalationViewSet,
@@ -13,6 +20,7 @@ router.include_root_view = False
 router.register("incidents", IncidentViewSet, basename="incident")
 router.register("services", ServiceViewSet, basename="service")
 router.register("teams", TeamViewSet, basename="team")
+router.register("integrations", IntegrationViewSet, basename="integration")
 router.register("sla-policies", SlaPolicyViewSet, basename="sla-policy")
 router.register("calendars", BusinessCalendarViewSet, basename="calendar")
 router.register("schedules", ScheduleViewSet, basename="schedule")
@@ -23,4 +31,14 @@ router.register(
     basename="incident-escalation",
 )
 
-urlpatterns = router.urls
+KEY = r"(?P<key>[0-9A-Za-z]+)"
+
+urlpatterns = [
+    *router.urls,
+    re_path(rf"^alerts/alertmanager/{KEY}/$", AlertmanagerReceiver.as_view(), name="alerts-am"),
+    path("alerts/alertmanager/", AlertmanagerReceiver.as_view(), name="alerts-am-bearer"),
+    re_path(rf"^alerts/grafana/{KEY}/$", GrafanaReceiver.as_view(), name="alerts-grafana"),
+    path("alerts/grafana/", GrafanaReceiver.as_view(), name="alerts-grafana-bearer"),
+    # PagerDuty's own path, without the slash (the slash middleware takes it with one too).
+    path("alerts/v2/enqueue", PagerDutyReceiver.as_view(), name="alerts-pagerduty"),
+]

@@ -1,5 +1,6 @@
 """The incident core's models, one module per aggregate."""
 
+from incidents.models.alerts import *  # noqa: F403
 from incidents.models.core import *  # noqa: F403
 from incidents.models.oncall import *  # noqa: F403
 from incidents.models.responders import *  # noqa: F403

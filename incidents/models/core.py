@@ -201,6 +201,11 @@ def _checklist_complete(incident) -> bool:
     return not incident.missing_checklist_items()
 
 
+def _no_person(incident, user) -> bool:
+    """A transition only the system runs: its alerts clearing (incidents/alerts/)."""
+    return False
+
+
 class Incident(FSMModelMixin, models.Model):
     number = models.CharField(max_length=10, unique=True, editable=False)
     title = models.CharField(max_length=TITLE_MAX_LENGTH)
@@ -367,6 +372,30 @@ class Incident(FSMModelMixin, models.Model):
         permission=WORK_PERMISSION,
     )
     def resolve(self):
+        self.resolved_at = timezone.now()
+
+    # Monitoring's own mitigate and resolve: every alert of the incident has cleared, which may
+    # come before anyone acknowledged it (a flapping alert). No person may run these; services
+    # record them under the transitions' usual names.
+
+    @transition(
+        field=status,
+        source=[S.NEW, S.ACKNOWLEDGED, S.INVESTIGATING],
+        target=S.MITIGATED,
+        conditions=[_has_mitigation_note],
+        permission=_no_person,
+    )
+    def alerts_mitigate(self):
+        self.mitigated_at = timezone.now()
+
+    @transition(
+        field=status,
+        source=[S.NEW, S.ACKNOWLEDGED, S.INVESTIGATING, S.MITIGATED],
+        target=S.RESOLVED,
+        conditions=[_has_resolution],
+        permission=_no_person,
+    )
+    def alerts_resolve(self):
         self.resolved_at = timezone.now()
 
     @transition(field=status, source=S.RESOLVED, target=S.INVESTIGATING, permission=WORK_PERMISSION)

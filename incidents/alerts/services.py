@@ -1,0 +1,25 @@
+"""Integrations: the writes the API and the admin make."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from incidents.models import Integration
+from itsm.errors import PermissionDeniedError, ValidationFailed
+
+
+@transaction.atomic
+def integration_create(*, actor, **fields) -> Integration:
+    """A new integration with a fresh random key."""
+    if actor is not None and not actor.has_perm("incidents.add_integration"):
+        raise PermissionDeniedError("You do not have permission to do this.")
+    integration = Integration(**fields)
+    try:
+        integration.full_clean()
+    except ValidationError as error:
+        raise ValidationFailed.for_fields(error.message_dict) from None
+    if integration.signature_header and not integration.signature_secret:
+        raise ValidationFailed.for_fields(
+            {"signature_secret": "A signature header needs the secret it is made with."}
+        )
+    integration.save()
+    return integration

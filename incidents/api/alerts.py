@@ -1,0 +1,287 @@
+"""Monitoring senders post here, each in its own format, authenticated only by the
+integration's key (in the path, or as `Authorization: Bearer <key>`): no session, no CSRF.
+
+These endpoints speak the senders' protocols, not the portal API's, so they are plain views
+outside the OpenAPI schema (docs/alerts.md describes them): the PagerDuty endpoint answers
+exactly as PagerDuty does, and fields a newer sender adds are ignored rather than refused
+(incidents/alerts/parsing.py). Alertmanager retries on 5xx and drops on 4xx: a failure we may
+recover from (the database) stays a 5xx.
+"""
+
+import hashlib
+import hmac
+import json
+
+from django.http import JsonResponse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, viewsets
+
+from incidents.alerts import ingest, parsing, services
+from incidents.choices import IntegrationKind, PayloadOutcome
+from incidents.models import INTEGRATION_KEY_LENGTH, Integration, Service
+from itsm.api.fields import TextLookupField
+from itsm.api.serializers import StrictModelSerializer
+from itsm.errors import ValidationFailed
+
+MAX_BODY = 512 * 1024
+KEPT_HEADERS = ("Content-Type", "User-Agent", "X-Forwarded-For")
+
+
+def _error(status: int, code: str, message: str, fields: dict | None = None) -> JsonResponse:
+    return JsonResponse(
+        {"error": {"code": code, "message": message, "fields": fields or {}}}, status=status
+    )
+
+
+def _bearer(request) -> str:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+def _integration(key: str, kind: str) -> Integration | None:
+    if not key or len(key) != INTEGRATION_KEY_LENGTH or not key.isalnum():
+        return None
+    return (
+        Integration.objects.select_related("service__owner_team")
+        .filter(key=key, kind=kind, active=True)
+        .first()
+    )
+
+
+def _too_big(request) -> bool:
+    try:
+        return int(request.headers.get("Content-Length") or 0) > MAX_BODY
+    except ValueError:
+        return False
+
+
+def _received(request, integration: Integration) -> ingest.Received:
+    names = (*KEPT_HEADERS, integration.signature_header)
+    headers = {name: request.headers[name] for name in names if name and name in request.headers}
+    body = request.body.decode("utf-8", "replace").replace("\x00", "\ufffd")
+    return ingest.Received(body=body, headers=headers)
+
+
+def _json(body: bytes):
+    """The body's JSON; ValueError when it is none (or nested beyond the parser)."""
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply.") from None
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class _Receiver(View):
+    http_method_names = ["post"]
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        response = _error(405, "method_not_allowed", f'Method "{request.method}" not allowed.')
+        response["Allow"] = "POST"
+        return response
+
+
+class AlertmanagerReceiver(_Receiver):
+    """POST /api/alerts/alertmanager/{key}/ and /api/alerts/grafana/{key}/."""
+
+    kind = IntegrationKind.ALERTMANAGER
+    serializer_class = parsing.AlertmanagerSerializer
+
+    def post(self, request, key: str = ""):
+        if _too_big(request):
+            return _error(413, "too_large", f"The body is over {MAX_BODY} bytes.")
+        integration = _integration(key or _bearer(request), self.kind)
+        if integration is None:
+            return _error(404, "not_found", "No integration has this key.")
+        if len(request.body) > MAX_BODY:
+            return _error(413, "too_large", f"The body is over {MAX_BODY} bytes.")
+        received = _received(request, integration)
+        if not self.signed(request, integration):
+            ingest.payload_record(
+                integration=integration, received=received, outcome=PayloadOutcome.BAD_SIGNATURE
+            )
+            return _error(401, "not_authenticated", "The signature does not match the body.")
+        try:
+            group = ingest.alerts_ingest(
+                integration=integration,
+                notification=self.notification(request.body),
+                received=received,
+            )
+        except ValidationFailed as error:
+            ingest.payload_record(
+                integration=integration,
+                received=received,
+                outcome=PayloadOutcome.INVALID,
+                error=json.dumps(error.fields),
+            )
+            return JsonResponse(error.as_dict(), status=400)
+        return JsonResponse(
+            {
+                "status": "accepted",
+                "incident": group.incident.number if group else None,
+                "alerts": group.alert_count if group else 0,
+                "firing": group.firing_count if group else 0,
+            }
+        )
+
+    def signed(self, request, integration: Integration) -> bool:
+        return True
+
+    def notification(self, body: bytes) -> parsing.Notification:
+        try:
+            data = _json(body)
+        except ValueError as error:
+            raise ValidationFailed(f"The body is not JSON: {error}") from None
+        serializer = self.serializer_class(data=data)
+        if not serializer.is_valid():
+            raise ValidationFailed.for_fields(parsing.flat_errors(serializer.errors))
+        return parsing.prometheus_notification(serializer.validated_data)
+
+
+class GrafanaReceiver(AlertmanagerReceiver):
+    """Grafana's webhook; when the integration names a signature header, the body's
+    HMAC-SHA256 (hex) under its secret must be in it."""
+
+    kind = IntegrationKind.GRAFANA
+    serializer_class = parsing.GrafanaSerializer
+
+    def signed(self, request, integration: Integration) -> bool:
+        if not integration.signature_header:
+            return True
+        given = request.headers.get(integration.signature_header, "").strip().lower()
+        given = given.removeprefix("sha256=")
+        expected = hmac.new(
+            integration.signature_secret.encode(), request.body, hashlib.sha256
+        ).hexdigest()
+        return hmac.compare_digest(given, expected)
+
+
+# --- PagerDuty Events API v2 -------------------------------------------------------------------
+
+
+def _pagerduty_invalid(errors: list[str], status: int = 400) -> JsonResponse:
+    return JsonResponse(
+        {"status": "invalid event", "message": "Event object is invalid", "errors": errors},
+        status=status,
+    )
+
+
+class PagerDutyReceiver(_Receiver):
+    """POST /api/alerts/v2/enqueue: PagerDuty's Events API v2, answered as PagerDuty does."""
+
+    def post(self, request):
+        if _too_big(request) or len(request.body) > MAX_BODY:
+            return _pagerduty_invalid([f"Request body is over {MAX_BODY} bytes"], status=413)
+        try:
+            data = _json(request.body)
+        except ValueError:
+            return _pagerduty_invalid(["Event object is not valid JSON"])
+        if not isinstance(data, dict):
+            return _pagerduty_invalid(["Event object must be a JSON object"])
+        key = data.get("routing_key") or _bearer(request)
+        if not key:
+            return _pagerduty_invalid(["'routing_key' this field is required."])
+        integration = _integration(key if isinstance(key, str) else "", IntegrationKind.PAGERDUTY)
+        if integration is None:
+            return _pagerduty_invalid(["Unknown routing key"], status=404)
+        received = _received(request, integration)
+        if not data.get("routing_key"):
+            data = {**data, "routing_key": integration.key}
+        serializer = parsing.PagerDutyEventSerializer(data=data)
+        if not serializer.is_valid():
+            return self._invalid(integration, received, parsing.pagerduty_errors(serializer.errors))
+        event = serializer.validated_data
+        dedup_key = parsing.pagerduty_dedup_key(event)
+        try:
+            self.apply(integration, event, dedup_key, received)
+        except ValidationFailed as error:
+            return self._invalid(integration, received, parsing.pagerduty_errors(error.fields))
+        return JsonResponse(
+            {"status": "success", "message": "Event processed", "dedup_key": dedup_key},
+            status=202,
+        )
+
+    def apply(self, integration, event: dict, dedup_key: str, received) -> None:
+        if event["event_action"] == "acknowledge":
+            ingest.alerts_acknowledge(integration=integration, key=dedup_key, received=received)
+        else:
+            ingest.alerts_ingest(
+                integration=integration,
+                notification=parsing.pagerduty_notification(event, dedup_key),
+                received=received,
+            )
+
+    def _invalid(self, integration, received, errors: list[str]) -> JsonResponse:
+        ingest.payload_record(
+            integration=integration,
+            received=received,
+            outcome=PayloadOutcome.INVALID,
+            error="\n".join(errors),
+        )
+        return _pagerduty_invalid(errors)
+
+
+# --- integrations (the portal's API) -----------------------------------------------------------
+
+# The kinds whose endpoint exists, and where each sender posts.
+SENDER_PATHS = {
+    IntegrationKind.ALERTMANAGER: "/api/alerts/alertmanager/{key}/",
+    IntegrationKind.GRAFANA: "/api/alerts/grafana/{key}/",
+    IntegrationKind.PAGERDUTY: "/api/alerts/v2/enqueue",
+}
+
+
+class IntegrationSerializer(StrictModelSerializer):
+    kind = serializers.ChoiceField(
+        choices=[(kind, IntegrationKind(kind).label) for kind in SENDER_PATHS]
+    )
+    service = TextLookupField(slug_field="slug", queryset=Service.objects.all())
+    signature_secret = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, max_length=200
+    )
+    url = serializers.SerializerMethodField(
+        help_text="Where the sender posts (PagerDuty senders: the key is the routing key)."
+    )
+
+    class Meta:
+        model = Integration
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "service",
+            "key",
+            "url",
+            "active",
+            "on_refire",
+            "on_clear",
+            "signature_header",
+            "signature_secret",
+            "created_at",
+        ]
+        read_only_fields = ["id", "key", "created_at"]
+
+    def get_url(self, integration) -> str:
+        path = SENDER_PATHS[integration.kind].format(key=integration.key)
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List monitoring integrations"),
+    create=extend_schema(summary="Add a monitoring integration: its key and the URL to paste"),
+)
+class IntegrationViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    serializer_class = IntegrationSerializer
+    queryset = Integration.objects.select_related("service")
+    action_permissions = {
+        "list": "incidents.view_integration",
+        "create": "incidents.add_integration",
+    }
+
+    def perform_create(self, serializer):
+        serializer.instance = services.integration_create(
+            actor=self.request.user, **serializer.validated_data
+        )

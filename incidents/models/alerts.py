@@ -1,0 +1,166 @@
+"""Monitoring integrations and the alerts they send: a group of alerts opens one incident.
+
+Writes go through incidents/alerts/ingest.py. Received payloads are kept raw for 30 days
+(`RECEIVED_PAYLOAD_DAYS`) so a mapping can be fixed and a payload replayed; the sweep that
+deletes older ones is still to come (issue 12).
+"""
+
+import secrets
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from incidents.choices import (
+    AlertStatus,
+    ClearAction,
+    IntegrationKind,
+    PayloadOutcome,
+    RefireAction,
+)
+
+__all__ = [
+    "GROUP_KEY_MAX_LENGTH",
+    "INTEGRATION_KEY_LENGTH",
+    "RECEIVED_PAYLOAD_DAYS",
+    "Alert",
+    "AlertGroup",
+    "Integration",
+    "ReceivedPayload",
+]
+
+INTEGRATION_KEY_LENGTH = 32  # as PagerDuty's routing keys: senders check the length
+GROUP_KEY_MAX_LENGTH = 1000
+RECEIVED_PAYLOAD_DAYS = 30
+
+
+def new_integration_key() -> str:
+    return secrets.token_hex(INTEGRATION_KEY_LENGTH // 2)
+
+
+class Integration(models.Model):
+    """A monitoring source bound to a service, known by its secret key."""
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=IntegrationKind.choices)
+    service = models.ForeignKey(
+        "incidents.Service", on_delete=models.PROTECT, related_name="integrations"
+    )
+    key = models.CharField(
+        max_length=INTEGRATION_KEY_LENGTH, unique=True, default=new_integration_key, editable=False
+    )
+    active = models.BooleanField(default=True, help_text="An inactive integration's key is 404.")
+    on_refire = models.CharField(
+        max_length=20,
+        choices=RefireAction.choices,
+        default=RefireAction.NEW_INCIDENT,
+        help_text="What an alert firing again does once its incident is resolved.",
+    )
+    on_clear = models.CharField(
+        max_length=20,
+        choices=ClearAction.choices,
+        default=ClearAction.RESOLVE,
+        help_text="What the incident becomes when every alert of its group has resolved.",
+    )
+    signature_header = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Grafana: the header carrying the HMAC-SHA256 of the body (hex). "
+        "Empty: no signature is checked.",
+    )
+    signature_secret = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class AlertGroup(models.Model):
+    """The alerts one key groups (Alertmanager's groupKey, PagerDuty's dedup_key) and the
+    incident they opened. At most one group per integration and key is firing: the partial
+    unique constraint is what makes concurrent identical alerts open one incident."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="groups")
+    key = models.CharField(max_length=GROUP_KEY_MAX_LENGTH)
+    incident = models.ForeignKey(
+        "incidents.Incident",
+        on_delete=models.CASCADE,
+        related_name="alert_groups",
+        null=True,  # only inside the transaction that opens the group
+    )
+    status = models.CharField(
+        max_length=10, choices=AlertStatus.choices, default=AlertStatus.FIRING
+    )
+    title = models.CharField(max_length=200, blank=True)
+    alert_count = models.PositiveIntegerField(default=0)
+    firing_count = models.PositiveIntegerField(default=0)
+    received_count = models.PositiveIntegerField(
+        default=0, help_text="Payloads about this group, repeats included."
+    )
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "key"],
+                condition=Q(status=AlertStatus.FIRING),
+                name="alert_group_one_firing_per_key",
+            )
+        ]
+        indexes = [models.Index(fields=["integration", "key"], name="alert_group_key_idx")]
+
+    def __str__(self):
+        return f"{self.integration} {self.key}"
+
+
+class Alert(models.Model):
+    """One alert of a group, by its fingerprint (PagerDuty: the dedup_key)."""
+
+    group = models.ForeignKey(AlertGroup, on_delete=models.CASCADE, related_name="alerts")
+    fingerprint = models.CharField(max_length=GROUP_KEY_MAX_LENGTH)
+    status = models.CharField(max_length=10, choices=AlertStatus.choices)
+    labels = models.JSONField(default=dict, blank=True)
+    annotations = models.JSONField(default=dict, blank=True)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    generator_url = models.URLField(max_length=2000, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    repeat_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["first_seen_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "fingerprint"], name="alert_fingerprint_once_per_group"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.fingerprint} ({self.status})"
+
+
+class ReceivedPayload(models.Model):
+    """A payload as an integration received it, kept RECEIVED_PAYLOAD_DAYS days."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="payloads")
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    body = models.TextField(blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    outcome = models.CharField(max_length=20, choices=PayloadOutcome.choices)
+    error = models.TextField(blank=True)
+    group = models.ForeignKey(
+        AlertGroup, on_delete=models.SET_NULL, null=True, blank=True, related_name="payloads"
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self):
+        return f"{self.integration} {self.received_at:%Y-%m-%d %H:%M:%S} {self.outcome}"
