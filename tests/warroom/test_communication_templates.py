@@ -34,11 +34,16 @@ def test_every_kind_is_shipped_with_the_reference_tables_trigger_and_audience(db
     assert shipped == {
         "initial": ("MI declared", "IT leadership, affected dept heads", 1),
         "update": ("Every 30 min", "IT leadership", 1),
-        "status_page": ("On state change", "All users (via status page)", 1),
+        "status_page": ("On state change", "All users (via status page)", 2),
         "resolution": ("Incident resolved", "All stakeholders", 1),
         "pir_summary": ("PIR complete (T+48h)", "IT leadership, ITSM manager", 1),
     }
-    assert all(t.history.get().version == 1 for t in CommunicationTemplate.objects.all())
+    # The status page update's second shipped version says its public status (warroom/0011).
+    versions = {
+        t.kind: sorted(t.history.values_list("version", flat=True))
+        for t in CommunicationTemplate.objects.all()
+    }
+    assert versions == {kind: [1] for kind in shipped} | {"status_page": [1, 2]}
 
 
 def test_the_variables_are_the_incidents_facts(commanded, portal_base_url):
