@@ -3,11 +3,13 @@
 Components and their groups are reference data, edited here like the CMDB's services (each
 edit named in the component's history). Public incidents and their updates are read-only here:
 they are posted from the war room, the incident page or the API (`warroom.status.services`).
-A maintenance is scheduled, and moved on with a public note, through the services.
+A maintenance is scheduled, and moved on with a public note, through the services; whether the
+clock starts and completes it (`auto_transition`) is chosen when it is scheduled and switched by
+the list's actions.
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from incidents.admin import HistoryAdmin, ReadOnlyInline, ServiceWrittenAdmin, load_saved
 from incidents.choices import ChangeSource
@@ -115,7 +117,14 @@ class MaintenanceForm(forms.ModelForm):
 
     class Meta:
         model = Maintenance
-        fields = ("name", "status", "scheduled_for", "scheduled_until", "components")
+        fields = (
+            "name",
+            "status",
+            "scheduled_for",
+            "scheduled_until",
+            "auto_transition",
+            "components",
+        )
 
 
 class MaintenanceUpdateInline(ReadOnlyInline):
@@ -126,17 +135,36 @@ class MaintenanceUpdateInline(ReadOnlyInline):
 @admin.register(Maintenance)
 class MaintenanceAdmin(ServiceWrittenAdmin):
     form = MaintenanceForm
-    list_display = ("name", "status", "scheduled_for", "scheduled_until")
-    list_filter = ("status",)
+    list_display = ("name", "status", "scheduled_for", "scheduled_until", "auto_transition")
+    list_filter = ("status", "auto_transition")
     filter_horizontal = ("components",)
     inlines = [MaintenanceUpdateInline]
-    history_list_display = ("status",)
+    history_list_display = ("status", "auto_transition")
+    actions = ["transition_automatically", "transition_by_hand"]
 
     def get_readonly_fields(self, request, obj=None):
-        """Once scheduled, a maintenance changes by its status and a note."""
+        """Once scheduled, a maintenance changes by its status and a note (and the clock by the
+        list's actions)."""
         if obj is None:
             return ()
-        return ("name", "scheduled_for", "scheduled_until", "components")
+        return ("name", "scheduled_for", "scheduled_until", "auto_transition", "components")
+
+    @admin.action(
+        description="Start and complete the selected on the clock", permissions=["change"]
+    )
+    def transition_automatically(self, request, queryset):
+        self._set_auto_transition(request, queryset, True)
+
+    @admin.action(description="Leave the selected to people", permissions=["change"])
+    def transition_by_hand(self, request, queryset):
+        self._set_auto_transition(request, queryset, False)
+
+    def _set_auto_transition(self, request, queryset, value: bool) -> None:
+        for maintenance in queryset:
+            services.maintenance_set_auto_transition(
+                maintenance=maintenance, actor=request.user, source=ADMIN, auto_transition=value
+            )
+        self.message_user(request, f"{len(queryset)} maintenance(s) updated.", messages.SUCCESS)
 
     def has_change_permission(self, request, obj=None):
         done = obj is not None and obj.status == MaintenanceStatus.COMPLETED
@@ -164,4 +192,8 @@ class MaintenanceAdmin(ServiceWrittenAdmin):
                 components=list(data["components"]),
                 status=data["status"],
             )
+            if not data["auto_transition"]:
+                services.maintenance_set_auto_transition(
+                    maintenance=saved, actor=request.user, source=ADMIN, auto_transition=False
+                )
         load_saved(obj, saved)
