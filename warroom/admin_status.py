@@ -5,15 +5,18 @@ edit named in the component's history). Public incidents and their updates are r
 they are posted from the war room, the incident page or the API (`warroom.status.services`).
 A maintenance is scheduled, and moved on with a public note, through the services; whether the
 clock starts and completes it (`auto_transition`) is chosen when it is scheduled and switched by
-the list's actions.
+the list's actions. Subscribers are listed read-only: only their owners subscribe, confirm and
+change them (double opt-in); managers unsubscribe or delete them.
 """
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Prefetch
 
 from incidents.admin import HistoryAdmin, ReadOnlyInline, ServiceWrittenAdmin, load_saved
 from incidents.choices import ChangeSource
 from incidents.services import change_reason
+from itsm.admin_mixins import RefusesMalformedLists
 from warroom.choices import MaintenanceStatus
 from warroom.models import (
     STATUS_BODY_MAX_LENGTH,
@@ -23,9 +26,10 @@ from warroom.models import (
     MaintenanceUpdate,
     StatusComponent,
     StatusIncident,
+    StatusSubscriber,
     StatusUpdate,
 )
-from warroom.status import services
+from warroom.status import services, subscriptions
 
 ADMIN = ChangeSource.ADMIN
 
@@ -197,3 +201,77 @@ class MaintenanceAdmin(ServiceWrittenAdmin):
                     maintenance=saved, actor=request.user, source=ADMIN, auto_transition=False
                 )
         load_saved(obj, saved)
+
+
+class SubscriptionState(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("pending", "Waiting for confirmation"),
+            ("confirmed", "Confirmed"),
+            ("unsubscribed", "Unsubscribed"),
+        ]
+
+    def queryset(self, request, queryset):
+        live = queryset.filter(unsubscribed_at__isnull=True)
+        return {
+            "pending": live.filter(confirmed_at__isnull=True),
+            "confirmed": live.filter(confirmed_at__isnull=False),
+            "unsubscribed": queryset.filter(unsubscribed_at__isnull=False),
+        }.get(self.value(), queryset)
+
+
+@admin.register(StatusSubscriber)
+class StatusSubscriberAdmin(RefusesMalformedLists, admin.ModelAdmin):
+    """Read-only but for removal: an address is subscribed, confirmed and its components chosen
+    only by its owner, through the emailed link (double opt-in); an admin who could add,
+    confirm or widen a subscription could mail people who never agreed. The secret of the
+    links is never shown (it would let its reader confirm for the owner)."""
+
+    list_display = ("email", "confirmed", "subscribed_to", "created_at", "unsubscribed_at")
+    list_filter = (SubscriptionState, "components", "created_at")
+    search_fields = ("email",)
+    date_hierarchy = "created_at"
+    fields = (
+        "email",
+        "components",
+        "created_at",
+        "confirmation_sent_at",
+        "confirmed_at",
+        "unsubscribed_at",
+    )
+    readonly_fields = fields
+    actions = ["unsubscribe"]
+
+    def get_queryset(self, request):
+        by_name = Prefetch("components", queryset=StatusComponent.objects.order_by("name"))
+        return super().get_queryset(request).prefetch_related(by_name)
+
+    @admin.display(boolean=True, description="confirmed", ordering="confirmed_at")
+    def confirmed(self, subscriber: StatusSubscriber) -> bool:
+        return subscriber.confirmed_at is not None
+
+    @admin.display(description="components")
+    def subscribed_to(self, subscriber: StatusSubscriber) -> str:
+        return ", ".join(c.name for c in subscriber.components.all()) or "The whole page"
+
+    def has_add_permission(self, request):
+        """People subscribe themselves, on the status page."""
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        """Nothing is edited: see the class's docstring."""
+        return False
+
+    def has_unsubscribe_permission(self, request) -> bool:
+        return request.user.has_perm("warroom.change_statussubscriber")
+
+    @admin.action(
+        description="Unsubscribe the selected (no more email)", permissions=["unsubscribe"]
+    )
+    def unsubscribe(self, request, queryset):
+        for subscriber in queryset:
+            subscriptions.subscriber_unsubscribe(subscriber=subscriber)
+        self.message_user(request, f"{len(queryset)} address(es) unsubscribed.", messages.SUCCESS)
