@@ -496,7 +496,7 @@ def _run_transition(
     _save_with_history(incident, actor=actor, source=source, reason=name)
     sla.timers_on_transition(incident=incident, transition=name)
     escalation.escalation_on_transition(incident=incident, transition=name)
-    _record(
+    event = _record(
         incident,
         type=EventType.TRANSITION,
         actor=actor,
@@ -512,6 +512,7 @@ def _run_transition(
         transition=name,
         from_status=old_status,
         to_status=incident.status,
+        event_id=event.pk,
     )
     return incident
 

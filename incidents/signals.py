@@ -26,7 +26,8 @@ def _send_robust(signal: Signal, kwargs: dict) -> None:
 
 # kwargs: incident_id
 incident_created = Signal()
-# kwargs: incident_id, transition, from_status, to_status
+# kwargs: incident_id, transition, from_status, to_status, event_id (the transition's timeline
+# event: a key for work done once per state change)
 incident_transitioned = Signal()
 # kwargs: incident_id, old_priority, new_priority
 incident_priority_changed = Signal()

@@ -2,8 +2,9 @@
 communications sent (read-only, with who received them).
 
 A template is edited here through `warroom.communications.services.template_update` (each save a
-new version; a text that does not render in the sandbox is a form error). Its page previews the
-saved version rendered against an incident: the latest, or the one `?incident=<number>` names."""
+new version; a text that does not render in the sandbox is a form error), and so is whether the
+status page update posts by itself (`auto_post`). Its page previews the saved version rendered
+against an incident: the latest, or the one `?incident=<number>` names."""
 
 from django import forms
 from django.contrib import admin
@@ -13,6 +14,7 @@ from incidents.choices import ChangeSource
 from incidents.models import Incident
 from itsm.admin_mixins import ReadOnlyRecords
 from itsm.errors import ValidationFailed
+from warroom.choices import CommunicationKind
 from warroom.communications import services
 from warroom.communications.rendering import (
     incident_variables,
@@ -27,7 +29,7 @@ PREVIEW_CHOICES = 10  # recent incidents offered to preview against
 class CommunicationTemplateForm(forms.ModelForm):
     class Meta:
         model = CommunicationTemplate
-        fields = ("subject_template", "body_template")
+        fields = ("subject_template", "body_template", "auto_post")
 
     def clean(self):
         """A text that does not render against example facts is an error of its field."""
@@ -47,7 +49,7 @@ class CommunicationTemplateForm(forms.ModelForm):
 @admin.register(CommunicationTemplate)
 class CommunicationTemplateAdmin(ServiceWrittenAdmin):
     form = CommunicationTemplateForm
-    list_display = ("kind", "trigger", "audience_description", "version", "updated_at")
+    list_display = ("kind", "trigger", "audience_description", "version", "auto_post", "updated_at")
     fields = (
         "kind",
         "trigger",
@@ -55,9 +57,16 @@ class CommunicationTemplateAdmin(ServiceWrittenAdmin):
         "version",
         "subject_template",
         "body_template",
+        "auto_post",
     )
     readonly_fields = ("kind", "trigger", "audience_description", "version")
-    history_list_display = ("version",)
+    history_list_display = ("version", "auto_post")
+
+    def get_readonly_fields(self, request, obj=None):
+        """Only the status page update posts by itself."""
+        if obj is not None and obj.kind != CommunicationKind.STATUS_PAGE:
+            return (*self.readonly_fields, "auto_post")
+        return self.readonly_fields
 
     def has_add_permission(self, request):
         """One template per kind, shipped by the migrations."""
@@ -93,6 +102,7 @@ class CommunicationTemplateAdmin(ServiceWrittenAdmin):
             source=ChangeSource.ADMIN,
             subject_template=form.cleaned_data["subject_template"],
             body_template=form.cleaned_data["body_template"],
+            auto_post=form.cleaned_data.get("auto_post", services.UNSET),
         )
         load_saved(obj, saved)
 
@@ -112,8 +122,8 @@ class RecipientInline(ReadOnlyInline):
 class CommunicationAdmin(ReadOnlyRecords, admin.ModelAdmin):
     """Read-only: drafted and sent from the portal or the API."""
 
-    list_display = ("incident", "kind", "status", "audience", "sent_by", "sent_at")
+    list_display = ("incident", "kind", "status", "audience", "created_by", "sent_by", "sent_at")
     list_filter = ("kind", "status")
-    list_select_related = ("incident", "audience", "sent_by")
+    list_select_related = ("incident", "audience", "created_by", "sent_by")
     search_fields = ("incident__number", "subject")
     inlines = [RecipientInline]

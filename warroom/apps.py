@@ -8,22 +8,24 @@ class WarroomConfig(AppConfig):
     def ready(self):
         from incidents import clock
         from warroom import cadence, receivers, rules  # noqa: F401  (receivers: signals)
+        from warroom.status import maintenance_clock as maintenances
 
-        clock.register_tick_work(
-            rules.CLOCK_WORK,
-            due=rules.due_watches,
-            fire=rules.fire_watch,
-            next_due=rules.next_watch_due,
-        )
-        clock.register_tick_work(
-            cadence.INITIAL_WORK,
-            due=cadence.due_initial,
-            fire=cadence.fire_initial,
-            next_due=cadence.next_due,
-        )
-        clock.register_tick_work(
-            cadence.UPDATE_WORK,
-            due=cadence.due_updates,
-            fire=cadence.fire_update,
-            next_due=cadence.next_due,
-        )
+        tick_works = [
+            (rules.CLOCK_WORK, rules.due_watches, rules.fire_watch, rules.next_watch_due),
+            (cadence.INITIAL_WORK, cadence.due_initial, cadence.fire_initial, cadence.next_due),
+            (cadence.UPDATE_WORK, cadence.due_updates, cadence.fire_update, cadence.next_due),
+            (
+                maintenances.START_WORK,
+                maintenances.due_starts,
+                maintenances.fire_start,
+                maintenances.next_start,
+            ),
+            (
+                maintenances.END_WORK,
+                maintenances.due_ends,
+                maintenances.fire_end,
+                maintenances.next_end,
+            ),
+        ]
+        for name, due, fire, next_due in tick_works:
+            clock.register_tick_work(name, due=due, fire=fire, next_due=next_due)

@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from incidents.choices import IncidentStatus
+
 
 class MajorIncidentState(models.TextChoices):
     ACTIVE = "active", "Active"
@@ -74,6 +76,21 @@ class StatusIncidentStatus(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
 
 
+# The public status an incident's state gives its status page updates (docs/communications.md,
+# "Drafted on each state change"). `identified` is never derived: no state of an incident says
+# its cause is known, so a person posts it.
+PUBLIC_STATUS_OF = {
+    IncidentStatus.NEW: StatusIncidentStatus.INVESTIGATING,
+    IncidentStatus.ACKNOWLEDGED: StatusIncidentStatus.INVESTIGATING,
+    IncidentStatus.INVESTIGATING: StatusIncidentStatus.INVESTIGATING,
+    IncidentStatus.ON_HOLD: StatusIncidentStatus.INVESTIGATING,
+    IncidentStatus.MITIGATED: StatusIncidentStatus.MONITORING,
+    IncidentStatus.RESOLVED: StatusIncidentStatus.RESOLVED,
+    IncidentStatus.CLOSED: StatusIncidentStatus.RESOLVED,
+    IncidentStatus.CANCELLED: StatusIncidentStatus.RESOLVED,
+}
+
+
 class MaintenanceStatus(models.TextChoices):
     SCHEDULED = "scheduled", "Scheduled"
     IN_PROGRESS = "in_progress", "In progress"
@@ -117,6 +134,8 @@ class CommunicationKind(models.TextChoices):
 class CommunicationStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     SENT = "sent", "Sent"
+    # An automatic status page draft that a later state change of its incident outdated.
+    SUPERSEDED = "superseded", "Superseded"
 
 
 class RecipientKind(models.TextChoices):

@@ -1,6 +1,7 @@
 """Receivers of the incident core's signals: the major incident follows its incident, a war
 room with chat channels relays its timeline to them, and the declaration rules
-(warroom.rules) look at every new incident and every change that could make one major. And of
+(warroom.rules) look at every new incident and every change that could make one major, and a
+change of an incident's public status queues the job that drafts its status page update. And of
 the war room's own: a public update queues the job that emails the status page's subscribers."""
 
 from django.dispatch import receiver
@@ -17,15 +18,26 @@ from incidents.signals import (
     timeline_event_recorded,
 )
 from warroom import demo, relay, rules, services
+from warroom.communications.services import changes_public_status
 from warroom.signals import maintenance_update_posted, status_update_posted
 
 STATUS_UPDATE_TASK = "warroom.tasks.notify_subscribers_of_status_update"
 MAINTENANCE_UPDATE_TASK = "warroom.tasks.notify_subscribers_of_maintenance_update"
+STATUS_PAGE_DRAFT_TASK = "warroom.tasks.draft_status_page_update"
 
 
 @receiver(incident_transitioned, dispatch_uid="warroom.follow_incident")
 def follow_incident(sender, incident_id, to_status, **kwargs):
     services.major_incident_follow(incident_id=incident_id, to_status=to_status)
+
+
+@receiver(incident_transitioned, dispatch_uid="warroom.status_page_draft")
+def queue_status_page_draft(sender, from_status, to_status, event_id, **kwargs):
+    """After the transition commits, so a failing draft never undoes it (the worker logs the
+    failed job; a person can always draft by hand). Whether the incident is on the status page
+    is the job's question: the request asks the database nothing more."""
+    if changes_public_status(from_status, to_status):
+        async_task(STATUS_PAGE_DRAFT_TASK, event_id)
 
 
 @receiver(timeline_event_recorded, dispatch_uid="warroom.relay_timeline")

@@ -114,6 +114,8 @@ def test_tick_fires_due_timers_earliest_first_and_leaves_future_ones(fired, bare
         "declaration_watches": 0,
         "initial_notification_nags": 0,
         "stakeholder_update_nags": 0,
+        "maintenance_starts": 0,
+        "maintenance_ends": 0,
         "postmortem_reviews": 0,
     }
     future.refresh_from_db()

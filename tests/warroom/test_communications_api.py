@@ -68,10 +68,11 @@ def test_templates_are_listed_with_their_trigger_and_audience(api, stakeholder):
     response = api.as_user(stakeholder).get("/api/communication-templates/")
     assert response.status_code == 200
     rows = {
-        row["kind"]: (row["trigger"], row["audience"], row["version"]) for row in response.json()
+        row["kind"]: (row["trigger"], row["audience"], row["version"], row["auto_post"])
+        for row in response.json()
     }
-    assert rows["update"] == ("Every 30 min", "IT leadership", 1)
-    assert rows["status_page"] == ("On state change", "All users (via status page)", 1)
+    assert rows["update"] == ("Every 30 min", "IT leadership", 1, False)
+    assert rows["status_page"] == ("On state change", "All users (via status page)", 2, False)
     assert len(rows) == 5
 
 

@@ -23,8 +23,8 @@ class RecipientSerializer(StrictModelSerializer):
 
 class CommunicationSerializer(StrictModelSerializer):
     audience = serializers.CharField(source="audience.name")
-    created_by = PersonSerializer()
-    sent_by = PersonSerializer(allow_null=True)
+    created_by = PersonSerializer(allow_null=True, help_text="Null: drafted by the system.")
+    sent_by = PersonSerializer(allow_null=True, help_text="Null: not sent, or sent by the system.")
     recipients = RecipientSerializer(many=True)
 
     class Meta:
@@ -68,6 +68,7 @@ class CommunicationTemplateSerializer(StrictModelSerializer):
             "subject_template",
             "body_template",
             "version",
+            "auto_post",
             "updated_at",
         ]
         read_only_fields = fields

@@ -192,6 +192,7 @@ class MaintenanceSerializer(serializers.ModelSerializer):
             "status",
             "scheduled_for",
             "scheduled_until",
+            "auto_transition",
             "components",
             "updates",
             "created_at",

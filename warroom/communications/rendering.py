@@ -22,7 +22,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from incidents.choices import EventType, SlaKind, SlaTimerState
 from itsm.errors import ValidationFailed
 from itsm.templatetags.people import display_name
-from warroom.choices import MajorIncidentState, WarRoomRole
+from warroom.choices import PUBLIC_STATUS_OF, MajorIncidentState, WarRoomRole
 
 # The variables every template may use, documented in docs/communications.md.
 VARIABLES = {
@@ -31,6 +31,8 @@ VARIABLES = {
     "priority": "P1 to P4.",
     "severity": "Critical, High, Moderate or Low (from the priority).",
     "status": "The incident's status, e.g. Investigating.",
+    "public_status": "The status page's status its state gives: Investigating, Monitoring "
+    "(mitigated) or Resolved (resolved, closed, cancelled).",
     "impact": "The impact statement (the war room's, else the incident's description).",
     "service": "The first affected service (else the title): the templates' [Service Name].",
     "services": "The affected services' names, as a list.",
@@ -148,6 +150,7 @@ def _core_variables(incident) -> dict:
         "priority": incident.priority,
         "severity": SEVERITY.get(incident.priority, incident.priority),
         "status": incident.get_status_display(),
+        "public_status": PUBLIC_STATUS_OF[incident.status].label,
         "impact": _impact(incident),
         "service": services[0] if services else incident.title,
         "services": services,
@@ -192,6 +195,7 @@ SAMPLE_VARIABLES = {
     "priority": "P1",
     "severity": "Critical",
     "status": "Investigating",
+    "public_status": "Investigating",
     "impact": "Customers cannot pay by card.",
     "service": "Checkout",
     "services": ["Checkout", "Payments"],

@@ -1,10 +1,14 @@
 """Every write of stakeholder communications (docs/communications.md): templates edited (each
 edit a new version, checked by rendering it against example facts first); communications
-drafted from an incident, edited while a draft, and sent once to their audience.
+drafted from an incident, edited while a draft, and sent once to their audience; and the status
+page update the system drafts (and may send) on each public state change of a public incident.
 
 Each write is atomic and locks the incident's row first, then the communication's. Responders
 (and managers) draft and edit; the communications lead or incident commander of the incident's
-live war room and managers send (the same people who post its status page updates)."""
+live war room and managers send (the same people who post its status page updates); the system
+(actor None) drafts and sends automatic status page updates."""
+
+import logging
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -13,17 +17,17 @@ from django.utils import timezone
 
 from incidents import services as incident_services
 from incidents import sla
-from incidents.choices import EventType, IncidentStatus
-from incidents.models import Incident
+from incidents.choices import ChangeSource, EventType
+from incidents.models import Incident, IncidentEvent
 from incidents.services import change_reason
 from itsm.errors import ConflictError, PermissionDeniedError
 from itsm.notifications import AddressedEmail, notify, notify_addresses, notify_chat
 from itsm.validation import choice, clean_text, raise_if
 from warroom.choices import (
+    PUBLIC_STATUS_OF,
     CommunicationKind,
     CommunicationStatus,
     RecipientKind,
-    StatusIncidentStatus,
 )
 from warroom.communications import ai
 from warroom.communications.rendering import (
@@ -41,17 +45,13 @@ from warroom.models import (
     Communication,
     CommunicationRecipient,
     CommunicationTemplate,
+    StatusIncident,
 )
 from warroom.status.services import may_post_status, status_update_post
 
+log = logging.getLogger(__name__)
 UNSET = object()
 SUMMARY_MAX_LENGTH = 300  # IncidentEvent.summary
-# The public status an incident's status page update gives, from the incident's own status.
-PUBLIC_STATUS = {
-    IncidentStatus.MITIGATED: StatusIncidentStatus.MONITORING,
-    IncidentStatus.RESOLVED: StatusIncidentStatus.RESOLVED,
-    IncidentStatus.CLOSED: StatusIncidentStatus.RESOLVED,
-}
 
 CHANGE_TEMPLATE_PERMISSION = "warroom.change_communicationtemplate"
 
@@ -63,12 +63,21 @@ def _require(actor, perm: str, what: str) -> None:
 
 @transaction.atomic
 def template_update(
-    *, template: CommunicationTemplate, actor, source: str, subject_template, body_template
+    *,
+    template: CommunicationTemplate,
+    actor,
+    source: str,
+    subject_template,
+    body_template,
+    auto_post=UNSET,
 ) -> CommunicationTemplate:
-    """Save a new version of `template`'s texts. A text that does not render (a sandbox
-    escape, an unknown variable, a syntax error) is refused and nothing is written."""
+    """Save a new version of `template`'s texts (and, for the status page update, whether it
+    posts by itself: not a new version). A text that does not render (a sandbox escape, an
+    unknown variable, a syntax error) is refused and nothing is written."""
     _require(actor, CHANGE_TEMPLATE_PERMISSION, "edit communication templates")
     errors: dict = {}
+    if auto_post is not UNSET and auto_post and template.kind != CommunicationKind.STATUS_PAGE:
+        errors["auto_post"] = "Only the status page update posts by itself."
     subject = clean_text(
         errors,
         "subject_template",
@@ -81,14 +90,21 @@ def template_update(
     )
     raise_if(errors)
     template = CommunicationTemplate.objects.select_for_update().get(pk=template.pk)
-    if (subject, body) == (template.subject_template, template.body_template):
+    changes = []
+    stored = (template.subject_template.strip(), template.body_template.strip())
+    if (subject, body) != stored:  # the shipped texts end in a newline that the form drops
+        template.subject_template, template.body_template = subject, body
+        render_template(template, sample_variables())
+        template.version += 1
+        changes.append(f"version {template.version}")
+    if auto_post is not UNSET and bool(auto_post) != template.auto_post:
+        template.auto_post = bool(auto_post)
+        changes.append("posts by itself" if template.auto_post else "waits for a person")
+    if not changes:
         return template
-    template.subject_template, template.body_template = subject, body
-    render_template(template, sample_variables())
-    template.version += 1
     template.updated_by = actor
     template.updated_at = timezone.now()
-    template._change_reason = change_reason(f"version {template.version}", actor, source)
+    template._change_reason = change_reason(", ".join(changes), actor, source)
     template._history_user = actor
     template.save()
     return template
@@ -98,8 +114,9 @@ def template_update(
 
 
 def may_send(actor, incident: Incident) -> bool:
-    """Managers, and the communications lead or incident commander of the live war room."""
-    return may_post_status(actor, incident)
+    """Managers, the communications lead or incident commander of the live war room, and the
+    system (actor None: a template that posts by itself)."""
+    return actor is None or may_post_status(actor, incident)
 
 
 def _lock(communication: Communication) -> tuple[Incident, Communication]:
@@ -119,28 +136,38 @@ def communication_draft(*, incident: Incident, kind, actor, source: str) -> Comm
     errors: dict = {}
     kind = choice(errors, "template", kind, CommunicationKind)
     raise_if(errors)
-    return _draft(incident, kind, actor)
+    return _draft_kind(incident, kind, actor)
 
 
-def _draft(incident: Incident, kind: str, actor) -> Communication:
+def _draft_kind(incident: Incident, kind: str, actor) -> Communication:
     incident = Incident.objects.select_for_update(of=("self",)).get(pk=incident.pk)
     template = CommunicationTemplate.objects.select_related("audience").get(kind=kind)
+    return _draft(incident, template, actor=actor)
+
+
+def _draft(incident: Incident, template: CommunicationTemplate, *, actor, drafted_on=None):
     subject, body = render_template(template, incident_variables(incident))
     return Communication.objects.create(
         incident=incident,
-        kind=kind,
+        kind=template.kind,
         template=template,
         template_version=template.version,
         audience=template.audience,
         subject=subject[:COMMUNICATION_SUBJECT_MAX_LENGTH],
         body=body,
         created_by=actor,
+        drafted_on=drafted_on,
     )
 
 
 def _require_draft(communication: Communication) -> None:
+    what = communication.get_kind_display().lower()
+    if communication.status == CommunicationStatus.SUPERSEDED:
+        raise ConflictError(
+            f"This {what} was superseded: the incident's state changed since it was drafted."
+        )
     if communication.status != CommunicationStatus.DRAFT:
-        raise ConflictError(f"This {communication.get_kind_display().lower()} was already sent.")
+        raise ConflictError(f"This {what} was already sent.")
 
 
 @transaction.atomic
@@ -183,7 +210,7 @@ def communication_send(*, communication: Communication, actor, source: str) -> C
 def communication_send_now(*, incident: Incident, kind: str, actor, source: str) -> Communication:
     """Draft `kind` and send it at once, for what the system sends on a trigger (a published
     review's PIR summary): the trigger's own permission was the check."""
-    return _send(_draft(incident, kind, actor), actor=actor, source=source)
+    return _send(_draft_kind(incident, kind, actor), actor=actor, source=source)
 
 
 def _send(communication: Communication, *, actor, source: str) -> Communication:
@@ -240,9 +267,12 @@ def _deliver(communication: Communication, incident: Incident, *, actor, source:
 
 
 def _post_status_page(communication: Communication, incident: Incident, *, actor, source) -> None:
-    status = PUBLIC_STATUS.get(incident.status, StatusIncidentStatus.INVESTIGATING)
     status_update_post(
-        incident=incident, actor=actor, source=source, status=status, body=communication.body
+        incident=incident,
+        actor=actor,
+        source=source,
+        status=PUBLIC_STATUS_OF[incident.status],
+        body=communication.body,
     )
 
 
@@ -279,3 +309,55 @@ def communication_improve(
     return communication_update(
         communication=communication, actor=actor, source=source, body=body, **edits
     )
+
+
+# --- drafted on each state change of a public incident ----------------------------------------
+
+
+def changes_public_status(from_status: str, to_status: str) -> bool:
+    """Whether a transition changes what the status page should say of an incident."""
+    return PUBLIC_STATUS_OF[from_status] != PUBLIC_STATUS_OF[to_status]
+
+
+@transaction.atomic
+def status_page_draft_on_state_change(*, event_id: int) -> Communication | None:
+    """The status page update the system drafts on a state change (its transition's timeline
+    event) of a public incident, sent at once when its template posts by itself. Earlier unsent
+    automatic drafts of the incident are superseded. Nothing when the incident is not on the
+    status page, the change does not change its public status, the page says it already, the
+    incident has moved on to another public status since (that change drafts), or this change
+    (or a later one) has its draft: so a job run twice, or late, drafts once."""
+    event = IncidentEvent.objects.filter(pk=event_id, type=EventType.TRANSITION).first()
+    if event is None or not changes_public_status(event.data["from"], event.data["to"]):
+        return None
+    incident = Incident.objects.select_for_update(of=("self",)).get(pk=event.incident_id)
+    public = StatusIncident.objects.filter(incident=incident).first()
+    status = PUBLIC_STATUS_OF[incident.status]
+    automatic = Communication.objects.filter(incident=incident, drafted_on__isnull=False)
+    if (
+        public is None
+        or status != PUBLIC_STATUS_OF[event.data["to"]]
+        or automatic.filter(drafted_on_id__gte=event.pk).exists()
+    ):
+        return None
+    automatic.filter(status=CommunicationStatus.DRAFT).update(
+        status=CommunicationStatus.SUPERSEDED, updated_at=timezone.now()
+    )
+    if public.status == status:
+        return None
+    template = CommunicationTemplate.objects.select_related("audience").get(
+        kind=CommunicationKind.STATUS_PAGE
+    )
+    draft = _draft(incident, template, actor=None, drafted_on=event)
+    if template.auto_post:
+        _send_as_system(draft)
+    return draft
+
+
+def _send_as_system(draft: Communication) -> None:
+    """Send an automatic draft; if that fails it stays a draft, for a person to send."""
+    try:
+        with transaction.atomic():
+            communication_send(communication=draft, actor=None, source=ChangeSource.JOB)
+    except Exception:
+        log.exception("Could not post %s's status page update by itself", draft.incident.number)

@@ -5,10 +5,11 @@ version's text, and a draft records the version it was rendered from."""
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from incidents.models import Incident, Team
+from incidents.models import Incident, IncidentEvent, Team
 from itsm.models import ChatWebhook
 from warroom.choices import CommunicationKind, CommunicationStatus, RecipientKind
 
@@ -88,11 +89,24 @@ class CommunicationTemplate(models.Model):
     audience = models.ForeignKey(
         Audience, on_delete=models.PROTECT, null=True, related_name="templates"
     )
+    auto_post = models.BooleanField(
+        default=False,
+        help_text="Status page update only. Checked: the update drafted on each state change of "
+        "a public incident is sent at once by the system (posted on the status page, subscribers "
+        "emailed), as a person's send would. Unchecked: it waits as a draft for a person to "
+        "edit and send.",
+    )
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(auto_post=False) | Q(kind=CommunicationKind.STATUS_PAGE),
+                name="template_auto_post_status_page_only",
+            )
+        ]
 
     def __str__(self):
         return self.get_kind_display()
@@ -112,18 +126,38 @@ class Communication(models.Model):
         max_length=10, choices=CommunicationStatus.choices, default=CommunicationStatus.DRAFT
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        help_text="Empty when drafted by the system.",
+    )
+    drafted_on = models.ForeignKey(
+        IncidentEvent,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The state change (its timeline event) this status page update was drafted "
+        "on by the system; empty for a person's draft.",
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     sent_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        help_text="Empty when sent by the system (a template that posts by itself).",
     )
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         permissions = [("send_communication", "Can send any incident's communications")]
+        constraints = [
+            models.UniqueConstraint(fields=["drafted_on"], name="communication_once_per_change")
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} of {self.incident.number}"

@@ -235,6 +235,11 @@ class Maintenance(models.Model):
     )
     scheduled_for = models.DateTimeField()
     scheduled_until = models.DateTimeField()
+    auto_transition = models.BooleanField(
+        default=True,
+        help_text="The clock moves it to in progress at scheduled_for and to completed at "
+        "scheduled_until, each with a public note by the system. Off: people move it.",
+    )
     components = models.ManyToManyField(StatusComponent, related_name="maintenances", blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
@@ -249,7 +254,10 @@ class Maintenance(models.Model):
 
     class Meta:
         ordering = ["-scheduled_for", "-id"]
-        indexes = [models.Index(fields=["status", "scheduled_for"], name="maintenance_status_idx")]
+        indexes = [
+            models.Index(fields=["status", "scheduled_for"], name="maintenance_status_idx"),
+            models.Index(fields=["status", "scheduled_until"], name="maintenance_end_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=MaintenanceStatus.values), name="maintenance_status_valid"

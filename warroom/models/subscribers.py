@@ -23,9 +23,21 @@ class StatusSubscriber(models.Model):
     components = models.ManyToManyField(StatusComponent, related_name="subscribers", blank=True)
     token = models.CharField(max_length=64, default=new_token, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
-    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
-    confirmed_at = models.DateTimeField(null=True, blank=True)
-    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    confirmation_sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the last confirmation link was emailed."
+    )
+    confirmed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set only when the owner of the address follows the link emailed to it "
+        "(double opt-in). Nobody can confirm an address for them: that would email people who "
+        "never agreed to it.",
+    )
+    unsubscribed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="No email is sent after this; subscribing again starts anew.",
+    )
 
     class Meta:
         ordering = ["email"]

@@ -15,13 +15,14 @@ from django.utils.text import slugify
 
 from incidents import services as incident_services
 from incidents import sla
-from incidents.choices import EventType
+from incidents.choices import ChangeSource, EventType
 from incidents.models import Incident, Service
 from incidents.services import change_reason
 from incidents.signals import send_after_commit
 from itsm.errors import ConflictError, PermissionDeniedError
 from itsm.validation import choice, clean_text, raise_if
 from warroom.choices import (
+    ACTIVE_MAINTENANCE,
     COMPONENT_SEVERITY,
     INDICATOR_OF,
     ComponentStatus,
@@ -342,12 +343,76 @@ def maintenance_post_update(*, maintenance: Maintenance, actor, source: str, sta
     maintenance = Maintenance.objects.select_for_update().get(pk=maintenance.pk)
     if maintenance.status == MaintenanceStatus.COMPLETED:
         raise ConflictError(f"The maintenance {maintenance.name!r} is completed.")
-    now = timezone.now()
+    return _move(maintenance, status=status, body=body, actor=actor, source=source)
+
+
+def _move(maintenance, *, status, body, actor, source, now=None) -> MaintenanceUpdate:
+    now = now or timezone.now()
     maintenance.status = status
     maintenance.updated_at = now
     _stamp(maintenance, status, now)
     _save_with_reason(maintenance, actor=actor, source=source, reason=f"update {status}")
     return _maintenance_update(maintenance, status=status, body=body, actor=actor, now=now)
+
+
+# --- maintenances on the clock (warroom/status/maintenance_clock.py) -----------------------------
+
+STARTED_NOTE = (
+    "Scheduled maintenance is currently in progress. We will provide updates as necessary."
+)
+COMPLETED_NOTE = "The scheduled maintenance has been completed."
+# What a maintenance may be in when its window ends (one never started goes straight to done).
+UNFINISHED = (MaintenanceStatus.SCHEDULED, *ACTIVE_MAINTENANCE)
+
+
+def _locked_auto(maintenance: Maintenance) -> Maintenance | None:
+    locked = Maintenance.objects.select_for_update().get(pk=maintenance.pk)
+    return locked if locked.auto_transition else None
+
+
+@transaction.atomic
+def maintenance_start_on_schedule(*, maintenance: Maintenance, now) -> MaintenanceUpdate | None:
+    """At `scheduled_for`, a scheduled maintenance with automatic transitions is in progress
+    (its components under maintenance), with a public note by the system. None when it is no
+    longer due: a person moved it on, turned the clock off, or its window is over."""
+    locked = _locked_auto(maintenance)
+    due = (
+        locked is not None
+        and locked.status == MaintenanceStatus.SCHEDULED
+        and locked.scheduled_for <= now < locked.scheduled_until
+    )
+    return _move_by_clock(locked, due, MaintenanceStatus.IN_PROGRESS, STARTED_NOTE, now)
+
+
+@transaction.atomic
+def maintenance_complete_on_schedule(*, maintenance: Maintenance, now) -> MaintenanceUpdate | None:
+    """At `scheduled_until`, an unfinished maintenance with automatic transitions is completed,
+    with a public note by the system. None when it is no longer due."""
+    locked = _locked_auto(maintenance)
+    due = locked is not None and locked.status in UNFINISHED and locked.scheduled_until <= now
+    return _move_by_clock(locked, due, MaintenanceStatus.COMPLETED, COMPLETED_NOTE, now)
+
+
+def _move_by_clock(maintenance, due: bool, status: str, body: str, now):
+    if not due:
+        return None
+    return _move(
+        maintenance, status=status, body=body, actor=None, source=ChangeSource.JOB, now=now
+    )
+
+
+@transaction.atomic
+def maintenance_set_auto_transition(
+    *, maintenance: Maintenance, actor, source: str, auto_transition: bool
+) -> Maintenance:
+    """Let the clock start and complete the maintenance, or leave that to people."""
+    _require(actor, MANAGE_MAINTENANCE_PERMISSION, "update maintenances")
+    maintenance = Maintenance.objects.select_for_update().get(pk=maintenance.pk)
+    if maintenance.auto_transition != auto_transition:
+        maintenance.auto_transition = auto_transition  # not public: updated_at stays
+        reason = "automatic transitions " + ("on" if auto_transition else "off")
+        _save_with_reason(maintenance, actor=actor, source=source, reason=reason)
+    return maintenance
 
 
 def _maintenance_update(maintenance, *, status, body, actor, now) -> MaintenanceUpdate:
