@@ -18,10 +18,6 @@ def integration_create(*, actor, **fields) -> Integration:
         integration.full_clean()
     except ValidationError as error:
         raise ValidationFailed.for_fields(error.message_dict) from None
-    if integration.signature_header and not integration.signature_secret:
-        raise ValidationFailed.for_fields(
-            {"signature_secret": "A signature header needs the secret it is made with."}
-        )
     integration.save()
     return integration
 

@@ -120,6 +120,10 @@ class Integration(models.Model):
         return SENDER_PATHS[self.kind].format(key=self.key)
 
     def clean(self):
+        if self.signature_header and not self.signature_secret:
+            raise ValidationError(
+                {"signature_secret": "A signature header needs the secret it is made with."}
+            )
         if self.kind == IntegrationKind.GENERIC:
             self._clean_mapping()
 
