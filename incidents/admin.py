@@ -503,4 +503,4 @@ class PriorityMatrixEntryAdmin(admin.ModelAdmin):
 
 
 # Admin pages of the SLA and on-call models live in their own modules.
-from incidents import admin_oncall, admin_sla  # noqa: E402, F401
+from incidents import admin_alerts, admin_oncall, admin_sla  # noqa: E402, F401

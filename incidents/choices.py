@@ -201,3 +201,4 @@ class PayloadOutcome(models.TextChoices):
     ACCEPTED = "accepted", "Accepted"
     INVALID = "invalid", "Invalid"
     BAD_SIGNATURE = "bad_signature", "Bad signature"
+    THROTTLED = "throttled", "Throttled"

@@ -171,6 +171,11 @@ class IncidentEditForm(IncidentFieldsForm):
 
 
 GUARD_FIELDS = {
+    "confirm": lambda required: forms.BooleanField(
+        required=required,
+        label="Resolve even if its alerts still fire",
+        help_text="Asked only while monitoring still reports the problem.",
+    ),
     "note": lambda required: forms.CharField(
         max_length=TEXT_MAX_LENGTH,
         required=required,

@@ -19,6 +19,7 @@ from django_fsm import can_proceed
 from incidents import escalation, signals, sla
 from incidents.choices import (
     FINAL_STATUSES,
+    AlertStatus,
     ChangeSource,
     ChecklistItem,
     EventType,
@@ -647,8 +648,15 @@ def incident_mitigate(*, incident: Incident, actor, source: str, note: str) -> I
 
 @transaction.atomic
 def incident_resolve(
-    *, incident: Incident, actor, source: str, resolution_code: str, resolution_notes: str
+    *,
+    incident: Incident,
+    actor,
+    source: str,
+    resolution_code: str,
+    resolution_notes: str,
+    confirm: bool = False,
 ) -> Incident:
+    """Resolve; while alerts of the incident still fire, a person must `confirm` (409)."""
     errors: dict = {}
     if not resolution_code:
         errors["resolution_code"] = "This field is required."
@@ -660,6 +668,8 @@ def incident_resolve(
     raise_if(errors)
 
     def prepare(locked):
+        if actor is not None and not confirm:
+            _refuse_while_alerts_fire(locked)
         locked.resolution_code = resolution_code
         locked.resolution_notes = notes
 
@@ -829,6 +839,18 @@ def transition_fields(name: str) -> dict[str, bool]:
         for p in params.values()
         if p.name not in {"incident", "actor", "source"}
     }
+
+
+def _refuse_while_alerts_fire(incident: Incident) -> None:
+    """A 409 naming the alerts still firing: resolving would hide a problem monitoring sees."""
+    firing = incident.alert_groups.filter(status=AlertStatus.FIRING, firing_count__gt=0)
+    count = sum(firing.values_list("firing_count", flat=True))
+    if count:
+        alerts = f"{count} alert{'s' if count > 1 else ''} of {incident.number} still fire"
+        raise ConflictError(
+            f'{alerts}: confirm to resolve it anyway (API: "confirm": true).',
+            fields={"confirm": [f"{alerts}. Tick to resolve it anyway."]},
+        )
 
 
 def incident_transition(*, incident: Incident, name: str, actor, source: str, **fields) -> Incident:

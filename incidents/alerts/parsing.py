@@ -16,8 +16,10 @@ from datetime import datetime
 
 from rest_framework import serializers
 
+from incidents.alerts import mapping
 from incidents.choices import AlertStatus, Priority
 from incidents.models import GROUP_KEY_MAX_LENGTH
+from itsm.errors import ValidationFailed
 from itsm.validation import UNSTORABLE, UNSTORABLE_MESSAGE
 
 # Go's zero time: Alertmanager's endsAt of an alert that has not ended.
@@ -31,6 +33,7 @@ SEVERITY_PRIORITY = {
 DEFAULT_PRIORITY = Priority.P3
 PAGERDUTY_SEVERITIES = tuple(SEVERITY_PRIORITY)
 TEXT = {"allow_blank": True, "trim_whitespace": False}
+REQUIRED = "This field is required."
 
 
 @dataclass(frozen=True)
@@ -279,6 +282,47 @@ def pagerduty_notification(data: dict, dedup_key: str) -> Notification:
         severity=payload.get("severity", ""),
         refire_on_repeat=True,
     )
+
+
+# --- generic JSON, read with the integration's mapping ------------------------------------------
+
+
+def _text(data, path: str, errors: dict) -> str:
+    """The text at `path` (a number is written as text); an error when absent or not text."""
+    value = mapping.lookup(data, path)
+    if value is mapping.MISSING or value is None or value == "":
+        errors[path] = [REQUIRED]
+    elif not isinstance(value, mapping.SCALARS) or isinstance(value, bool):
+        errors[path] = ["Must be text or a number."]
+    elif UNSTORABLE.search(str(value)):
+        errors[path] = [UNSTORABLE_MESSAGE]
+    else:
+        return str(value)
+    return ""
+
+
+def generic_notification(data, integration) -> Notification:
+    """A generic payload read with the integration's mapping; ValidationFailed naming each
+    mapped path that is missing or unusable."""
+    if not isinstance(data, dict):
+        raise ValidationFailed("The body must be a JSON object.")
+    errors: dict[str, list[str]] = {}
+    title = _text(data, integration.title_path, errors)
+    key = _text(data, integration.dedup_key_path, errors)
+    severity = _text(data, integration.severity_path, errors) if integration.severity_path else ""
+    if len(key) > GROUP_KEY_MAX_LENGTH:
+        errors[integration.dedup_key_path] = [f"At most {GROUP_KEY_MAX_LENGTH} characters."]
+    if errors:
+        raise ValidationFailed.for_fields(errors)
+    condition = integration.resolve_when
+    resolved = bool(condition) and mapping.parse_condition(condition).holds(data)
+    alert = AlertIn(
+        fingerprint=key,
+        status=AlertStatus.RESOLVED if resolved else AlertStatus.FIRING,
+        labels={"severity": severity} if severity else {},
+        annotations={"summary": title},
+    )
+    return Notification(group_key=key, alerts=[alert], title=title, severity=severity)
 
 
 def flat_errors(detail, prefix: str = "") -> dict[str, list[str]]:

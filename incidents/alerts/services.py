@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from incidents.models import Integration
+from incidents.models.alerts import new_integration_key
 from itsm.errors import PermissionDeniedError, ValidationFailed
 
 
@@ -17,9 +18,15 @@ def integration_create(*, actor, **fields) -> Integration:
         integration.full_clean()
     except ValidationError as error:
         raise ValidationFailed.for_fields(error.message_dict) from None
-    if integration.signature_header and not integration.signature_secret:
-        raise ValidationFailed.for_fields(
-            {"signature_secret": "A signature header needs the secret it is made with."}
-        )
     integration.save()
+    return integration
+
+
+@transaction.atomic
+def integration_regenerate_key(*, actor, integration: Integration) -> Integration:
+    """A fresh key: the old one answers 404 from now on (every sender needs the new URL)."""
+    if actor is not None and not actor.has_perm("incidents.change_integration"):
+        raise PermissionDeniedError("You do not have permission to do this.")
+    integration.key = new_integration_key()
+    integration.save(update_fields=["key"])
     return integration

@@ -21,13 +21,27 @@ from rest_framework import mixins, serializers, viewsets
 
 from incidents.alerts import ingest, parsing, services
 from incidents.choices import IntegrationKind, PayloadOutcome
-from incidents.models import INTEGRATION_KEY_LENGTH, Integration, Service
+from incidents.models import INTEGRATION_KEY_LENGTH, RATE_LIMIT_WINDOW, Integration, Service
+from incidents.models.alerts import SENDER_PATHS
+from itsm.api import throttle
 from itsm.api.fields import TextLookupField
 from itsm.api.serializers import StrictModelSerializer
 from itsm.errors import ValidationFailed
 
 MAX_BODY = 512 * 1024
 KEPT_HEADERS = ("Content-Type", "User-Agent", "X-Forwarded-For")
+THROTTLED = {
+    "error": {
+        "code": "throttled",
+        "message": "Over this integration's rate limit: retry after the Retry-After seconds.",
+        "fields": {},
+    }
+}
+# PagerDuty's own answer over its rate limit (two spaces after the full stop, as it sends it).
+PAGERDUTY_THROTTLED = {
+    "status": "throttle exceeded",
+    "message": "Requests for this service are arriving too quickly.  Please retry later.",
+}
 
 
 def _error(status: int, code: str, message: str, fields: dict | None = None) -> JsonResponse:
@@ -65,6 +79,28 @@ def _received(request, integration: Integration) -> ingest.Received:
     return ingest.Received(body=body, headers=headers)
 
 
+def _seconds_throttled(integration: Integration) -> int:
+    """Count this request against the integration's rate limit: 0 while under it, else the
+    seconds until its window ends. The counter is named by a hash of the key, not the key."""
+    name = "alert-integration:" + hashlib.sha256(integration.key.encode()).hexdigest()[:24]
+    count, left = throttle.counted(name, RATE_LIMIT_WINDOW)
+    return left if count > integration.rate_limit else 0
+
+
+def _throttled(integration: Integration, received, body: dict) -> JsonResponse | None:
+    """The 429 (with Retry-After) of a request over the rate limit, its payload kept as
+    throttled and nothing else changed; None under the limit."""
+    wait = _seconds_throttled(integration)
+    if not wait:
+        return None
+    ingest.payload_record(
+        integration=integration, received=received, outcome=PayloadOutcome.THROTTLED
+    )
+    response = JsonResponse(body, status=429)
+    response["Retry-After"] = str(wait)
+    return response
+
+
 def _json(body: bytes):
     """The body's JSON; ValueError when it is none (or nested beyond the parser)."""
     try:
@@ -98,6 +134,9 @@ class AlertmanagerReceiver(_Receiver):
         if len(request.body) > MAX_BODY:
             return _error(413, "too_large", f"The body is over {MAX_BODY} bytes.")
         received = _received(request, integration)
+        throttled = _throttled(integration, received, THROTTLED)
+        if throttled is not None:
+            return throttled
         if not self.signed(request, integration):
             ingest.payload_record(
                 integration=integration, received=received, outcome=PayloadOutcome.BAD_SIGNATURE
@@ -106,7 +145,7 @@ class AlertmanagerReceiver(_Receiver):
         try:
             group = ingest.alerts_ingest(
                 integration=integration,
-                notification=self.notification(request.body),
+                notification=self.notification(request.body, integration),
                 received=received,
             )
         except ValidationFailed as error:
@@ -129,15 +168,29 @@ class AlertmanagerReceiver(_Receiver):
     def signed(self, request, integration: Integration) -> bool:
         return True
 
-    def notification(self, body: bytes) -> parsing.Notification:
-        try:
-            data = _json(body)
-        except ValueError as error:
-            raise ValidationFailed(f"The body is not JSON: {error}") from None
+    def notification(self, body: bytes, integration: Integration) -> parsing.Notification:
+        data = _json_or_invalid(body)
         serializer = self.serializer_class(data=data)
         if not serializer.is_valid():
             raise ValidationFailed.for_fields(parsing.flat_errors(serializer.errors))
         return parsing.prometheus_notification(serializer.validated_data)
+
+
+def _json_or_invalid(body: bytes):
+    try:
+        return _json(body)
+    except ValueError as error:
+        raise ValidationFailed(f"The body is not JSON: {error}") from None
+
+
+class GenericReceiver(AlertmanagerReceiver):
+    """POST /api/alerts/generic/{key}/: any JSON object, read with the integration's mapping
+    (incidents/alerts/mapping.py)."""
+
+    kind = IntegrationKind.GENERIC
+
+    def notification(self, body: bytes, integration: Integration) -> parsing.Notification:
+        return parsing.generic_notification(_json_or_invalid(body), integration)
 
 
 class GrafanaReceiver(AlertmanagerReceiver):
@@ -187,6 +240,9 @@ class PagerDutyReceiver(_Receiver):
         if integration is None:
             return _pagerduty_invalid(["Unknown routing key"], status=404)
         received = _received(request, integration)
+        throttled = _throttled(integration, received, PAGERDUTY_THROTTLED)
+        if throttled is not None:
+            return throttled
         if not data.get("routing_key"):
             data = {**data, "routing_key": integration.key}
         serializer = parsing.PagerDutyEventSerializer(data=data)
@@ -225,13 +281,6 @@ class PagerDutyReceiver(_Receiver):
 
 # --- integrations (the portal's API) -----------------------------------------------------------
 
-# The kinds whose endpoint exists, and where each sender posts.
-SENDER_PATHS = {
-    IntegrationKind.ALERTMANAGER: "/api/alerts/alertmanager/{key}/",
-    IntegrationKind.GRAFANA: "/api/alerts/grafana/{key}/",
-    IntegrationKind.PAGERDUTY: "/api/alerts/v2/enqueue",
-}
-
 
 class IntegrationSerializer(StrictModelSerializer):
     kind = serializers.ChoiceField(
@@ -259,14 +308,18 @@ class IntegrationSerializer(StrictModelSerializer):
             "on_clear",
             "signature_header",
             "signature_secret",
+            "rate_limit",
+            "title_path",
+            "dedup_key_path",
+            "severity_path",
+            "resolve_when",
             "created_at",
         ]
         read_only_fields = ["id", "key", "created_at"]
 
     def get_url(self, integration) -> str:
-        path = SENDER_PATHS[integration.kind].format(key=integration.key)
         request = self.context.get("request")
-        return request.build_absolute_uri(path) if request else path
+        return request.build_absolute_uri(integration.path) if request else integration.path
 
 
 @extend_schema_view(

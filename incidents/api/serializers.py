@@ -303,6 +303,10 @@ class TransitionSerializer(StrictSerializer):
         max_length=TEXT_MAX_LENGTH, required=False, allow_blank=True
     )
     duplicate_of = serializers.CharField(max_length=10, required=False, allow_blank=True)
+    confirm = serializers.BooleanField(
+        required=False,
+        help_text="Resolve: true to resolve while alerts of the incident still fire (else 409).",
+    )
 
 
 class NoteSerializer(StrictSerializer):

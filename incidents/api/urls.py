@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 
 from incidents.api.alerts import (
     AlertmanagerReceiver,
+    GenericReceiver,
     GrafanaReceiver,
     IntegrationViewSet,
     PagerDutyReceiver,
@@ -39,6 +40,8 @@ urlpatterns = [
     path("alerts/alertmanager/", AlertmanagerReceiver.as_view(), name="alerts-am-bearer"),
     re_path(rf"^alerts/grafana/{KEY}/$", GrafanaReceiver.as_view(), name="alerts-grafana"),
     path("alerts/grafana/", GrafanaReceiver.as_view(), name="alerts-grafana-bearer"),
+    re_path(rf"^alerts/generic/{KEY}/$", GenericReceiver.as_view(), name="alerts-generic"),
+    path("alerts/generic/", GenericReceiver.as_view(), name="alerts-generic-bearer"),
     # PagerDuty's own path, without the slash (the slash middleware takes it with one too).
     path("alerts/v2/enqueue", PagerDutyReceiver.as_view(), name="alerts-pagerduty"),
 ]

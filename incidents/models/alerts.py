@@ -1,16 +1,19 @@
 """Monitoring integrations and the alerts they send: a group of alerts opens one incident.
 
 Writes go through incidents/alerts/ingest.py. Received payloads are kept raw for 30 days
-(`RECEIVED_PAYLOAD_DAYS`) so a mapping can be fixed and a payload replayed; the sweep that
-deletes older ones is still to come (issue 12).
+(`RECEIVED_PAYLOAD_DAYS`, swept daily by incidents/alerts/tasks.py) so a mapping can be fixed
+and a payload replayed.
 """
 
 import secrets
 
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from incidents.alerts import mapping
 from incidents.choices import (
     AlertStatus,
     ClearAction,
@@ -22,6 +25,7 @@ from incidents.choices import (
 __all__ = [
     "GROUP_KEY_MAX_LENGTH",
     "INTEGRATION_KEY_LENGTH",
+    "RATE_LIMIT_WINDOW",
     "RECEIVED_PAYLOAD_DAYS",
     "Alert",
     "AlertGroup",
@@ -32,6 +36,16 @@ __all__ = [
 INTEGRATION_KEY_LENGTH = 32  # as PagerDuty's routing keys: senders check the length
 GROUP_KEY_MAX_LENGTH = 1000
 RECEIVED_PAYLOAD_DAYS = 30
+RATE_LIMIT_WINDOW = 300  # seconds: the window of `Integration.rate_limit`, as Grafana OnCall
+DEFAULT_RATE_LIMIT = 300
+# Where each kind's sender posts (PagerDuty senders: the key is the routing key).
+SENDER_PATHS = {
+    IntegrationKind.ALERTMANAGER: "/api/alerts/alertmanager/{key}/",
+    IntegrationKind.GRAFANA: "/api/alerts/grafana/{key}/",
+    IntegrationKind.PAGERDUTY: "/api/alerts/v2/enqueue",
+    IntegrationKind.GENERIC: "/api/alerts/generic/{key}/",
+}
+MAPPED_PATHS = ("title_path", "dedup_key_path", "severity_path")
 
 
 def new_integration_key() -> str:
@@ -69,6 +83,29 @@ class Integration(models.Model):
         "Empty: no signature is checked.",
     )
     signature_secret = models.CharField(max_length=200, blank=True)
+    rate_limit = models.PositiveIntegerField(
+        default=DEFAULT_RATE_LIMIT,
+        validators=[MinValueValidator(1)],
+        help_text="Requests taken per 5 minutes; more are answered 429.",
+    )
+    title_path = models.CharField(
+        max_length=200, blank=True, help_text=f"Generic JSON: the title. {mapping.PATH_HELP}."
+    )
+    dedup_key_path = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Generic JSON: the key whose payloads are one alert (and one incident).",
+    )
+    severity_path = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Generic JSON: critical, error, warning or info (the priority). Optional.",
+    )
+    resolve_when = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text=f"Generic JSON: when a payload resolves its alert. {mapping.CONDITION_HELP}",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -76,6 +113,41 @@ class Integration(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def path(self) -> str:
+        """Where the sender posts."""
+        return SENDER_PATHS[self.kind].format(key=self.key)
+
+    def clean(self):
+        if self.signature_header and not self.signature_secret:
+            raise ValidationError(
+                {"signature_secret": "A signature header needs the secret it is made with."}
+            )
+        if self.kind == IntegrationKind.GENERIC:
+            self._clean_mapping()
+
+    def _clean_mapping(self) -> None:
+        """A generic integration needs a title and a dedup key path; every path and the
+        condition must parse."""
+        errors = {}
+        for name in ("title_path", "dedup_key_path"):
+            if not getattr(self, name):
+                errors[name] = "A generic JSON integration needs this path."
+        for name in MAPPED_PATHS:
+            value = getattr(self, name)
+            try:
+                if value:
+                    mapping.validate_path(value)
+            except ValidationError as error:
+                errors[name] = error.messages
+        try:
+            if self.resolve_when:
+                mapping.parse_condition(self.resolve_when)
+        except ValidationError as error:
+            errors["resolve_when"] = error.messages
+        if errors:
+            raise ValidationError(errors)
 
 
 class AlertGroup(models.Model):

@@ -1,6 +1,7 @@
-"""Failed bearer-token authentication, counted per client address in fixed windows in the
-shared cache, so every web process sees the same count (and the count outlives none of them
-for longer than a window)."""
+"""Fixed-window counters in the shared cache, so every web process sees the same count (and
+the count outlives none of them for longer than a window): failed bearer-token
+authentication per client address, and (`counted`) what other limits count, such as the
+requests of an alert integration."""
 
 import math
 import time
@@ -9,9 +10,10 @@ from django.conf import settings
 from django.core.cache import cache
 
 
-def _window() -> tuple[int, int]:
-    """The current window's number and the whole seconds left in it."""
-    length = settings.API_AUTH_FAILURE_WINDOW
+def _window(length: int | None = None) -> tuple[int, int]:
+    """The current window's number and the whole seconds left in it (windows of `length`
+    seconds; default: the bearer-token failures' window)."""
+    length = length or settings.API_AUTH_FAILURE_WINDOW
     now = time.time()
     number = int(now // length)
     return number, max(1, math.ceil((number + 1) * length - now))
@@ -31,7 +33,18 @@ def seconds_refused(address: str) -> int:
 def failure_count(address: str) -> int:
     """Count one more failure from `address` in this window; the count so far."""
     number, left = _window()
-    key = _key(address, number)
+    return _incr(_key(address, number), left)
+
+
+def counted(name: str, length: int) -> tuple[int, int]:
+    """Count one more `name` in the current window of `length` seconds: the count so far and
+    the seconds left in the window."""
+    number, left = _window(length)
+    return _incr(f"{name}:{number}", left), left
+
+
+def _incr(key: str, left: int) -> int:
+    """Add one to `key` atomically, creating it to expire with its window."""
     if cache.add(key, 1, timeout=left + 1):
         return 1
     try:

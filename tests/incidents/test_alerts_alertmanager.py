@@ -4,6 +4,7 @@ every alert of the group has resolved."""
 import pytest
 import time_machine
 
+from incidents import services
 from incidents.choices import (
     AlertStatus,
     ChangeSource,
@@ -165,8 +166,15 @@ def test_the_integration_may_mitigate_instead(client, url, integration):
 
 def test_a_repeat_after_a_manual_resolve_is_not_a_new_firing(client, url, manager, drive):
     post(client, url, FIRING)
-    incident = _one_incident()
-    drive(incident, manager, "acknowledge", "start", "resolve")
+    incident = drive(_one_incident(), manager, "acknowledge", "start")
+    services.incident_resolve(
+        incident=incident,
+        actor=manager,
+        source=ChangeSource.CLI,
+        resolution_code="fixed",
+        resolution_notes="patched",
+        confirm=True,  # its alerts still fire
+    )
 
     post(client, url, FIRING)  # Alertmanager's repeat_interval: the same alerts, still firing
     assert Incident.objects.count() == 1

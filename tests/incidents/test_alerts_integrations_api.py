@@ -57,7 +57,8 @@ def test_keys_differ(make_integration):
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"name": "x", "kind": "generic", "service": "checkout"}, "kind"),
+        ({"name": "x", "kind": "webhook", "service": "checkout"}, "kind"),
+        ({"name": "x", "kind": "generic", "service": "checkout"}, "title_path"),
         ({"name": "x", "kind": "grafana", "service": "nope"}, "service"),
         ({"name": "x", "kind": "grafana", "service": "checkout", "key": "k" * 32}, "key"),
         ({"name": "x", "kind": "grafana", "service": "checkout", "servce": "a"}, "servce"),
