@@ -113,6 +113,28 @@ def production_environment(*, database: str, redis: str) -> dict[str, str]:
     return env
 
 
+def reserve_incident_numbers(count: int) -> list[str]:
+    """`count` incident numbers from the sequence the service numbers incidents with, for rows
+    a benchmark inserts in bulk."""
+    from django.db import connection
+
+    from incidents.services import NUMBER_SEQUENCE, NUMBER_WIDTH
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [NUMBER_SEQUENCE, count])
+        return [f"INC{value:0{NUMBER_WIDTH}d}" for (value,) in cursor.fetchall()]
+
+
+def vacuum_analyze(*models) -> None:
+    """What autovacuum would do soon after a bulk load: fresh planner statistics and a
+    visibility map, so the benchmark sees the plans a settled database gets."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
 # --- the server --------------------------------------------------------------------------------
 
 

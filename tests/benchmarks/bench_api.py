@@ -22,11 +22,13 @@ from tests.benchmarks._common import (
     markdown_table,
     measure,
     print_machine_load,
+    reserve_incident_numbers,
     running_server,
     server_command,
     server_log,
     setup_django,
     stop_on_sigterm,
+    vacuum_analyze,
 )
 
 INCIDENTS = 100_000
@@ -170,16 +172,6 @@ def seed_incidents(target: int, user) -> None:
     print(f"Seeded in {time.monotonic() - started:.0f} s.")
 
 
-def vacuum_analyze(*models) -> None:
-    """What autovacuum would do soon after a bulk load: fresh planner statistics and a
-    visibility map, so the benchmark sees the plans a settled database gets."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        for model in models:
-            cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
-
-
 def seed_catalogue():
     """The team and the services seeded incidents point at."""
     from incidents.models import Service, Team
@@ -202,7 +194,7 @@ def _seed_batch(size: int, matrix: dict, user, team, services, rng: random.Rando
     with transaction.atomic():
         incidents = Incident.objects.bulk_create(
             Incident(**_incident_fields(number, matrix, rng, user=user, team=team))
-            for number in _reserve_numbers(size)
+            for number in reserve_incident_numbers(size)
         )
         links = [
             (incident, rng.sample(services, rng.choice((0, 1, 1, 1, 2)))) for incident in incidents
@@ -216,16 +208,6 @@ def _seed_batch(size: int, matrix: dict, user, team, services, rng: random.Rando
             IncidentEvent(**_created_event_fields(incident, chosen), actor=user)
             for incident, chosen in links
         )
-
-
-def _reserve_numbers(count: int) -> list[str]:
-    from django.db import connection
-
-    from incidents.services import NUMBER_SEQUENCE, NUMBER_WIDTH
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [NUMBER_SEQUENCE, count])
-        return [f"INC{value:0{NUMBER_WIDTH}d}" for (value,) in cursor.fetchall()]
 
 
 # How far along its lifecycle each seeded status is, and when each step happened.
