@@ -156,6 +156,22 @@ SERVERS = {
 }
 
 
+def add_server_arguments(parser, *, port: int) -> None:
+    """--server, --port and --app, for a benchmark that starts the web server."""
+    parser.add_argument(
+        "--server",
+        choices=SERVERS,
+        default="uvicorn",
+        help="uvicorn: 2 worker processes; daphne: one process",
+    )
+    parser.add_argument("--port", type=int, default=port)
+    parser.add_argument(
+        "--app",
+        default=DEFAULT_APP,
+        help="ASGI application to serve, to measure a change before making it",
+    )
+
+
 def server_command(name: str, port: int, app: str = DEFAULT_APP) -> list[str]:
     return [sys.executable, "-m", *SERVERS[name], "--port", str(port), app]
 
@@ -191,6 +207,18 @@ def running_command(
             yield process
         finally:
             _stop(process)
+
+
+def wait_for_worker(log: Path) -> None:
+    """Until the worker cluster (`manage.py qcluster`) has published its status."""
+    from django_q.brokers import get_broker
+    from django_q.status import Stat
+
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while not Stat.get_all(broker=get_broker()):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"The worker did not start; see {log}.")
+        time.sleep(0.2)
 
 
 def server_log(port: int) -> Path:

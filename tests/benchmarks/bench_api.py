@@ -15,10 +15,9 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from tests.benchmarks._common import (
-    DEFAULT_APP,
-    SERVERS,
     Endpoint,
     LoadResult,
+    add_server_arguments,
     markdown_table,
     measure,
     print_machine_load,
@@ -58,18 +57,7 @@ AIMS = {CREATE: 0.2, LIST: 0.2, DETAIL: 0.4}  # each endpoint's req/s as a share
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=15, help="measured time per endpoint")
-    parser.add_argument(
-        "--server",
-        choices=SERVERS,
-        default="uvicorn",
-        help="uvicorn: 2 worker processes; daphne: one process",
-    )
-    parser.add_argument("--port", type=int, default=8105)
-    parser.add_argument(
-        "--app",
-        default=DEFAULT_APP,
-        help="ASGI application to serve, to measure a change before making it",
-    )
+    add_server_arguments(parser, port=8105)
     parser.add_argument("--clients", type=int, default=16, help="concurrent connections")
     parser.add_argument(
         "--client-processes", type=int, default=1, help="processes the clients are spread over"
