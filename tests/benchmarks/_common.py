@@ -500,6 +500,51 @@ def print_machine_load(seconds: float = 1.0) -> None:
 # --- output -------------------------------------------------------------------------------------
 
 
+def load_report(results: dict[str, LoadResult], *, floor: str, aims: dict[str, float]) -> str:
+    """Each endpoint's requests, errors, req/s, latency, ratio to the `floor` endpoint against
+    its aim, and CPU per request; then how busy the load generator and the machine were."""
+    floor_rate = results[floor].per_second
+    rows = []
+    for name, result in results.items():
+        ratio = result.per_second / floor_rate if floor_rate else 0.0
+        aim = aims.get(name)
+        rows.append(
+            [
+                name,
+                f"{result.requests:,}",
+                f"{result.errors:,}",
+                f"{result.per_second:,.0f}",
+                f"{result.percentile_ms(50):.1f}",
+                f"{result.percentile_ms(99):.1f}",
+                f"{ratio:.2f}",
+                f"≥ {aim}" if aim else "—",
+                ("yes" if ratio >= aim else "NO") if aim else "—",
+                f"{result.cpu_ms_per_request(result.server_cpu):.1f}",
+                f"{result.cpu_ms_per_request(result.database_cpu):.1f}",
+            ]
+        )
+    columns = [
+        "endpoint",
+        "requests",
+        "errors",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "× floor",
+        "aim",
+        "met",
+        "server CPU ms/req",
+        "PostgreSQL CPU ms/req",
+    ]
+    client = max(r.client_cpu / r.seconds for r in results.values())
+    other = max(r.other_cpu / r.seconds for r in results.values())
+    return (
+        f"{markdown_table(columns, rows)}\n\n"
+        f"Load generator: at most {client:.0%} of one core. Other processes on the machine: at "
+        f"most {other:.0%} of one core during a measured run."
+    )
+
+
 def markdown_table(columns: list[str], rows: list[list[str]]) -> str:
     """A Markdown table padded to line up in a terminal too; numbers align right."""
     cells = [columns, *rows]

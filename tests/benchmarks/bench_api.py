@@ -18,7 +18,7 @@ from tests.benchmarks._common import (
     Endpoint,
     LoadResult,
     add_server_arguments,
-    markdown_table,
+    load_report,
     measure,
     print_machine_load,
     reserve_incident_numbers,
@@ -285,46 +285,7 @@ def build_endpoints(token: str, numbers: list[str]) -> list[Endpoint]:
 
 
 def report(results: dict[str, LoadResult]) -> str:
-    floor = results[FLOOR].per_second
-    rows = []
-    for name, result in results.items():
-        ratio = result.per_second / floor if floor else 0.0
-        aim = AIMS.get(name)
-        rows.append(
-            [
-                name,
-                f"{result.requests:,}",
-                f"{result.errors:,}",
-                f"{result.per_second:,.0f}",
-                f"{result.percentile_ms(50):.1f}",
-                f"{result.percentile_ms(99):.1f}",
-                f"{ratio:.2f}",
-                f"≥ {aim}" if aim else "—",
-                ("yes" if ratio >= aim else "NO") if aim else "—",
-                f"{result.cpu_ms_per_request(result.server_cpu):.1f}",
-                f"{result.cpu_ms_per_request(result.database_cpu):.1f}",
-            ]
-        )
-    columns = [
-        "endpoint",
-        "requests",
-        "errors",
-        "req/s",
-        "p50 ms",
-        "p99 ms",
-        "× floor",
-        "aim",
-        "met",
-        "server CPU ms/req",
-        "PostgreSQL CPU ms/req",
-    ]
-    client = max(r.client_cpu / r.seconds for r in results.values())
-    other = max(r.other_cpu / r.seconds for r in results.values())
-    return (
-        f"{markdown_table(columns, rows)}\n\n"
-        f"Load generator: at most {client:.0%} of one core. Other processes on the machine: at "
-        f"most {other:.0%} of one core during a measured run."
-    )
+    return load_report(results, floor=FLOOR, aims=AIMS)
 
 
 if __name__ == "__main__":
