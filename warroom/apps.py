@@ -8,6 +8,9 @@ class WarroomConfig(AppConfig):
     def ready(self):
         from incidents import clock
         from warroom import cadence, receivers, rules  # noqa: F401  (receivers: signals)
+        from warroom.status import cache
+
+        cache.connect()
 
         clock.register_tick_work(
             rules.CLOCK_WORK,

@@ -8,7 +8,7 @@ from django.utils.feedgenerator import Atom1Feed
 
 from itsm.markdown import render
 from warroom.choices import StatusIncidentStatus
-from warroom.status import selectors
+from warroom.status import cache, selectors
 
 
 class StatusHistoryRss(Feed):
@@ -52,3 +52,7 @@ class StatusHistoryAtom(StatusHistoryRss):
 
     def subtitle(self):
         return self.description()
+
+
+history_rss = cache.cached("rss")(StatusHistoryRss())
+history_atom = cache.cached("atom")(StatusHistoryAtom())
