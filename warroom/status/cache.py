@@ -211,61 +211,67 @@ def cached(name: str, *, per_minute: bool = False):
     def decorate(view):
         @wraps(view)
         def answer(request, *args, **kwargs):
-            build = partial(view, request, *args, **kwargs)
             if request.method != "GET":
-                return build()
+                return view(request, *args, **kwargs)
+            build = partial(view, request, *args, **kwargs)
             if _pending() is not None:  # this transaction's writes are in no answer yet
-                return _built(request, build, keep=None)
-            key = answer_key(name, per_minute=per_minute)
-            values = _cache().get_many([VERSION, key])
-            version, stored = _current(values, VERSION), values.get(key)
-            if stored is not None and stored.version == version:
-                return _respond(request, stored)
-            with _flights.setdefault(name, threading.Lock()):
-                return _built(request, build, keep=(key, version))
+                found = _answer(build())
+            else:
+                found = _kept_or_built(answer_key(name, per_minute=per_minute), name, build)
+            return _respond(request, found) if isinstance(found, Answer) else found
 
         return answer
 
     return decorate
 
 
-def _built(request, view, *, keep: tuple[str, str] | None) -> HttpResponse:
-    """The answer another thread or process keeps for this version, else the view's, kept
-    under `keep`'s (key, version) unless None."""
-    stored = _built_elsewhere(*keep) if keep is not None else None
+def _kept_or_built(key: str, name: str, build) -> Answer | HttpResponse:
+    stored, _ = _lookup(key)
     if stored is not None:
-        return _respond(request, stored)
-    response = view()
-    if response.status_code != 200:
-        return response
-    return _respond(request, _keep(keep, response))
-
-
-def _built_elsewhere(key: str, version: str) -> Answer | None:
-    """None when this process is to build the answer."""
-    deadline = time.monotonic() + BUILD_SECONDS
-    building = f"building:{key}:{version}"
-    while True:
-        stored = _cache().get(key)
-        if stored is not None and stored.version == version:
+        return stored
+    with _flights.setdefault(name, threading.Lock()):
+        stored, version = _built_elsewhere(key)
+        if stored is not None:
             return stored
+        built = _answer(build(), version=version)
+        if isinstance(built, Answer):
+            _cache().set(key, built, timeout=ANSWER_TTL)
+        return built
+
+
+def _lookup(key: str) -> tuple[Answer | None, str]:
+    """The answer kept for the current version, if any, and that version: one round trip."""
+    values = _cache().get_many([VERSION, key])
+    version, stored = _current(values, VERSION), values.get(key)
+    return (stored if stored is not None and stored.version == version else None), version
+
+
+def _built_elsewhere(key: str) -> tuple[Answer | None, str]:
+    """The current version's answer, once another process has built it; no answer when this
+    process is to build it (nobody else is, or they took too long)."""
+    deadline = time.monotonic() + BUILD_SECONDS
+    while True:
+        stored, version = _lookup(key)
+        if stored is not None:
+            return stored, version
+        building = f"building:{key}:{version}"
         if time.monotonic() > deadline or _cache().add(building, 1, timeout=BUILD_SECONDS):
-            return None
+            return None, version
         time.sleep(POLL_SECONDS)
 
 
-def _keep(keep: tuple[str, str] | None, response: HttpResponse) -> Answer:
+def _answer(response: HttpResponse, *, version: str = "") -> Answer | HttpResponse:
+    """The view's 200 as it is kept; any other answer as it is, never kept."""
+    if response.status_code != 200:
+        return response
     body = response.content
     digest = hashlib.blake2b(body, digest_size=12).hexdigest()
-    stored = Answer(
-        version=keep[1] if keep else "",
+    return Answer(
+        version=version,
         etag=f'W/"{digest}"',  # weak: the same for the gzipped and the plain body
         gzipped=compress_string(body),
         headers=tuple(response.items()),
     )
-    if keep is not None:
-        _cache().set(keep[0], stored, timeout=ANSWER_TTL)
-    return stored
 
 
 def _respond(request, stored: Answer) -> HttpResponse:
