@@ -190,9 +190,9 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_PREFIX", default="itsm"),
         },
-        # The public status page's answers (warroom/status/cache.py).
+        # The public status page's answers (warroom/status/cache.py), on its hot path.
         "status": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "itsm.cache.OneClientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_PREFIX", default="itsm") + "-status",
         },

@@ -132,7 +132,8 @@ def _committed(pending: _Pending) -> None:
 
 
 def _pending() -> _Pending | None:
-    """This transaction's public writes not yet committed, if any."""
+    """This transaction's public writes not yet committed, if any. (A request's thread that
+    has written nothing does not touch `connection`: making its wrapper costs 0.05 ms.)"""
     pending = getattr(_local, "pending", None)
     if pending is None or pending.done or not connection.in_atomic_block:
         return None
