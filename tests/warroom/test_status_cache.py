@@ -244,6 +244,18 @@ def test_a_component_renamed_or_hidden_in_the_admin_changes_at_once(
     assert "website" not in [c["id"] for c in summary(client)["components"]]
 
 
+def test_a_component_deleted_in_the_admin_leaves_at_once(
+    signed_in, client, committed, super_admin, platform, django_assert_num_queries
+):
+    cached(client, django_assert_num_queries)
+    admin = signed_in(super_admin)
+    delete = reverse("admin:warroom_statuscomponent_delete", args=[platform["web"].pk])
+    with committed():
+        assert admin.post(delete, {"post": "yes"}).status_code == 302
+    assert 'id="component-website"' not in page(client)
+    assert "website" not in [c["id"] for c in summary(client)["components"]]
+
+
 def test_a_group_renamed_in_the_admin_shows_at_once(
     signed_in, client, committed, manager, platform, django_assert_num_queries
 ):
