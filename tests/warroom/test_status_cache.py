@@ -345,6 +345,13 @@ def test_the_feeds_carry_a_new_update_at_once(client, committed, manager, open_i
         assert "A fix is out." in client.get(feed).content.decode()
 
 
+def test_a_feed_links_to_the_host_it_was_asked_on(client, open_incident, settings):
+    settings.ALLOWED_HOSTS = ["status.example.org", "testserver"]
+    for host in ("testserver", "status.example.org"):
+        feed = client.get("/status/history.atom", HTTP_HOST=host).content.decode()
+        assert f'href="http://{host}/status/"' in feed
+
+
 # --- writes not committed, and time ---------------------------------------------------------
 
 
@@ -414,7 +421,7 @@ def test_a_process_waits_for_the_answer_another_process_is_building(db):
     view = counting_view("elsewhere", calls)
     store = cache._cache()
     version = cache._current(store.get_many([cache.VERSION]), cache.VERSION)
-    key = cache.answer_key("elsewhere", per_minute=False)
+    key = cache.answer_key("elsewhere")
     store.add(f"building:{key}:{version}", 1, timeout=cache.BUILD_SECONDS)
     theirs = cache.Answer(
         version=version,

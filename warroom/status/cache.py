@@ -200,14 +200,16 @@ BUILD_SECONDS = 5
 POLL_SECONDS = 0.02
 
 
-def answer_key(name: str, *, per_minute: bool) -> str:
-    return f"answer:{name}:{timezone.now():%Y%m%d%H%M}" if per_minute else f"answer:{name}"
+def answer_key(name: str, *, per_minute: bool = False, origin: str = "") -> str:
+    minute = f"{timezone.now():%Y%m%d%H%M}" if per_minute else ""
+    return f"answer:{name}:{minute}:{origin}"
 
 
-def cached(name: str, *, per_minute: bool = False):
+def cached(name: str, *, per_minute: bool = False, per_origin: bool = False):
     """Serve a public GET view from the cache: its 200 is kept under the current version,
     gzipped, with an ETag (its body's digest) for conditional requests. Other methods and
-    other answers are the view's own."""
+    other answers are the view's own. `per_minute`: the answer changes with the clock;
+    `per_origin`: with the scheme and host asked (the feeds' absolute links)."""
 
     def decorate(view):
         @wraps(view)
@@ -218,7 +220,9 @@ def cached(name: str, *, per_minute: bool = False):
             if _pending() is not None:  # this transaction's writes are in no answer yet
                 found = _answer(build())
             else:
-                found = _kept_or_built(answer_key(name, per_minute=per_minute), name, build)
+                origin = f"{request.scheme}://{request.get_host()}" if per_origin else ""
+                key = answer_key(name, per_minute=per_minute, origin=origin)
+                found = _kept_or_built(key, name, build)
             return _respond(request, found) if isinstance(found, Answer) else found
 
         return answer

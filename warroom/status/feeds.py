@@ -54,5 +54,6 @@ class StatusHistoryAtom(StatusHistoryRss):
         return self.description()
 
 
-history_rss = cache.cached("rss")(StatusHistoryRss())
-history_atom = cache.cached("atom")(StatusHistoryAtom())
+# Django's feeds make their links absolute with the host asked (ALLOWED_HOSTS) and its scheme.
+history_rss = cache.cached("rss", per_origin=True)(StatusHistoryRss())
+history_atom = cache.cached("atom", per_origin=True)(StatusHistoryAtom())
