@@ -189,11 +189,22 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_PREFIX", default="itsm"),
-        }
+        },
+        # The public status page's answers (warroom/status/cache.py), on its hot path.
+        "status": {
+            "BACKEND": "itsm.cache.OneClientRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_PREFIX", default="itsm") + "-status",
+        },
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        # No shared cache, no cached status page: a copy in one process's memory would not
+        # hear of the writes another process makes (the worker, a second web process).
+        "status": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+    }
 
 # --- Worker (django-q2) ---------------------------------------------------------------------
 

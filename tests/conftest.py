@@ -21,6 +21,7 @@ from itsm.roles import Role
 from itsm.services import token_create
 from tests.factories import ServiceFactory, TeamFactory, UserFactory, make_incident
 from warroom.models import LEADERSHIP_GROUP
+from warroom.status import cache as status_cache
 
 pytest_plugins = ["tests.browser"]  # the browser tests' Chromium and ASGI server
 
@@ -65,6 +66,18 @@ def _failures_not_carried_over():
     """A test that sends bad tokens or wrong passwords would otherwise lock the test client's
     address out of the tests that come after it."""
     forget_failures(TEST_CLIENT_ADDRESS)
+
+
+@pytest.fixture(autouse=True)
+def _status_cache(settings):
+    """The status page's cache (warroom/status/cache.py) lives in Redis across tests and runs:
+    each test starts with nothing cached. Without Redis the page is not cached at all (no
+    cache is shared between processes); this process caches it in its memory, so that the
+    tests see the cache at work either way."""
+    if settings.CACHES["status"]["BACKEND"].endswith("DummyCache"):
+        local = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "status"}
+        settings.CACHES = settings.CACHES | {"status": local}
+    status_cache.forget_all()
 
 
 @pytest.fixture

@@ -8,7 +8,10 @@ class WarroomConfig(AppConfig):
     def ready(self):
         from incidents import clock
         from warroom import cadence, receivers, rules  # noqa: F401  (receivers: signals)
+        from warroom.status import cache
         from warroom.status import maintenance_clock as maintenances
+
+        cache.connect()
 
         tick_works = [
             (rules.CLOCK_WORK, rules.due_watches, rules.fire_watch, rules.next_watch_due),

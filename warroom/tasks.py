@@ -3,16 +3,29 @@ of a public update (a rerun, or a second worker, writes no second email: see
 warroom.status.subscriptions), and drafting the status page update of a public incident's
 state change (once per change: see warroom.communications.services)."""
 
+from django_q.tasks import async_task
+
 from warroom.communications import services
 from warroom.status import subscriptions
 
 
-def notify_subscribers_of_status_update(update_id: int) -> int:
-    return subscriptions.subscribers_notify_status_update(update_id=update_id)
+def notify_subscribers_of_status_update(update_id: int, after: int = 0) -> int:
+    batch = subscriptions.subscribers_notify_status_update(update_id=update_id, after=after)
+    _next_batch(notify_subscribers_of_status_update, update_id, batch)
+    return batch.written
 
 
-def notify_subscribers_of_maintenance_update(update_id: int) -> int:
-    return subscriptions.subscribers_notify_maintenance_update(update_id=update_id)
+def notify_subscribers_of_maintenance_update(update_id: int, after: int = 0) -> int:
+    batch = subscriptions.subscribers_notify_maintenance_update(update_id=update_id, after=after)
+    _next_batch(notify_subscribers_of_maintenance_update, update_id, batch)
+    return batch.written
+
+
+def _next_batch(task, update_id: int, batch: subscriptions.Batch) -> None:
+    """The next subscribers in a task of its own: one task for ten thousand of them outlived
+    the worker's timeout (Q_CLUSTER["timeout"], 60 s), was killed and started over."""
+    if batch.last is not None:
+        async_task(task, update_id, batch.last)
 
 
 def draft_status_page_update(event_id: int) -> int | None:

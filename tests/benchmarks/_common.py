@@ -113,6 +113,28 @@ def production_environment(*, database: str, redis: str) -> dict[str, str]:
     return env
 
 
+def reserve_incident_numbers(count: int) -> list[str]:
+    """`count` incident numbers from the sequence the service numbers incidents with, for rows
+    a benchmark inserts in bulk."""
+    from django.db import connection
+
+    from incidents.services import NUMBER_SEQUENCE, NUMBER_WIDTH
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [NUMBER_SEQUENCE, count])
+        return [f"INC{value:0{NUMBER_WIDTH}d}" for (value,) in cursor.fetchall()]
+
+
+def vacuum_analyze(*models) -> None:
+    """What autovacuum would do soon after a bulk load: fresh planner statistics and a
+    visibility map, so the benchmark sees the plans a settled database gets."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
 # --- the server --------------------------------------------------------------------------------
 
 
@@ -132,6 +154,22 @@ SERVERS = {
     ],
     "daphne": ["daphne", "--bind", HOST, "-v", "0"],
 }
+
+
+def add_server_arguments(parser, *, port: int) -> None:
+    """--server, --port and --app, for a benchmark that starts the web server."""
+    parser.add_argument(
+        "--server",
+        choices=SERVERS,
+        default="uvicorn",
+        help="uvicorn: 2 worker processes; daphne: one process",
+    )
+    parser.add_argument("--port", type=int, default=port)
+    parser.add_argument(
+        "--app",
+        default=DEFAULT_APP,
+        help="ASGI application to serve, to measure a change before making it",
+    )
 
 
 def server_command(name: str, port: int, app: str = DEFAULT_APP) -> list[str]:
@@ -169,6 +207,18 @@ def running_command(
             yield process
         finally:
             _stop(process)
+
+
+def wait_for_worker(log: Path) -> None:
+    """Until the worker cluster (`manage.py qcluster`) has published its status."""
+    from django_q.brokers import get_broker
+    from django_q.status import Stat
+
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while not Stat.get_all(broker=get_broker()):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"The worker did not start; see {log}.")
+        time.sleep(0.2)
 
 
 def server_log(port: int) -> Path:
@@ -448,6 +498,51 @@ def print_machine_load(seconds: float = 1.0) -> None:
 
 
 # --- output -------------------------------------------------------------------------------------
+
+
+def load_report(results: dict[str, LoadResult], *, floor: str, aims: dict[str, float]) -> str:
+    """Each endpoint's requests, errors, req/s, latency, ratio to the `floor` endpoint against
+    its aim, and CPU per request; then how busy the load generator and the machine were."""
+    floor_rate = results[floor].per_second
+    rows = []
+    for name, result in results.items():
+        ratio = result.per_second / floor_rate if floor_rate else 0.0
+        aim = aims.get(name)
+        rows.append(
+            [
+                name,
+                f"{result.requests:,}",
+                f"{result.errors:,}",
+                f"{result.per_second:,.0f}",
+                f"{result.percentile_ms(50):.1f}",
+                f"{result.percentile_ms(99):.1f}",
+                f"{ratio:.2f}",
+                f"≥ {aim}" if aim else "—",
+                ("yes" if ratio >= aim else "NO") if aim else "—",
+                f"{result.cpu_ms_per_request(result.server_cpu):.1f}",
+                f"{result.cpu_ms_per_request(result.database_cpu):.1f}",
+            ]
+        )
+    columns = [
+        "endpoint",
+        "requests",
+        "errors",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "× floor",
+        "aim",
+        "met",
+        "server CPU ms/req",
+        "PostgreSQL CPU ms/req",
+    ]
+    client = max(r.client_cpu / r.seconds for r in results.values())
+    other = max(r.other_cpu / r.seconds for r in results.values())
+    return (
+        f"{markdown_table(columns, rows)}\n\n"
+        f"Load generator: at most {client:.0%} of one core. Other processes on the machine: at "
+        f"most {other:.0%} of one core during a measured run."
+    )
 
 
 def markdown_table(columns: list[str], rows: list[list[str]]) -> str:

@@ -15,18 +15,19 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from tests.benchmarks._common import (
-    DEFAULT_APP,
-    SERVERS,
     Endpoint,
     LoadResult,
-    markdown_table,
+    add_server_arguments,
+    load_report,
     measure,
     print_machine_load,
+    reserve_incident_numbers,
     running_server,
     server_command,
     server_log,
     setup_django,
     stop_on_sigterm,
+    vacuum_analyze,
 )
 
 INCIDENTS = 100_000
@@ -56,18 +57,7 @@ AIMS = {CREATE: 0.2, LIST: 0.2, DETAIL: 0.4}  # each endpoint's req/s as a share
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=15, help="measured time per endpoint")
-    parser.add_argument(
-        "--server",
-        choices=SERVERS,
-        default="uvicorn",
-        help="uvicorn: 2 worker processes; daphne: one process",
-    )
-    parser.add_argument("--port", type=int, default=8105)
-    parser.add_argument(
-        "--app",
-        default=DEFAULT_APP,
-        help="ASGI application to serve, to measure a change before making it",
-    )
+    add_server_arguments(parser, port=8105)
     parser.add_argument("--clients", type=int, default=16, help="concurrent connections")
     parser.add_argument(
         "--client-processes", type=int, default=1, help="processes the clients are spread over"
@@ -170,16 +160,6 @@ def seed_incidents(target: int, user) -> None:
     print(f"Seeded in {time.monotonic() - started:.0f} s.")
 
 
-def vacuum_analyze(*models) -> None:
-    """What autovacuum would do soon after a bulk load: fresh planner statistics and a
-    visibility map, so the benchmark sees the plans a settled database gets."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        for model in models:
-            cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
-
-
 def seed_catalogue():
     """The team and the services seeded incidents point at."""
     from incidents.models import Service, Team
@@ -202,7 +182,7 @@ def _seed_batch(size: int, matrix: dict, user, team, services, rng: random.Rando
     with transaction.atomic():
         incidents = Incident.objects.bulk_create(
             Incident(**_incident_fields(number, matrix, rng, user=user, team=team))
-            for number in _reserve_numbers(size)
+            for number in reserve_incident_numbers(size)
         )
         links = [
             (incident, rng.sample(services, rng.choice((0, 1, 1, 1, 2)))) for incident in incidents
@@ -216,16 +196,6 @@ def _seed_batch(size: int, matrix: dict, user, team, services, rng: random.Rando
             IncidentEvent(**_created_event_fields(incident, chosen), actor=user)
             for incident, chosen in links
         )
-
-
-def _reserve_numbers(count: int) -> list[str]:
-    from django.db import connection
-
-    from incidents.services import NUMBER_SEQUENCE, NUMBER_WIDTH
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [NUMBER_SEQUENCE, count])
-        return [f"INC{value:0{NUMBER_WIDTH}d}" for (value,) in cursor.fetchall()]
 
 
 # How far along its lifecycle each seeded status is, and when each step happened.
@@ -315,46 +285,7 @@ def build_endpoints(token: str, numbers: list[str]) -> list[Endpoint]:
 
 
 def report(results: dict[str, LoadResult]) -> str:
-    floor = results[FLOOR].per_second
-    rows = []
-    for name, result in results.items():
-        ratio = result.per_second / floor if floor else 0.0
-        aim = AIMS.get(name)
-        rows.append(
-            [
-                name,
-                f"{result.requests:,}",
-                f"{result.errors:,}",
-                f"{result.per_second:,.0f}",
-                f"{result.percentile_ms(50):.1f}",
-                f"{result.percentile_ms(99):.1f}",
-                f"{ratio:.2f}",
-                f"≥ {aim}" if aim else "—",
-                ("yes" if ratio >= aim else "NO") if aim else "—",
-                f"{result.cpu_ms_per_request(result.server_cpu):.1f}",
-                f"{result.cpu_ms_per_request(result.database_cpu):.1f}",
-            ]
-        )
-    columns = [
-        "endpoint",
-        "requests",
-        "errors",
-        "req/s",
-        "p50 ms",
-        "p99 ms",
-        "× floor",
-        "aim",
-        "met",
-        "server CPU ms/req",
-        "PostgreSQL CPU ms/req",
-    ]
-    client = max(r.client_cpu / r.seconds for r in results.values())
-    other = max(r.other_cpu / r.seconds for r in results.values())
-    return (
-        f"{markdown_table(columns, rows)}\n\n"
-        f"Load generator: at most {client:.0%} of one core. Other processes on the machine: at "
-        f"most {other:.0%} of one core during a measured run."
-    )
+    return load_report(results, floor=FLOOR, aims=AIMS)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from tests.benchmarks._common import (
     running_command,
     setup_django_in_own_database,
     stop_on_sigterm,
+    wait_for_worker,
 )
 
 DEFAULT_DATABASE = "itsm_bench_postmortem"
@@ -40,7 +41,6 @@ SCRATCHPAD_BYTES = 50_000
 SMALL_EVENTS = 20
 POLL_SECONDS = 0.01
 DRAFT_TIMEOUT_SECONDS = 60
-READY_TIMEOUT_SECONDS = 60
 GENERATE_REPEATS = 3
 AIM_SECONDS = 5.0
 WORKER_LOG = PROJECT_DIR / "var" / "bench-postmortem-worker.log"
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     env = setup_django_in_own_database(args.database, redis=DEFAULT_REDIS_URL)
     people = prepare()
     with running_command([sys.executable, "manage.py", "qcluster"], env=env, log=WORKER_LOG):
-        wait_for_worker()
+        wait_for_worker(WORKER_LOG)
         print_machine_load()
         runs = [measure_run(people, index, events=args.events) for index in range(args.runs)]
     small = generation(seed_incident(people, events=SMALL_EVENTS, index=-1))
@@ -104,18 +104,6 @@ def user_with_role(username: str, role: str):
     )
     user.groups.add(Group.objects.get(name=role))
     return user
-
-
-def wait_for_worker() -> None:
-    """Until the cluster has published its status."""
-    from django_q.brokers import get_broker
-    from django_q.status import Stat
-
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while not Stat.get_all(broker=get_broker()):
-        if time.monotonic() > deadline:
-            raise SystemExit(f"The worker did not start; see {WORKER_LOG}.")
-        time.sleep(0.2)
 
 
 def seed_incident(people: People, *, events: int, index: int):

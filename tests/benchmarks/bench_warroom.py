@@ -23,12 +23,11 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from tests.benchmarks._common import (
-    DEFAULT_APP,
     HOST,
-    SERVERS,
     CpuSample,
     Endpoint,
     HttpConnection,
+    add_server_arguments,
     markdown_table,
     percentile_ms,
     print_machine_load,
@@ -59,18 +58,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--drain", type=float, default=5, help="seconds to wait for late deliveries at the end"
     )
-    parser.add_argument(
-        "--server",
-        choices=SERVERS,
-        default="uvicorn",
-        help="uvicorn: 2 worker processes; daphne: one process",
-    )
-    parser.add_argument("--port", type=int, default=8106)
-    parser.add_argument(
-        "--app",
-        default=DEFAULT_APP,
-        help="ASGI application to serve, to measure a change before making it",
-    )
+    add_server_arguments(parser, port=8106)
     return parser.parse_args(argv)
 
 

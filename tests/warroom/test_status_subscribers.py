@@ -162,6 +162,30 @@ def test_every_maintenance_update_is_sent_too(confirmed, manager, committing):
     assert [m.body.split("\n")[0] for m in mail.outbox] == ["Scheduled.", "Started."]
 
 
+@pytest.mark.parametrize("kind", ["incident", "maintenance"])
+def test_many_subscribers_are_emailed_a_batch_per_task(
+    db, update, committing, manager, monkeypatch, kind
+):
+    """Ten thousand subscribers in one task outlived the worker's timeout: each task writes a
+    batch and queues the next (the tests' worker runs each task as it is queued)."""
+    monkeypatch.setattr("warroom.status.subscriptions.BATCH", 2)
+    subscribers = StatusSubscriber.objects.bulk_create(
+        StatusSubscriber(email=f"reader{n}@example.com", confirmed_at=T0) for n in range(5)
+    )
+    tasks = []
+    monkeypatch.setattr("warroom.tasks.async_task", lambda *args: tasks.append(args))
+    if kind == "incident":
+        update("Checkout is slow.")
+    else:
+        announce(committing, manager, "Database upgrade", "Scheduled.")
+    runs = 1
+    while tasks:
+        committing(*tasks.pop(0))
+        runs += 1
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(s.email for s in subscribers)
+    assert runs == 3
+
+
 def test_the_unsubscribe_link_shows_a_button_and_its_post_stops_the_mail(client, confirmed, update):
     confirmed("ann@example.com")
     update("First.")

@@ -8,7 +8,7 @@ from django.utils.feedgenerator import Atom1Feed
 
 from itsm.markdown import render
 from warroom.choices import StatusIncidentStatus
-from warroom.status import selectors
+from warroom.status import cache, selectors
 
 
 class StatusHistoryRss(Feed):
@@ -52,3 +52,8 @@ class StatusHistoryAtom(StatusHistoryRss):
 
     def subtitle(self):
         return self.description()
+
+
+# Django's feeds make their links absolute with the host asked (ALLOWED_HOSTS) and its scheme.
+history_rss = cache.cached("rss", per_origin=True)(StatusHistoryRss())
+history_atom = cache.cached("atom", per_origin=True)(StatusHistoryAtom())

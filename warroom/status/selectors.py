@@ -8,9 +8,10 @@ are read here: never an incident's own fields, notes, services or people.
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Max, OuterRef, Prefetch, QuerySet, Subquery, Window
+from django.db.models.functions import RowNumber, TruncDate
 from django.utils import timezone
 
 from warroom.choices import (
@@ -32,8 +33,10 @@ from warroom.models import (
     StatusIncident,
     StatusUpdate,
 )
+from warroom.status import cache
 
 HISTORY_DAYS = 14
+HISTORY_PER_DAY = 10
 UPTIME_DAYS = 90
 INCIDENTS_JSON_LIMIT = 50  # Statuspage's incidents.json: the 50 most recent
 FEED_LIMIT = 100
@@ -56,12 +59,10 @@ def public_components() -> list[StatusComponent]:
 
 
 def with_states(queryset) -> list[StatusComponent]:
-    """The components of `queryset` in page order, each with its `state`: three queries."""
-    components = list(
-        queryset.select_related("group").order_by(
-            "group__position", "group__name", "position", "name"
-        )
-    )
+    """The components of `queryset` in page order (grouped ones first, on every database),
+    each with its `state`: three queries."""
+    groups = (F("group__position").asc(nulls_last=True), F("group__name").asc(nulls_last=True))
+    components = list(queryset.select_related("group").order_by(*groups, "position", "name"))
     states = component_states(components)
     for component in components:
         component.state = states[component.pk]
@@ -138,11 +139,24 @@ def recent_incidents(*, limit: int = INCIDENTS_JSON_LIMIT) -> list[StatusInciden
     return list(status_incident_queryset()[:limit])
 
 
-def page_incidents(*, now: datetime) -> list[StatusIncident]:
-    """The open incidents, and those resolved within the history's days: one read for both."""
-    since = now - timedelta(days=HISTORY_DAYS)
-    recent = Q(resolved_at__isnull=True) | Q(resolved_at__gte=since) | Q(created_at__gte=since)
-    return list(status_incident_queryset().filter(recent))
+# What the page reads of an incident beside its HTML (cache.fragments), and `last_update`, the
+# id of its latest update, which changes with all the HTML shows.
+PAGE_FIELDS = ("status", "impact", "created_at", "updated_at")
+
+
+def _for_page(incidents: QuerySet[StatusIncident]) -> QuerySet[StatusIncident]:
+    latest = StatusUpdate.objects.filter(status_incident=OuterRef("pk")).order_by("-id")
+    return incidents.only(*PAGE_FIELDS).annotate(last_update=Subquery(latest.values("id")[:1]))
+
+
+def page_open_incidents() -> list[StatusIncident]:
+    unresolved = StatusIncident.objects.exclude(status=StatusIncidentStatus.RESOLVED)
+    return list(_for_page(unresolved).order_by("-created_at", "-id"))
+
+
+def incidents_by_id(ids) -> dict[int, StatusIncident]:
+    """Incidents with everything their HTML shows (status_incident_queryset): four queries."""
+    return {incident.pk: incident for incident in status_incident_queryset().filter(pk__in=ids)}
 
 
 def page_indicator(components, open_incidents) -> str:
@@ -192,18 +206,46 @@ def open_maintenances() -> QuerySet[Maintenance]:
 # --- history and uptime --------------------------------------------------------------------------
 
 
-def local_day(moment: datetime) -> date:
-    return timezone.localtime(moment).date()
+def local_day(moment: datetime, zone=None) -> date:
+    return moment.astimezone(zone or timezone.get_current_timezone()).date()
 
 
-def history_days(incidents: list[StatusIncident], *, now: datetime) -> list[tuple[date, list]]:
-    """The last HISTORY_DAYS days, newest first, each with the incidents that began on it."""
-    today = local_day(now)
-    by_day = defaultdict(list)
-    for incident in incidents:
-        by_day[local_day(incident.created_at)].append(incident)
+@dataclass
+class Day:
+    """A day of the history: its latest incidents, and how many more began on it."""
+
+    day: date
+    incidents: list
+    more: int
+
+
+def history(*, now: datetime) -> list[Day]:
+    """The last HISTORY_DAYS days, newest first, each with the incidents that began on it,
+    newest first and at most HISTORY_PER_DAY of them, so that the page stays small on the
+    busiest days. One query, of those shown."""
+    zone = timezone.get_current_timezone()
+    today = local_day(now, zone)
     days = [today - timedelta(days=n) for n in range(HISTORY_DAYS)]
-    return [(day, by_day[day]) for day in days]
+    day = TruncDate("created_at", tzinfo=zone)
+    newest = (F("created_at").desc(), F("id").desc())
+    since = datetime.combine(days[-1], time(), zone)
+    rows = (
+        _for_page(StatusIncident.objects.filter(created_at__gte=since))
+        .annotate(
+            day=day,
+            rank=Window(RowNumber(), partition_by=day, order_by=newest),
+            that_day=Window(Count("id"), partition_by=day),
+        )
+        .filter(rank__lte=HISTORY_PER_DAY)
+        .order_by(*newest)
+    )
+    by_day = defaultdict(list)
+    for incident in rows:
+        by_day[incident.day].append(incident)
+    return [
+        Day(day, by_day[day], by_day[day][0].that_day - len(by_day[day]) if by_day[day] else 0)
+        for day in days
+    ]
 
 
 @dataclass
@@ -215,54 +257,109 @@ class Uptime:
     percent: float
 
 
+@dataclass
+class Windows:
+    """A component's impact windows, reduced: the worst state of each local day they touch
+    (by the day's ordinal), and the periods spent in partial or major outage (merged; epoch
+    seconds). Plain numbers, as they are kept in the cache."""
+
+    days: dict[int, str] = field(default_factory=dict)
+    down: list[float] = field(default_factory=list)  # start, end, start, end, …
+
+
 def uptime(components, *, now: datetime) -> dict[int, Uptime]:
     """Per component, from the impact windows of public incidents that affected it: from the
     incident's start of impact to its resolution (now, while open), at the worst state the
-    incident gave the component. One query."""
+    incident gave the component. Those of resolved incidents are reduced once and kept
+    (`resolved_windows`); those of open ones are read each time. Two queries, three when a
+    resolved incident changed."""
     start = now - timedelta(days=UPTIME_DAYS)
-    rows = StatusImpact.objects.filter(component__in=[c.pk for c in components]).filter(
-        Q(status_incident__resolved_at__isnull=True) | Q(status_incident__resolved_at__gt=start),
-        status_incident__started_at__lt=now,
+    zone = timezone.get_current_timezone()
+    resolved = resolved_windows(now=now, zone=zone)
+    rows = StatusImpact.objects.filter(
+        status_incident__resolved_at__isnull=True, status_incident__started_at__lt=now
     )
-    windows = defaultdict(list)
-    values = rows.values_list(
+    current = _reduce(_window_rows(rows), since=start, now=now, zone=zone)
+    first = local_day(start + timedelta(days=1), zone)
+    days = [first + timedelta(days=n) for n in range(UPTIME_DAYS)]
+    return {
+        c.pk: _uptime([resolved.get(c.pk), current.get(c.pk)], days, start=start, now=now)
+        for c in components
+    }
+
+
+def resolved_windows(*, now: datetime, zone) -> dict[int, Windows]:
+    """The windows of the incidents resolved since the uptime's first day, reduced, for every
+    component. Kept in the cache under the number of those incidents and the latest change of
+    any, which resolving, reopening, updating or deleting one changes, and the day."""
+    since = datetime.combine(local_day(now, zone) - timedelta(days=UPTIME_DAYS + 1), time(), zone)
+    incidents = StatusIncident.objects.filter(
+        status=StatusIncidentStatus.RESOLVED, resolved_at__gt=since
+    )
+    stamp = incidents.aggregate(count=Count("id"), last=Max("updated_at"))
+    rows = StatusImpact.objects.filter(status_incident__in=incidents)
+    return cache.computed(
+        f"uptime:{since:%Y%m%d}:{stamp['count']}:{stamp['last'] and stamp['last'].isoformat()}",
+        lambda: _reduce(_window_rows(rows), since=since, now=now, zone=zone),
+    )
+
+
+def _window_rows(impacts):
+    return impacts.values_list(
         "component_id",
         "worst_status",
         "status_incident__started_at",
         "status_incident__resolved_at",
     )
-    for component_id, state, began, ended in values:
-        windows[component_id].append((max(began, start), min(ended or now, now), state))
-    first = local_day(start + timedelta(days=1))
-    days = [first + timedelta(days=n) for n in range(UPTIME_DAYS)]
-    return {c.pk: _uptime(windows[c.pk], days, start=start, now=now) for c in components}
 
 
-def _uptime(windows, days: list[date], *, start: datetime, now: datetime) -> Uptime:
-    states = dict.fromkeys(days, OPERATIONAL)
-    for began, ended, state in windows:
-        day = local_day(began)
-        while day <= local_day(ended):
-            if day in states:
-                states[day] = worst([states[day], state])
-            day += timedelta(days=1)
-    down = _covered_seconds([(b, e) for b, e, state in windows if state in DOWNTIME])
-    total = (now - start).total_seconds()
-    return Uptime(days=list(states.items()), percent=round(100 * (1 - down / total), 2))
+def _reduce(rows, *, since: datetime, now: datetime, zone) -> dict[int, Windows]:
+    reduced = defaultdict(Windows)
+    outages = defaultdict(list)
+    for component_id, state, began, ended in rows:
+        began, ended = max(began, since), ended or now
+        days = reduced[component_id].days
+        first, last = local_day(began, zone).toordinal(), local_day(ended, zone).toordinal()
+        for day in range(first, last + 1):
+            if COMPONENT_SEVERITY[state] > COMPONENT_SEVERITY[days.get(day, OPERATIONAL)]:
+                days[day] = state
+        if state in DOWNTIME:
+            outages[component_id].append((began.timestamp(), ended.timestamp()))
+    for component_id, periods in outages.items():
+        reduced[component_id].down = [moment for period in _merged(periods) for moment in period]
+    return dict(reduced)
 
 
-def _covered_seconds(intervals) -> float:
-    """The length of the union of (start, end) intervals."""
-    covered = 0.0
-    reach = None
-    for began, ended in sorted(intervals):
-        if reach is None or began > reach:
-            covered += (ended - began).total_seconds()
-            reach = ended
-        elif ended > reach:
-            covered += (ended - reach).total_seconds()
-            reach = ended
-    return covered
+def _uptime(parts: list[Windows | None], days: list[date], *, start, now) -> Uptime:
+    parts = [part for part in parts if part is not None]
+    worst_of = dict(parts[0].days) if parts else {}
+    for part in parts[1:]:
+        for day, state in part.days.items():
+            worst_of[day] = worst([worst_of.get(day, OPERATIONAL), state])
+    states = [(day, worst_of.get(day.toordinal(), OPERATIONAL)) for day in days]
+    low, high = start.timestamp(), now.timestamp()
+    periods = [
+        (max(began, low), min(ended, high))
+        for part in parts
+        for began, ended in zip(part.down[::2], part.down[1::2], strict=True)
+        if ended > low and began < high
+    ]
+    if len(parts) > 1:  # each part's periods are disjoint already
+        periods = _merged(periods)
+    down = sum(ended - began for began, ended in periods)
+    total = high - low
+    return Uptime(days=states, percent=round(100 * (1 - down / total), 2))
+
+
+def _merged(periods) -> list[tuple[float, float]]:
+    """The union of (start, end) periods, as disjoint periods in order."""
+    merged: list[tuple[float, float]] = []
+    for began, ended in sorted(periods):
+        if merged and began <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], ended))
+        else:
+            merged.append((began, ended))
+    return merged
 
 
 # --- the whole page ------------------------------------------------------------------------------
@@ -274,20 +371,30 @@ class StatusPage:
     groups: list[Group]
     indicator: str
     open_incidents: list[StatusIncident]
-    history: list[tuple[date, list]]
+    history: list[Day]
     maintenances: list[Maintenance]
-    updated_at: datetime | None
 
     @property
     def description(self) -> str:
         return Indicator(self.indicator).label
 
+    @property
+    def shown_incidents(self) -> list[StatusIncident]:
+        """Every incident the page shows (an open one may be in the history too)."""
+        return self.open_incidents + [i for day in self.history for i in day.incidents]
+
+    @property
+    def updated_at(self) -> datetime | None:
+        """The last change of anything the page shows."""
+        shown = [*self.components, *self.shown_incidents, *self.maintenances]
+        return max((row.updated_at for row in shown), default=None)
+
 
 def status_page(*, now: datetime | None = None) -> StatusPage:
     now = now or timezone.now()
     components = public_components()
-    incidents = page_incidents(now=now)
-    open_incidents = [i for i in incidents if not i.is_resolved]
+    open_incidents = page_open_incidents()
+    days = history(now=now)
     maintenances = list(open_maintenances())
     uptimes = uptime(components, now=now)
     for component in components:
@@ -297,13 +404,6 @@ def status_page(*, now: datetime | None = None) -> StatusPage:
         groups=grouped(components),
         indicator=page_indicator(components, open_incidents),
         open_incidents=open_incidents,
-        history=history_days(incidents, now=now),
+        history=days,
         maintenances=maintenances,
-        updated_at=last_change(components, incidents, maintenances),
     )
-
-
-def last_change(components, incidents, maintenances) -> datetime | None:
-    stamps = [c.updated_at for c in components]
-    stamps += [i.updated_at for i in incidents] + [m.updated_at for m in maintenances]
-    return max(stamps, default=None)

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 
 from warroom.choices import Indicator
 from warroom.models import Maintenance, StatusComponent, StatusIncident
-from warroom.status import selectors
+from warroom.status import cache, selectors
 
 MAINTENANCE_IMPACT = "maintenance"
 
@@ -201,6 +201,7 @@ def _by_id(components) -> dict:
 
 
 @require_GET
+@cache.cached("summary")
 def summary(request):
     components = selectors.public_components()
     incidents = selectors.unresolved_incidents()
@@ -218,18 +219,21 @@ def summary(request):
 
 
 @require_GET
+@cache.cached("status")
 def status(request):
     components = selectors.public_components()
     return _answer({"status": status_json(components, selectors.unresolved_incidents())})
 
 
 @require_GET
+@cache.cached("components")
 def components(request):
     return _answer({"components": components_json(selectors.public_components())})
 
 
-def _incidents_view(read):
+def _incidents_view(name, read):
     @require_GET
+    @cache.cached(name)
     def view(request):
         by_id = _by_id(selectors.public_components())
         return _answer({"incidents": [incident_json(i, by_id) for i in read()]})
@@ -237,8 +241,9 @@ def _incidents_view(read):
     return view
 
 
-def _maintenances_view(read):
+def _maintenances_view(name, read):
     @require_GET
+    @cache.cached(name)
     def view(request):
         by_id = _by_id(selectors.public_components())
         return _answer({"scheduled_maintenances": [maintenance_json(m, by_id) for m in read()]})
@@ -246,8 +251,8 @@ def _maintenances_view(read):
     return view
 
 
-incidents = _incidents_view(selectors.recent_incidents)
-unresolved_incidents = _incidents_view(selectors.unresolved_incidents)
-scheduled_maintenances = _maintenances_view(selectors.recent_maintenances)
-upcoming_maintenances = _maintenances_view(selectors.upcoming_maintenances)
-active_maintenances = _maintenances_view(selectors.active_maintenances)
+incidents = _incidents_view("incidents", selectors.recent_incidents)
+unresolved_incidents = _incidents_view("incidents-unresolved", selectors.unresolved_incidents)
+scheduled_maintenances = _maintenances_view("maintenances", selectors.recent_maintenances)
+upcoming_maintenances = _maintenances_view("maintenances-upcoming", selectors.upcoming_maintenances)
+active_maintenances = _maintenances_view("maintenances-active", selectors.active_maintenances)

@@ -4,13 +4,14 @@ ride, anyone may post the form for any address, and a mail client's RFC 8058 one
 unsubscribe POST carries no token; the link's secret is what authorises."""
 
 from django.conf import settings
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from itsm.errors import ValidationFailed
 from warroom.status import selectors, subscriptions
+from warroom.status.views import page_html
 
 PAGE = "warroom/status/subscription.html"
 
@@ -25,12 +26,9 @@ def subscribe(request):
     try:
         subscriptions.subscriber_subscribe(email=email, component_slugs=slugs)
     except ValidationFailed as error:
-        context = {
-            "page": selectors.status_page(),
-            "page_name": settings.STATUS_PAGE_NAME,
-            "subscribe": {"email": email, "components": slugs, "errors": error.fields},
-        }
-        return render(request, "warroom/status/page.html", context, status=400)
+        subscribe = {"email": email, "components": slugs, "errors": error.fields}
+        html = page_html(selectors.status_page(), subscribe=subscribe)
+        return HttpResponse(html, status=400)
     return _page(request, "check-inbox", email=email)
 
 

@@ -7,6 +7,7 @@ and update, so the worker job that writes them may run twice, or on two workers,
 subscriber still gets one email per update."""
 
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -145,59 +146,65 @@ def subscribers_of(component_ids):
     )
 
 
-def subscribers_notify_status_update(*, update_id: int) -> int:
-    """Email the subscribers of a public incident update; how many rows this run wrote."""
+@dataclass(frozen=True)
+class Batch:
+    """What one run of the job did: the rows it wrote, and the last subscriber's id when more
+    subscribers may follow (the next run starts after it), else None."""
+
+    written: int
+    last: int | None
+
+
+def subscribers_notify_status_update(*, update_id: int, after: int = 0) -> Batch:
+    """Email the next BATCH subscribers (by id, after `after`) of a public incident update."""
     related = StatusUpdate.objects.select_related("status_incident__incident")
     update = related.filter(pk=update_id).first()
     if update is None:
-        return 0
+        return Batch(0, None)
     public = update.status_incident
     components = update.affected_components.values_list("component_id", flat=True)
     subject = f"[{settings.STATUS_PAGE_NAME}] {public.name}: {update.get_status_display()}"
-    return _notify_all(
+    return _notify_batch(
         key=f"status-update:{update.pk}",
         subject=subject,
         text=update.body,
         anchor=public.incident.number,
         component_ids=components,
+        after=after,
     )
 
 
-def subscribers_notify_maintenance_update(*, update_id: int) -> int:
-    """Email the subscribers of a maintenance's update; how many rows this run wrote."""
+def subscribers_notify_maintenance_update(*, update_id: int, after: int = 0) -> Batch:
+    """Email the next BATCH subscribers (by id, after `after`) of a maintenance's update."""
     update = MaintenanceUpdate.objects.select_related("maintenance").filter(pk=update_id).first()
     if update is None:
-        return 0
+        return Batch(0, None)
     maintenance = update.maintenance
     subject = (
         f"[{settings.STATUS_PAGE_NAME}] Maintenance {maintenance.name}: "
         f"{update.get_status_display()}"
     )
-    return _notify_all(
+    return _notify_batch(
         key=f"maintenance-update:{update.pk}",
         subject=subject,
         text=update.body,
         anchor=f"maintenance-{maintenance.pk}",
         component_ids=maintenance.components.values_list("pk", flat=True),
+        after=after,
     )
 
 
-def _notify_all(*, key: str, subject: str, text: str, anchor: str, component_ids) -> int:
-    """Write one row per subscriber, BATCH subscribers per transaction."""
+def _notify_batch(*, key, subject, text, anchor, component_ids, after: int) -> Batch:
+    """One row per subscriber of the batch, in one transaction."""
     page = portal_url(reverse("status:page")) or reverse("status:page")
     subscribers = subscribers_of(list(component_ids)).only("pk", "email", "token")
-    written = 0
-    last = 0
-    while batch := list(subscribers.filter(pk__gt=last)[:BATCH]):
-        last = batch[-1].pk
-        with transaction.atomic():
-            written += len(
-                notify_addresses(
-                    _update_email(s, key=key, subject=subject, text=text, link=f"{page}#{anchor}")
-                    for s in batch
-                )
-            )
-    return written
+    batch = list(subscribers.filter(pk__gt=after)[:BATCH])
+    with transaction.atomic():
+        written = notify_addresses(
+            _update_email(s, key=key, subject=subject, text=text, link=f"{page}#{anchor}")
+            for s in batch
+        )
+    return Batch(len(written), batch[-1].pk if len(batch) == BATCH else None)
 
 
 def _update_email(subscriber, *, key, subject, text, link) -> AddressedEmail:

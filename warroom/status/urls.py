@@ -3,8 +3,7 @@ Paths are exactly Statuspage's (no trailing slash), so that existing tools work 
 
 from django.urls import path
 
-from warroom.status import statuspage, subscription_views, views
-from warroom.status.feeds import StatusHistoryAtom, StatusHistoryRss
+from warroom.status import feeds, statuspage, subscription_views, views
 
 app_name = "status"
 
@@ -22,8 +21,8 @@ urlpatterns = [
         subscription_views.unsubscribe,
         name="subscription-unsubscribe",
     ),
-    path("history.rss", StatusHistoryRss(), name="history-rss"),
-    path("history.atom", StatusHistoryAtom(), name="history-atom"),
+    path("history.rss", feeds.history_rss, name="history-rss"),
+    path("history.atom", feeds.history_atom, name="history-atom"),
     path(f"{API}summary.json", statuspage.summary, name="summary"),
     path(f"{API}status.json", statuspage.status, name="status"),
     path(f"{API}components.json", statuspage.components, name="components"),

@@ -5,7 +5,9 @@ Statuspage-compatible JSON is in statuspage.py, the feeds in feeds.py."""
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
 from incidents.choices import ChangeSource
@@ -13,15 +15,36 @@ from incidents.models import Incident
 from incidents.views import INVALID_FORM, portal_view
 from itsm.errors import ApplicationError
 from warroom.models import WORK_PERMISSION, StatusIncident
-from warroom.status import selectors, services
+from warroom.status import cache, selectors, services
 from warroom.status.forms import StatusUpdateForm
+
+PAGE_TEMPLATE = "warroom/status/page.html"
+INCIDENT_TEMPLATE = "warroom/status/_incident.html"
 
 
 @require_GET
+@cache.cached("page", per_minute=True)
 def status_page(request):
-    page = selectors.status_page()
-    context = {"page": page, "page_name": settings.STATUS_PAGE_NAME}
-    return render(request, "warroom/status/page.html", context)
+    return HttpResponse(page_html(selectors.status_page()))
+
+
+def page_html(page: selectors.StatusPage, *, subscribe: dict | None = None) -> str:
+    """The page as everyone sees it: rendered without the request, so that nothing of the
+    visitor (session, user, messages) can be in what the cache keeps."""
+    shown = page.shown_incidents
+    stamps = {incident.pk: incident.last_update for incident in shown}
+    html = cache.fragments(INCIDENT_TEMPLATE, stamps, _incidents_html)
+    for incident in shown:
+        incident.html = html.get(incident.pk, "")
+    context = {"page": page, "page_name": settings.STATUS_PAGE_NAME, "subscribe": subscribe}
+    return render_to_string(PAGE_TEMPLATE, context)
+
+
+def _incidents_html(ids) -> dict[int, str]:
+    return {
+        pk: render_to_string(INCIDENT_TEMPLATE, {"incident": incident})
+        for pk, incident in selectors.incidents_by_id(ids).items()
+    }
 
 
 @portal_view(WORK_PERMISSION)
