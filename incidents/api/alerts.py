@@ -236,7 +236,9 @@ class PagerDutyReceiver(_Receiver):
         key = data.get("routing_key") or _bearer(request)
         if not key:
             return _pagerduty_invalid(["'routing_key' this field is required."])
-        integration = _integration(key if isinstance(key, str) else "", IntegrationKind.PAGERDUTY)
+        if not isinstance(key, str):
+            return _pagerduty_invalid(["'routing_key' must be a string."])
+        integration = _integration(key, IntegrationKind.PAGERDUTY)
         if integration is None:
             return _pagerduty_invalid(["Unknown routing key"], status=404)
         received = _received(request, integration)

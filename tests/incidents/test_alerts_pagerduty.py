@@ -162,6 +162,12 @@ def test_an_unknown_routing_key_is_404(client, pd, make_integration):
         assert response.json() == {**INVALID, "errors": ["Unknown routing key"]}
 
 
+def test_a_routing_key_that_is_not_a_string_is_400(client, pd):
+    response = post(client, URL, payload("pagerduty_trigger", routing_key=12345))
+    assert response.status_code == 400
+    assert response.json() == {**INVALID, "errors": ["'routing_key' must be a string."]}
+
+
 def test_the_routing_key_may_be_a_bearer_token(client, pd):
     event = payload("pagerduty_trigger")
     del event["routing_key"]

@@ -433,3 +433,26 @@ def test_a_process_waits_for_the_answer_another_process_is_building(db):
     response = view(RequestFactory().get("/status/elsewhere"))
     assert response.content == b"built by the other process"
     assert calls == []
+
+
+# --- Redis down -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_down(settings):
+    """The status cache pointed at a port nothing listens on."""
+    status = {**settings.CACHES["status"], "LOCATION": "redis://127.0.0.1:9/0"}
+    settings.CACHES = {**settings.CACHES, "status": status}
+
+
+@pytest.mark.redis
+@pytest.mark.usefixtures("redis_down")
+def test_with_redis_down_the_page_and_the_json_answer_fresh_and_updates_still_post(
+    client, committed, manager, open_incident
+):
+    with committed():
+        post(open_incident, manager, "identified", "A bad certificate; replacing it.")
+    for path in PUBLIC:
+        assert client.get(path).status_code == 200, path
+    assert "A bad certificate; replacing it." in page(client)
+    assert summary(client)["incidents"][0]["status"] == "identified"

@@ -25,6 +25,7 @@ text; the uptime of resolved incidents (warroom.status.selectors.resolved_window
 
 import gzip
 import hashlib
+import logging
 import re
 import secrets
 import threading
@@ -41,6 +42,10 @@ from django.template.loader import get_template
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.text import compress_string
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+CACHE_ERRORS = (RedisError, OSError)
 
 CACHE = "status"
 VERSION = "version"
@@ -109,7 +114,7 @@ def changed(*, components: bool = False) -> None:
     """Something the public sees was written: a new version once the transaction commits (at
     once outside one). `components`: a component changed, so incidents render anew too."""
     if not connection.in_atomic_block:
-        _bump(components=components)
+        _committed(_Pending(block=None, components=components))
         return
     pending = _pending()
     if pending is None:
@@ -126,9 +131,15 @@ def invalidate() -> None:
 
 
 def _committed(pending: _Pending) -> None:
-    if not pending.done:
-        pending.done = True
+    """A failure is logged, not raised: the write stands, and the answers kept before it are
+    served at most ANSWER_TTL more."""
+    if pending.done:
+        return
+    pending.done = True
+    try:
         _bump(components=pending.components)
+    except CACHE_ERRORS:
+        log.exception("Status cache unreachable: the public answers are stale until they expire")
 
 
 def _pending() -> _Pending | None:
@@ -222,12 +233,26 @@ def cached(name: str, *, per_minute: bool = False, per_origin: bool = False):
             else:
                 origin = f"{request.scheme}://{request.get_host()}" if per_origin else ""
                 key = answer_key(name, per_minute=per_minute, origin=origin)
-                found = _kept_or_built(key, name, build)
+                found = _kept_or_built_or_fresh(key, name, build)
             return _respond(request, found) if isinstance(found, Answer) else found
 
         return answer
 
     return decorate
+
+
+def _kept_or_built_or_fresh(key: str, name: str, build) -> Answer | HttpResponse:
+    """From the cache; built afresh, uncached, when the cache cannot be reached: the public
+    page must stay up, only slower, while Redis is down."""
+    try:
+        return _kept_or_built(key, name, build)
+    except CACHE_ERRORS:
+        log.warning("Status cache unreachable; %s built without it", name, exc_info=True)
+    _local.down = True
+    try:
+        return _answer(build())
+    finally:
+        _local.down = False
 
 
 def _kept_or_built(key: str, name: str, build) -> Answer | HttpResponse:
@@ -295,11 +320,16 @@ def _respond(request, stored: Answer) -> HttpResponse:
 # --- fragments -----------------------------------------------------------------------------------
 
 
+def _bypassed() -> bool:
+    """This transaction's writes are in nothing cached yet, or the cache is unreachable."""
+    return _pending() is not None or getattr(_local, "down", False)
+
+
 def fragments(template: str, stamps: dict, render) -> dict:
     """The HTML of `template` for each id in `stamps` (id → its last change): kept ones from the
     cache, the others from `render(ids)` (id → HTML; an id gone meanwhile is left out), then
     kept."""
-    if _pending() is not None:
+    if _bypassed():
         return render(list(stamps))
     digest = hashlib.blake2b(
         get_template(template).template.source.encode(), digest_size=6
@@ -318,7 +348,7 @@ def fragments(template: str, stamps: dict, render) -> dict:
 
 def computed(key: str, compute):
     """`compute()`, kept under `key`, which must name everything the value depends on."""
-    if _pending() is not None:
+    if _bypassed():
         return compute()
     key = f"computed:{_namespace()}:{key}"
     value = _cache().get(key)
