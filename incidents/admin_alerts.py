@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import ngettext
 
 from incidents.alerts.services import integration_regenerate_key
-from incidents.models import Alert, AlertGroup, Integration, ReceivedPayload
+from incidents.models import Alert, AlertGroup, Integration, ReceivedPayload, RoutingRule
 from itsm.admin_mixins import ReadOnlyRecords
 
 
@@ -64,6 +64,34 @@ class IntegrationAdmin(admin.ModelAdmin):
             % count,
             messages.SUCCESS,
         )
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    """Ordered rules: the first enabled one whose matchers hold routes a new alert incident."""
+
+    list_display = (
+        "position",
+        "name",
+        "enabled",
+        "integration",
+        "matchers",
+        "service",
+        "team",
+        "priority",
+        "declare_major",
+    )
+    list_display_links = ("name",)
+    list_editable = ("position", "enabled")
+    list_filter = ("enabled", "declare_major", "integration")
+    list_select_related = ("integration", "service", "team")
+    search_fields = ("name", "matchers")
+    autocomplete_fields = ("service", "team")
+    fieldsets = (
+        (None, {"fields": ("position", "name", "enabled")}),
+        ("When", {"fields": ("integration", "matchers")}),
+        ("Then", {"fields": ("service", "team", "priority", "declare_major")}),
+    )
 
 
 @admin.register(ReceivedPayload)

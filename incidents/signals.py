@@ -1,5 +1,6 @@
-"""Signals the incident core sends after a write commits. Higher packages (warroom,
-postmortems) receive them in their AppConfig.ready(); the core never imports them."""
+"""Signals the incident core sends after a write commits (one, said below, inside it). Higher
+packages (warroom, postmortems) receive them in their AppConfig.ready(); the core never imports
+them."""
 
 import logging
 from functools import partial
@@ -35,6 +36,9 @@ incident_priority_changed = Signal()
 incident_updated = Signal()
 # kwargs: event_id, incident_id, type (every timeline event, after its transaction commits)
 timeline_event_recorded = Signal()
+# kwargs: incident_id, rule (its name). Sent INSIDE the transaction that opened the incident from
+# alerts, so a receiver's declaration commits with it: an alert routing rule says "declare major".
+alert_rule_declares_major = Signal()
 # kwargs: users (username → user). Sent by `seed_demo` after it seeded, so higher apps can add
 # their own demo data.
 demo_seeded = Signal()

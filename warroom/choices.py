@@ -29,6 +29,7 @@ class DeclarationTrigger(models.TextChoices):
     MANUAL = "manual", "Declared by a person"
     UNACKNOWLEDGED = "unacknowledged", "Not acknowledged in time"
     AFFECTED_USERS = "affected_users", "Too many affected users"
+    ALERT_RULE = "alert_rule", "An alert routing rule"
 
 
 class RuleKind(models.TextChoices):

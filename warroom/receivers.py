@@ -9,6 +9,7 @@ from django_q.tasks import async_task
 
 from incidents.choices import IncidentStatus
 from incidents.signals import (
+    alert_rule_declares_major,
     demo_directory_seeded,
     demo_seeded,
     incident_created,
@@ -43,6 +44,11 @@ def queue_status_page_draft(sender, from_status, to_status, event_id, **kwargs):
 @receiver(timeline_event_recorded, dispatch_uid="warroom.relay_timeline")
 def relay_timeline_event(sender, event_id, incident_id, type, **kwargs):
     relay.relay_event(event_id=event_id, incident_id=incident_id, type=type)
+
+
+@receiver(alert_rule_declares_major, dispatch_uid="warroom.alert_rule_declares")
+def declare_for_alert_rule(sender, incident_id, rule, **kwargs):
+    rules.declare_for_alert_rule(incident_id=incident_id, rule=rule)
 
 
 @receiver(incident_created, dispatch_uid="warroom.rules_on_create")

@@ -84,6 +84,12 @@ def _rule_manager(rule: DeclarationRule, now: datetime) -> tuple[object | None, 
 
 def _declare(incident: Incident, rule: DeclarationRule, *, trigger: str, statement: str):
     manager, how = _rule_manager(rule, timezone.now())
+    return _declare_naming(
+        incident, manager, how, trigger=trigger, detail=rule.describe(), statement=statement
+    )
+
+
+def _declare_naming(incident: Incident, manager, how: str, *, trigger, detail, statement):
     major = services.major_incident_declare(
         incident=incident,
         actor=None,
@@ -91,11 +97,43 @@ def _declare(incident: Incident, rule: DeclarationRule, *, trigger: str, stateme
         manager=manager,
         bridge_link=selectors.default_bridge_link(incident),
         trigger=trigger,
-        trigger_detail=rule.describe(),
+        trigger_detail=detail,
         initial_impact_statement=statement,
     )
     services.major_incident_page_manager(major=major, how=how)
     return major
+
+
+# --- an alert routing rule said so ------------------------------------------------------------
+
+
+def declare_for_alert_rule(*, incident_id: int, rule: str) -> MajorIncident | None:
+    """Declare an incident an alert routing rule opened as major, inside the transaction that
+    opened it. Its manager is named as the declaration rules name one (the `unacknowledged`
+    rule's schedule, else its fallback; that rule need not be enabled), so the room starts
+    staffed; nobody named is said on the timeline, as for every rule."""
+    incident = Incident.objects.select_for_update(of=("self",)).get(pk=incident_id)
+    if not incident.is_open or not _never_major(incident):
+        return None
+    naming = (
+        DeclarationRule.objects.select_related(*RULE_PEOPLE)
+        .filter(kind__in=(RuleKind.UNACKNOWLEDGED, RuleKind.AFFECTED_USERS))
+        .order_by("-kind")  # unacknowledged first
+        .first()
+    )
+    if naming is None:
+        manager, how = None, "no declaration rule names a manager schedule or a fallback manager"
+    else:
+        manager, how = _rule_manager(naming, timezone.now())
+    statement = f"{incident.number} ({incident.priority}) opened from alerts: {incident.title}"
+    return _declare_naming(
+        incident,
+        manager,
+        how,
+        trigger=DeclarationTrigger.ALERT_RULE,
+        detail=f"alert routing rule “{rule}”"[:200],
+        statement=statement,
+    )
 
 
 # --- more than N affected users ----------------------------------------------------------------

@@ -11,12 +11,14 @@ repeat. When every alert of a group has resolved, its incident is mitigated or r
 integration's `on_clear`), as the system, from source `alert`.
 """
 
+import logging
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from incidents import services
+from incidents import services, signals
+from incidents.alerts import rules
 from incidents.alerts.parsing import AlertIn, Notification
 from incidents.choices import (
     AlertStatus,
@@ -38,6 +40,7 @@ from incidents.models import (
     ReceivedPayload,
 )
 
+logger = logging.getLogger(__name__)
 SOURCE = ChangeSource.ALERT
 # Insert attempts before giving up (each lost race means a group opened and resolved meanwhile).
 OPEN_ATTEMPTS = 3
@@ -225,16 +228,46 @@ def _incident_for(group: AlertGroup, notification: Notification) -> Incident:
             source=SOURCE,
             reason=f"{notification.title[:TITLE_MAX_LENGTH]} firing again ({integration.name})",
         )
-    return services.incident_create(
+    return _incident_open(group, notification)
+
+
+def _incident_open(group: AlertGroup, notification: Notification) -> Incident:
+    """A new incident where the routing rules send it, declared major when its rule says so."""
+    route = rules.route_for(group.integration, notification)
+    incident = services.incident_create(
         actor=None,
         source=SOURCE,
         incident_source=IncidentSource.ALERT,
         title=notification.title[:TITLE_MAX_LENGTH],
         description=notification.description[:TEXT_MAX_LENGTH],
-        priority=notification.priority,
-        services=[integration.service.slug],
-        team=integration.service.owner_team,
+        priority=route.priority,
+        services=[route.service.slug],
+        team=route.team,
     )
+    if route.rule is not None:
+        _line(incident, group, route.describe(), rule=route.rule.name)
+    if route.declare_major:
+        _declare_major(incident, group, route)
+    return incident
+
+
+def _declare_major(incident: Incident, group: AlertGroup, route: rules.Route) -> None:
+    """Ask the war room to declare, in this transaction, so the declaration commits with the
+    incident. A declaration that fails leaves the incident opened (the alert must not be
+    refused for it) and says so on the timeline; the unacknowledged rule still applies."""
+    try:
+        with transaction.atomic():
+            signals.alert_rule_declares_major.send(
+                sender=Incident, incident_id=incident.pk, rule=route.rule.name
+            )
+    except Exception:
+        logger.exception("rule %s could not declare %s major", route.rule, incident.number)
+        _line(
+            incident,
+            group,
+            f"The rule “{route.rule}” could not declare it a major incident: declare it by hand",
+            rule=route.rule.name,
+        )
 
 
 # --- the alerts -------------------------------------------------------------------------------

@@ -14,11 +14,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from incidents.alerts import mapping
+from incidents.alerts import matchers as alert_matchers
 from incidents.choices import (
     AlertStatus,
     ClearAction,
     IntegrationKind,
     PayloadOutcome,
+    Priority,
     RefireAction,
 )
 
@@ -31,6 +33,7 @@ __all__ = [
     "AlertGroup",
     "Integration",
     "ReceivedPayload",
+    "RoutingRule",
 ]
 
 INTEGRATION_KEY_LENGTH = 32  # as PagerDuty's routing keys: senders check the length
@@ -236,3 +239,68 @@ class ReceivedPayload(models.Model):
 
     def __str__(self):
         return f"{self.integration} {self.received_at:%Y-%m-%d %H:%M:%S} {self.outcome}"
+
+
+class RoutingRule(models.Model):
+    """Where a newly firing alert group's incident goes: the first enabled rule (by position)
+    whose matchers hold for one of the group's firing alerts sets its service, team and
+    priority, and may declare it a major incident. What a rule leaves empty comes from the
+    integration (its service, the service's owning team) and the alert's severity."""
+
+    position = models.PositiveIntegerField(
+        default=0, help_text="Rules are tried in this order, lowest first; the first match wins."
+    )
+    name = models.CharField(max_length=100, unique=True)
+    enabled = models.BooleanField(default=True)
+    integration = models.ForeignKey(
+        Integration,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="routing_rules",
+        help_text="Only alerts from this integration. Empty: from every integration.",
+    )
+    matchers = models.CharField(max_length=1000, blank=True, help_text=alert_matchers.HELP)
+    service = models.ForeignKey(
+        "incidents.Service",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The incident's service. Empty: the integration's.",
+    )
+    team = models.ForeignKey(
+        "incidents.Team",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The team it is assigned to. Empty: the service's owning team.",
+    )
+    priority = models.CharField(
+        max_length=2,
+        choices=Priority.choices,
+        blank=True,
+        help_text="Empty: from the alert's severity (critical P1, error P2, warning P3, "
+        "info P4; anything else P3).",
+    )
+    declare_major = models.BooleanField(
+        default=False,
+        verbose_name="declare a major incident",
+        help_text="Declare the incident major as soon as it is opened, as the system.",
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        try:
+            alert_matchers.parse(self.matchers)
+        except ValidationError as error:
+            raise ValidationError({"matchers": error.messages}) from None
+
+    def holds_for(self, labels: dict) -> bool:
+        return alert_matchers.all_hold(alert_matchers.parse(self.matchers), labels)
