@@ -3,8 +3,10 @@ Teams through their incoming webhooks (slack_sdk and pymsteams build the payload
 existing (the bell reads the table). A sender returns when the channel accepted the message and
 raises DeliveryError when it did not."""
 
+import hashlib
 import html
 import re
+from urllib.parse import urlsplit
 
 import pymsteams
 import requests
@@ -107,13 +109,26 @@ def email_address(notification: Notification) -> str:
     return notification.context.get("to", "")
 
 
+def message_id(notification: Notification) -> str:
+    """A Message-ID made from the row's dedupe key, the same on every attempt: an email sent
+    again after a worker died mid-send is one message in every mail client, not two. A row
+    without a key (sent once, by hand) is its own key."""
+    key = notification.dedupe_key or f"notification:{notification.pk}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+    domain = urlsplit(settings.PORTAL_BASE_URL).hostname or "itsm.invalid"
+    return f"<{digest}@{domain}>"
+
+
 def _send_email(notification: Notification) -> None:
     address = email_address(notification)
     if not address:
         raise PermanentDeliveryError("recipient has no email")
     url = portal_url(notification.link)
     body = f"{notification.body}\n\n{url}" if url else notification.body
-    headers = notification.context.get("headers") or None
+    headers = {
+        **(notification.context.get("headers") or {}),
+        "Message-ID": message_id(notification),
+    }
     message = EmailMessage(notification.subject, body, to=[address], headers=headers)
     for attachment in notification.context.get("attachments", ()):
         message.attach(attachment["filename"], attachment["content"], attachment["mimetype"])

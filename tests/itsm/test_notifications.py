@@ -6,6 +6,7 @@ callbacks run, which `committing` makes happen."""
 
 import json
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 import time_machine
@@ -13,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents.choices import EventType
-from itsm import notifications
+from itsm import channels, notifications
 from itsm.choices import NotificationChannel, NotificationStatus
 from itsm.models import Notification
 from itsm.notifications import notifications_retry_due, notify, notify_chat
@@ -451,3 +452,18 @@ def test_two_callers_notifying_about_one_event_at_once_post_once(slack, webhook_
     assert Notification.objects.count() == 1
     assert len(webhook_server.requests) == 1
     assert Notification.objects.get().status == NotificationStatus.SENT
+
+
+def test_an_email_sent_again_carries_the_same_message_id(committing, responder, mailoutbox):
+    """A worker that dies after the mail server took the message sends it again: mail clients
+    see one message, because the Message-ID comes from the row's dedupe key."""
+    created = committing(notify, recipients=[responder], **breach_message())
+    [email] = [n for n in created if n.channel == "email"]
+    channels.deliver(fresh(email))  # the resend after a crash
+
+    first, again = (mail.extra_headers["Message-ID"] for mail in mailoutbox)
+    assert first == again
+    assert first.endswith(f"@{urlsplit(BASE).hostname}>")
+    other = committing(notify, recipients=[responder], **breach_message(dedupe_key="sla:42:w"))
+    assert [n for n in other if n.channel == "email"]
+    assert mailoutbox[-1].extra_headers["Message-ID"] != first

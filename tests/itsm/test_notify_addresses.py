@@ -3,7 +3,7 @@ worker with its extra headers, once per key, and retried like any other."""
 
 from django.core import mail
 
-from itsm import notifications
+from itsm import channels, notifications
 from itsm.choices import NotificationStatus
 from itsm.notifications import AddressedEmail, notify_addresses
 
@@ -22,7 +22,7 @@ def test_an_address_gets_its_email_with_its_headers_once(db):
     assert notifications.notification_send(pk=row.pk, attempt=0) is True
     (message,) = mail.outbox
     assert message.to == ["ann@example.com"]
-    assert message.extra_headers == HEADERS
+    assert message.extra_headers == {**HEADERS, "Message-ID": channels.message_id(row)}
     assert "ann@example.com" in str(row)
 
 
