@@ -14,7 +14,7 @@ from tests.browser import AsgiServer, Tls, free_port
 PORTS = range(19500, 19600)
 DEDUP_KEY = "checkout/payment-errors"
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 @pytest.fixture

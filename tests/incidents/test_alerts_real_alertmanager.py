@@ -21,7 +21,7 @@ ALERTMANAGER = Path("/usr/bin/prometheus-alertmanager")
 PORTS = range(19400, 19500)
 WITHIN = 20  # seconds Alertmanager may take to deliver (it waits 1 s per group, repeats in 2 s)
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 # Alertmanager groups by alertname; the `via` label routes a group to a receiver.
 ALERTS = [
