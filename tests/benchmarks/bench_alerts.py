@@ -300,6 +300,7 @@ def count(integration_id: int, *, sent: int) -> Outcome:
 
 
 def report(result, watcher, outcome, cpu_before, cpu_after, groups: int) -> str:
+    """The table: each measure, its aim where it has one, and whether it was met."""
     sent = len(result.latencies)
     per_second = (sent - result.errors) / result.seconds if result.seconds else 0.0
     p99 = percentile_ms(result.latencies, 99)
@@ -307,25 +308,32 @@ def report(result, watcher, outcome, cpu_before, cpu_after, groups: int) -> str:
     server_cpu = cpu_after.server - cpu_before.server
     database_cpu = cpu_after.database - cpu_before.database
     rows = [
-        ["alerts sent", f"{sent:,}", ""],
-        ["answers other than 200", f"{result.errors:,}", "0"],
-        ["storm arrived in s", f"{result.seconds:.1f}", ""],
-        ["accepted alerts/s", f"{per_second:,.0f}", f"≥ {AIM_PER_SECOND:,}"],
-        ["p50 ms", f"{percentile_ms(result.latencies, 50):.1f}", ""],
-        ["p99 ms", f"{p99:.1f}", f"< {AIM_P99_MS}"],
+        ["alerts sent", f"{sent:,}", "", None],
+        ["answers other than 200", f"{result.errors:,}", "0", result.errors == 0],
+        ["storm arrived in s", f"{result.seconds:.1f}", "", None],
+        [
+            "accepted alerts/s",
+            f"{per_second:,.0f}",
+            f"≥ {AIM_PER_SECOND:,}",
+            per_second >= AIM_PER_SECOND,
+        ],
+        ["p50 ms", f"{percentile_ms(result.latencies, 50):.1f}", "", None],
+        ["p99 ms", f"{p99:.1f}", f"< {AIM_P99_MS}", p99 < AIM_P99_MS],
         [
             "every incident exists after s",
             f"{settled:.1f}" if settled is not None else "never",
             f"≤ {result.seconds:.1f}",
+            settled is not None and settled <= result.seconds,
         ],
-        ["incidents created", f"{outcome.incidents:,}", f"{groups:,}"],
-        ["duplicates", f"{outcome.duplicates:,}", "0"],
-        ["lost alerts", f"{outcome.lost:,}", "0"],
-        ["server CPU ms/alert", f"{server_cpu / sent * 1000:.2f}", ""],
-        ["PostgreSQL CPU ms/alert", f"{database_cpu / sent * 1000:.2f}", ""],
-        ["load generator CPU ms/alert", f"{result.client_cpu / sent * 1000:.2f}", ""],
+        ["incidents created", f"{outcome.incidents:,}", f"{groups:,}", outcome.incidents == groups],
+        ["duplicates", f"{outcome.duplicates:,}", "0", outcome.duplicates == 0],
+        ["lost alerts", f"{outcome.lost:,}", "0", outcome.lost == 0],
+        ["server CPU ms/alert", f"{server_cpu / sent * 1000:.2f}", "", None],
+        ["PostgreSQL CPU ms/alert", f"{database_cpu / sent * 1000:.2f}", "", None],
+        ["load generator CPU ms/alert", f"{result.client_cpu / sent * 1000:.2f}", "", None],
     ]
-    return markdown_table(["measure", "value", "aim"], rows)
+    table = [[*row[:3], "—" if row[3] is None else ("yes" if row[3] else "NO")] for row in rows]
+    return markdown_table(["measure", "value", "aim", "met"], table)
 
 
 def find_problems(result, watcher, outcome, groups: int) -> list[str]:
