@@ -10,7 +10,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 OIDC_PROVIDER := tests/oidc/node_modules/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser oidc-provider run test lint format bench lock clean
+.PHONY: help install browser alertmanager oidc-provider run test lint format bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ install: $(STAMP) ## Create .venv and install the locked dependencies
 browser: ## Install Debian's Chromium for the browser tests when it is missing (root or sudo)
 	@.ci/ensure-chromium
 
+alertmanager: ## Install Debian's Alertmanager for the real-sender alert test when missing (root or sudo)
+	@.ci/ensure-alertmanager
+
 $(OIDC_PROVIDER): tests/oidc/package-lock.json
 	npm ci --prefix tests/oidc --no-audit --no-fund
 	@touch $@
@@ -35,7 +38,7 @@ oidc-provider: $(OIDC_PROVIDER) ## Install the OpenID provider the SSO tests sta
 run: install ## Start the portal on 127.0.0.1:$PORT with the embedded default (SQLite + Valkey)
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runportal --port $(PORT)
 
-test: install browser oidc-provider ## Run the test suite (uses DATABASE_URL and REDIS_URL when set)
+test: install browser alertmanager oidc-provider ## Run the test suite (uses DATABASE_URL and REDIS_URL when set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install ## ruff, formatting, and missing migrations
@@ -53,6 +56,7 @@ bench: install ## Benchmarks against DATABASE_URL (PostgreSQL) and REDIS_URL; pr
 	$(BIN)/python -m tests.benchmarks.bench_warroom
 	$(BIN)/python -m tests.benchmarks.bench_postmortem
 	$(BIN)/python -m tests.benchmarks.bench_status
+	$(BIN)/python -m tests.benchmarks.bench_alerts
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	$(PYTHON) -m pip install -q uv && $(PYTHON) -m uv pip compile pyproject.toml --extra dev \

@@ -1,20 +1,28 @@
 """What the browser tests share (a pytest plugin, see tests/conftest.py): Debian's Chromium
 driven by Playwright, and the production ASGI server (uvicorn, in its own process) serving the
-test database."""
+test database, over HTTP or (for clients that refuse anything else) HTTPS."""
 
 import contextlib
+import datetime
+import ipaddress
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from django.conf import settings
 from django.db import connection, connections
 from playwright.sync_api import sync_playwright
@@ -42,13 +50,57 @@ def _test_database_url() -> str:
     return urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{name}"))
 
 
+@dataclass(frozen=True)
+class Tls:
+    """A self-signed certificate for HOST and its key, in PEM files."""
+
+    cert: Path
+    key: Path
+
+    @classmethod
+    def make(cls, folder: Path) -> "Tls":
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
+        now = datetime.datetime.now(datetime.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(HOST))]),
+                critical=False,
+            )
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        tls = cls(cert=folder / "cert.pem", key=folder / "key.pem")
+        tls.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        tls.key.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        return tls
+
+    def client_context(self) -> ssl.SSLContext:
+        """What a client that trusts only this certificate verifies the server with."""
+        return ssl.create_default_context(cafile=self.cert)
+
+
 class AsgiServer:
     """uvicorn serving itsm.asgi (HTTP and websockets) on the test database, with `env` on top
-    of this process's environment."""
+    of this process's environment; over HTTPS with `tls`."""
 
-    def __init__(self, port: int, log: Path, env: dict | None = None):
+    def __init__(self, port: int, log: Path, env: dict | None = None, tls: Tls | None = None):
         self.port = port
-        self.url = f"http://{HOST}:{port}"
+        self.tls = tls
+        self.url = f"{'https' if tls else 'http'}://{HOST}:{port}"
         self.log = log
         self.process = None
         self.env = os.environ | {
@@ -71,6 +123,9 @@ class AsgiServer:
             "--log-level",
             "warning",
         ]
+        if self.tls:
+            command += ["--ssl-certfile", str(self.tls.cert), "--ssl-keyfile", str(self.tls.key)]
+        context = self.tls.client_context() if self.tls else None
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 command, cwd=settings.BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT
@@ -80,7 +135,10 @@ class AsgiServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"The server exited:\n{self.log.read_text()}")
             live = f"{self.url}/healthz/live"
-            with contextlib.suppress(OSError), urllib.request.urlopen(live, timeout=1):
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(live, timeout=1, context=context),
+            ):
                 return
             time.sleep(0.1)
         raise RuntimeError(f"The server did not answer in 30 s:\n{self.log.read_text()}")
