@@ -10,7 +10,12 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
-from incidents.alerts.services import integration_regenerate_key
+from incidents.alerts.services import (
+    REPLAY_PERMISSION,
+    integration_regenerate_key,
+    received_payload_replay,
+)
+from incidents.choices import PayloadOutcome
 from incidents.models import Alert, AlertGroup, Integration, ReceivedPayload
 from itsm.admin_mixins import ReadOnlyRecords
 
@@ -72,8 +77,29 @@ class ReceivedPayloadAdmin(ReadOnlyRecords, admin.ModelAdmin):
     list_filter = ("outcome", "integration")
     list_select_related = ("integration", "group__integration")
     date_hierarchy = "received_at"
-    fields = ("integration", "received_at", "outcome", "error", "group", "headers", "raw_body")
+    fields = (
+        "integration",
+        "received_at",
+        "outcome",
+        "error",
+        "group",
+        "replay_of",
+        "headers",
+        "raw_body",
+    )
     readonly_fields = fields
+    actions = ("replay",)
+
+    def has_replay_permission(self, request):
+        return request.user.has_perm(REPLAY_PERMISSION)
+
+    @admin.action(description="Replay selected payloads", permissions=["replay"])
+    def replay(self, request, queryset):
+        """Each payload read again through its integration's current mapping: a message
+        per payload with the incident it went to, or why it was refused."""
+        for payload in queryset.order_by("received_at", "pk"):
+            replayed = received_payload_replay(payload=payload, actor=request.user)
+            self.message_user(request, *_replay_message(payload, replayed))
 
     def get_queryset(self, request):
         """The list leaves the bodies (up to 512 KB each) in the database."""
@@ -90,6 +116,14 @@ class ReceivedPayloadAdmin(ReadOnlyRecords, admin.ModelAdmin):
         except ValueError:
             text = payload.body
         return format_html("<pre>{}</pre>", text)
+
+
+def _replay_message(payload: ReceivedPayload, replayed: ReceivedPayload) -> tuple[str, str]:
+    if replayed.outcome != PayloadOutcome.ACCEPTED:
+        reason = replayed.error or replayed.get_outcome_display()
+        return f"Payload #{payload.pk} was refused again: {reason}", messages.ERROR
+    incident = replayed.group.incident.number if replayed.group else "no incident"
+    return f"Payload #{payload.pk} replayed: accepted ({incident}).", messages.SUCCESS
 
 
 class AlertInline(admin.TabularInline):

@@ -63,6 +63,7 @@ class Received:
 
     body: str
     headers: dict
+    replay_of: int | None = None  # the ReceivedPayload a replay read its body from
 
 
 def payload_record(
@@ -75,6 +76,7 @@ def payload_record(
         outcome=outcome,
         error=error,
         group=group,
+        replay_of_id=received.replay_of,
     )
 
 

@@ -56,6 +56,17 @@ def notification(integration: Integration, body: bytes) -> parsing.Notification:
     return parsing.prometheus_notification(serializer.validated_data)
 
 
+def pagerduty_object(body: bytes) -> dict:
+    """A PagerDuty body's JSON object; ValidationFailed in PagerDuty's words when it is none."""
+    try:
+        data = body_json(body)
+    except ValueError:
+        raise ValidationFailed("Event object is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ValidationFailed("Event object must be a JSON object")
+    return data
+
+
 def pagerduty_event(data: dict, integration: Integration) -> tuple[dict, str]:
     """A PagerDuty event (a JSON object) validated, and its dedup key; ValidationFailed naming
     each bad field. The routing key may come as a bearer token instead: the integration's."""
@@ -78,5 +89,28 @@ def pagerduty_apply(
         ingest.alerts_ingest(
             integration=integration,
             notification=parsing.pagerduty_notification(event, dedup_key),
+            received=received,
+        )
+
+
+def error_text(error: ValidationFailed, kind: str) -> str:
+    """What a kept payload records of why it was refused: the fields and their reasons
+    (PagerDuty: its own error lines), else the message."""
+    if kind == IntegrationKind.PAGERDUTY:
+        return "\n".join(parsing.pagerduty_errors(error.fields)) if error.fields else error.message
+    return json.dumps(error.fields) if error.fields else error.message
+
+
+def apply(integration: Integration, received: ingest.Received) -> None:
+    """A kept body applied as its integration's endpoint applies it (the key and the rate
+    limit aside: the integration is known); ValidationFailed when it is refused."""
+    body = received.body.encode()
+    if integration.kind == IntegrationKind.PAGERDUTY:
+        event, dedup_key = pagerduty_event(pagerduty_object(body), integration)
+        pagerduty_apply(integration, event, dedup_key, received)
+    else:
+        ingest.alerts_ingest(
+            integration=integration,
+            notification=notification(integration, body),
             received=received,
         )

@@ -9,7 +9,6 @@ recover from (the database) stays a 5xx.
 """
 
 import hashlib
-import json
 
 from django.http import JsonResponse
 from django.utils.decorators import method_decorator
@@ -143,7 +142,7 @@ class AlertmanagerReceiver(_Receiver):
                 integration=integration,
                 received=received,
                 outcome=PayloadOutcome.INVALID,
-                error=json.dumps(error.fields),
+                error=receive.error_text(error, integration.kind),
             )
             return JsonResponse(error.as_dict(), status=400)
         return JsonResponse(
@@ -187,11 +186,9 @@ class PagerDutyReceiver(_Receiver):
         if _too_big(request) or len(request.body) > MAX_BODY:
             return _pagerduty_invalid([f"Request body is over {MAX_BODY} bytes"], status=413)
         try:
-            data = receive.body_json(request.body)
-        except ValueError:
-            return _pagerduty_invalid(["Event object is not valid JSON"])
-        if not isinstance(data, dict):
-            return _pagerduty_invalid(["Event object must be a JSON object"])
+            data = receive.pagerduty_object(request.body)
+        except ValidationFailed as error:
+            return _pagerduty_invalid([error.message])
         key = data.get("routing_key") or _bearer(request)
         if not key:
             return _pagerduty_invalid(["'routing_key' this field is required."])

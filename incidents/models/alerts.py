@@ -230,6 +230,14 @@ class ReceivedPayload(models.Model):
     group = models.ForeignKey(
         AlertGroup, on_delete=models.SET_NULL, null=True, blank=True, related_name="payloads"
     )
+    replay_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replays",
+        help_text="The payload this one replayed (through the integration's current mapping).",
+    )
 
     class Meta:
         ordering = ["-received_at", "-id"]
