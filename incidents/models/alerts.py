@@ -46,6 +46,7 @@ SENDER_PATHS = {
     IntegrationKind.GENERIC: "/api/alerts/generic/{key}/",
 }
 MAPPED_PATHS = ("title_path", "dedup_key_path", "severity_path")
+WEB_SCHEMES = ("https://", "http://")
 
 
 def new_integration_key() -> str:
@@ -216,6 +217,12 @@ class Alert(models.Model):
 
     def __str__(self):
         return f"{self.fingerprint} ({self.status})"
+
+    @property
+    def source_url(self) -> str:
+        """The generator URL when it is a web address, the only kind a page links to (the
+        sender wrote it: `javascript:` is text, not a link)."""
+        return self.generator_url if self.generator_url.startswith(WEB_SCHEMES) else ""
 
 
 class ReceivedPayload(models.Model):
