@@ -17,6 +17,7 @@ from incidents.alerts.services import (
 )
 from incidents.choices import PayloadOutcome
 from incidents.models import Alert, AlertGroup, Integration, ReceivedPayload
+from incidents.models.alerts import ALERT_FIELDS
 from itsm.admin_mixins import ReadOnlyRecords
 
 
@@ -181,20 +182,7 @@ class AlertAdmin(ReadOnlyRecords, admin.ModelAdmin):
     list_filter = ("status",)
     list_select_related = ("group__integration", "group__incident")
     search_fields = ("fingerprint", "=group__incident__number")
-    fields = (
-        "group",
-        "incident_link",
-        "fingerprint",
-        "status",
-        "labels",
-        "annotations",
-        "starts_at",
-        "ends_at",
-        "generator_url",
-        "first_seen_at",
-        "last_seen_at",
-        "repeat_count",
-    )
+    fields = ("group", "incident_link", *ALERT_FIELDS)
     readonly_fields = fields
 
     @admin.display(description="incident")

@@ -1,14 +1,19 @@
 """GET /api/alerts/ and /api/alerts/{id}/: the alert groups monitoring sent, read-only, for
-everyone who reads incidents. (The senders' endpoints are in incidents/api/alerts.py.)"""
+everyone who reads incidents; POST /api/alerts/payloads/{id}/replay/ for managers. (The
+senders' endpoints are in incidents/api/alerts.py.)"""
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from incidents.alerts import selectors
+from incidents.alerts.services import REPLAY_PERMISSION, received_payload_replay
 from incidents.api.serializers import incident_path
 from incidents.filters import AlertGroupFilter
-from incidents.models import Alert, AlertGroup, Integration
-from itsm.api.serializers import StrictModelSerializer
+from incidents.models import Alert, AlertGroup, Integration, ReceivedPayload
+from incidents.models.alerts import ALERT_FIELDS
+from itsm.api.serializers import StrictModelSerializer, refuse_any_body
 
 VIEW_ALERTS = "incidents.view_alertgroup"
 
@@ -26,18 +31,7 @@ class AlertSerializer(StrictModelSerializer):
 
     class Meta:
         model = Alert
-        fields = [
-            "fingerprint",
-            "status",
-            "labels",
-            "annotations",
-            "starts_at",
-            "ends_at",
-            "generator_url",
-            "first_seen_at",
-            "last_seen_at",
-            "repeat_count",
-        ]
+        fields = list(ALERT_FIELDS)
         read_only_fields = fields
 
 
@@ -97,3 +91,47 @@ class AlertGroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     def get_serializer_class(self):
         return AlertGroupSerializer if self.action == "list" else AlertGroupDetailSerializer
+
+
+class ReceivedPayloadSerializer(StrictModelSerializer):
+    integration = AlertIntegrationSerializer(read_only=True)
+    incident = serializers.SerializerMethodField(help_text="The incident its group belongs to.")
+
+    class Meta:
+        model = ReceivedPayload
+        fields = [
+            "id",
+            "integration",
+            "received_at",
+            "outcome",
+            "error",
+            "replay_of",
+            "group",
+            "incident",
+        ]
+        read_only_fields = fields
+
+    def get_incident(self, payload) -> str | None:
+        group = payload.group
+        return group.incident.number if group and group.incident_id else None
+
+
+class ReceivedPayloadViewSet(viewsets.GenericViewSet):
+    """POST /api/alerts/payloads/{id}/replay/: a kept payload read again through its
+    integration's current mapping (incidents/alerts/services.py)."""
+
+    lookup_value_regex = "[0-9]+"
+    queryset = ReceivedPayload.objects.all()
+    serializer_class = ReceivedPayloadSerializer
+    action_permissions = {"replay": REPLAY_PERMISSION}
+
+    @extend_schema(
+        request=None,
+        responses={201: ReceivedPayloadSerializer},
+        summary="Replay a received payload through its integration's current mapping",
+    )
+    @action(detail=True, methods=["post"])
+    def replay(self, request, pk=None):
+        refuse_any_body(request)
+        replayed = received_payload_replay(payload=self.get_object(), actor=request.user)
+        return Response(ReceivedPayloadSerializer(replayed).data, status=status.HTTP_201_CREATED)

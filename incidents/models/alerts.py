@@ -47,6 +47,19 @@ SENDER_PATHS = {
 }
 MAPPED_PATHS = ("title_path", "dedup_key_path", "severity_path")
 WEB_SCHEMES = ("https://", "http://")
+# What an alert records, as the admin and the API show it.
+ALERT_FIELDS = (
+    "fingerprint",
+    "status",
+    "labels",
+    "annotations",
+    "starts_at",
+    "ends_at",
+    "generator_url",
+    "first_seen_at",
+    "last_seen_at",
+    "repeat_count",
+)
 
 
 def new_integration_key() -> str:

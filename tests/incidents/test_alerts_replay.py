@@ -12,6 +12,8 @@ from incidents.alerts.services import received_payload_replay
 from incidents.choices import PayloadOutcome
 from incidents.models import Incident, ReceivedPayload
 from itsm.errors import PermissionDeniedError
+from itsm.roles import Role
+from tests.conftest import api_error
 from tests.incidents.alert_payloads import payload, post
 
 BODY = {"check": {"id": 4711, "name": "Disk almost full on db-1"}, "level": "critical"}
@@ -136,3 +138,26 @@ def test_the_admin_offers_no_replay_to_who_may_not(client, stakeholder, refused)
     response = client.get(reverse("admin:incidents_receivedpayload_changelist"))
 
     assert "Replay selected payloads" not in response.content.decode()
+
+
+def test_a_manager_replays_through_the_api(api, manager, refused, generic):
+    _fix_mapping(generic)
+
+    response = api.as_user(manager).post(f"/api/alerts/payloads/{refused.pk}/replay/")
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    incident = Incident.objects.get()
+    assert body["outcome"] == "accepted" and body["replay_of"] == refused.pk
+    assert body["incident"] == incident.number
+    assert body["integration"] == {"id": generic.pk, "name": generic.name, "kind": "generic"}
+
+
+def test_only_managers_replay_through_the_api(api, make_user, refused):
+    url = f"/api/alerts/payloads/{refused.pk}/replay/"
+    for role in (Role.RESPONDER, Role.STAKEHOLDER, Role.SUPER_ADMIN):
+        client = api.as_user(make_user(f"user-{role}", roles=[role]))
+        expected = 201 if role == Role.SUPER_ADMIN else 403
+        assert client.post(url).status_code == expected, role
+    api_error(api.post("/api/alerts/payloads/999999/replay/"), 404, "not_found")
+    assert set(api_error(api.post(url, {"x": 1}, format="json"), 400, "invalid")) == {"x"}

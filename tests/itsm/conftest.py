@@ -7,10 +7,12 @@ import pytest
 from drf_spectacular.generators import EndpointEnumerator
 
 from incidents.alerts.services import integration_create
+from incidents.choices import PayloadOutcome
 from incidents.models import (
     Alert,
     AlertGroup,
     BusinessCalendar,
+    ReceivedPayload,
     Rotation,
     RotationMember,
     Schedule,
@@ -88,6 +90,9 @@ def world(manager, responder, stakeholder, service, team):
         integration=integration, key='{}:{alertname="DiskFull"}', incident=incident
     )
     Alert.objects.create(group=group, fingerprint="5f0c3a1e", status="firing")
+    kept = ReceivedPayload.objects.create(
+        integration=integration, body="{}", outcome=PayloadOutcome.INVALID, error="{}"
+    )
     return {
         "incidents": [incident.number, p1.number],
         "communications": [draft.pk],
@@ -108,6 +113,7 @@ def world(manager, responder, stakeholder, service, team):
         "followups": [followup.pk],
         "maintenances": [maintenance.pk],
         "alerts": [group.pk],
+        "payloads": [kept.pk],
         "auth-events": [AuthEvent.objects.create(kind=AuthEventKind.LOGIN, user=manager).pk],
     }
 
