@@ -38,7 +38,10 @@ class IntegrationAdmin(admin.ModelAdmin):
     actions = ("regenerate_keys",)
     fieldsets = (
         (None, {"fields": ("name", "kind", "service", "active", "key", "sender_url")}),
-        ("Behaviour", {"fields": ("on_refire", "on_clear", "rate_limit")}),
+        (
+            "Behaviour",
+            {"fields": ("on_refire", "on_clear", "resolve_after_minutes", "rate_limit")},
+        ),
         ("Grafana signature", {"fields": ("signature_header", "signature_secret")}),
         (
             "Generic JSON mapping",

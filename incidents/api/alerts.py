@@ -248,6 +248,7 @@ class IntegrationSerializer(StrictModelSerializer):
             "active",
             "on_refire",
             "on_clear",
+            "resolve_after_minutes",
             "signature_header",
             "signature_secret",
             "rate_limit",

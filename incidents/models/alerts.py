@@ -97,6 +97,13 @@ class Integration(models.Model):
         "Empty: no signature is checked.",
     )
     signature_secret = models.CharField(max_length=200, blank=True)
+    resolve_after_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="A firing group with no new payload for this many minutes is resolved as "
+        "if its alerts had. Empty: only the sender resolves.",
+    )
     rate_limit = models.PositiveIntegerField(
         default=DEFAULT_RATE_LIMIT,
         validators=[MinValueValidator(1)],
