@@ -11,6 +11,7 @@ from incidents.choices import (
 )
 from incidents.models import AlertGroup, Incident, SlaTimer
 from incidents.selectors import sla_due_soon, sla_overdue
+from itsm.api.fields import UtcDateTimeFilter
 
 
 class IncidentFilter(django_filters.FilterSet):
@@ -110,11 +111,11 @@ class AlertGroupFilter(django_filters.FilterSet):
         method="filter_service", label="Service slug (a service of the alert group's incident)"
     )
     incident = django_filters.CharFilter(method="filter_incident", label="Incident number")
-    since = django_filters.IsoDateTimeFilter(
-        field_name="last_seen_at", lookup_expr="gte", label="Last seen at or after (ISO 8601)"
+    since = UtcDateTimeFilter(
+        field_name="last_seen_at", lookup_expr="gte", label="Last seen at or after (ISO 8601)."
     )
-    until = django_filters.IsoDateTimeFilter(
-        field_name="last_seen_at", lookup_expr="lte", label="Last seen at or before (ISO 8601)"
+    until = UtcDateTimeFilter(
+        field_name="last_seen_at", lookup_expr="lt", label="Last seen before (ISO 8601)."
     )
 
     class Meta:

@@ -28,6 +28,7 @@ class AlertIntegrationSerializer(StrictModelSerializer):
 class AlertSerializer(StrictModelSerializer):
     labels = serializers.DictField(child=serializers.CharField(), read_only=True)
     annotations = serializers.DictField(child=serializers.CharField(), read_only=True)
+    generator_url = serializers.CharField(read_only=True, help_text="As the sender wrote it.")
 
     class Meta:
         model = Alert
