@@ -10,8 +10,14 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
-from incidents.alerts.services import integration_regenerate_key
+from incidents.alerts.services import (
+    REPLAY_PERMISSION,
+    integration_regenerate_key,
+    received_payload_replay,
+)
+from incidents.choices import PayloadOutcome
 from incidents.models import Alert, AlertGroup, Integration, ReceivedPayload, RoutingRule
+from incidents.models.alerts import ALERT_FIELDS
 from itsm.admin_mixins import ReadOnlyRecords
 
 
@@ -32,7 +38,10 @@ class IntegrationAdmin(admin.ModelAdmin):
     actions = ("regenerate_keys",)
     fieldsets = (
         (None, {"fields": ("name", "kind", "service", "active", "key", "sender_url")}),
-        ("Behaviour", {"fields": ("on_refire", "on_clear", "rate_limit")}),
+        (
+            "Behaviour",
+            {"fields": ("on_refire", "on_clear", "resolve_after_minutes", "rate_limit")},
+        ),
         ("Grafana signature", {"fields": ("signature_header", "signature_secret")}),
         (
             "Generic JSON mapping",
@@ -100,8 +109,29 @@ class ReceivedPayloadAdmin(ReadOnlyRecords, admin.ModelAdmin):
     list_filter = ("outcome", "integration")
     list_select_related = ("integration", "group__integration")
     date_hierarchy = "received_at"
-    fields = ("integration", "received_at", "outcome", "error", "group", "headers", "raw_body")
+    fields = (
+        "integration",
+        "received_at",
+        "outcome",
+        "error",
+        "group",
+        "replay_of",
+        "headers",
+        "raw_body",
+    )
     readonly_fields = fields
+    actions = ("replay",)
+
+    def has_replay_permission(self, request):
+        return request.user.has_perm(REPLAY_PERMISSION)
+
+    @admin.action(description="Replay selected payloads", permissions=["replay"])
+    def replay(self, request, queryset):
+        """Each payload read again through its integration's current mapping: a message
+        per payload with the incident it went to, or why it was refused."""
+        for payload in queryset.order_by("received_at", "pk"):
+            replayed = received_payload_replay(payload=payload, actor=request.user)
+            self.message_user(request, *_replay_message(payload, replayed))
 
     def get_queryset(self, request):
         """The list leaves the bodies (up to 512 KB each) in the database."""
@@ -118,6 +148,14 @@ class ReceivedPayloadAdmin(ReadOnlyRecords, admin.ModelAdmin):
         except ValueError:
             text = payload.body
         return format_html("<pre>{}</pre>", text)
+
+
+def _replay_message(payload: ReceivedPayload, replayed: ReceivedPayload) -> tuple[str, str]:
+    if replayed.outcome != PayloadOutcome.ACCEPTED:
+        reason = replayed.error or replayed.get_outcome_display()
+        return f"Payload #{payload.pk} was refused again: {reason}", messages.ERROR
+    incident = replayed.group.incident.number if replayed.group else "no incident"
+    return f"Payload #{payload.pk} replayed: accepted ({incident}).", messages.SUCCESS
 
 
 class AlertInline(admin.TabularInline):
@@ -175,20 +213,7 @@ class AlertAdmin(ReadOnlyRecords, admin.ModelAdmin):
     list_filter = ("status",)
     list_select_related = ("group__integration", "group__incident")
     search_fields = ("fingerprint", "=group__incident__number")
-    fields = (
-        "group",
-        "incident_link",
-        "fingerprint",
-        "status",
-        "labels",
-        "annotations",
-        "starts_at",
-        "ends_at",
-        "generator_url",
-        "first_seen_at",
-        "last_seen_at",
-        "repeat_count",
-    )
+    fields = ("group", "incident_link", *ALERT_FIELDS)
     readonly_fields = fields
 
     @admin.display(description="incident")

@@ -2,9 +2,16 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q, Subquery, TextChoices
 from django.utils import timezone
 
-from incidents.choices import FINAL_STATUSES, OPEN_STATUSES, IncidentStatus, Priority
-from incidents.models import Incident, SlaTimer
+from incidents.choices import (
+    FINAL_STATUSES,
+    OPEN_STATUSES,
+    AlertStatus,
+    IncidentStatus,
+    Priority,
+)
+from incidents.models import AlertGroup, Incident, SlaTimer
 from incidents.selectors import sla_due_soon, sla_overdue
+from itsm.api.fields import UtcDateTimeFilter
 
 
 class IncidentFilter(django_filters.FilterSet):
@@ -87,3 +94,44 @@ class PortalIncidentFilter(IncidentFilter):
             .filter(sla_target__isnull=False)
             .order_by("sla_target", "pk")
         )
+
+
+ID_DIGITS = 19  # a longer number is no row's id (and no database's integer)
+
+
+class AlertGroupFilter(django_filters.FilterSet):
+    """GET /api/alerts/: by status, integration, the incident's service, the incident, and
+    when the group was last seen."""
+
+    status = django_filters.ChoiceFilter(choices=AlertStatus.choices)
+    integration = django_filters.CharFilter(
+        method="filter_integration", label="Integration id or name"
+    )
+    service = django_filters.CharFilter(
+        method="filter_service", label="Service slug (a service of the alert group's incident)"
+    )
+    incident = django_filters.CharFilter(method="filter_incident", label="Incident number")
+    since = UtcDateTimeFilter(
+        field_name="last_seen_at", lookup_expr="gte", label="Last seen at or after (ISO 8601)."
+    )
+    until = UtcDateTimeFilter(
+        field_name="last_seen_at", lookup_expr="lt", label="Last seen before (ISO 8601)."
+    )
+
+    class Meta:
+        model = AlertGroup
+        fields = ["status", "integration", "service", "incident", "since", "until"]
+
+    def filter_integration(self, queryset, name, value):
+        if value.isascii() and value.isdigit() and len(value) < ID_DIGITS:
+            return queryset.filter(Q(integration_id=int(value)) | Q(integration__name=value))
+        return queryset.filter(integration__name=value)
+
+    def filter_service(self, queryset, name, value):
+        through = Incident.services.through
+        return queryset.filter(
+            Exists(through.objects.filter(incident_id=OuterRef("incident_id"), service__slug=value))
+        )
+
+    def filter_incident(self, queryset, name, value):
+        return queryset.filter(incident__number=value.strip().upper())

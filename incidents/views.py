@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
 from incidents import selectors, services
+from incidents.alerts.selectors import incident_alert_cards
 from incidents.choices import ChangeSource, IncidentStatus, Priority, Transition
 from incidents.filters import PortalIncidentFilter, SlaWindow
 from incidents.forms import (
@@ -140,6 +141,7 @@ def detail_page(request, incident: Incident, *, status: int = 200, **bound_forms
         or PriorityForm(auto_id="id_priority_%s", initial={"priority": incident.priority}),
         "edit_form": bound_forms.get("edit") or IncidentEditForm.for_incident(incident),
         "checklist": selectors.checklist_rows(incident),
+        "alert_cards": incident_alert_cards(incident=incident),
         "timeline": list(selectors.visible_timeline(incident=incident, user=user).reverse()),
         "history": label_changes(
             Incident, selectors.history_with_diffs(incident=incident, person=display_name)

@@ -368,6 +368,8 @@ SPECTACULAR_SETTINGS = {
         "MaintenanceStatusEnum": "warroom.choices.MaintenanceStatus",
         "CommunicationKindEnum": "warroom.choices.CommunicationKind",
         "RecipientKindEnum": "warroom.choices.RecipientKind",
+        "AlertStatusEnum": "incidents.choices.AlertStatus",
+        "IntegrationKindEnum": "incidents.choices.IntegrationKind",
     },
 }
 

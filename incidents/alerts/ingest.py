@@ -13,6 +13,7 @@ integration's `on_clear`), as the system, from source `alert`.
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
@@ -67,6 +68,7 @@ class Received:
 
     body: str
     headers: dict
+    replay_of: int | None = None  # the ReceivedPayload a replay read its body from
 
 
 def payload_record(
@@ -79,6 +81,7 @@ def payload_record(
         outcome=outcome,
         error=error,
         group=group,
+        replay_of_id=received.replay_of,
     )
 
 
@@ -295,7 +298,9 @@ def _apply(group: AlertGroup, notification: Notification, now) -> None:
     group.save(update_fields=GROUP_FIELDS)
     incident = group.incident
     if clears and incident.status in CLEARS_FROM[group.integration.on_clear]:
-        _clear(group, incident)
+        count = group.alert_count
+        alerts = f"all {count} alerts" if count > 1 else "its alert"
+        _clear(group, incident, f"{alerts} resolved in {group.integration.name}")
     elif started or ended:
         _line(incident, group, _change_summary(group, started, ended), started, ended)
 
@@ -386,13 +391,45 @@ def _line(
     )
 
 
-def _clear(group: AlertGroup, incident: Incident) -> None:
+def _clear(group: AlertGroup, incident: Incident, why: str) -> None:
     integration = group.integration
-    count = group.alert_count
-    alerts = f"all {count} alerts" if count > 1 else "its alert"
     services.incident_alerts_cleared(
         incident=incident,
         action=integration.on_clear,
-        note=f"{group.title}: {alerts} resolved in {integration.name}",
+        note=f"{group.title}: {why}",
         data={"integration": integration.name, "group": group.pk},
     )
+
+
+# --- resolving after N minutes without a new payload -------------------------------------------
+
+
+@transaction.atomic
+def alert_group_expire(*, group_id: int, now) -> bool:
+    """Resolve a firing group that no payload has named for its integration's
+    `resolve_after_minutes`, as if its alerts had all resolved: the same clear. A group
+    another worker (or a payload) holds is skipped, not waited for, so concurrent runs clear
+    it once; whether this run did."""
+    group = (
+        AlertGroup.objects.select_for_update(of=("self",), skip_locked=True)
+        .select_related("integration")
+        .filter(pk=group_id, status=AlertStatus.FIRING)
+        .first()
+    )
+    minutes = group.integration.resolve_after_minutes if group else None
+    if minutes is None or group.last_seen_at > now - timedelta(minutes=minutes):
+        return False
+    incident = _lock_incident(group)
+    firing = group.alerts.filter(status=AlertStatus.FIRING)
+    ended = list(firing.values_list("fingerprint", flat=True))
+    firing.update(status=AlertStatus.RESOLVED, ends_at=now, last_seen_at=now)
+    group.firing_count = 0
+    group.status = AlertStatus.RESOLVED
+    group.resolved_at = now
+    group.save(update_fields=["firing_count", "status", "resolved_at"])
+    why = f"no new alert in {group.integration.name} for {minutes} minutes"
+    if incident.status in CLEARS_FROM[group.integration.on_clear]:
+        _clear(group, incident, why)
+    else:
+        _line(incident, group, f"{group.title}: {why}", ended=ended)
+    return True

@@ -9,8 +9,6 @@ recover from (the database) stays a 5xx.
 """
 
 import hashlib
-import hmac
-import json
 
 from django.http import JsonResponse
 from django.utils.decorators import method_decorator
@@ -19,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 
-from incidents.alerts import ingest, parsing, services
+from incidents.alerts import ingest, parsing, receive, services
 from incidents.choices import IntegrationKind, PayloadOutcome
 from incidents.models import INTEGRATION_KEY_LENGTH, RATE_LIMIT_WINDOW, Integration, Service
 from incidents.models.alerts import SENDER_PATHS
@@ -101,14 +99,6 @@ def _throttled(integration: Integration, received, body: dict) -> JsonResponse |
     return response
 
 
-def _json(body: bytes):
-    """The body's JSON; ValueError when it is none (or nested beyond the parser)."""
-    try:
-        return json.loads(body)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply.") from None
-
-
 @method_decorator(csrf_exempt, name="dispatch")
 class _Receiver(View):
     http_method_names = ["post"]
@@ -123,7 +113,6 @@ class AlertmanagerReceiver(_Receiver):
     """POST /api/alerts/alertmanager/{key}/ and /api/alerts/grafana/{key}/."""
 
     kind = IntegrationKind.ALERTMANAGER
-    serializer_class = parsing.AlertmanagerSerializer
 
     def post(self, request, key: str = ""):
         if _too_big(request):
@@ -137,7 +126,7 @@ class AlertmanagerReceiver(_Receiver):
         throttled = _throttled(integration, received, THROTTLED)
         if throttled is not None:
             return throttled
-        if not self.signed(request, integration):
+        if not receive.signed(integration, request.headers, request.body):
             ingest.payload_record(
                 integration=integration, received=received, outcome=PayloadOutcome.BAD_SIGNATURE
             )
@@ -145,7 +134,7 @@ class AlertmanagerReceiver(_Receiver):
         try:
             group = ingest.alerts_ingest(
                 integration=integration,
-                notification=self.notification(request.body, integration),
+                notification=receive.notification(integration, request.body),
                 received=received,
             )
         except ValidationFailed as error:
@@ -153,7 +142,7 @@ class AlertmanagerReceiver(_Receiver):
                 integration=integration,
                 received=received,
                 outcome=PayloadOutcome.INVALID,
-                error=json.dumps(error.fields),
+                error=receive.error_text(error, integration.kind),
             )
             return JsonResponse(error.as_dict(), status=400)
         return JsonResponse(
@@ -165,23 +154,6 @@ class AlertmanagerReceiver(_Receiver):
             }
         )
 
-    def signed(self, request, integration: Integration) -> bool:
-        return True
-
-    def notification(self, body: bytes, integration: Integration) -> parsing.Notification:
-        data = _json_or_invalid(body)
-        serializer = self.serializer_class(data=data)
-        if not serializer.is_valid():
-            raise ValidationFailed.for_fields(parsing.flat_errors(serializer.errors))
-        return parsing.prometheus_notification(serializer.validated_data)
-
-
-def _json_or_invalid(body: bytes):
-    try:
-        return _json(body)
-    except ValueError as error:
-        raise ValidationFailed(f"The body is not JSON: {error}") from None
-
 
 class GenericReceiver(AlertmanagerReceiver):
     """POST /api/alerts/generic/{key}/: any JSON object, read with the integration's mapping
@@ -189,26 +161,12 @@ class GenericReceiver(AlertmanagerReceiver):
 
     kind = IntegrationKind.GENERIC
 
-    def notification(self, body: bytes, integration: Integration) -> parsing.Notification:
-        return parsing.generic_notification(_json_or_invalid(body), integration)
-
 
 class GrafanaReceiver(AlertmanagerReceiver):
     """Grafana's webhook; when the integration names a signature header, the body's
     HMAC-SHA256 (hex) under its secret must be in it."""
 
     kind = IntegrationKind.GRAFANA
-    serializer_class = parsing.GrafanaSerializer
-
-    def signed(self, request, integration: Integration) -> bool:
-        if not integration.signature_header:
-            return True
-        given = request.headers.get(integration.signature_header, "").strip().lower()
-        given = given.removeprefix("sha256=")
-        expected = hmac.new(
-            integration.signature_secret.encode(), request.body, hashlib.sha256
-        ).hexdigest()
-        return hmac.compare_digest(given, expected)
 
 
 # --- PagerDuty Events API v2 -------------------------------------------------------------------
@@ -228,11 +186,9 @@ class PagerDutyReceiver(_Receiver):
         if _too_big(request) or len(request.body) > MAX_BODY:
             return _pagerduty_invalid([f"Request body is over {MAX_BODY} bytes"], status=413)
         try:
-            data = _json(request.body)
-        except ValueError:
-            return _pagerduty_invalid(["Event object is not valid JSON"])
-        if not isinstance(data, dict):
-            return _pagerduty_invalid(["Event object must be a JSON object"])
+            data = receive.pagerduty_object(request.body)
+        except ValidationFailed as error:
+            return _pagerduty_invalid([error.message])
         key = data.get("routing_key") or _bearer(request)
         if not key:
             return _pagerduty_invalid(["'routing_key' this field is required."])
@@ -245,31 +201,15 @@ class PagerDutyReceiver(_Receiver):
         throttled = _throttled(integration, received, PAGERDUTY_THROTTLED)
         if throttled is not None:
             return throttled
-        if not data.get("routing_key"):
-            data = {**data, "routing_key": integration.key}
-        serializer = parsing.PagerDutyEventSerializer(data=data)
-        if not serializer.is_valid():
-            return self._invalid(integration, received, parsing.pagerduty_errors(serializer.errors))
-        event = serializer.validated_data
-        dedup_key = parsing.pagerduty_dedup_key(event)
         try:
-            self.apply(integration, event, dedup_key, received)
+            event, dedup_key = receive.pagerduty_event(data, integration)
+            receive.pagerduty_apply(integration, event, dedup_key, received)
         except ValidationFailed as error:
             return self._invalid(integration, received, parsing.pagerduty_errors(error.fields))
         return JsonResponse(
             {"status": "success", "message": "Event processed", "dedup_key": dedup_key},
             status=202,
         )
-
-    def apply(self, integration, event: dict, dedup_key: str, received) -> None:
-        if event["event_action"] == "acknowledge":
-            ingest.alerts_acknowledge(integration=integration, key=dedup_key, received=received)
-        else:
-            ingest.alerts_ingest(
-                integration=integration,
-                notification=parsing.pagerduty_notification(event, dedup_key),
-                received=received,
-            )
 
     def _invalid(self, integration, received, errors: list[str]) -> JsonResponse:
         ingest.payload_record(
@@ -308,6 +248,7 @@ class IntegrationSerializer(StrictModelSerializer):
             "active",
             "on_refire",
             "on_clear",
+            "resolve_after_minutes",
             "signature_header",
             "signature_secret",
             "rate_limit",

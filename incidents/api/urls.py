@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
+from incidents.api.alert_groups import AlertGroupViewSet, ReceivedPayloadViewSet
 from incidents.api.alerts import (
     AlertmanagerReceiver,
     GenericReceiver,
@@ -22,6 +23,8 @@ router.register("incidents", IncidentViewSet, basename="incident")
 router.register("services", ServiceViewSet, basename="service")
 router.register("teams", TeamViewSet, basename="team")
 router.register("integrations", IntegrationViewSet, basename="integration")
+router.register("alerts", AlertGroupViewSet, basename="alert-group")
+router.register("alerts/payloads", ReceivedPayloadViewSet, basename="received-payload")
 router.register("sla-policies", SlaPolicyViewSet, basename="sla-policy")
 router.register("calendars", BusinessCalendarViewSet, basename="calendar")
 router.register("schedules", ScheduleViewSet, basename="schedule")

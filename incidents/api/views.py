@@ -5,6 +5,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from incidents import paging, selectors, services
+from incidents.alerts import selectors as alert_selectors
+from incidents.api.alert_groups import AlertGroupDetailSerializer
 from incidents.api.serializers import (
     ChecklistTickSerializer,
     HistoryEntrySerializer,
@@ -78,6 +80,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         "page": WORK,
         "responders": WORK,
         "list_responders": VIEW,
+        "alerts": VIEW,
         **{name: WORK for name in Transition.values},
     }
 
@@ -195,6 +198,16 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         incident = self.get_object()
         rows = selectors.history_with_diffs(incident=incident)
         return Response(HistoryEntrySerializer(rows, many=True).data)
+
+    @extend_schema(
+        responses={200: AlertGroupDetailSerializer(many=True)},
+        summary="The incident's alert groups with their alerts, newest last seen first",
+    )
+    @action(detail=True, methods=["get"])
+    def alerts(self, request, number=None):
+        incident = self.get_object()
+        page = self.paginate_queryset(alert_selectors.incident_alert_groups(incident=incident))
+        return self.get_paginated_response(AlertGroupDetailSerializer(page, many=True).data)
 
     @extend_schema(
         request=None,

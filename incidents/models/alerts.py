@@ -49,6 +49,20 @@ SENDER_PATHS = {
     IntegrationKind.GENERIC: "/api/alerts/generic/{key}/",
 }
 MAPPED_PATHS = ("title_path", "dedup_key_path", "severity_path")
+WEB_SCHEMES = ("https://", "http://")
+# What an alert records, as the admin and the API show it.
+ALERT_FIELDS = (
+    "fingerprint",
+    "status",
+    "labels",
+    "annotations",
+    "starts_at",
+    "ends_at",
+    "generator_url",
+    "first_seen_at",
+    "last_seen_at",
+    "repeat_count",
+)
 
 
 def new_integration_key() -> str:
@@ -86,6 +100,13 @@ class Integration(models.Model):
         "Empty: no signature is checked.",
     )
     signature_secret = models.CharField(max_length=200, blank=True)
+    resolve_after_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="A firing group with no new payload for this many minutes is resolved as "
+        "if its alerts had. Empty: only the sender resolves.",
+    )
     rate_limit = models.PositiveIntegerField(
         default=DEFAULT_RATE_LIMIT,
         validators=[MinValueValidator(1)],
@@ -220,6 +241,12 @@ class Alert(models.Model):
     def __str__(self):
         return f"{self.fingerprint} ({self.status})"
 
+    @property
+    def source_url(self) -> str:
+        """The generator URL when it is a web address, the only kind a page links to (the
+        sender wrote it: `javascript:` is text, not a link)."""
+        return self.generator_url if self.generator_url.startswith(WEB_SCHEMES) else ""
+
 
 class ReceivedPayload(models.Model):
     """A payload as an integration received it, kept RECEIVED_PAYLOAD_DAYS days."""
@@ -232,6 +259,14 @@ class ReceivedPayload(models.Model):
     error = models.TextField(blank=True)
     group = models.ForeignKey(
         AlertGroup, on_delete=models.SET_NULL, null=True, blank=True, related_name="payloads"
+    )
+    replay_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replays",
+        help_text="The payload this one replayed (through the integration's current mapping).",
     )
 
     class Meta:

@@ -695,8 +695,9 @@ def test_the_detail_page_costs_a_fixed_number_of_queries(
     # session, user, permissions (user + group), roles, the bell's unread count; the incident
     # with its services, SLA timers and checklist (and who ticked); timeline; history; the
     # people named in the history's diffs; the edit form's choices (services, teams, assignees);
-    # the incident's post-incident review (for its link); its communications (none yet).
-    with django_assert_num_queries(18):
+    # the incident's post-incident review (for its link); its communications (none yet); its
+    # alerts (none).
+    with django_assert_num_queries(19):
         response = client.get(detail_url(incident))
 
     assert response.status_code == 200

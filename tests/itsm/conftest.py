@@ -6,7 +6,18 @@ from itertools import pairwise
 import pytest
 from drf_spectacular.generators import EndpointEnumerator
 
-from incidents.models import BusinessCalendar, Rotation, RotationMember, Schedule, WorkingHours
+from incidents.alerts.services import integration_create
+from incidents.choices import PayloadOutcome
+from incidents.models import (
+    Alert,
+    AlertGroup,
+    BusinessCalendar,
+    ReceivedPayload,
+    Rotation,
+    RotationMember,
+    Schedule,
+    WorkingHours,
+)
 from itsm.choices import AuthEventKind
 from itsm.models import AuthEvent, Notification
 from postmortems.action_items import action_item_create
@@ -72,6 +83,16 @@ def world(manager, responder, stakeholder, service, team):
         scheduled_until=datetime(2026, 1, 10, 23, tzinfo=UTC),
     )
     draft = communication_draft(incident=p1, kind="update", actor=responder, source=CLI)
+    integration = integration_create(
+        actor=None, name="Prometheus", kind="alertmanager", service=service
+    )
+    group = AlertGroup.objects.create(
+        integration=integration, key='{}:{alertname="DiskFull"}', incident=incident
+    )
+    Alert.objects.create(group=group, fingerprint="5f0c3a1e", status="firing")
+    kept = ReceivedPayload.objects.create(
+        integration=integration, body="{}", outcome=PayloadOutcome.INVALID, error="{}"
+    )
     return {
         "incidents": [incident.number, p1.number],
         "communications": [draft.pk],
@@ -91,6 +112,8 @@ def world(manager, responder, stakeholder, service, team):
         "sections": ["root_cause"],
         "followups": [followup.pk],
         "maintenances": [maintenance.pk],
+        "alerts": [group.pk],
+        "payloads": [kept.pk],
         "auth-events": [AuthEvent.objects.create(kind=AuthEventKind.LOGIN, user=manager).pk],
     }
 

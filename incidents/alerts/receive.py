@@ -1,0 +1,116 @@
+"""A received body read as its integration's kind reads it, and applied: what the endpoints
+(incidents/api/alerts.py) and a replay (incidents/alerts/services.py) share, so a replayed
+payload goes through exactly what a sender's payload goes through."""
+
+import hashlib
+import hmac
+import json
+
+from incidents.alerts import ingest, parsing
+from incidents.choices import IntegrationKind
+from incidents.models import Integration
+from itsm.errors import ValidationFailed
+
+PROMETHEUS_SERIALIZERS = {
+    IntegrationKind.ALERTMANAGER: parsing.AlertmanagerSerializer,
+    IntegrationKind.GRAFANA: parsing.GrafanaSerializer,
+}
+
+
+def body_json(body: bytes):
+    """The body's JSON; ValueError when it is none (or nested beyond the parser)."""
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply.") from None
+
+
+def _json_or_invalid(body: bytes):
+    try:
+        return body_json(body)
+    except ValueError as error:
+        raise ValidationFailed(f"The body is not JSON: {error}") from None
+
+
+def signed(integration: Integration, headers, body: bytes) -> bool:
+    """Grafana: when the integration names a signature header, the body's HMAC-SHA256 (hex)
+    under its secret must be in it. `headers` is looked up without regard to case."""
+    if not integration.signature_header:
+        return True
+    wanted = integration.signature_header.lower()
+    given = next((value for name, value in headers.items() if name.lower() == wanted), "")
+    given = given.strip().lower().removeprefix("sha256=")
+    expected = hmac.new(integration.signature_secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(given, expected)
+
+
+def notification(integration: Integration, body: bytes) -> parsing.Notification:
+    """An Alertmanager, Grafana or generic JSON body as a Notification; ValidationFailed
+    naming each bad field."""
+    data = _json_or_invalid(body)
+    if integration.kind == IntegrationKind.GENERIC:
+        return parsing.generic_notification(data, integration)
+    serializer = PROMETHEUS_SERIALIZERS[integration.kind](data=data)
+    if not serializer.is_valid():
+        raise ValidationFailed.for_fields(parsing.flat_errors(serializer.errors))
+    return parsing.prometheus_notification(serializer.validated_data)
+
+
+def pagerduty_object(body: bytes) -> dict:
+    """A PagerDuty body's JSON object; ValidationFailed in PagerDuty's words when it is none."""
+    try:
+        data = body_json(body)
+    except ValueError:
+        raise ValidationFailed("Event object is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ValidationFailed("Event object must be a JSON object")
+    return data
+
+
+def pagerduty_event(data: dict, integration: Integration) -> tuple[dict, str]:
+    """A PagerDuty event (a JSON object) validated, and its dedup key; ValidationFailed naming
+    each bad field. The routing key may come as a bearer token instead: the integration's."""
+    if not data.get("routing_key"):
+        data = {**data, "routing_key": integration.key}
+    serializer = parsing.PagerDutyEventSerializer(data=data)
+    if not serializer.is_valid():
+        raise ValidationFailed.for_fields(parsing.flat_errors(serializer.errors))
+    event = serializer.validated_data
+    return event, parsing.pagerduty_dedup_key(event)
+
+
+def pagerduty_apply(
+    integration: Integration, event: dict, dedup_key: str, received: ingest.Received
+) -> None:
+    """A validated PagerDuty event applied: acknowledge, or trigger and resolve as alerts."""
+    if event["event_action"] == "acknowledge":
+        ingest.alerts_acknowledge(integration=integration, key=dedup_key, received=received)
+    else:
+        ingest.alerts_ingest(
+            integration=integration,
+            notification=parsing.pagerduty_notification(event, dedup_key),
+            received=received,
+        )
+
+
+def error_text(error: ValidationFailed, kind: str) -> str:
+    """What a kept payload records of why it was refused: the fields and their reasons
+    (PagerDuty: its own error lines), else the message."""
+    if kind == IntegrationKind.PAGERDUTY:
+        return "\n".join(parsing.pagerduty_errors(error.fields)) if error.fields else error.message
+    return json.dumps(error.fields) if error.fields else error.message
+
+
+def apply(integration: Integration, received: ingest.Received) -> None:
+    """A kept body applied as its integration's endpoint applies it (the key and the rate
+    limit aside: the integration is known); ValidationFailed when it is refused."""
+    body = received.body.encode()
+    if integration.kind == IntegrationKind.PAGERDUTY:
+        event, dedup_key = pagerduty_event(pagerduty_object(body), integration)
+        pagerduty_apply(integration, event, dedup_key, received)
+    else:
+        ingest.alerts_ingest(
+            integration=integration,
+            notification=notification(integration, body),
+            received=received,
+        )
