@@ -8,7 +8,7 @@ from drf_spectacular.generators import EndpointEnumerator
 
 from incidents.models import BusinessCalendar, Rotation, RotationMember, Schedule, WorkingHours
 from itsm.choices import AuthEventKind
-from itsm.models import AuthEvent, Notification
+from itsm.models import AuthEvent, Notification, WebhookSubscription
 from postmortems.action_items import action_item_create
 from postmortems.models import FollowUp, PostIncidentReview, ReviewMeeting
 from tests.factories import make_incident
@@ -92,6 +92,11 @@ def world(manager, responder, stakeholder, service, team):
         "followups": [followup.pk],
         "maintenances": [maintenance.pk],
         "auth-events": [AuthEvent.objects.create(kind=AuthEventKind.LOGIN, user=manager).pk],
+        "webhooks": [
+            WebhookSubscription.objects.create(
+                name="Ops", url="https://hooks.example.org/itsm", event_types=["incident.created"]
+            ).pk
+        ],
     }
 
 
