@@ -21,7 +21,6 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 
 import requests
 from django.conf import settings
@@ -88,9 +87,21 @@ def new_message_id() -> str:
 
 
 def _queue(deliveries) -> None:
-    """Hand each to the worker once the current transaction commits."""
+    """Hand each to the worker once the current transaction commits. A broker that cannot take
+    the task is logged, not raised: the change has committed, and the clock sends the row when
+    its lease runs out."""
     for delivery in deliveries:
-        transaction.on_commit(partial(async_task, SEND_TASK, delivery.pk, delivery.attempts))
+        transaction.on_commit(_sender(delivery.pk, delivery.attempts), robust=True)
+
+
+def _sender(pk: int, attempts: int):
+    """A named function, not a partial: a robust on_commit callback that fails is logged by
+    its `__qualname__`, which a partial lacks."""
+
+    def queue_webhook_send():
+        async_task(SEND_TASK, pk, attempts)
+
+    return queue_webhook_send
 
 
 def webhooks_send_due(*, now, batch: int = SWEEP_BATCH) -> int:

@@ -99,21 +99,23 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
         summary="Subscribe a URL to events; the answer carries its secret, once",
         responses={201: WebhookSecretSerializer},
     ),
-    partial_update=extend_schema(summary="Edit an outbound webhook subscription"),
+    partial_update=extend_schema(
+        summary="Edit an outbound webhook subscription",
+        request=WebhookSubscriptionSerializer,
+        responses={200: WebhookSubscriptionSerializer},
+    ),
     destroy=extend_schema(summary="Delete a subscription and its delivery log"),
 )
 class WebhookSubscriptionViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
     queryset = WebhookSubscription.objects.all()
     serializer_class = WebhookSubscriptionSerializer
     lookup_value_regex = "[0-9]+"
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     action_permissions = {
         "list": VIEW,
         "retrieve": VIEW,
@@ -125,11 +127,14 @@ class WebhookSubscriptionViewSet(
         "deliveries": "itsm.view_webhookdelivery",
     }
 
-    def perform_update(self, serializer):
-        """`"active": true` on a subscription a 410 disabled re-enables it."""
+    def partial_update(self, request, pk=None):
+        """Edit (PATCH only). `"active": true` on a subscription a 410 disabled re-enables it."""
+        serializer = self.get_serializer(self.get_object(), data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
         subscription = serializer.save()
         if subscription.active and subscription.disabled_at:
-            serializer.instance = webhook_subscription_enable(subscription=subscription)
+            subscription = webhook_subscription_enable(subscription=subscription)
+        return Response(self.get_serializer(subscription).data)
 
     def get_serializer_class(self):
         if self.action == "create":

@@ -15,6 +15,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from incidents import clock
 from incidents import services as incident_services
 from incidents.choices import ChangeSource
+from itsm import webhooks
 from itsm.choices import WebhookDeliveryStatus, WebhookEvent
 from itsm.models import WebhookDelivery, WebhookSubscription
 from itsm.webhooks import webhook_delivery_send, webhook_subscription_enable, webhooks_send_due
@@ -164,6 +165,25 @@ def test_a_failed_attempt_is_retried_after_its_back_off_with_the_same_webhook_id
         2,
         200,
     )
+
+
+@time_machine.travel(T0, tick=False)
+def test_an_event_the_broker_did_not_take_is_sent_by_the_clock(
+    receiver, subscribe, responder, committing, monkeypatch
+):
+    hook = subscribe(receiver.url)
+
+    def broker_down(*args):
+        raise ConnectionError("broker down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(webhooks, "async_task", broker_down)
+        incident = committing(make_incident, actor=responder)
+
+    assert receiver.requests == []
+    assert committing(clock.tick, now=T0 + webhooks.LEASE)["webhooks"] == 1
+    [request] = receiver.requests
+    assert verified(request, hook.secret)["data"]["incident"]["number"] == incident.number
 
 
 def test_every_failure_is_retried_on_the_schedule_then_given_up(

@@ -63,6 +63,14 @@ def test_managers_list_edit_and_delete_subscriptions_without_seeing_secrets(
     )
     assert edited.status_code == 200, edited.content
     assert edited.json()["event_types"] == ["sla.breached"]
+    hook.active, hook.disabled_at, hook.disabled_reason = False, timezone.now(), "410 Gone"
+    hook.save()
+    enabled = client.patch(f"/api/webhooks/{hook.pk}/", {"active": True}, format="json").json()
+    assert (enabled["active"], enabled["disabled_at"], enabled["disabled_reason"]) == (
+        True,
+        None,
+        "",
+    )
     assert client.delete(f"/api/webhooks/{hook.pk}/").status_code == 204
     assert not WebhookSubscription.objects.exists()
 
