@@ -231,6 +231,10 @@ def _attempt(delivery: WebhookDelivery, now) -> Outcome:
         )
     except requests.RequestException as exc:
         return Outcome(None, scrub(f"{type(exc).__name__}: {exc}"))
+    except Exception as exc:
+        # An unforeseen failure is still a failed attempt: counted and retried, not looped on.
+        logger.exception("Sending webhook delivery %s failed unexpectedly", delivery.pk)
+        return Outcome(None, scrub(f"{type(exc).__name__}: {exc}"))
     return Outcome(response.status_code, _response_error(response))
 
 
