@@ -273,7 +273,7 @@ def test_an_address_that_became_private_is_not_posted_to(
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize("run", ["sweep", "send"])
 def test_two_workers_at_once_send_a_delivery_once(receiver, subscribe, run):
     """Two clocks sweeping at once, or two workers given the same task: one request."""
