@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_fsm import can_proceed
 
-from incidents import escalation, signals, sla
+from incidents import escalation, signals, sla, webhook_events
 from incidents.choices import (
     FINAL_STATUSES,
     AlertStatus,
@@ -322,6 +322,7 @@ def incident_create(
     )
     sla.timers_start(incident=incident)
     escalation.escalation_start(incident=incident)
+    webhook_events.emit_created(incident, actor=actor)
     signals.send_after_commit(signals.incident_created, sender=Incident, incident_id=incident.pk)
     return incident
 
@@ -407,16 +408,17 @@ def incident_update(*, incident: Incident, actor, source: str, **changes) -> Inc
         data={"changes": diff},
     )
     if "priority" in diff:
-        _signal_priority_change(incident, old_priority)
+        _signal_priority_change(incident, old_priority, actor=actor)
     signals.send_after_commit(
         signals.incident_updated, sender=Incident, incident_id=incident.pk, fields=sorted(diff)
     )
     return incident
 
 
-def _signal_priority_change(incident: Incident, old_priority: str) -> None:
+def _signal_priority_change(incident: Incident, old_priority: str, *, actor) -> None:
     sla.timers_retarget(incident=incident)
     escalation.escalation_retarget(incident=incident)
+    webhook_events.emit_priority_changed(incident, actor=actor, old_priority=old_priority)
     signals.send_after_commit(
         signals.incident_priority_changed,
         sender=Incident,
@@ -456,7 +458,7 @@ def incident_change_priority(
         summary=f"Priority {old} → {priority}: {reason}",
         data={"changes": {"priority": [old, priority]}, "reason": reason},
     )
-    _signal_priority_change(incident, old)
+    _signal_priority_change(incident, old, actor=actor)
     return incident
 
 
@@ -506,6 +508,7 @@ def _run_transition(
         data={"transition": name, "from": old_status, "to": incident.status, **(data or {})},
         public=True,
     )
+    webhook_events.emit_transitioned(incident, actor=actor, transition=name, from_status=old_status)
     signals.send_after_commit(
         signals.incident_transitioned,
         sender=Incident,
@@ -895,7 +898,7 @@ def incident_add_note(
     incident = _lock(incident)
     if public:
         sla.timers_on_public_update(incident=incident)
-    return _record(
+    event = _record(
         incident,
         type=EventType.NOTE,
         actor=actor,
@@ -904,6 +907,8 @@ def incident_add_note(
         data={"text": text},
         public=public,
     )
+    webhook_events.emit_note_added(incident, event, actor=actor)
+    return event
 
 
 def incident_record_event(

@@ -38,7 +38,7 @@ from django.db import transaction
 from django.db.models import Q, Subquery
 from django.utils import timezone
 
-from incidents import services
+from incidents import services, webhook_events
 from incidents.business_time import WorkingCalendar, add_business_time, business_time_between
 from incidents.choices import (
     OPEN_STATUSES,
@@ -438,6 +438,7 @@ def _record(timer: SlaTimer, incident, kind: str) -> None:
             "target_at": timer.target_at.isoformat(),
         },
     )
+    webhook_events.emit_sla_deadline(incident, timer=timer, deadline=kind, due_at=due_at)
 
 
 def describe_duration(duration: timedelta, *, business: bool = False) -> str:

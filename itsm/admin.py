@@ -9,6 +9,7 @@ message after adding it.
 import csv
 import json
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
@@ -19,9 +20,23 @@ from django.utils.text import Truncator
 from django.utils.translation import ngettext
 
 from itsm.admin_mixins import ReadOnlyRecords, RefusesMalformedLists
-from itsm.models import ApiToken, AuthEvent, ChatWebhook, Notification
+from itsm.choices import WebhookEvent
+from itsm.models import (
+    ApiToken,
+    AuthEvent,
+    ChatWebhook,
+    Notification,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from itsm.notifications import notifications_retry_now
 from itsm.services import token_create, token_revoke
+from itsm.webhooks import (
+    webhook_deliveries_retry_now,
+    webhook_previous_secret_drop,
+    webhook_secret_rotate,
+    webhook_subscription_enable,
+)
 
 
 @admin.register(ApiToken)
@@ -167,6 +182,129 @@ class ChatWebhookAdmin(admin.ModelAdmin):
     @admin.display(description="URL set", boolean=True)
     def url_is_set(self, obj):
         return bool(obj.url()) if obj.pk else None
+
+
+class WebhookSubscriptionForm(forms.ModelForm):
+    # The model's validators (public addresses only) run in the model's clean.
+    url = forms.URLField(label="URL", max_length=500, assume_scheme="https")
+    event_types = forms.MultipleChoiceField(
+        choices=WebhookEvent.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="The events to send; none while no box is ticked.",
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ("name", "url", "event_types", "active")
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    """Outbound webhooks. The secret is shown once, when made (on saving a new subscription,
+    or by "Rotate secret"); the page only says whether a rotation is under way."""
+
+    form = WebhookSubscriptionForm
+    list_display = ("name", "url", "active", "rotating", "disabled_at", "disabled_reason")
+    list_filter = ("active",)
+    search_fields = ("name", "url")
+    readonly_fields = ("rotating", "secret_rotated_at", "disabled_at", "disabled_reason")
+    actions = ("rotate_secret", "drop_previous_secret", "enable")
+
+    def get_fields(self, request, obj=None):
+        fields = ("name", "url", "event_types", "active")
+        return fields if obj is None else fields + self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            self._show_secret(request, obj)
+
+    def _show_secret(self, request, subscription):
+        self.message_user(
+            request,
+            f"Secret of {subscription}: {subscription.secret} — give it to the receiver now; "
+            "it will not be shown again.",
+            messages.SUCCESS,
+        )
+
+    @admin.display(description="previous secret still signs", boolean=True)
+    def rotating(self, obj):
+        return bool(obj.previous_secret)
+
+    @admin.action(
+        description="Rotate secret (the old one signs too for 24 h)", permissions=["change"]
+    )
+    def rotate_secret(self, request, queryset):
+        now = timezone.now()
+        for subscription in queryset:
+            self._show_secret(request, webhook_secret_rotate(subscription=subscription, now=now))
+
+    @admin.action(description="Drop the previous secret", permissions=["change"])
+    def drop_previous_secret(self, request, queryset):
+        for subscription in queryset:
+            webhook_previous_secret_drop(subscription=subscription)
+        self.message_user(request, "The previous secrets no longer sign.", messages.SUCCESS)
+
+    @admin.action(description="Re-enable", permissions=["change"])
+    def enable(self, request, queryset):
+        for subscription in queryset:
+            webhook_subscription_enable(subscription=subscription)
+        self.message_user(request, "Enabled: new events will be sent.", messages.SUCCESS)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(RefusesMalformedLists, ReadOnlyRecords, admin.ModelAdmin):
+    """The outbound webhook log. Read-only: the only change is "Retry now"."""
+
+    list_display = (
+        "message_id",
+        "event_type",
+        "subscription",
+        "status",
+        "attempts",
+        "last_response_code",
+        "error",
+        "created_at",
+        "next_attempt_at",
+    )
+    list_filter = ("status", "event_type", "subscription")
+    list_select_related = ("subscription",)
+    search_fields = ("message_id",)
+    date_hierarchy = "created_at"
+    fields = (
+        "subscription",
+        "message_id",
+        "event_type",
+        "payload",
+        "status",
+        "attempts",
+        "last_response_code",
+        "last_error",
+        "next_attempt_at",
+        "created_at",
+        "last_attempt_at",
+        "finished_at",
+    )
+    readonly_fields = fields
+    actions = ("retry_now",)
+
+    def has_retry_permission(self, request):
+        return request.user.has_perm("itsm.change_webhookdelivery")
+
+    @admin.display(description="last error")
+    def error(self, obj):
+        return Truncator(obj.last_error).chars(80)
+
+    @admin.action(description="Retry now", permissions=["retry"])
+    def retry_now(self, request, queryset):
+        count = webhook_deliveries_retry_now(deliveries=queryset, now=timezone.now())
+        self.message_user(
+            request,
+            ngettext("Queued %d delivery to be sent again.", "Queued %d deliveries.", count)
+            % count,
+            messages.SUCCESS,
+        )
 
 
 # What a spreadsheet would run as a formula at the start of a cell (CSV injection): the

@@ -1,3 +1,4 @@
+import base64
 import hashlib
 import os
 import re
@@ -9,7 +10,15 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
-from itsm.choices import AuthEventKind, ChatKind, NotificationChannel, NotificationStatus
+from itsm.choices import (
+    AuthEventKind,
+    ChatKind,
+    NotificationChannel,
+    NotificationStatus,
+    WebhookDeliveryStatus,
+    WebhookEvent,
+)
+from itsm.safe_urls import validate_webhook_url
 
 TOKEN_PREFIX = "itsm_"
 
@@ -203,3 +212,93 @@ class AuthEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()}: {self.username or '—'} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+WEBHOOK_SECRET_PREFIX = "whsec_"
+
+
+def generate_webhook_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and 24 random bytes in base64, as Svix makes them."""
+    return WEBHOOK_SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def validate_event_types(value) -> None:
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise ValidationError("A list of event type names.")
+    unknown = sorted(set(value) - set(WebhookEvent.values))
+    if unknown:
+        raise ValidationError(
+            f"Unknown event type: {', '.join(unknown)}. Known: {', '.join(WebhookEvent.values)}."
+        )
+
+
+class WebhookSubscription(models.Model):
+    """An outbound webhook: events of the chosen types are posted to `url`, signed per the
+    Standard Webhooks spec with `secret` (and, during a rotation, `previous_secret` too).
+    Secrets are kept in clear because signing needs them; they are shown once."""
+
+    name = models.CharField(max_length=100)
+    url = models.URLField("URL", max_length=500, validators=[validate_webhook_url])
+    event_types = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_event_types],
+        help_text="The events to send; none while empty.",
+    )
+    active = models.BooleanField(default=True)
+    secret = models.CharField(max_length=100, default=generate_webhook_secret, editable=False)
+    previous_secret = models.CharField(max_length=100, blank=True, editable=False)
+    secret_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    disabled_reason = models.CharField(max_length=300, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = "webhook subscription"
+        ordering = ["name", "id"]
+
+    def __str__(self):
+        return self.name
+
+
+class WebhookDelivery(models.Model):
+    """One event for one subscription: an outbox row written in the transaction of the change
+    it reports, then sent (and retried) by the worker. `message_id` is the `webhook-id` of
+    every attempt, and one event's id is the same for every subscription."""
+
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    message_id = models.CharField(max_length=40)
+    event_type = models.CharField(max_length=40, choices=WebhookEvent.choices)
+    payload = models.JSONField(help_text="The event's `data`.")
+    status = models.CharField(
+        max_length=10, choices=WebhookDeliveryStatus.choices, default=WebhookDeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "message_id"], name="webhook_delivery_unique"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="webhook_delivery_due_idx",
+                condition=models.Q(status="pending"),
+            ),
+            models.Index(fields=["subscription", "-created_at"], name="webhook_delivery_log_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.event_type} {self.message_id} to {self.subscription}"

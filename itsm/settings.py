@@ -59,6 +59,18 @@ LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=30.0)
 # Statuspage-compatible JSON carries.
 STATUS_PAGE_NAME = env.str("STATUS_PAGE_NAME", default="Service status")
 STATUS_PAGE_ID = env.str("STATUS_PAGE_ID", default="itsm")
+# Outbound webhooks (docs/webhooks.md): subscribers' URLs must resolve to public addresses
+# over https unless WEBHOOKS_ALLOW_PRIVATE (a lab, the tests); each attempt waits at most
+# WEBHOOKS_TIMEOUT seconds; a failed one is retried after each delay of the schedule in turn
+# (seconds; Svix's: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h), then given up.
+WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
+WEBHOOKS_TIMEOUT = env.float("WEBHOOKS_TIMEOUT", default=10.0)
+WEBHOOKS_RETRY_SCHEDULE = [
+    int(seconds)
+    for seconds in env.list(
+        "WEBHOOKS_RETRY_SCHEDULE", default=["5", "300", "1800", "7200", "18000", "36000", "36000"]
+    )
+]
 
 INSTALLED_APPS = [
     "daphne",
@@ -370,6 +382,8 @@ SPECTACULAR_SETTINGS = {
         "RecipientKindEnum": "warroom.choices.RecipientKind",
         "AlertStatusEnum": "incidents.choices.AlertStatus",
         "IntegrationKindEnum": "incidents.choices.IntegrationKind",
+        "WebhookEventEnum": "itsm.choices.WebhookEvent",
+        "WebhookDeliveryStatusEnum": "itsm.choices.WebhookDeliveryStatus",
     },
 }
 

@@ -21,7 +21,7 @@ from itsm import realtime
 from itsm.errors import ConflictError, InvalidTransition, PermissionDeniedError
 from itsm.markdown import render
 from itsm.validation import clean_text, raise_if, typed_text, version_number
-from postmortems import drafting, proposals
+from postmortems import drafting, proposals, webhook_events
 from postmortems.choices import DEFAULT_POLICY, PolicyScope, ReviewStatus, ReviewTransition
 from postmortems.models import (
     CHANGE_PERMISSION,
@@ -483,6 +483,7 @@ def review_publish(*, review: PostIncidentReview, actor, source: str) -> PostInc
     goes to its audience (IT leadership and the ITSM managers, as shipped)."""
     review = _transition(review, ReviewTransition.PUBLISH, actor=actor, source=source)
     _send_summary(review, actor=actor, source=source)
+    webhook_events.emit_published(review, actor=actor)
     return review
 
 

@@ -3,6 +3,7 @@ import json
 import secrets
 import threading
 import time
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -268,21 +269,31 @@ class _Recorder(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def webhook_server():
-    """A local stand-in for Slack and Teams: records each request; answers the statuses in
-    `server.statuses` in turn, then 200, after `server.delay` seconds."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+@contextmanager
+def local_server(handler):
+    """A ThreadingHTTPServer on a free loopback port, serving `handler` in a thread, with
+    `requests`, `statuses` and `delay` for the handler and its `url`."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.requests = []
     server.statuses = []
     server.delay = 0
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def webhook_server():
+    """A local stand-in for Slack and Teams: records each request; answers the statuses in
+    `server.statuses` in turn, then 200, after `server.delay` seconds."""
+    with local_server(_Recorder) as server:
+        yield server
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from itsm.notifications import notify
 from itsm.roles import Role
 from itsm.templatetags.people import display_name
 from itsm.validation import choice, clean_text, one_text, raise_if, typed_text, version_number
-from warroom import selectors
+from warroom import selectors, webhook_events
 from warroom.choices import (
     SINGLE_HOLDER_ROLES,
     DeclarationTrigger,
@@ -230,6 +230,7 @@ def major_incident_declare(
         + (f"\nBridge: {link}" if link else ""),
         key=f"declared:{event.pk}",
     )
+    webhook_events.emit_declared(major, actor=actor)
     _publish(major, "major_incident")
     return major
 
@@ -339,6 +340,8 @@ def major_incident_follow(*, incident_id: int, to_status: str) -> MajorIncident 
         summary=f"Major incident {major.get_state_display().lower()} with its incident",
         action=name,
     )
+    if name == "resolve":
+        webhook_events.emit_resolved(major)
     _publish(major, "major_incident")
     return major
 

@@ -27,10 +27,11 @@ HISTORY = AUTH + 1 + 1  # the incident; its history rows with their users
 
 def _create_queries():
     """Savepoint, services, matrix cell, number, incident, history, service links, event,
-    the SLA timers, the escalation steps, release; then the detail read. SQLite numbers from a
-    counter row (3 queries), PostgreSQL from a sequence (1)."""
+    the SLA timers, the escalation steps, the webhook subscriptions (none here, so no delivery
+    rows), release; then the detail read. SQLite numbers from a counter row (3 queries),
+    PostgreSQL from a sequence (1)."""
     number = 1 if connection.vendor == "postgresql" else 3
-    return AUTH + 8 + number + SLA_START + ESCALATION_START + DETAIL - AUTH
+    return AUTH + 9 + number + SLA_START + ESCALATION_START + DETAIL - AUTH
 
 
 @pytest.fixture

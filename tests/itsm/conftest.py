@@ -19,7 +19,7 @@ from incidents.models import (
     WorkingHours,
 )
 from itsm.choices import AuthEventKind
-from itsm.models import AuthEvent, Notification
+from itsm.models import AuthEvent, Notification, WebhookSubscription
 from postmortems.action_items import action_item_create
 from postmortems.models import FollowUp, PostIncidentReview, ReviewMeeting
 from tests.factories import make_incident
@@ -115,6 +115,11 @@ def world(manager, responder, stakeholder, service, team):
         "alerts": [group.pk],
         "payloads": [kept.pk],
         "auth-events": [AuthEvent.objects.create(kind=AuthEventKind.LOGIN, user=manager).pk],
+        "webhooks": [
+            WebhookSubscription.objects.create(
+                name="Ops", url="https://hooks.example.org/itsm", event_types=["incident.created"]
+            ).pk
+        ],
     }
 
 
