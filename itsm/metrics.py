@@ -53,11 +53,13 @@ def labelled(family, counts: dict[tuple, float], *choices):
     return family
 
 
-def counted_family(kind, name: str, documentation: str, rows, labels: dict[str, str], *choices):
-    """A family of `kind` (GaugeMetricFamily, CounterMetricFamily) from `values(…).annotate(
-    n=Count(…))` rows; `labels` maps each label to its field of the rows; see `labelled`."""
+def counted_family(kind, name: str, documentation: str, queryset, labels: dict[str, str], *choices):
+    """A family of `kind` (GaugeMetricFamily, CounterMetricFamily): `queryset`'s rows counted
+    in one GROUP BY query; `labels` maps each label to the field it groups by; see `labelled`."""
+    fields = list(labels.values())
+    rows = queryset.order_by().values(*fields).annotate(n=Count("pk"))
     family = kind(name, documentation, labels=list(labels))
-    return labelled(family, grouped_counts(rows, *labels.values()), *choices)
+    return labelled(family, grouped_counts(rows, *fields), *choices)
 
 
 def histogram_aggregates(alias: str, buckets=DURATION_BUCKETS) -> dict:

@@ -29,9 +29,9 @@ FAMILIES = {
     "itsm_notifications": "counter",
     "itsm_notifications_pending": "gauge",
 }
-# One aggregate query per figure's source: incidents (2), SLA timers, payloads, alert groups,
-# major incidents, notifications.
-SCRAPE_QUERIES = 7
+# Aggregate queries: incidents (counts, histograms), SLA timers (open, breached), payloads,
+# alert groups, major incidents, notifications.
+SCRAPE_QUERIES = 8
 
 
 def networks(*cidrs):
