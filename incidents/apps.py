@@ -6,4 +6,8 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Incidents"
 
     def ready(self):
-        from incidents import receivers  # noqa: F401  (connects to the itsm signals)
+        from incidents import metrics, receivers  # noqa: F401  (receivers: the itsm signals)
+        from itsm.metrics import register_collector
+
+        register_collector(metrics.IncidentCollector())
+        register_collector(metrics.AlertCollector())

@@ -11,6 +11,7 @@ class ItsmConfig(AppConfig):
 
         from itsm import (
             audit,
+            metrics,
             receivers,  # noqa: F401  (open sockets follow the users' access)
             sessions,
         )
@@ -19,6 +20,7 @@ class ItsmConfig(AppConfig):
         from itsm.twofactor import record_pending_step
 
         audit.connect()
+        metrics.register_collector(metrics.NotificationCollector())
         sessions.connect()
         user_logged_in.connect(record_pending_step, dispatch_uid="itsm-two-factor-step")
         if settings.OIDC_ENABLED:  # a mistyped role fails the start, not someone's sign-in

@@ -5,6 +5,7 @@ launcher has started it, an embedded Valkey. Production sets DATABASE_URL, REDIS
 SECRET_KEY and leaves DEBUG off.
 """
 
+import ipaddress
 import os
 import secrets
 import sys
@@ -301,6 +302,27 @@ SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=8 * 3600)
 SESSION_MAX_LIFETIME = env.int("SESSION_MAX_LIFETIME", default=24 * 3600)
 SESSION_COOKIE_AGE = SESSION_MAX_LIFETIME
 
+# /metrics for Prometheus (itsm/metrics.py): off (404) until a bearer token or allowed networks
+# are set; with both set, a scrape needs both. The address is the one the lockout reads.
+METRICS_TOKEN_MIN_LENGTH = 32
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+if METRICS_TOKEN and len(METRICS_TOKEN) < METRICS_TOKEN_MIN_LENGTH:
+    raise ImproperlyConfigured(
+        f"METRICS_TOKEN must be at least {METRICS_TOKEN_MIN_LENGTH} characters "
+        "(e.g. `openssl rand -hex 32`)."
+    )
+
+
+def _networks(values: list[str]) -> list:
+    """`10.0.0.0/8,192.0.2.7` as networks; a typo fails the start, not every scrape."""
+    try:
+        return [ipaddress.ip_network(value.strip(), strict=False) for value in values if value]
+    except ValueError as error:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {error}") from error
+
+
+METRICS_ALLOWED_NETWORKS = _networks(env.list("METRICS_ALLOWED_NETWORKS", default=[]))
+
 # --- Internationalisation -------------------------------------------------------------------
 
 LANGUAGE_CODE = "en-gb"
@@ -398,7 +420,7 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz/"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/", r"^metrics$"]
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views import defaults
 
-from itsm import favicon, health, signin, views
+from itsm import favicon, health, metrics, signin, views
 from itsm.api import errors
 from itsm.api import views as api_views
 from itsm.api.slashes import is_api_path
@@ -13,6 +13,7 @@ admin.site.site_title = "ITSM portal"
 urlpatterns = [
     path("healthz/live", health.live, name="healthz-live"),
     path("healthz/ready", health.ready, name="healthz-ready"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("favicon.ico", favicon.favicon, name="favicon"),
     path("admin/login/", signin.admin_login),  # before the admin's own, which it may refuse
     path("admin/", admin.site.urls),

@@ -1,6 +1,9 @@
 import ipaddress
 import json
+import os
 import secrets
+import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -11,6 +14,7 @@ from axes.handlers.proxy import AxesProxyHandler
 from channels.layers import channel_layers
 from django.conf import settings
 from django.contrib.auth.models import Group
+from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
 from incidents import services
@@ -171,6 +175,45 @@ def signed_in(client):
         return client
 
     return sign_in
+
+
+def start_refused(environment: dict) -> str:
+    """`manage.py check` with `environment` added, expected to fail: its error output."""
+    started = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=settings.BASE_DIR,
+        env=os.environ | {"DJANGO_SETTINGS_MODULE": "tests.settings"} | environment,
+        capture_output=True,
+        text=True,
+    )
+    assert started.returncode != 0, started.stdout
+    return started.stderr
+
+
+METRICS_TOKEN = "metrics-" + "s3cr3t" * 6
+
+
+@pytest.fixture
+def scrape(client, settings):
+    """`scrape()`: /metrics read with the configured token, parsed as Prometheus does:
+    {sample name: {frozenset of (label, value): value}}."""
+    settings.METRICS_TOKEN = METRICS_TOKEN
+
+    def read():
+        response = client.get("/metrics", secure=True, HTTP_AUTHORIZATION=f"Bearer {METRICS_TOKEN}")
+        assert response.status_code == 200, response.content
+        samples = {}
+        for family in text_string_to_metric_families(response.content.decode()):
+            for sample in family.samples:
+                samples.setdefault(sample.name, {})[frozenset(sample.labels.items())] = sample.value
+        return samples
+
+    return read
+
+
+def sample(samples: dict, name: str, **labels) -> float:
+    """The value of the sample `name` with exactly these labels."""
+    return samples[name][frozenset(labels.items())]
 
 
 def api_error(response, status: int, code: str) -> dict:

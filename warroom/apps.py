@@ -7,11 +7,13 @@ class WarroomConfig(AppConfig):
 
     def ready(self):
         from incidents import clock
-        from warroom import cadence, receivers, rules  # noqa: F401  (receivers: signals)
+        from itsm.metrics import register_collector
+        from warroom import cadence, metrics, receivers, rules  # noqa: F401  (receivers: signals)
         from warroom.status import cache
         from warroom.status import maintenance_clock as maintenances
 
         cache.connect()
+        register_collector(metrics.MajorIncidentCollector())
 
         tick_works = [
             (rules.CLOCK_WORK, rules.due_watches, rules.fire_watch, rules.next_watch_due),

@@ -200,7 +200,13 @@ class SlaTimer(models.Model):
                 fields=["next_due_at"],
                 name="sla_timer_due_idx",
                 condition=Q(next_due_at__isnull=False),
-            )
+            ),
+            # /metrics counts the open timers at every scrape: the few, not every timer ever.
+            models.Index(
+                fields=["kind", "state"],
+                name="sla_timer_open_idx",
+                condition=Q(stopped_at__isnull=True),
+            ),
         ]
 
     def __str__(self):

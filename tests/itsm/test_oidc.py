@@ -10,7 +10,6 @@ off. Below that, the claim mapping and the usernames, and the login pages' switc
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -36,6 +35,7 @@ from itsm.oidc import (
 from itsm.roles import Role, user_roles
 from itsm.signin import PortalOIDCBackend
 from tests.browser import HOST, AsgiServer, free_port, off_the_loop
+from tests.conftest import start_refused
 
 PROVIDER_DIR = Path(__file__).resolve().parent.parent / "oidc"
 PORTAL_PORTS = range(19200, 19250)
@@ -236,15 +236,8 @@ def test_without_local_login_the_admin_sends_people_to_the_portals_login(client,
         ),
     ],
 )
-def test_the_portal_will_not_start_with_broken_sign_in_settings(settings, environment, message):
-    started = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=settings.BASE_DIR,
-        env=os.environ | {"DJANGO_SETTINGS_MODULE": "tests.settings"} | environment,
-        capture_output=True,
-        text=True,
-    )
-    assert started.returncode != 0 and message in started.stderr
+def test_the_portal_will_not_start_with_broken_sign_in_settings(environment, message):
+    assert message in start_refused(environment)
 
 
 # --- the provider's endpoints and tokens ------------------------------------------------------
