@@ -10,6 +10,7 @@ from incidents.models import BusinessCalendar, Rotation, RotationMember, Schedul
 from itsm.choices import AuthEventKind
 from itsm.models import AuthEvent, Notification
 from postmortems.action_items import action_item_create
+from postmortems.credits.services import credit_statement_freeze, customer_create
 from postmortems.models import FollowUp, PostIncidentReview, ReviewMeeting
 from tests.factories import make_incident
 from warroom import services as warroom
@@ -72,6 +73,10 @@ def world(manager, responder, stakeholder, service, team):
         scheduled_until=datetime(2026, 1, 10, 23, tzinfo=UTC),
     )
     draft = communication_draft(incident=p1, kind="update", actor=responder, source=CLI)
+    customer = customer_create(
+        actor=None, name="Acme", services=[service], tiers=[], availability_target=99, monthly_fee=1
+    )
+    statement, _ = credit_statement_freeze(customer=customer, month=date(2026, 1, 1))
     return {
         "incidents": [incident.number, p1.number],
         "communications": [draft.pk],
@@ -91,6 +96,8 @@ def world(manager, responder, stakeholder, service, team):
         "sections": ["root_cause"],
         "followups": [followup.pk],
         "maintenances": [maintenance.pk],
+        "customers": [customer.pk],
+        "statements": [statement.pk],
         "auth-events": [AuthEvent.objects.create(kind=AuthEventKind.LOGIN, user=manager).pk],
     }
 
