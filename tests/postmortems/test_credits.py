@@ -3,9 +3,12 @@ statements, their approval and revisions, and the monthly job."""
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from io import StringIO
 
 import pytest
 import time_machine
+from django.core.management import call_command
+from django.test import override_settings
 
 from incidents.models import Incident
 from itsm.errors import InvalidTransition, PermissionDeniedError, ValidationFailed
@@ -273,3 +276,13 @@ def test_affected_customers_of_an_incident(
         names = [customer.name for customer in selectors.affected_customers(incident)]
 
     assert names == ["Acme", "Beta"]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@override_settings(DEBUG=True)
+def test_the_demo_has_customers_with_statements():
+    call_command("seed_demo", stdout=StringIO())
+
+    assert Customer.objects.count() == 2
+    # Customers since 100 days ago: the three completed months the job covers, each.
+    assert CreditStatement.objects.filter(revision=1).count() == 6
