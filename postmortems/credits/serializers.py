@@ -83,7 +83,7 @@ class AppliedContractSerializer(StrictSerializer):
 class StatementSerializer(StrictModelSerializer):
     customer = serializers.IntegerField(source="customer_id")
     customer_name = serializers.CharField(source="customer.name")
-    month = serializers.DateField(format="%Y-%m", help_text="YYYY-MM")
+    month = serializers.SerializerMethodField(help_text="The month measured, YYYY-MM.")
     current = serializers.BooleanField(
         source="is_current", help_text="False once a later revision superseded it."
     )
@@ -110,3 +110,6 @@ class StatementSerializer(StrictModelSerializer):
             "superseded_at",
         ]
         read_only_fields = fields
+
+    def get_month(self, statement) -> str:
+        return f"{statement.month:%Y-%m}"

@@ -133,9 +133,11 @@ def credit_statement_freeze(
     now = timezone.now()
     if end > now:
         raise ValidationFailed.for_fields({"month": "The month is not over yet."})
+    first_day = start.date()  # a date: a UTC midnight is another day in TIME_ZONE
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
-    values = _frozen(customer, selectors.customer_month_figures(customer=customer, month=start))
-    current = selectors.current_statement(customer=customer, month=start)
+    figures = selectors.customer_month_figures(customer=customer, month=first_day)
+    values = _frozen(customer, figures)
+    current = selectors.current_statement(customer=customer, month=first_day)
     if current is not None and not _differs(current, values):
         return current, False
     revision = 1
@@ -144,7 +146,7 @@ def credit_statement_freeze(
         current.save(update_fields=["superseded_at"])
         revision = current.revision + 1
     statement = CreditStatement.objects.create(
-        customer=customer, month=start.date(), revision=revision, computed_at=now, **values
+        customer=customer, month=first_day, revision=revision, computed_at=now, **values
     )
     logger.info("Credit statement %s (revision %s) frozen", statement.pk, revision)
     return statement, True

@@ -142,6 +142,16 @@ def test_freezing_twice_makes_one_statement(clock, acme, service, responder):
     assert CreditStatement.objects.count() == 1
 
 
+def test_the_month_is_utc_whatever_the_time_zone(clock, acme, service, responder, settings):
+    settings.TIME_ZONE = "America/New_York"
+    outage(responder, service, nov(1), nov(1, 1))  # 31 October in New York
+
+    statement = _freeze(acme)
+
+    assert (statement.month, statement.downtime_seconds) == (date(2026, 11, 1), 3600)
+    assert _freeze(acme).pk == statement.pk
+
+
 def test_a_month_not_over_is_refused(clock, acme):
     with pytest.raises(ValidationFailed) as refused:
         services.credit_statement_freeze(customer=acme, month=date(2026, 12, 1))
