@@ -181,3 +181,4 @@ class ActionItemAdmin(ServiceWrittenAdmin):
 # --- end of action items -------------------------------------------------------------------------
 
 from postmortems import admin_followups  # noqa: E402, F401  (the follow-ups' and meetings' admin)
+from postmortems.credits import admin as credits_admin  # noqa: E402, F401  (customers, credits)

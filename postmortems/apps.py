@@ -8,6 +8,7 @@ class PostmortemsConfig(AppConfig):
     def ready(self):
         from incidents import clock
         from postmortems import receivers, summary, sweep  # noqa: F401  (receivers: signals)
+        from postmortems.credits import demo  # noqa: F401  (its receiver: demo customers)
         from warroom.communications import rendering
 
         rendering.register_variables("postmortems", summary.REVIEW_VARIABLES)

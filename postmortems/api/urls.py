@@ -5,11 +5,14 @@ from postmortems.api.followups import FollowUpViewSet
 from postmortems.api.meeting import MeetingViewSet
 from postmortems.api.reviews import IncidentReviewViewSet, ReviewListViewSet
 from postmortems.api.views import ActionItemViewSet
+from postmortems.credits.api import CustomerViewSet, StatementViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("action-items", ActionItemViewSet, basename="action-item")
 router.register("postmortems", ReviewListViewSet, basename="postmortem")
+router.register("customers", CustomerViewSet, basename="customer")
+router.register("credits/statements", StatementViewSet, basename="credit-statement")
 
 REVIEW = r"^incidents/(?P<number>INC[0-9]{7})/postmortem/"
 TRANSITIONS = {

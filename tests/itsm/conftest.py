@@ -21,6 +21,7 @@ from incidents.models import (
 from itsm.choices import AuthEventKind
 from itsm.models import AuthEvent, Notification, WebhookSubscription
 from postmortems.action_items import action_item_create
+from postmortems.credits.services import credit_statement_freeze, customer_create
 from postmortems.models import FollowUp, PostIncidentReview, ReviewMeeting
 from tests.factories import make_incident
 from warroom import services as warroom
@@ -93,6 +94,10 @@ def world(manager, responder, stakeholder, service, team):
     kept = ReceivedPayload.objects.create(
         integration=integration, body="{}", outcome=PayloadOutcome.INVALID, error="{}"
     )
+    customer = customer_create(
+        actor=None, name="Acme", services=[service], tiers=[], availability_target=99, monthly_fee=1
+    )
+    statement, _ = credit_statement_freeze(customer=customer, month=date(2026, 1, 1))
     return {
         "incidents": [incident.number, p1.number],
         "communications": [draft.pk],
@@ -114,6 +119,8 @@ def world(manager, responder, stakeholder, service, team):
         "maintenances": [maintenance.pk],
         "alerts": [group.pk],
         "payloads": [kept.pk],
+        "customers": [customer.pk],
+        "statements": [statement.pk],
         "auth-events": [AuthEvent.objects.create(kind=AuthEventKind.LOGIN, user=manager).pk],
         "webhooks": [
             WebhookSubscription.objects.create(
