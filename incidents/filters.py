@@ -2,7 +2,13 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q, Subquery, TextChoices
 from django.utils import timezone
 
-from incidents.choices import FINAL_STATUSES, OPEN_STATUSES, IncidentStatus, Priority
+from incidents.choices import (
+    FINAL_STATUSES,
+    OPEN_STATUSES,
+    IncidentSource,
+    IncidentStatus,
+    Priority,
+)
 from incidents.models import Incident, SlaTimer
 from incidents.selectors import sla_due_soon, sla_overdue
 
@@ -63,6 +69,11 @@ class PortalIncidentFilter(IncidentFilter):
     closed = django_filters.BooleanFilter(
         method="filter_closed", label="Show closed and cancelled incidents"
     )
+    # The reports' drill-down (postmortems/metrics): the incidents behind a figure.
+    logged_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
+    logged_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+    source = django_filters.ChoiceFilter(choices=IncidentSource.choices)
+    major = django_filters.BooleanFilter(field_name="is_major", label="Major incident")
 
     def hides_final_statuses(self) -> bool:
         data = getattr(self.form, "cleaned_data", {})

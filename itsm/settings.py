@@ -289,6 +289,12 @@ SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=8 * 3600)
 SESSION_MAX_LIFETIME = env.int("SESSION_MAX_LIFETIME", default=24 * 3600)
 SESSION_COOKIE_AGE = SESSION_MAX_LIFETIME
 
+# --- Metrics (postmortems/metrics, docs/metrics.md) -----------------------------------------
+
+# An incident recurs when an earlier one on the same service, with the same related problem or
+# alert group key, was logged this many days before it or fewer.
+METRICS_RECURRENCE_DAYS = env.int("METRICS_RECURRENCE_DAYS", default=30)
+
 # --- Internationalisation -------------------------------------------------------------------
 
 LANGUAGE_CODE = "en-gb"
