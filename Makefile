@@ -53,6 +53,7 @@ bench: install ## Benchmarks against DATABASE_URL (PostgreSQL) and REDIS_URL; pr
 	$(BIN)/python -m tests.benchmarks.bench_warroom
 	$(BIN)/python -m tests.benchmarks.bench_postmortem
 	$(BIN)/python -m tests.benchmarks.bench_status
+	$(BIN)/python -m tests.benchmarks.bench_reports
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	$(PYTHON) -m pip install -q uv && $(PYTHON) -m uv pip compile pyproject.toml --extra dev \

@@ -1,7 +1,7 @@
 """The metrics, computed by the database: each call is a fixed number of aggregate queries,
 whatever the number of incidents (the summary four, a timeseries two, a slice two)."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Avg, Count, F, Q, QuerySet
@@ -89,7 +89,6 @@ class Figure:
     target: float | None = None
     direction: str = ""
     meets_target: bool | None = None
-    extra: dict = field(default_factory=dict)
 
     @property
     def label(self) -> str:
