@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import (
+    BooleanField,
     Case,
     Exists,
     F,
@@ -130,19 +131,29 @@ def ever_resolved() -> Q:
     return Q(resolved_at__isnull=False) | Q(reopen_count__gt=0)
 
 
-def _recurs() -> Exists:
+def _recurs() -> Case:
     """An earlier incident, logged within the recurrence window before this one, on one of the
-    same services, with the same related problem or an alert group of the same key."""
+    same services, with the same related problem or an alert group of the same key. Each search
+    is only run for an incident with a problem or alert groups (CASE evaluates in order)."""
     through = Incident.services.through
     own_services = through.objects.filter(incident_id=OuterRef(OuterRef("pk"))).values("service_id")
+    window = {
+        "created_at__lt": OuterRef("created_at"),
+        "created_at__gte": OuterRef("created_at") - recurrence_window(),
+        "services__in": own_services,
+    }
     own_keys = AlertGroup.objects.filter(incident_id=OuterRef(OuterRef("pk"))).values("key")
-    same_cause = (~Q(related_problem="") & Q(related_problem=OuterRef("related_problem"))) | Q(
-        alert_groups__key__in=own_keys
+    problem = Incident.objects.filter(related_problem=OuterRef("related_problem"), **window)
+    alert = Incident.objects.filter(alert_groups__key__in=own_keys, **window)
+    has_groups = Exists(AlertGroup.objects.filter(incident_id=OuterRef("pk")))
+    return Case(
+        When(_unless(Q(related_problem=""), Exists(problem)), then=True),
+        When(_unless(~Q(has_groups), Exists(alert)), then=True),
+        default=False,
+        output_field=BooleanField(),
     )
-    earlier = Incident.objects.filter(
-        same_cause,
-        created_at__lt=OuterRef("created_at"),
-        created_at__gte=OuterRef("created_at") - recurrence_window(),
-        services__in=own_services,
-    )
-    return Exists(earlier)
+
+
+def _unless(cheap: Q, search: Exists) -> Case:
+    """False when `cheap` holds, else `search`: the search runs only when needed."""
+    return Case(When(cheap, then=False), default=search, output_field=BooleanField())

@@ -59,7 +59,7 @@ def test_a_bad_filter_is_shown_on_the_page(signed_in, manager, db):
 
 
 @pytest.mark.parametrize("role", ["responder", "stakeholder", "nobody"])
-def test_other_roles_are_refused_and_see_no_link(signed_in, role, request):
+def test_other_roles_are_refused_and_see_no_link(db, signed_in, role, request):
     client = signed_in(request.getfixturevalue(role))
     assert client.get(PAGE, secure=True).status_code == 403
     assert client.get("/reports/summary.csv", secure=True).status_code == 403
