@@ -57,6 +57,7 @@ bench: install ## Benchmarks against DATABASE_URL (PostgreSQL) and REDIS_URL; pr
 	$(BIN)/python -m tests.benchmarks.bench_postmortem
 	$(BIN)/python -m tests.benchmarks.bench_status
 	$(BIN)/python -m tests.benchmarks.bench_alerts
+	$(BIN)/python -m tests.benchmarks.bench_reports
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	$(PYTHON) -m pip install -q uv && $(PYTHON) -m uv pip compile pyproject.toml --extra dev \

@@ -6,6 +6,7 @@ from incidents.choices import (
     FINAL_STATUSES,
     OPEN_STATUSES,
     AlertStatus,
+    IncidentSource,
     IncidentStatus,
     Priority,
 )
@@ -70,6 +71,11 @@ class PortalIncidentFilter(IncidentFilter):
     closed = django_filters.BooleanFilter(
         method="filter_closed", label="Show closed and cancelled incidents"
     )
+    # The reports' drill-down (postmortems/metrics): the incidents behind a figure.
+    logged_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
+    logged_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+    source = django_filters.ChoiceFilter(choices=IncidentSource.choices)
+    major = django_filters.BooleanFilter(field_name="is_major", label="Major incident")
 
     def hides_final_statuses(self) -> bool:
         data = getattr(self.form, "cleaned_data", {})

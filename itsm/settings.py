@@ -322,6 +322,11 @@ def _networks(values: list[str]) -> list:
 
 
 METRICS_ALLOWED_NETWORKS = _networks(env.list("METRICS_ALLOWED_NETWORKS", default=[]))
+# --- Metrics (postmortems/metrics, docs/metrics.md) -----------------------------------------
+
+# An incident recurs when an earlier one on the same service, with the same related problem or
+# alert group key, was logged this many days before it or fewer.
+METRICS_RECURRENCE_DAYS = env.int("METRICS_RECURRENCE_DAYS", default=30)
 
 # --- Internationalisation -------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ urlpatterns = [
     path("warroom/", include("warroom.urls")),
     path("status/", include("warroom.status.urls")),
     path("postmortems/", include("postmortems.urls")),
+    path("reports/", include("postmortems.urls_reports")),
     path("", include("incidents.urls")),
 ]
 

@@ -20,7 +20,13 @@ from incidents.admin import HistoryAdmin, ServiceWrittenAdmin, load_saved
 from incidents.choices import ChangeSource
 from postmortems import services
 from postmortems.action_items import EDITABLE_FIELDS, action_item_create, action_item_update
-from postmortems.models import SECTIONS, ActionItem, PostIncidentReview, ReviewPolicy
+from postmortems.models import (
+    SECTIONS,
+    ActionItem,
+    MetricTarget,
+    PostIncidentReview,
+    ReviewPolicy,
+)
 from postmortems.models.action_items import (
     ADD_ACTION_ITEM,
     CHANGE_ACTION_ITEM,
@@ -178,7 +184,23 @@ class ActionItemAdmin(ServiceWrittenAdmin):
         load_saved(obj, saved)
 
 
-# --- end of action items -------------------------------------------------------------------------
+@admin.register(MetricTarget)
+class MetricTargetAdmin(admin.ModelAdmin):
+    """The reports' targets, one row per metric from the migration: only the figure and its
+    direction change (seconds for durations, percent for rates; docs/metrics.md)."""
+
+    list_display = ("metric", "direction", "value")
+    fields = ("metric", "direction", "value")
+    readonly_fields = ("metric",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- the admin pages of the follow-ups, meetings, customers and credits ----------------------
 
 from postmortems import admin_followups  # noqa: E402, F401  (the follow-ups' and meetings' admin)
 from postmortems.credits import admin as credits_admin  # noqa: E402, F401  (customers, credits)

@@ -6,11 +6,15 @@ class PostmortemsConfig(AppConfig):
     verbose_name = "Post-incident reviews"
 
     def ready(self):
+        from django.db.backends.signals import connection_created
+
         from incidents import clock
         from postmortems import receivers, summary, sweep  # noqa: F401  (receivers: signals)
         from postmortems.credits import demo  # noqa: F401  (its receiver: demo customers)
+        from postmortems.metrics.sql import register_sqlite_functions
         from warroom.communications import rendering
 
+        connection_created.connect(register_sqlite_functions, dispatch_uid="metrics-sqlite")
         rendering.register_variables("postmortems", summary.REVIEW_VARIABLES)
 
         clock.register_tick_work(

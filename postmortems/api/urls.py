@@ -1,8 +1,9 @@
-from django.urls import re_path
+from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
 from postmortems.api.followups import FollowUpViewSet
 from postmortems.api.meeting import MeetingViewSet
+from postmortems.api.metrics import MetricsViewSet
 from postmortems.api.reviews import IncidentReviewViewSet, ReviewListViewSet
 from postmortems.api.views import ActionItemViewSet
 from postmortems.credits.api import CustomerViewSet, StatementViewSet
@@ -24,6 +25,12 @@ TRANSITIONS = {
 
 urlpatterns = [
     *router.urls,
+    path("metrics/summary/", MetricsViewSet.as_view({"get": "summary"}), name="metrics-summary"),
+    path(
+        "metrics/timeseries/",
+        MetricsViewSet.as_view({"get": "timeseries"}),
+        name="metrics-timeseries",
+    ),
     re_path(
         f"{REVIEW}$",
         IncidentReviewViewSet.as_view(

@@ -121,3 +121,14 @@ def test_force_seeds_without_debug(db, settings):
     before = Incident.objects.count()
     seed("--force")
     assert Incident.objects.count() >= before + 45
+
+
+def test_the_reports_page_shows_the_demo_incidents(seeded, client):
+    """`make run`: the demo manager's reports, default range, with figures and charts."""
+    client.force_login(get_user_model().objects.get(username="manager"))
+    response = client.get("/reports/", secure=True)
+    assert response.status_code == 200
+    figures = {f.metric: f for f in response.context["figures"]}
+    assert figures["mtta"].n > 0 and figures["mttr_resolve"].n > 0
+    assert figures["false_positive_rate"].numerator > 0
+    assert "<polyline" in response.content.decode()

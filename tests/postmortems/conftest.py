@@ -8,6 +8,7 @@ import time_machine
 from itsm.roles import Role
 from postmortems.action_items import action_item_create
 from tests.factories import make_incident
+from tests.postmortems.metrics_data import build
 from tests.postmortems.reviews import T0, at, resolved_incident
 from warroom import services as warroom_services
 from warroom.choices import WarRoomRole
@@ -39,6 +40,13 @@ def make_item(manager, incident, responder):
 def traveller(db):
     with time_machine.travel(T0, tick=False) as traveller:
         yield traveller
+
+
+@pytest.fixture
+def march(db, drive, responder):
+    """The hand-built month of the metrics tests (metrics_data.build), clock left at April."""
+    with time_machine.travel(T0, tick=False) as traveller:
+        yield build(traveller, drive, responder)
 
 
 @pytest.fixture

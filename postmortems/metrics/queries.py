@@ -1,0 +1,288 @@
+"""The metrics, computed by the database: each call is a fixed number of aggregate queries,
+whatever the number of incidents (the summary four, a timeseries two, a slice two)."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Avg, Count, F, Q, QuerySet
+from django.db.models.functions import Trunc
+from django.utils import timezone
+
+from incidents.choices import SlaTimerState
+from incidents.models import Incident, SlaTimer
+from incidents.selectors import is_major
+from postmortems.choices import ActionItemStatus, ReviewStatus
+from postmortems.metrics.definitions import (
+    DURATIONS,
+    INCIDENT_RATES,
+    METRICS,
+    ever_resolved,
+    false_positive,
+    with_measures,
+)
+from postmortems.metrics.sql import Percentile
+from postmortems.models import ActionItem, MetricTarget, PostIncidentReview
+
+# What a table is sliced by: the incident field (or annotation) grouped on.
+SLICES = {
+    "priority": "priority",
+    "service": "services__slug",
+    "team": "team__slug",
+    "major": "major",
+    "source": "source",
+}
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    """Incidents logged from `start` to `end` (dates, both included) and matching the filters."""
+
+    start: date
+    end: date
+    priority: str = ""
+    service: str = ""
+    team: str = ""
+    major: bool | None = None
+    source: str = ""
+    interval: str = "week"
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        zone = timezone.get_current_timezone()
+        return (
+            datetime.combine(self.start, time.min, tzinfo=zone),
+            datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=zone),
+        )
+
+    def incidents(self) -> QuerySet[Incident]:
+        low, high = self.bounds()
+        incidents = Incident.objects.filter(created_at__gte=low, created_at__lt=high)
+        if self.priority:
+            incidents = incidents.filter(priority=self.priority)
+        if self.team:
+            incidents = incidents.filter(team__slug=self.team)
+        if self.source:
+            incidents = incidents.filter(source=self.source)
+        if self.service:
+            through = Incident.services.through
+            incidents = incidents.filter(
+                pk__in=through.objects.filter(service__slug=self.service).values("incident_id")
+            )
+        if self.major is not None:
+            incidents = incidents.annotate(major=is_major()).filter(major=self.major)
+        return incidents
+
+
+@dataclass
+class Figure:
+    """One metric's figure: a duration's mean (its value), median and p90 in seconds, or a
+    rate's percentage of numerator over denominator; n measured, excluded for lack of a
+    timestamp; against its target when it has one."""
+
+    metric: str
+    value: float | None = None
+    median: float | None = None
+    p90: float | None = None
+    n: int = 0
+    excluded: int = 0
+    numerator: int | None = None
+    denominator: int | None = None
+    target: float | None = None
+    direction: str = ""
+    meets_target: bool | None = None
+
+    @property
+    def label(self) -> str:
+        return METRICS[self.metric].label
+
+    @property
+    def unit(self) -> str:
+        return METRICS[self.metric].unit
+
+
+def _percent(numerator: int, denominator: int) -> float | None:
+    return round(100.0 * numerator / denominator, 2) if denominator else None
+
+
+def _seconds(value) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _incident_aggregates() -> dict:
+    """The aggregates of one group of incidents (with `with_measures` annotations)."""
+    aggregates = {"logged": Count("pk", distinct=True)}
+    for metric in DURATIONS:
+        key = metric.key
+        aggregates[f"{key}__mean"] = Avg(key)
+        aggregates[f"{key}__median"] = Percentile(F(key), 0.5)
+        aggregates[f"{key}__p90"] = Percentile(F(key), 0.9)
+        aggregates[f"{key}__n"] = Count(key)
+    aggregates["false_positive_rate__num"] = Count("pk", filter=false_positive(), distinct=True)
+    aggregates["false_positive_rate__den"] = Count("pk", distinct=True)
+    aggregates["reopen_rate__num"] = Count("pk", filter=Q(reopen_count__gt=0), distinct=True)
+    aggregates["reopen_rate__den"] = Count("pk", filter=ever_resolved(), distinct=True)
+    aggregates["recurrence_rate__num"] = Count("pk", filter=Q(recurs=True), distinct=True)
+    aggregates["recurrence_rate__den"] = Count("pk", distinct=True)
+    return aggregates
+
+
+def _incident_figures(row: dict) -> list[Figure]:
+    figures = [
+        Figure(
+            metric.key,
+            value=_seconds(row[f"{metric.key}__mean"]),
+            median=_seconds(row[f"{metric.key}__median"]),
+            p90=_seconds(row[f"{metric.key}__p90"]),
+            n=row[f"{metric.key}__n"],
+            excluded=row["logged"] - row[f"{metric.key}__n"],
+        )
+        for metric in DURATIONS
+    ]
+    for key in INCIDENT_RATES:
+        figures.append(_rate(key, row[f"{key}__num"], row[f"{key}__den"]))
+    return figures
+
+
+def _rate(key: str, numerator: int, denominator: int) -> Figure:
+    return Figure(
+        key,
+        value=_percent(numerator, denominator),
+        n=denominator,
+        numerator=numerator,
+        denominator=denominator,
+    )
+
+
+def _sla_counts() -> dict:
+    return {
+        "met": Count("pk", filter=Q(state=SlaTimerState.MET)),
+        "breached": Count("pk", filter=Q(state=SlaTimerState.BREACHED)),
+    }
+
+
+def _sla_figure(met: int, breached: int) -> Figure:
+    return _rate("sla_compliance", met, met + breached)
+
+
+def _timers(query: ReportQuery) -> QuerySet[SlaTimer]:
+    return SlaTimer.objects.filter(incident__in=query.incidents().values("pk"))
+
+
+def targets() -> dict[str, MetricTarget]:
+    return {target.metric: target for target in MetricTarget.objects.all()}
+
+
+def judge(figures: list[Figure], by_metric: dict[str, MetricTarget]) -> list[Figure]:
+    """Each figure against its target (when the metric has one)."""
+    for figure in figures:
+        target = by_metric.get(figure.metric)
+        if target is not None:
+            figure.target, figure.direction = target.value, target.direction
+            figure.meets_target = target.met_by(figure.value)
+    return figures
+
+
+# --- the summary -----------------------------------------------------------------------------
+
+
+@dataclass
+class Summary:
+    figures: list[Figure]
+    sla: list[dict]
+
+
+def summary(query: ReportQuery, by_metric: dict[str, MetricTarget]) -> Summary:
+    """Every metric over the query's incidents, and SLA compliance per priority and kind."""
+    row = with_measures(query.incidents()).aggregate(**_incident_aggregates())
+    sla_rows = list(
+        _timers(query)
+        .values("kind", priority=F("incident__priority"))
+        .annotate(**_sla_counts())
+        .order_by("priority", "kind")
+    )
+    figures = _incident_figures(row)
+    met = sum(r["met"] for r in sla_rows)
+    breached = sum(r["breached"] for r in sla_rows)
+    figures.insert(0, _sla_figure(met, breached))
+    figures += [_action_items(query), _reviews(query)]
+    for sla_row in sla_rows:
+        sla_row["due"] = sla_row["met"] + sla_row["breached"]
+        sla_row["compliance"] = _percent(sla_row["met"], sla_row["due"])
+    return Summary(judge(figures, by_metric), sla_rows)
+
+
+def _action_items(query: ReportQuery) -> Figure:
+    """Items whose due date has passed (won't-do ones aside), and those done by it."""
+    today = timezone.localdate()
+    due = Q(due_date__lt=today) & ~Q(status=ActionItemStatus.WONT_DO)
+    on_time = due & Q(status=ActionItemStatus.DONE, completed_at__date__lte=F("due_date"))
+    counts = ActionItem.objects.filter(incident__in=query.incidents().values("pk")).aggregate(
+        due=Count("pk", filter=due), on_time=Count("pk", filter=on_time)
+    )
+    return _rate("action_item_completion", counts["on_time"], counts["due"])
+
+
+def _reviews(query: ReportQuery) -> Figure:
+    """Reviews (skipped ones aside) due by now or published, and those published by their due
+    time."""
+    published = Q(published_at__isnull=False)
+    due = Q(due_at__lt=timezone.now()) | published
+    counts = (
+        PostIncidentReview.objects.filter(incident__in=query.incidents().values("pk"))
+        .exclude(status=ReviewStatus.SKIPPED)
+        .aggregate(
+            due=Count("pk", filter=due),
+            on_time=Count("pk", filter=published & Q(published_at__lte=F("due_at"))),
+        )
+    )
+    return _rate("pir_on_time", counts["on_time"], counts["due"])
+
+
+# --- over time, and by slice -------------------------------------------------------------------
+
+
+@dataclass
+class Group:
+    """The figures of one bucket of time or one slice value."""
+
+    key: object
+    figures: dict[str, Figure]
+
+    @property
+    def logged(self) -> int:
+        return self.figures["false_positive_rate"].denominator or 0
+
+
+def _grouped(query: ReportQuery, incident_key, timer_key, by_metric) -> list[Group]:
+    """Incident figures and SLA compliance grouped by `incident_key` (an expression over the
+    incident) and `timer_key` (the same, from the SLA timer): two queries."""
+    incidents = with_measures(query.incidents()).annotate(group=incident_key)
+    rows = incidents.values("group").annotate(**_incident_aggregates()).order_by("group")
+    timers = _timers(query).annotate(group=timer_key)
+    sla = {r["group"]: r for r in timers.values("group").annotate(**_sla_counts()).order_by()}
+    groups = []
+    for row in rows:
+        figures = _incident_figures(row)
+        counts = sla.get(row["group"], {"met": 0, "breached": 0})
+        figures.append(_sla_figure(counts["met"], counts["breached"]))
+        judge(figures, by_metric)
+        groups.append(Group(row["group"], {f.metric: f for f in figures}))
+    return groups
+
+
+def timeseries(query: ReportQuery, by_metric: dict[str, MetricTarget]) -> list[Group]:
+    """The figures per week or month of logging, oldest first (buckets with no incident left
+    out)."""
+    return _grouped(
+        query,
+        Trunc("created_at", query.interval),
+        Trunc("incident__created_at", query.interval),
+        by_metric,
+    )
+
+
+def sliced(query: ReportQuery, name: str, by_metric: dict[str, MetricTarget]) -> list[Group]:
+    """The figures per value of slice `name` (an incident on two services counts for both)."""
+    if name == "major":
+        return _grouped(query, is_major(), is_major("incident__"), by_metric)
+    path = SLICES[name]
+    return _grouped(query, F(path), F(f"incident__{path}"), by_metric)
