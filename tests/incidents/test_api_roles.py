@@ -72,6 +72,7 @@ ACTIONS = {
     "list_responders": _action("get", INC + "responders/", who=READERS),
     "timeline": _action("get", INC + "timeline/", who=READERS),
     "history": _action("get", INC + "history/", who=READERS),
+    "alerts": _action("get", INC + "alerts/", who=READERS),
     "services_list": _action("get", "/api/services/", who=READERS),
     "services_retrieve": _action("get", "/api/services/checkout/", who=READERS),
     "services_create": _action(

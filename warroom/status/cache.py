@@ -122,7 +122,17 @@ def changed(*, components: bool = False) -> None:
     pending.components |= components
     # One callback per write: a savepoint rolled back drops the callbacks it registered, and
     # whichever survives runs first and bumps once.
-    transaction.on_commit(partial(_committed, pending), robust=True)
+    transaction.on_commit(_after_commit(pending), robust=True)
+
+
+def _after_commit(pending: _Pending):
+    """A named callback: Django logs a robust callback's failure by its `__qualname__`, which
+    a functools.partial lacks (the log line itself would raise)."""
+
+    def bump_status_cache():
+        _committed(pending)
+
+    return bump_status_cache
 
 
 def invalidate() -> None:
