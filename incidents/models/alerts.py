@@ -336,6 +336,3 @@ class RoutingRule(models.Model):
             alert_matchers.parse(self.matchers)
         except ValidationError as error:
             raise ValidationError({"matchers": error.messages}) from None
-
-    def holds_for(self, labels: dict) -> bool:
-        return alert_matchers.all_hold(alert_matchers.parse(self.matchers), labels)
