@@ -196,9 +196,13 @@ class AlertStatus(models.TextChoices):
 
 
 class PayloadOutcome(models.TextChoices):
-    """What became of a payload an integration received."""
+    """What became of a payload an integration received. A payload that passes the checks is
+    kept `pending` and answered at once; the worker then applies it (`accepted`), or `failed`
+    when applying it raised (kept for a replay once the cause is fixed)."""
 
+    PENDING = "pending", "Pending"
     ACCEPTED = "accepted", "Accepted"
+    FAILED = "failed", "Failed"
     INVALID = "invalid", "Invalid"
     BAD_SIGNATURE = "bad_signature", "Bad signature"
     THROTTLED = "throttled", "Throttled"

@@ -13,11 +13,10 @@ integration's `on_clear`), as the system, from source `alert`.
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
-from django.utils import timezone
 
 from incidents import services, signals
 from incidents.alerts import rules
@@ -28,7 +27,6 @@ from incidents.choices import (
     EventType,
     IncidentSource,
     IncidentStatus,
-    PayloadOutcome,
     RefireAction,
     Transition,
 )
@@ -72,7 +70,7 @@ class Received:
 
 
 def payload_record(
-    *, integration: Integration, received: Received, outcome: str, error: str = "", group=None
+    *, integration: Integration, received: Received, outcome: str, error: str = "", group_key=""
 ) -> ReceivedPayload:
     return ReceivedPayload.objects.create(
         integration=integration,
@@ -80,39 +78,49 @@ def payload_record(
         headers=received.headers,
         outcome=outcome,
         error=error,
-        group=group,
+        group_key=group_key,
         replay_of_id=received.replay_of,
     )
 
 
+@dataclass(frozen=True)
+class Seen:
+    """When the payloads applied as one arrived: the first, the last, and how many repeats
+    of the first came after it (the worker applies a run of identical payloads once)."""
+
+    first: datetime
+    last: datetime
+    repeats: int = 0
+
+    @classmethod
+    def once(cls, at: datetime) -> "Seen":
+        return cls(at, at)
+
+
 @transaction.atomic
 def alerts_ingest(
-    *, integration: Integration, notification: Notification, received: Received
+    *, integration: Integration, notification: Notification, seen: Seen
 ) -> AlertGroup | None:
     """Apply one payload: open, update or clear its group and its incident. None when it only
     resolves alerts of no firing group (nothing to do, as PagerDuty answers such a resolve)."""
-    now = timezone.now()
     group = _firing_group(integration, notification.group_key)
     if group is not None:
         _lock_incident(group)
     if group is not None and _fires_anew(group, notification):
-        _close(group, now)  # its incident is over: this firing starts another
+        _close(group, seen.first)  # its incident is over: this firing starts another
         group = None
     if group is None and notification.firing:
-        group = _open(integration, notification, now)
+        group = _open(integration, notification, seen.first)
     if group is not None:
-        _apply(group, notification, now)
-    payload_record(
-        integration=integration, received=received, outcome=PayloadOutcome.ACCEPTED, group=group
-    )
+        _apply(group, notification, seen)
     return group
 
 
 @transaction.atomic
-def alerts_acknowledge(*, integration: Integration, key: str, received: Received) -> None:
+def alerts_acknowledge(*, integration: Integration, key: str) -> AlertGroup | None:
     """The sender acknowledged the group (PagerDuty's `acknowledge`): its new incident is
     acknowledged when someone is assigned (acknowledging needs an assignee); else the
-    timeline says so and it stays new."""
+    timeline says so and it stays new. The group, None when none fires."""
     group = _firing_group(integration, key)
     if group is not None:
         incident = _lock_incident(group)
@@ -127,9 +135,7 @@ def alerts_acknowledge(*, integration: Integration, key: str, received: Received
                 f"Acknowledged in {integration.name}; nobody is assigned, so it stays new",
                 acknowledged=True,
             )
-    payload_record(
-        integration=integration, received=received, outcome=PayloadOutcome.ACCEPTED, group=group
-    )
+    return group
 
 
 def _acknowledged_before(incident: Incident, group: AlertGroup) -> bool:
@@ -281,20 +287,20 @@ def _declare_major(incident: Incident, group: AlertGroup, route: rules.Route) ->
 # --- the alerts -------------------------------------------------------------------------------
 
 
-def _apply(group: AlertGroup, notification: Notification, now) -> None:
+def _apply(group: AlertGroup, notification: Notification, seen: Seen) -> None:
     """Record the payload's alerts, count, and write one timeline line if any alert changed
     status; clear the incident when no alert of the group fires any more."""
-    started, ended = _upsert(group, notification.alerts, now)
+    started, ended = _upsert(group, notification.alerts, seen)
     counts = group.alerts.aggregate(
         alerts=Count("pk"), firing=Count("pk", filter=Q(status=AlertStatus.FIRING))
     )
     group.alert_count, group.firing_count = counts["alerts"], counts["firing"]
-    group.received_count += 1
-    group.last_seen_at = now
+    group.received_count += 1 + seen.repeats
+    group.last_seen_at = seen.last
     clears = group.firing_count == 0 and not notification.truncated
     if clears:
         group.status = AlertStatus.RESOLVED
-        group.resolved_at = now
+        group.resolved_at = seen.first
     group.save(update_fields=GROUP_FIELDS)
     incident = group.incident
     if clears and incident.status in CLEARS_FROM[group.integration.on_clear]:
@@ -305,7 +311,7 @@ def _apply(group: AlertGroup, notification: Notification, now) -> None:
         _line(incident, group, _change_summary(group, started, ended), started, ended)
 
 
-def _upsert(group: AlertGroup, alerts: list[AlertIn], now) -> tuple[list[str], list[str]]:
+def _upsert(group: AlertGroup, alerts: list[AlertIn], seen: Seen) -> tuple[list[str], list[str]]:
     """Create or update the payload's alerts; the fingerprints that started and ended."""
     incoming = {alert.fingerprint: alert for alert in alerts}  # the last one of a key wins
     known = {a.fingerprint: a for a in group.alerts.filter(fingerprint__in=incoming)}
@@ -313,7 +319,7 @@ def _upsert(group: AlertGroup, alerts: list[AlertIn], now) -> tuple[list[str], l
     for fingerprint, alert in incoming.items():
         row = known.get(fingerprint)
         if row is None:
-            row = Alert(group=group, fingerprint=fingerprint, first_seen_at=now)
+            row = Alert(group=group, fingerprint=fingerprint, first_seen_at=seen.first)
             new.append(row)
             if alert.status == AlertStatus.FIRING and group.alert_count:
                 started.append(fingerprint)
@@ -323,13 +329,14 @@ def _upsert(group: AlertGroup, alerts: list[AlertIn], now) -> tuple[list[str], l
         else:
             (started if alert.status == AlertStatus.FIRING else ended).append(fingerprint)
             changed.append(row)
+        row.repeat_count += seen.repeats
         row.status = alert.status
         row.labels = alert.labels or row.labels
         row.annotations = alert.annotations or row.annotations
         row.starts_at = alert.starts_at or row.starts_at
         row.ends_at = alert.ends_at
         row.generator_url = alert.generator_url or row.generator_url
-        row.last_seen_at = now
+        row.last_seen_at = seen.last
     Alert.objects.bulk_create(new)
     _save_alerts(changed)
     return started, ended

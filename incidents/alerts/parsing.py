@@ -251,9 +251,10 @@ class PagerDutyEventSerializer(serializers.Serializer):
         return data
 
 
-def pagerduty_dedup_key(data: dict) -> str:
-    """The event's dedup_key; a trigger without one gets a new one (returned to the sender)."""
-    return data.get("dedup_key") or uuid.uuid4().hex
+def pagerduty_dedup_key(data: dict, given: str = "") -> str:
+    """The event's dedup_key; a trigger without one gets `given` (the key a first reading made
+    up), else a new one (returned to the sender)."""
+    return data.get("dedup_key") or given or uuid.uuid4().hex
 
 
 def pagerduty_notification(data: dict, dedup_key: str) -> Notification:

@@ -1,12 +1,13 @@
-"""A received body read as its integration's kind reads it, and applied: what the endpoints
-(incidents/api/alerts.py) and a replay (incidents/alerts/services.py) share, so a replayed
-payload goes through exactly what a sender's payload goes through."""
+"""A received body read as its integration's kind reads it: what the endpoints
+(incidents/api/alerts.py), a replay (incidents/alerts/services.py) and the worker
+(incidents/alerts/drain.py) share, so every payload is read the same way."""
 
 import hashlib
 import hmac
 import json
+from dataclasses import dataclass
 
-from incidents.alerts import ingest, parsing
+from incidents.alerts import parsing
 from incidents.choices import IntegrationKind
 from incidents.models import Integration
 from itsm.errors import ValidationFailed
@@ -44,7 +45,7 @@ def signed(integration: Integration, headers, body: bytes) -> bool:
     return hmac.compare_digest(given, expected)
 
 
-def notification(integration: Integration, body: bytes) -> parsing.Notification:
+def _notification(integration: Integration, body: bytes) -> parsing.Notification:
     """An Alertmanager, Grafana or generic JSON body as a Notification; ValidationFailed
     naming each bad field."""
     data = _json_or_invalid(body)
@@ -67,30 +68,49 @@ def pagerduty_object(body: bytes) -> dict:
     return data
 
 
-def pagerduty_event(data: dict, integration: Integration) -> tuple[dict, str]:
-    """A PagerDuty event (a JSON object) validated, and its dedup key; ValidationFailed naming
-    each bad field. The routing key may come as a bearer token instead: the integration's."""
+def pagerduty_event(data: dict, integration: Integration, dedup_key: str = "") -> tuple[dict, str]:
+    """A PagerDuty event (a JSON object) validated, and its dedup key (`dedup_key` when the
+    event has none: the one the first reading gave it); ValidationFailed naming each bad
+    field. The routing key may come as a bearer token instead: the integration's."""
     if not data.get("routing_key"):
         data = {**data, "routing_key": integration.key}
     serializer = parsing.PagerDutyEventSerializer(data=data)
     if not serializer.is_valid():
         raise ValidationFailed.for_fields(parsing.flat_errors(serializer.errors))
     event = serializer.validated_data
-    return event, parsing.pagerduty_dedup_key(event)
+    return event, parsing.pagerduty_dedup_key(event, dedup_key)
 
 
-def pagerduty_apply(
-    integration: Integration, event: dict, dedup_key: str, received: ingest.Received
-) -> None:
-    """A validated PagerDuty event applied: acknowledge, or trigger and resolve as alerts."""
+@dataclass(frozen=True)
+class Reading:
+    """A body as its integration reads it: the alerts of one group, or (PagerDuty) the
+    sender's acknowledge of the group."""
+
+    group_key: str
+    notification: parsing.Notification | None = None  # None: an acknowledge
+
+    @property
+    def same_as(self) -> tuple:
+        """What two readings of one group share when the second is a pure repeat of the first
+        (every alert as it was): applying both is applying one and counting the other."""
+        notification = self.notification
+        if notification is None:
+            return ("acknowledge",)
+        alerts = tuple((a.fingerprint, a.status, a.starts_at) for a in notification.alerts)
+        return (alerts, notification.truncated)
+
+
+def read(integration: Integration, body: bytes, group_key: str = "") -> Reading:
+    """An Alertmanager, Grafana, generic or PagerDuty body read; ValidationFailed naming each
+    bad field. `group_key`: a PagerDuty trigger's key when it brought none (the one the first
+    reading made up and answered)."""
+    if integration.kind != IntegrationKind.PAGERDUTY:
+        notification = _notification(integration, body)
+        return Reading(notification.group_key, notification)
+    event, dedup_key = pagerduty_event(pagerduty_object(body), integration, group_key)
     if event["event_action"] == "acknowledge":
-        ingest.alerts_acknowledge(integration=integration, key=dedup_key, received=received)
-    else:
-        ingest.alerts_ingest(
-            integration=integration,
-            notification=parsing.pagerduty_notification(event, dedup_key),
-            received=received,
-        )
+        return Reading(dedup_key)
+    return Reading(dedup_key, parsing.pagerduty_notification(event, dedup_key))
 
 
 def error_text(error: ValidationFailed, kind: str) -> str:
@@ -99,18 +119,3 @@ def error_text(error: ValidationFailed, kind: str) -> str:
     if kind == IntegrationKind.PAGERDUTY:
         return "\n".join(parsing.pagerduty_errors(error.fields)) if error.fields else error.message
     return json.dumps(error.fields) if error.fields else error.message
-
-
-def apply(integration: Integration, received: ingest.Received) -> None:
-    """A kept body applied as its integration's endpoint applies it (the key and the rate
-    limit aside: the integration is known); ValidationFailed when it is refused."""
-    body = received.body.encode()
-    if integration.kind == IntegrationKind.PAGERDUTY:
-        event, dedup_key = pagerduty_event(pagerduty_object(body), integration)
-        pagerduty_apply(integration, event, dedup_key, received)
-    else:
-        ingest.alerts_ingest(
-            integration=integration,
-            notification=notification(integration, body),
-            received=received,
-        )

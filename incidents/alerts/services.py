@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from incidents.alerts import ingest, receive
+from incidents.alerts import drain, ingest, intake, receive
 from incidents.choices import PayloadOutcome
 from incidents.models import Integration, ReceivedPayload
 from incidents.models.alerts import new_integration_key
@@ -38,19 +38,24 @@ def integration_regenerate_key(*, actor, integration: Integration) -> Integratio
     return integration
 
 
-@transaction.atomic
 def received_payload_replay(*, payload: ReceivedPayload, actor) -> ReceivedPayload:
     """Read a kept payload again through its integration's current parsing, mapping and
-    signature, as its endpoint would, and apply it. The outcome is a new payload row whose
-    `replay_of` is the original, which stays as it was. Deduplication applies as to any
-    payload: replaying one twice opens one incident."""
+    signature, as its endpoint would, and apply it as the worker would, at once. The outcome
+    is a new payload row whose `replay_of` is the original, which stays as it was (still
+    `pending` when a worker holds the integration: it applies the replay next).
+    Deduplication applies as to any payload: replaying one twice opens one incident."""
     if actor is not None and not actor.has_perm(REPLAY_PERMISSION):
         raise PermissionDeniedError("You do not have permission to do this.")
-    original = (
-        ReceivedPayload.objects.select_for_update(of=("self",))
-        .select_related("integration__service__owner_team")
-        .get(pk=payload.pk)
-    )
+    replay = _replay_keep(payload)
+    if replay.outcome == PayloadOutcome.PENDING:
+        drain.integration_drain(replay.integration_id)
+    return ReceivedPayload.objects.select_related("group__incident").get(pk=replay.pk)
+
+
+@transaction.atomic
+def _replay_keep(payload: ReceivedPayload) -> ReceivedPayload:
+    """The replay's row: pending, or refused as its endpoint would refuse it."""
+    original = ReceivedPayload.objects.select_related("integration").get(pk=payload.pk)
     integration = original.integration
     received = ingest.Received(body=original.body, headers=original.headers, replay_of=original.pk)
     if not receive.signed(integration, original.headers, original.body.encode()):
@@ -61,12 +66,6 @@ def received_payload_replay(*, payload: ReceivedPayload, actor) -> ReceivedPaylo
             error=BAD_SIGNATURE,
         )
     try:
-        receive.apply(integration, received)
-    except ValidationFailed as error:
-        return ingest.payload_record(
-            integration=integration,
-            received=received,
-            outcome=PayloadOutcome.INVALID,
-            error=receive.error_text(error, integration.kind),
-        )
-    return original.replays.select_related("group__incident").latest("pk")
+        return intake.payload_accept(integration, received)
+    except ValidationFailed:
+        return original.replays.latest("pk")

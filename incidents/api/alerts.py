@@ -4,8 +4,9 @@ integration's key (in the path, or as `Authorization: Bearer <key>`): no session
 These endpoints speak the senders' protocols, not the portal API's, so they are plain views
 outside the OpenAPI schema (docs/alerts.md describes them): the PagerDuty endpoint answers
 exactly as PagerDuty does, and fields a newer sender adds are ignored rather than refused
-(incidents/alerts/parsing.py). Alertmanager retries on 5xx and drops on 4xx: a failure we may
-recover from (the database) stays a 5xx.
+(incidents/alerts/parsing.py). A payload that passes the checks is kept and answered 202 at
+once; the worker applies it (incidents/alerts/intake.py). Alertmanager retries on 5xx and
+drops on 4xx: a failure we may recover from (the database) stays a 5xx.
 """
 
 import hashlib
@@ -17,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 
-from incidents.alerts import ingest, parsing, receive, services
+from incidents.alerts import ingest, intake, parsing, receive, services
 from incidents.choices import IntegrationKind, PayloadOutcome
 from incidents.models import INTEGRATION_KEY_LENGTH, RATE_LIMIT_WINDOW, Integration, Service
 from incidents.models.alerts import SENDER_PATHS
@@ -132,27 +133,10 @@ class AlertmanagerReceiver(_Receiver):
             )
             return _error(401, "not_authenticated", "The signature does not match the body.")
         try:
-            group = ingest.alerts_ingest(
-                integration=integration,
-                notification=receive.notification(integration, request.body),
-                received=received,
-            )
+            payload = intake.payload_accept(integration, received)
         except ValidationFailed as error:
-            ingest.payload_record(
-                integration=integration,
-                received=received,
-                outcome=PayloadOutcome.INVALID,
-                error=receive.error_text(error, integration.kind),
-            )
             return JsonResponse(error.as_dict(), status=400)
-        return JsonResponse(
-            {
-                "status": "accepted",
-                "incident": group.incident.number if group else None,
-                "alerts": group.alert_count if group else 0,
-                "firing": group.firing_count if group else 0,
-            }
-        )
+        return JsonResponse({"status": "accepted", "payload": payload.pk}, status=202)
 
 
 class GenericReceiver(AlertmanagerReceiver):
@@ -202,23 +186,13 @@ class PagerDutyReceiver(_Receiver):
         if throttled is not None:
             return throttled
         try:
-            event, dedup_key = receive.pagerduty_event(data, integration)
-            receive.pagerduty_apply(integration, event, dedup_key, received)
+            payload = intake.payload_accept(integration, received)
         except ValidationFailed as error:
-            return self._invalid(integration, received, parsing.pagerduty_errors(error.fields))
+            return _pagerduty_invalid(parsing.pagerduty_errors(error.fields))
         return JsonResponse(
-            {"status": "success", "message": "Event processed", "dedup_key": dedup_key},
+            {"status": "success", "message": "Event processed", "dedup_key": payload.group_key},
             status=202,
         )
-
-    def _invalid(self, integration, received, errors: list[str]) -> JsonResponse:
-        ingest.payload_record(
-            integration=integration,
-            received=received,
-            outcome=PayloadOutcome.INVALID,
-            error="\n".join(errors),
-        )
-        return _pagerduty_invalid(errors)
 
 
 # --- integrations (the portal's API) -----------------------------------------------------------

@@ -249,7 +249,8 @@ class Alert(models.Model):
 
 
 class ReceivedPayload(models.Model):
-    """A payload as an integration received it, kept RECEIVED_PAYLOAD_DAYS days."""
+    """A payload as an integration received it, kept RECEIVED_PAYLOAD_DAYS days. A pending one
+    is the worker's to apply (incidents/alerts/drain.py), in the order of its primary key."""
 
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="payloads")
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -257,6 +258,12 @@ class ReceivedPayload(models.Model):
     headers = models.JSONField(default=dict, blank=True)
     outcome = models.CharField(max_length=20, choices=PayloadOutcome.choices)
     error = models.TextField(blank=True)
+    group_key = models.CharField(
+        max_length=GROUP_KEY_MAX_LENGTH,
+        blank=True,
+        help_text="The group it names (Alertmanager's groupKey, PagerDuty's dedup_key, or the "
+        "key PagerDuty's answer gave a trigger that had none).",
+    )
     group = models.ForeignKey(
         AlertGroup, on_delete=models.SET_NULL, null=True, blank=True, related_name="payloads"
     )
@@ -271,6 +278,14 @@ class ReceivedPayload(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        indexes = [
+            # The worker's queue: what is pending, per integration, in order of arrival.
+            models.Index(
+                fields=["integration", "id"],
+                name="received_payload_pending_idx",
+                condition=models.Q(outcome=PayloadOutcome.PENDING),
+            )
+        ]
 
     def __str__(self):
         return f"{self.integration} {self.received_at:%Y-%m-%d %H:%M:%S} {self.outcome}"

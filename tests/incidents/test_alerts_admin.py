@@ -106,7 +106,7 @@ def test_regenerating_the_key_retires_the_old_one(as_manager, client, fired):
     assert fired.key != old and len(fired.key) == 32
     firing = payload("alertmanager_firing")
     assert post(client, f"/api/alerts/alertmanager/{old}/", firing).status_code == 404
-    assert post(client, f"/api/alerts/alertmanager/{fired.key}/", firing).status_code == 200
+    assert post(client, f"/api/alerts/alertmanager/{fired.key}/", firing).status_code == 202
 
 
 def test_received_payloads_are_listed_and_shown_escaped_and_pretty(

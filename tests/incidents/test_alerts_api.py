@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.utils import timezone
 
 from incidents.alerts import ingest
 from incidents.alerts.parsing import AlertIn, Notification
@@ -37,7 +38,7 @@ def _fire(integration, key: str, *, alerts: int = 1, status: str = "firing") -> 
     return ingest.alerts_ingest(
         integration=integration,
         notification=notification,
-        received=ingest.Received(body="{}", headers={}),
+        seen=ingest.Seen.once(timezone.now()),
     )
 
 

@@ -8,7 +8,7 @@ from incidents.choices import IncidentStatus, PayloadOutcome, ResolutionCode
 from incidents.models import AlertGroup, Incident, ReceivedPayload
 from itsm.errors import ValidationFailed
 from tests.conftest import api_error
-from tests.incidents.alert_payloads import post
+from tests.incidents.alert_payloads import incident_of, post
 
 MAPPING = {
     "title_path": "check.name",
@@ -41,21 +41,18 @@ def url(generic):
 def test_firing_then_resolved_is_one_incident_auto_resolved(client, url):
     response = post(client, url, _body())
 
-    assert response.status_code == 200, response.content
+    assert response.status_code == 202, response.content
     incident = Incident.objects.get()
-    assert response.json() == {
-        "status": "accepted",
-        "incident": incident.number,
-        "alerts": 1,
-        "firing": 1,
-    }
+    assert incident_of(response) == incident
+    assert (AlertGroup.objects.get().alert_count, AlertGroup.objects.get().firing_count) == (1, 1)
     assert incident.title == "Disk almost full on db-1"
     assert incident.priority == "P1"  # level "critical"
     assert AlertGroup.objects.get().key == "4711"
 
     post(client, url, _body())  # a repeat
     assert Incident.objects.count() == 1
-    assert post(client, url, _body(state="recovered")).json()["firing"] == 0
+    assert post(client, url, _body(state="recovered")).status_code == 202
+    assert AlertGroup.objects.get().firing_count == 0
     incident.refresh_from_db()
     assert incident.status == IncidentStatus.RESOLVED
     assert incident.resolution_code == ResolutionCode.AUTO_RESOLVED
@@ -72,16 +69,16 @@ def test_without_a_severity_or_a_condition_every_payload_fires_at_p3(client, mak
     url = f"/api/alerts/generic/{integration.key}/"
     body = {"title": "Queue backing up", "alerts": [{"id": "q1"}], "state": "ok"}
 
-    assert post(client, url, body).status_code == 200
+    assert post(client, url, body).status_code == 202
     incident = Incident.objects.get()
     assert (incident.priority, incident.status) == ("P3", IncidentStatus.NEW)
 
 
 def test_the_key_may_be_a_bearer_token_and_the_slash_is_optional(client, generic, url):
     auth = {"HTTP_AUTHORIZATION": f"Bearer {generic.key}"}
-    assert post(client, "/api/alerts/generic/", _body(), **auth).status_code == 200
-    assert post(client, "/api/alerts/generic", _body(), **auth).status_code == 200
-    assert post(client, url.rstrip("/"), _body()).status_code == 200
+    assert post(client, "/api/alerts/generic/", _body(), **auth).status_code == 202
+    assert post(client, "/api/alerts/generic", _body(), **auth).status_code == 202
+    assert post(client, url.rstrip("/"), _body()).status_code == 202
     assert AlertGroup.objects.get().received_count == 3
 
 

@@ -30,7 +30,7 @@ def grafana(make_integration):
 
 def test_firing_then_resolved_is_one_incident_auto_resolved(client, grafana):
     url = f"/api/alerts/grafana/{grafana.key}/"
-    assert post(client, url, FIRING).status_code == 200
+    assert post(client, url, FIRING).status_code == 202
     incident = Incident.objects.get()
     assert incident.priority == "P3"  # severity="warning"
     assert incident.title == "Payment API p95 latency above 5 s"
@@ -39,7 +39,7 @@ def test_firing_then_resolved_is_one_incident_auto_resolved(client, grafana):
     assert alert.fingerprint == "7c2e5b91d04a3f68"
     assert alert.starts_at.isoformat() == "2026-12-03T08:50:00+00:00"
 
-    assert post(client, url, RESOLVED).status_code == 200
+    assert post(client, url, RESOLVED).status_code == 202
     incident.refresh_from_db()
     assert incident.status == IncidentStatus.RESOLVED
     assert incident.resolution_code == ResolutionCode.AUTO_RESOLVED
@@ -49,7 +49,7 @@ def test_firing_then_resolved_is_one_incident_auto_resolved(client, grafana):
 def test_a_signed_integration_takes_the_right_signature(client, make_integration):
     signed = make_integration("grafana", signature_header=HEADER, signature_secret=SECRET)
     text, headers = _signed(FIRING)
-    assert post(client, f"/api/alerts/grafana/{signed.key}/", text, **headers).status_code == 200
+    assert post(client, f"/api/alerts/grafana/{signed.key}/", text, **headers).status_code == 202
     assert Incident.objects.count() == 1
     kept = ReceivedPayload.objects.get()
     assert kept.headers[HEADER] == headers["HTTP_X_GRAFANA_ALERTING_SIGNATURE"]

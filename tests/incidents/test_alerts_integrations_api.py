@@ -46,7 +46,7 @@ def test_the_url_works_with_the_key_it_gives(api, client, manager, service):
         format="json",
     )
     url = created.json()["url"].removeprefix("http://testserver")
-    assert post(client, url, payload("alertmanager_firing")).status_code == 200
+    assert post(client, url, payload("alertmanager_firing")).status_code == 202
 
 
 def test_keys_differ(make_integration):

@@ -26,7 +26,7 @@ def _page(signed_in, user, incident) -> str:
 def _firing(client, integration, **alert_changes) -> AlertGroup:
     body = payload("alertmanager_firing")
     body["alerts"][0] = {**body["alerts"][0], **alert_changes}
-    assert post(client, f"/api/alerts/alertmanager/{integration.key}/", body).status_code == 200
+    assert post(client, f"/api/alerts/alertmanager/{integration.key}/", body).status_code == 202
     return AlertGroup.objects.get()
 
 

@@ -20,8 +20,8 @@ def test_over_the_limit_is_429_and_changes_nothing(client, make_integration):
     integration = make_integration(rate_limit=2)
     url = f"/api/alerts/alertmanager/{integration.key}/"
     with time_machine.travel(START, tick=False):
-        assert post(client, url, payload("alertmanager_firing")).status_code == 200
-        assert post(client, url, payload("alertmanager_firing")).status_code == 200
+        assert post(client, url, payload("alertmanager_firing")).status_code == 202
+        assert post(client, url, payload("alertmanager_firing")).status_code == 202
         response = post(client, url, payload("alertmanager_resolved"))
 
     api_error(response, 429, "throttled")
@@ -37,13 +37,13 @@ def test_the_next_window_takes_requests_again(client, make_integration):
     integration = make_integration(rate_limit=1)
     url = f"/api/alerts/alertmanager/{integration.key}/"
     with time_machine.travel(START, tick=False) as traveller:
-        assert post(client, url, payload("alertmanager_firing")).status_code == 200
+        assert post(client, url, payload("alertmanager_firing")).status_code == 202
         traveller.shift(240)
         response = post(client, url, payload("alertmanager_firing"))
         assert response.status_code == 429
         assert response["Retry-After"] == "60"
         traveller.shift(60)
-        assert post(client, url, payload("alertmanager_firing")).status_code == 200
+        assert post(client, url, payload("alertmanager_firing")).status_code == 202
 
 
 def test_each_integration_has_its_own_limit(client, make_integration):
@@ -52,7 +52,7 @@ def test_each_integration_has_its_own_limit(client, make_integration):
     with time_machine.travel(START, tick=False):
         for integration in (first, second):
             url = f"/api/alerts/alertmanager/{integration.key}/"
-            assert post(client, url, payload("alertmanager_firing")).status_code == 200
+            assert post(client, url, payload("alertmanager_firing")).status_code == 202
 
 
 def test_pagerduty_answers_its_own_429(client, make_integration):

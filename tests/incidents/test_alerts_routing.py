@@ -9,7 +9,7 @@ from incidents.alerts import matchers
 from incidents.choices import EventType, IntegrationKind
 from incidents.models import Incident, RoutingRule
 from tests.factories import ServiceFactory, TeamFactory
-from tests.incidents.alert_payloads import payload, post
+from tests.incidents.alert_payloads import incident_of, payload, post
 
 FIRING = payload("alertmanager_firing")  # severity="critical", job="checkout"
 
@@ -31,8 +31,8 @@ def identity_team(db):
 
 def _fire(client, integration, body=FIRING) -> Incident:
     response = post(client, f"/api/alerts/alertmanager/{integration.key}/", body)
-    assert response.status_code == 200, response.content
-    return Incident.objects.get(number=response.json()["incident"])
+    assert response.status_code == 202, response.content
+    return incident_of(response)
 
 
 def _rule(name, matchers_="", **fields) -> RoutingRule:

@@ -9,7 +9,7 @@ from incidents.choices import EventType, IntegrationKind
 from incidents.models import Incident, RoutingRule
 from itsm.models import Notification
 from tests.factories import ServiceFactory
-from tests.incidents.alert_payloads import payload, post
+from tests.incidents.alert_payloads import incident_of, payload, post
 from warroom import rules
 from warroom.choices import DeclarationTrigger
 from warroom.models import DeclarationRule, MajorIncident
@@ -43,8 +43,8 @@ def _fire(client, make_integration) -> Incident:
     response = post(
         client, f"/api/alerts/alertmanager/{integration.key}/", payload("alertmanager_firing")
     )
-    assert response.status_code == 200, response.content
-    return Incident.objects.get(number=response.json()["incident"])
+    assert response.status_code == 202, response.content
+    return incident_of(response)
 
 
 def test_the_rule_declares_and_pages_the_fallback_manager(
@@ -77,7 +77,7 @@ def test_repeats_declare_nothing_more(client, make_integration, sev1_rule):
     integration = make_integration()
     url = f"/api/alerts/alertmanager/{integration.key}/"
     for _ in range(3):
-        assert post(client, url, payload("alertmanager_firing")).status_code == 200
+        assert post(client, url, payload("alertmanager_firing")).status_code == 202
 
     assert MajorIncident.objects.count() == 1
 
