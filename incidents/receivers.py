@@ -1,12 +1,21 @@
-"""Receivers of the itsm package's signals: a notification about an incident (its context names
-the incident) is written on that incident's timeline once it is sent or has finally failed."""
+"""Receivers: a notification about an incident (its context names the incident) is written on
+that incident's timeline once it is sent or has finally failed (the itsm package's signals);
+an integration saved or deleted is forgotten by this process's key lookup."""
 
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from incidents import services
+from incidents.alerts import intake
 from incidents.choices import EventType
-from incidents.models import Incident
+from incidents.models import Incident, Integration
 from itsm.signals import notification_failed, notification_sent
+
+
+@receiver(post_save, sender=Integration, dispatch_uid="incidents.integration_saved")
+@receiver(post_delete, sender=Integration, dispatch_uid="incidents.integration_deleted")
+def forget_integrations(sender, **kwargs):
+    intake.integrations_forget()
 
 
 @receiver(notification_sent, dispatch_uid="incidents.notification_sent")

@@ -1,7 +1,8 @@
-"""A Redis cache backend for hot paths (settings.CACHES["status"]): Django's, with one redis-py
-client per connection pool instead of one per call. Django builds a `redis.Redis` for every
-cache operation, and with redis-py 8 that takes about 0.1 ms, more than the round trip to a
-local Redis; the client is thread-safe, so one serves every thread of a process."""
+"""The Redis cache backend of settings.CACHES (the default cache and the status page's):
+Django's, with one redis-py client per connection pool instead of one per call. Django builds
+a `redis.Redis` for every cache operation, and with redis-py 8 that takes about 0.1 ms, more
+than the round trip to a local Redis; the client is thread-safe, so one serves every thread
+of a process."""
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 

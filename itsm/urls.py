@@ -11,6 +11,8 @@ admin.site.site_header = "ITSM portal administration"
 admin.site.site_title = "ITSM portal"
 
 urlpatterns = [
+    # Monitoring senders first: an alert storm resolves its paths among the first patterns.
+    path("api/alerts/", include("incidents.api.urls_senders")),
     path("healthz/live", health.live, name="healthz-live"),
     path("healthz/ready", health.ready, name="healthz-ready"),
     path("metrics", metrics.metrics, name="metrics"),

@@ -9,15 +9,17 @@ is queued and has not started yet. When Redis or the broker fails, the payload s
 and the drain that django-q2's schedule runs every minute applies it (late, not lost).
 """
 
+import hashlib
 import logging
+import time
 
 from django.core.cache import cache
 from django.db import transaction
 from django_q.tasks import async_task
 
 from incidents.alerts import ingest, receive
-from incidents.choices import PayloadOutcome
-from incidents.models import Integration, ReceivedPayload
+from incidents.choices import IntegrationKind, PayloadOutcome
+from incidents.models import INTEGRATION_KEY_LENGTH, Integration, ReceivedPayload
 from itsm.errors import ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -26,6 +28,40 @@ DRAIN_TASK = "incidents.alerts.drain.payloads_drain"
 WAKE_KEY = "alerts:drain-queued"
 # A queued drain that never started (its worker died) stops holding back new wakes after this.
 WAKE_SECONDS = 30
+# Every payload names its integration by key, and integrations change rarely: each process
+# keeps the ones it looked up this long. A change saved in a process clears its copies at once
+# (incidents/receivers.py); the other processes see it within these seconds (a deactivated or
+# regenerated key answers 404 from then on). Unknown keys are not kept: no sender can fill it.
+KEY_CACHE_SECONDS = 5.0
+_by_key: dict[tuple[str, str], tuple[float, Integration]] = {}
+# The group keys of the last bodies each process read, by integration and the body's hash.
+READ_LATELY_SIZE = 4096
+_read_lately: dict[tuple[int, bytes], str] = {}
+
+
+def integration_for_key(key: str, kind: str) -> Integration | None:
+    """The active integration of this kind and key, its service and team loaded."""
+    if not key or len(key) != INTEGRATION_KEY_LENGTH or not key.isalnum():
+        return None
+    now = time.monotonic()
+    kept = _by_key.get((key, kind))
+    if kept is not None and kept[0] > now:
+        return kept[1]
+    integration = (
+        Integration.objects.select_related("service__owner_team")
+        .filter(key=key, kind=kind, active=True)
+        .first()
+    )
+    if integration is not None:
+        _by_key[(key, kind)] = (now + KEY_CACHE_SECONDS, integration)
+    return integration
+
+
+def integrations_forget() -> None:
+    """Drop this process's copies and readings (an integration was saved or deleted: its
+    mapping may have changed)."""
+    _by_key.clear()
+    _read_lately.clear()
 
 
 def payload_accept(integration: Integration, received: ingest.Received) -> ReceivedPayload:
@@ -33,7 +69,7 @@ def payload_accept(integration: Integration, received: ingest.Received) -> Recei
     woken once the row commits. ValidationFailed (the payload kept as invalid) when it does
     not read."""
     try:
-        reading = receive.read(integration, received.body.encode())
+        group_key = _group_key(integration, received.body)
     except ValidationFailed as error:
         ingest.payload_record(
             integration=integration,
@@ -46,10 +82,27 @@ def payload_accept(integration: Integration, received: ingest.Received) -> Recei
         integration=integration,
         received=received,
         outcome=PayloadOutcome.PENDING,
-        group_key=reading.group_key,
+        group_key=group_key,
     )
     transaction.on_commit(drain_wake, robust=True)
     return payload
+
+
+def _group_key(integration: Integration, body: str) -> str:
+    """The group the body names once it is read (ValidationFailed when it does not read), or
+    what this process found when it read the same body lately: a storm is mostly repeats, and
+    validating a body costs more than keeping it. PagerDuty's are read each time (a trigger
+    without a dedup_key gets a new one)."""
+    if integration.kind == IntegrationKind.PAGERDUTY:
+        return receive.read(integration, body.encode()).group_key
+    key = (integration.pk, hashlib.blake2b(body.encode(), digest_size=16).digest())
+    group_key = _read_lately.get(key)
+    if group_key is None:
+        group_key = receive.read(integration, body.encode()).group_key
+        if len(_read_lately) >= READ_LATELY_SIZE:
+            del _read_lately[next(iter(_read_lately))]  # the oldest
+        _read_lately[key] = group_key
+    return group_key
 
 
 def drain_wake() -> None:

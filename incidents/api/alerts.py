@@ -20,7 +20,7 @@ from rest_framework import mixins, serializers, viewsets
 
 from incidents.alerts import ingest, intake, parsing, receive, services
 from incidents.choices import IntegrationKind, PayloadOutcome
-from incidents.models import INTEGRATION_KEY_LENGTH, RATE_LIMIT_WINDOW, Integration, Service
+from incidents.models import RATE_LIMIT_WINDOW, Integration, Service
 from incidents.models.alerts import SENDER_PATHS
 from itsm.api import throttle
 from itsm.api.fields import TextLookupField
@@ -52,16 +52,6 @@ def _error(status: int, code: str, message: str, fields: dict | None = None) -> 
 def _bearer(request) -> str:
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
     return value.strip() if scheme.lower() == "bearer" else ""
-
-
-def _integration(key: str, kind: str) -> Integration | None:
-    if not key or len(key) != INTEGRATION_KEY_LENGTH or not key.isalnum():
-        return None
-    return (
-        Integration.objects.select_related("service__owner_team")
-        .filter(key=key, kind=kind, active=True)
-        .first()
-    )
 
 
 def _too_big(request) -> bool:
@@ -118,7 +108,7 @@ class AlertmanagerReceiver(_Receiver):
     def post(self, request, key: str = ""):
         if _too_big(request):
             return _error(413, "too_large", f"The body is over {MAX_BODY} bytes.")
-        integration = _integration(key or _bearer(request), self.kind)
+        integration = intake.integration_for_key(key or _bearer(request), self.kind)
         if integration is None:
             return _error(404, "not_found", "No integration has this key.")
         if len(request.body) > MAX_BODY:
@@ -178,7 +168,7 @@ class PagerDutyReceiver(_Receiver):
             return _pagerduty_invalid(["'routing_key' this field is required."])
         if not isinstance(key, str):
             return _pagerduty_invalid(["'routing_key' must be a string."])
-        integration = _integration(key, IntegrationKind.PAGERDUTY)
+        integration = intake.integration_for_key(key, IntegrationKind.PAGERDUTY)
         if integration is None:
             return _pagerduty_invalid(["Unknown routing key"], status=404)
         received = _received(request, integration)

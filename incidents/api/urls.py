@@ -1,14 +1,7 @@
-from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
 from incidents.api.alert_groups import AlertGroupViewSet, ReceivedPayloadViewSet
-from incidents.api.alerts import (
-    AlertmanagerReceiver,
-    GenericReceiver,
-    GrafanaReceiver,
-    IntegrationViewSet,
-    PagerDutyReceiver,
-)
+from incidents.api.alerts import IntegrationViewSet
 from incidents.api.oncall import (
     EscalationPolicyViewSet,
     IncidentEscalationViewSet,
@@ -35,16 +28,4 @@ router.register(
     basename="incident-escalation",
 )
 
-KEY = r"(?P<key>[0-9A-Za-z]+)"
-
-urlpatterns = [
-    *router.urls,
-    re_path(rf"^alerts/alertmanager/{KEY}/$", AlertmanagerReceiver.as_view(), name="alerts-am"),
-    path("alerts/alertmanager/", AlertmanagerReceiver.as_view(), name="alerts-am-bearer"),
-    re_path(rf"^alerts/grafana/{KEY}/$", GrafanaReceiver.as_view(), name="alerts-grafana"),
-    path("alerts/grafana/", GrafanaReceiver.as_view(), name="alerts-grafana-bearer"),
-    re_path(rf"^alerts/generic/{KEY}/$", GenericReceiver.as_view(), name="alerts-generic"),
-    path("alerts/generic/", GenericReceiver.as_view(), name="alerts-generic-bearer"),
-    # PagerDuty's own path, without the slash (the slash middleware takes it with one too).
-    path("alerts/v2/enqueue", PagerDutyReceiver.as_view(), name="alerts-pagerduty"),
-]
+urlpatterns = router.urls
