@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 BATCH_SECONDS = 1.0
+READINGS_KEPT = 4096
 
 
 def payloads_drain() -> int:
@@ -50,8 +51,9 @@ def integration_drain(integration_id: int) -> int | None:
     """Apply the integration's pending payloads until none is left; how many. None when
     another drainer holds the integration."""
     applied = 0
+    readings: dict[tuple, receive.Reading] = {}  # a storm repeats bodies: each is read once
     while True:
-        count = _batch_apply(integration_id)
+        count = _batch_apply(integration_id, readings)
         if count is None:
             return applied or None
         applied += count
@@ -73,9 +75,9 @@ def _pending_integrations() -> list[int]:
 
 
 @transaction.atomic
-def _batch_apply(integration_id: int) -> int | None:
+def _batch_apply(integration_id: int, readings: dict) -> int | None:
     """One batch of the integration's pending payloads applied; how many. None when another
-    drainer holds the integration."""
+    drainer holds the integration. `readings`: the bodies read so far by this drain."""
     integration = (
         Integration.objects.select_for_update(of=("self",), no_key=True, skip_locked=True)
         .select_related("service__owner_team")
@@ -87,7 +89,7 @@ def _batch_apply(integration_id: int) -> int | None:
     payloads = list(_pending(integration_id)[:BATCH_SIZE])
     stop_at = time.monotonic() + BATCH_SECONDS
     applied = 0
-    for run in _runs(integration, payloads):
+    for run in _runs(integration, payloads, readings):
         _run_apply(integration, run)
         applied += len(run.payloads)
         if time.monotonic() > stop_at:
@@ -109,10 +111,9 @@ class Run:
         return ingest.Seen(first, last, repeats=len(self.payloads) - 1)
 
 
-def _runs(integration: Integration, payloads: list[ReceivedPayload]) -> list[Run]:
+def _runs(integration: Integration, payloads: list[ReceivedPayload], readings: dict) -> list[Run]:
     """The batch as runs, each group's in order (groups in the order they first came); a
     payload that no longer reads (its integration's mapping changed) is kept invalid."""
-    readings: dict[tuple, receive.Reading] = {}  # a storm repeats bodies: each is read once
     by_group: dict[str, list[Run]] = {}
     for payload in payloads:
         try:
@@ -131,6 +132,8 @@ def _runs(integration: Integration, payloads: list[ReceivedPayload]) -> list[Run
 
 def _reading(integration: Integration, payload: ReceivedPayload, readings: dict):
     key = (payload.body, payload.group_key)
+    if key not in readings and len(readings) >= READINGS_KEPT:
+        readings.clear()  # a long storm of distinct bodies: memory stays bounded
     if key not in readings:
         readings[key] = receive.read(integration, payload.body.encode(), payload.group_key)
     return readings[key]
