@@ -31,28 +31,34 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 BATCH_SECONDS = 1.0
+# A drain's share of the worker before it hands over to the next (Q_CLUSTER's timeout is 60 s).
+DRAIN_SECONDS = 20.0
 READINGS_KEPT = 4096
 
 
 def payloads_drain() -> int:
     """The worker's task (queued by intake, and every minute by a django-q2 schedule): apply
-    every pending payload; how many this run applied."""
+    every pending payload; how many this run applied. A run stops after DRAIN_SECONDS, well
+    within the worker's task timeout, and queues the next one for what is left."""
     intake.drain_rearm()
+    until = time.monotonic() + DRAIN_SECONDS
     applied = 0
-    while pending := _pending_integrations():
-        drained = [integration_drain(integration_id) for integration_id in pending]
+    while (pending := _pending_integrations()) and time.monotonic() < until:
+        drained = [integration_drain(integration_id, until=until) for integration_id in pending]
         applied += sum(count for count in drained if count)
         if all(count is None for count in drained):
-            break  # every one is another drainer's, which goes on until it is done
+            return applied  # every one is another drainer's, which goes on until it is done
+    if pending:
+        intake.drain_wake()
     return applied
 
 
-def integration_drain(integration_id: int) -> int | None:
-    """Apply the integration's pending payloads until none is left; how many. None when
-    another drainer holds the integration."""
+def integration_drain(integration_id: int, *, until: float) -> int | None:
+    """Apply the integration's pending payloads until none is left or the monotonic clock
+    passes `until`; how many. None when another drainer holds the integration."""
     applied = 0
     readings: dict[tuple, receive.Reading] = {}  # a storm repeats bodies: each is read once
-    while True:
+    while time.monotonic() < until:
         count = _batch_apply(integration_id, readings)
         if count is None:
             return applied or None
@@ -60,7 +66,8 @@ def integration_drain(integration_id: int) -> int | None:
         # Empty, and still empty now the lock is released: a payload that committed while
         # this drainer held the lock, and whose drain skipped it, is not left behind.
         if count == 0 and not _pending(integration_id).exists():
-            return applied
+            break
+    return applied
 
 
 def _pending(integration_id: int):

@@ -1,5 +1,7 @@
 """Integrations and received payloads: the writes the API and the admin make."""
 
+import time
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -12,6 +14,9 @@ from itsm.errors import PermissionDeniedError, ValidationFailed
 # Replaying is fixing an integration's mapping and running what it refused: its managers'.
 REPLAY_PERMISSION = "incidents.change_integration"
 BAD_SIGNATURE = "The signature does not match the body."
+# How long a replay applies its integration's pending payloads (its own is the newest) before
+# it answers with its replay still pending, for the worker.
+REPLAY_SECONDS = 5.0
 
 
 @transaction.atomic
@@ -48,7 +53,7 @@ def received_payload_replay(*, payload: ReceivedPayload, actor) -> ReceivedPaylo
         raise PermissionDeniedError("You do not have permission to do this.")
     replay = _replay_keep(payload)
     if replay.outcome == PayloadOutcome.PENDING:
-        drain.integration_drain(replay.integration_id)
+        drain.integration_drain(replay.integration_id, until=time.monotonic() + REPLAY_SECONDS)
     return ReceivedPayload.objects.select_related("group__incident").get(pk=replay.pk)
 
 

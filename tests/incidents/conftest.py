@@ -2,6 +2,7 @@
 
 import pytest
 
+from incidents.alerts import intake
 from incidents.alerts.services import integration_create
 from incidents.choices import IntegrationKind
 
@@ -15,3 +16,13 @@ def make_integration(service):
         return integration_create(actor=None, kind=kind, service=service, **fields)
 
     return make
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """The alert drains the web queues for the worker, kept here instead of run inline."""
+    tasks = []
+    monkeypatch.setattr(intake, "async_task", lambda *args: tasks.append(args))
+    intake.drain_rearm()
+    yield tasks
+    intake.drain_rearm()

@@ -18,16 +18,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def queued(monkeypatch):
-    """The tasks the web queues for the worker, kept here instead of run inline."""
-    tasks = []
-    monkeypatch.setattr(intake, "async_task", lambda *args: tasks.append(args))
-    intake.drain_rearm()
-    yield tasks
-    intake.drain_rearm()
-
-
 def test_fifty_concurrent_identical_alerts_open_one_incident_and_one_page(make_integration, queued):
     integration = make_integration()
     url = f"/api/alerts/alertmanager/{integration.key}/"

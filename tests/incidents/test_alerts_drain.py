@@ -7,7 +7,7 @@ import time_machine
 from django.utils import timezone
 from django_q.models import Schedule
 
-from incidents.alerts import ingest, intake
+from incidents.alerts import drain, ingest, intake
 from incidents.alerts.drain import payloads_drain
 from incidents.choices import AlertStatus, IncidentStatus, PayloadOutcome
 from incidents.models import Alert, AlertGroup, Incident, ReceivedPayload
@@ -125,3 +125,19 @@ def test_a_wake_that_cannot_be_queued_loses_nothing(
     # ...and the drain django-q2 runs every minute applies what is pending.
     assert payloads_drain() == 1
     assert Incident.objects.count() == 1
+
+
+def test_a_drain_out_of_time_leaves_the_rest_to_the_next_one_it_queues(
+    client, url, monkeypatch, queued
+):
+    for _ in range(3):
+        send(client, url, FIRING)
+    monkeypatch.setattr(drain, "DRAIN_SECONDS", 0)
+
+    assert payloads_drain() == 0
+    assert queued == [(intake.DRAIN_TASK,)]
+    assert _outcomes() == [PayloadOutcome.PENDING] * 3
+
+    monkeypatch.setattr(drain, "DRAIN_SECONDS", 20)
+    assert payloads_drain() == 3
+    assert _outcomes() == [PayloadOutcome.ACCEPTED] * 3
