@@ -107,6 +107,7 @@ class RoutingRuleAdmin(admin.ModelAdmin):
 class ReceivedPayloadAdmin(ReadOnlyRecords, admin.ModelAdmin):
     list_display = ("received_at", "integration", "outcome", "group")
     list_filter = ("outcome", "integration")
+    search_fields = ("group_key",)
     list_select_related = ("integration", "group__integration")
     date_hierarchy = "received_at"
     fields = (
@@ -114,6 +115,7 @@ class ReceivedPayloadAdmin(ReadOnlyRecords, admin.ModelAdmin):
         "received_at",
         "outcome",
         "error",
+        "group_key",
         "group",
         "replay_of",
         "headers",
@@ -151,6 +153,12 @@ class ReceivedPayloadAdmin(ReadOnlyRecords, admin.ModelAdmin):
 
 
 def _replay_message(payload: ReceivedPayload, replayed: ReceivedPayload) -> tuple[str, str]:
+    if replayed.outcome == PayloadOutcome.PENDING:
+        return (
+            f"Payload #{payload.pk} replayed as #{replayed.pk}: pending, the worker applying "
+            f"this integration's payloads applies it next.",
+            messages.INFO,
+        )
     if replayed.outcome != PayloadOutcome.ACCEPTED:
         reason = replayed.error or replayed.get_outcome_display()
         return f"Payload #{payload.pk} was refused again: {reason}", messages.ERROR

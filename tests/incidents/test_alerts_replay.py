@@ -8,6 +8,7 @@ import json
 import pytest
 from django.urls import reverse
 
+from incidents.alerts import drain
 from incidents.alerts.services import received_payload_replay
 from incidents.choices import PayloadOutcome
 from incidents.models import Incident, ReceivedPayload
@@ -70,6 +71,23 @@ def test_a_replayed_alertmanager_payload_is_a_repeat(client, make_integration, m
     assert replayed.outcome == PayloadOutcome.ACCEPTED
     assert Incident.objects.count() == 1
     assert replayed.group.received_count == 2
+
+
+def test_a_replay_while_a_worker_holds_the_integration_waits_for_that_worker(
+    client, make_integration, manager, monkeypatch
+):
+    integration = make_integration()
+    post(client, f"/api/alerts/alertmanager/{integration.key}/", payload("alertmanager_firing"))
+    kept = ReceivedPayload.objects.get()
+    monkeypatch.setattr(drain, "_batch_apply", lambda *args: None)  # another drainer holds it
+
+    replayed = received_payload_replay(payload=kept, actor=manager)
+
+    assert (replayed.outcome, replayed.replay_of) == (PayloadOutcome.PENDING, kept)
+    monkeypatch.undo()
+    assert drain.payloads_drain() == 1  # the worker's next drain applies it
+    replayed.refresh_from_db()
+    assert replayed.outcome == PayloadOutcome.ACCEPTED
 
 
 def test_a_pagerduty_payload_is_replayed_as_its_endpoint_reads_it(
