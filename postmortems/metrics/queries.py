@@ -32,7 +32,7 @@ SLICES = {
     "source": "source",
 }
 # The same from the rollup row (which copies the incident's other fields).
-ROLLUP_SLICES = {**SLICES, "service": "incident__services__slug"}
+ROLLUP_SLICES = {**SLICES, "service": "service_links__service__slug"}
 
 
 @dataclass(frozen=True)

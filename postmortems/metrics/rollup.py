@@ -92,16 +92,16 @@ def followers(ids: list[int]) -> set[int]:
 def refresh_changed(since: datetime) -> int:
     """Repair: refresh, in batches, the incidents without a rollup row, and those changed
     since `since` (their row, a timeline event or an alert group) with their followers."""
-    missing = Incident.objects.filter(metric_rollup__isnull=True)
+    missing = Incident.objects.filter(metric_rollup__isnull=True).values_list("pk", flat=True)
     changed = Incident.objects.filter(
         Q(updated_at__gte=since)
         | Q(pk__in=IncidentEvent.objects.filter(at__gte=since).values("incident_id"))
         | Q(pk__in=AlertGroup.objects.filter(first_seen_at__gte=since).values("incident_id"))
     ).exclude(metric_rollup__isnull=True)
-    by_time = ("created_at", "pk")  # a batch of neighbours: a narrow window to search
-    return _in_batches(missing.values_list("pk", flat=True), rollup_refresh) + _in_batches(
-        changed.order_by(*by_time).values_list("pk", flat=True), rollup_refresh_with_followers
-    )
+    # In time order, so that each batch's followers are searched in a narrow window.
+    changed = list(changed.order_by("created_at", "pk").values_list("pk", flat=True))
+    refreshed = _in_batches(missing, rollup_refresh)
+    return refreshed + _in_batches(changed, rollup_refresh_with_followers)
 
 
 def rebuild_all() -> int:
@@ -110,7 +110,7 @@ def rebuild_all() -> int:
 
 
 def _in_batches(ids, refresh) -> int:
-    """`refresh` of `ids` (a query), BATCH_SIZE at a time."""
+    """`refresh` of `ids` (a list or a query), BATCH_SIZE at a time."""
     ids = list(ids)
     return sum(refresh(ids[i : i + BATCH_SIZE]) for i in range(0, len(ids), BATCH_SIZE))
 

@@ -94,5 +94,20 @@ class Migration(migrations.Migration):
                 ),
             ],
         ),
+        migrations.CreateModel(
+            name="RollupService",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+            ],
+            options={
+                "db_table": "incidents_incident_services",
+                "managed": False,
+            },
+        ),
         migrations.RunPython(schedule, unschedule),
     ]

@@ -5,9 +5,9 @@ the migration and edited in the admin. And the per-incident rollup the figures a
 from django.db import models
 
 from incidents.choices import IncidentSource, Priority
-from incidents.models import Incident, Team
+from incidents.models import Incident, Service, Team
 
-__all__ = ["VIEW_REPORTS", "IncidentRollup", "MetricTarget", "TargetDirection"]
+__all__ = ["VIEW_REPORTS", "IncidentRollup", "MetricTarget", "RollupService", "TargetDirection"]
 
 VIEW_REPORTS = "postmortems.view_reports"
 
@@ -71,3 +71,27 @@ class IncidentRollup(models.Model):
 
     def __str__(self):
         return f"rollup of incident {self.incident_id}"
+
+
+class RollupService(models.Model):
+    """The incidents' service links (the incidents app's table, not one of its own), seen
+    from the rollup rows, whose key is the incident's: a report groups and filters the rows by
+    service without joining the incidents."""
+
+    rollup = models.ForeignKey(
+        IncidentRollup,
+        on_delete=models.DO_NOTHING,
+        db_column="incident_id",
+        db_constraint=False,
+        related_name="service_links",
+    )
+    service = models.ForeignKey(
+        Service, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+
+    class Meta:
+        managed = False
+        db_table = "incidents_incident_services"
+
+    def __str__(self):
+        return f"incident {self.rollup_id} on service {self.service_id}"
