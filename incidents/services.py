@@ -200,6 +200,7 @@ def _record(
         data=data or {},
         public=public,
     )
+    signals.timeline_event_written.send(sender=IncidentEvent, incident_id=incident.pk, type=type)
     payload = event_payload(event, incident)
     transaction.on_commit(partial(_publish, incident.number, payload))
     signals.send_after_commit(

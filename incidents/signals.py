@@ -36,6 +36,10 @@ incident_priority_changed = Signal()
 incident_updated = Signal()
 # kwargs: event_id, incident_id, type (every timeline event, after its transaction commits)
 timeline_event_recorded = Signal()
+# kwargs: incident_id, type. Sent INSIDE the transaction of each timeline event the incident
+# services write, once the incident's row and links are written, so a receiver's writes commit
+# or roll back with the change (the metrics rollup).
+timeline_event_written = Signal()
 # kwargs: incident_id, rule (its name). Sent INSIDE the transaction that opened the incident from
 # alerts, so a receiver's declaration commits with it: an alert routing rule says "declare major".
 alert_rule_declares_major = Signal()

@@ -1,10 +1,14 @@
-"""Receivers of the incident core's signals: a resolution queues the review's first draft."""
+"""Receivers of the incident core's signals: a resolution queues the review's first draft; a
+timeline event or an alert group refreshes the incident's metrics rollup in its transaction."""
 
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django_q.tasks import async_task
 
 from incidents.choices import Transition
-from incidents.signals import incident_transitioned
+from incidents.models import AlertGroup
+from incidents.signals import incident_transitioned, timeline_event_written
+from postmortems.metrics import rollup
 
 ENSURE_TASK = "postmortems.tasks.ensure_review"
 
@@ -14,3 +18,26 @@ def draft_review_on_resolve(sender, incident_id, transition, **kwargs):
     """The signal comes after the commit; the job decides whether a review is required."""
     if transition == Transition.RESOLVE:
         async_task(ENSURE_TASK, incident_id)
+
+
+@receiver(timeline_event_written, dispatch_uid="postmortems.rollup_on_event")
+def refresh_rollup_on_event(sender, incident_id, type, **kwargs):
+    """Inside the write's transaction: the incident's measures, and after an edit or an alert
+    those of the later incidents its recurrence search may now match or no longer match."""
+    if type in rollup.MEASURED_EVENTS:
+        rollup.rollup_refresh([incident_id])
+    elif type in rollup.MATCHED_EVENTS:
+        rollup.rollup_refresh_with_followers([incident_id])
+
+
+# An alert group's fields the measures read: its incident, key and first alert.
+ROLLUP_GROUP_FIELDS = {"incident", "key", "first_seen_at"}
+
+
+@receiver(post_save, sender=AlertGroup, dispatch_uid="postmortems.rollup_on_alert_group")
+def refresh_rollup_on_alert_group(sender, instance, update_fields=None, **kwargs):
+    """An alert group saved with its incident: detection and recurrence may have changed."""
+    if instance.incident_id is None:
+        return
+    if update_fields is None or ROLLUP_GROUP_FIELDS & set(update_fields):
+        rollup.rollup_refresh_with_followers([instance.incident_id])

@@ -49,7 +49,8 @@ def reports(request):
     query = params.report_query()
     by_metric = queries.targets()
     result = queries.summary(query, by_metric)
-    trend = queries.timeseries(query, by_metric)
+    # The page shows each group's mean only: no medians or p90s computed for them.
+    trend = queries.timeseries(query, by_metric, percentiles=False)
     context = {
         **_form_context(request, {}),
         "query": query,
@@ -80,7 +81,7 @@ def _form_context(request, errors) -> dict:
 
 
 def _slice(query: ReportQuery, name: str, by_metric) -> dict:
-    groups = queries.sliced(query, name, by_metric)
+    groups = queries.sliced(query, name, by_metric, percentiles=False)
     return {
         "name": name,
         "title": SLICE_TITLES[name],

@@ -9,17 +9,20 @@ from django.conf import settings
 from django.db.models import (
     BooleanField,
     Case,
+    DateTimeField,
     Exists,
+    ExpressionWrapper,
     F,
     FloatField,
     OuterRef,
     Q,
+    QuerySet,
     Subquery,
     Sum,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Least
+from django.db.models.functions import Coalesce, Greatest, Least
 
 from incidents.choices import EventType, IncidentStatus, Transition
 from incidents.models import AlertGroup, Incident, IncidentEvent, SlaTimer
@@ -105,9 +108,9 @@ def _held_before(end: str):
 
 def with_measures(incidents):
     """`incidents` annotated with each duration metric, in seconds (NULL when not measurable),
-    and whether each is a recurrence (`recurs`)."""
+    when the latest incident it recurs after was logged (`recurs_after`), and whether it is a
+    false positive, reopened, ever resolved: what the rollup stores (rollup.py)."""
     incidents = incidents.annotate(
-        recurs=_recurs(),
         work_started_at=_work_started(),
         mitigated_or_resolved_at=Coalesce("mitigated_at", "resolved_at"),
     )
@@ -119,7 +122,15 @@ def with_measures(incidents):
         mttr_mitigate=Seconds(F("mitigated_or_resolved_at"), F("created_at"))
         - _held_before("mitigated_or_resolved_at"),
         mttr_resolve=Seconds(F("resolved_at"), F("created_at")) - _held_before("resolved_at"),
+        recurs_after=_recurs_after(),
+        false_positive=_flag(false_positive()),
+        reopened=_flag(Q(reopen_count__gt=0)),
+        ever_resolved=_flag(ever_resolved()),
     )
+
+
+def _flag(condition: Q) -> ExpressionWrapper:
+    return ExpressionWrapper(condition, output_field=BooleanField())
 
 
 def false_positive() -> Q:
@@ -131,10 +142,15 @@ def ever_resolved() -> Q:
     return Q(resolved_at__isnull=False) | Q(reopen_count__gt=0)
 
 
-def _recurs() -> Case:
-    """An earlier incident, logged within the recurrence window before this one, on one of the
-    same services, with the same related problem or an alert group of the same key. Each search
-    is only run for an incident with a problem or alert groups (CASE evaluates in order)."""
+def recurs() -> Q:
+    """A recurrence (of a rollup row): an earlier incident (`recurs_after`) logged within the
+    recurrence window before this one."""
+    return Q(recurs_after__gte=F("created_at") - recurrence_window())
+
+
+def _earlier_matches() -> tuple[QuerySet, QuerySet]:
+    """The incidents logged within the recurrence window before the outer one, on one of the
+    same services: with its related problem, and with an alert group of one of its keys."""
     through = Incident.services.through
     own_services = through.objects.filter(incident_id=OuterRef(OuterRef("pk"))).values("service_id")
     window = {
@@ -145,15 +161,25 @@ def _recurs() -> Case:
     own_keys = AlertGroup.objects.filter(incident_id=OuterRef(OuterRef("pk"))).values("key")
     problem = Incident.objects.filter(related_problem=OuterRef("related_problem"), **window)
     alert = Incident.objects.filter(alert_groups__key__in=own_keys, **window)
+    return problem, alert
+
+
+def _recurs_after() -> Greatest:
+    """When the latest earlier match (`_earlier_matches`) was logged; NULL when none. Each
+    search only runs for an incident with a problem or alert groups (CASE evaluates in order).
+    The latest match is the nearest, so the flag holds for any window up to this one."""
+    problem, alert = _earlier_matches()
     has_groups = Exists(AlertGroup.objects.filter(incident_id=OuterRef("pk")))
-    return Case(
-        When(_unless(Q(related_problem=""), Exists(problem)), then=True),
-        When(_unless(~Q(has_groups), Exists(alert)), then=True),
-        default=False,
-        output_field=BooleanField(),
-    )
+    by_problem = _unless(Q(related_problem=""), _latest(problem))
+    by_alert = _unless(~Q(has_groups), _latest(alert))
+    # GREATEST of the two, NULL only when both are (SQLite's is NULL when either is).
+    return Greatest(Coalesce(by_problem, by_alert), Coalesce(by_alert, by_problem))
 
 
-def _unless(cheap: Q, search: Exists) -> Case:
-    """False when `cheap` holds, else `search`: the search runs only when needed."""
-    return Case(When(cheap, then=False), default=search, output_field=BooleanField())
+def _latest(incidents: QuerySet) -> Subquery:
+    return Subquery(incidents.order_by("-created_at").values("created_at")[:1])
+
+
+def _unless(cheap: Q, search: Subquery) -> Case:
+    """NULL when `cheap` holds, else `search`: the search runs only when needed."""
+    return Case(When(cheap, then=None), default=search, output_field=DateTimeField())

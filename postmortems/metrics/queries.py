@@ -1,10 +1,11 @@
-"""The metrics, computed by the database: each call is a fixed number of aggregate queries,
-whatever the number of incidents (the summary four, a timeseries two, a slice two)."""
+"""The metrics, computed by the database from the per-incident rollup (rollup.py): each call is
+a fixed number of aggregate queries, whatever the number of incidents (the summary four, a
+timeseries two, a slice two)."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Avg, Count, F, Q, QuerySet
+from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, F, Q, QuerySet
 from django.db.models.functions import Trunc
 from django.utils import timezone
 
@@ -16,12 +17,11 @@ from postmortems.metrics.definitions import (
     DURATIONS,
     INCIDENT_RATES,
     METRICS,
-    ever_resolved,
-    false_positive,
-    with_measures,
+    recurs,
 )
 from postmortems.metrics.sql import Percentile
-from postmortems.models import ActionItem, MetricTarget, PostIncidentReview
+from postmortems.models import ActionItem, IncidentRollup, MetricTarget, PostIncidentReview
+from warroom.models import MajorIncident
 
 # What a table is sliced by: the incident field (or annotation) grouped on.
 SLICES = {
@@ -31,6 +31,8 @@ SLICES = {
     "major": "major",
     "source": "source",
 }
+# The same from the rollup row (which copies the incident's other fields).
+ROLLUP_SLICES = {**SLICES, "service": "service_links__service__slug"}
 
 
 @dataclass(frozen=True)
@@ -53,23 +55,32 @@ class ReportQuery:
             datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=zone),
         )
 
-    def incidents(self) -> QuerySet[Incident]:
+    def rollups(self) -> QuerySet[IncidentRollup]:
+        """The incidents' rollup rows (which copy the fields filtered on); their `pk` is the
+        incident's."""
         low, high = self.bounds()
-        incidents = Incident.objects.filter(created_at__gte=low, created_at__lt=high)
+        queryset = IncidentRollup.objects.filter(created_at__gte=low, created_at__lt=high)
         if self.priority:
-            incidents = incidents.filter(priority=self.priority)
+            queryset = queryset.filter(priority=self.priority)
         if self.team:
-            incidents = incidents.filter(team__slug=self.team)
+            queryset = queryset.filter(team__slug=self.team)
         if self.source:
-            incidents = incidents.filter(source=self.source)
+            queryset = queryset.filter(source=self.source)
         if self.service:
             through = Incident.services.through
-            incidents = incidents.filter(
+            queryset = queryset.filter(
                 pk__in=through.objects.filter(service__slug=self.service).values("incident_id")
             )
         if self.major is not None:
-            incidents = incidents.annotate(major=is_major()).filter(major=self.major)
-        return incidents
+            queryset = queryset.annotate(major=_is_major()).filter(major=self.major)
+        return queryset
+
+
+def _is_major() -> ExpressionWrapper:
+    """incidents.selectors.is_major of a rollup row (declared and not demoted), without
+    joining the incident: one hashed subquery."""
+    live = MajorIncident.objects.filter(demoted_at__isnull=True).values("incident_id")
+    return ExpressionWrapper(Q(pk__in=live), output_field=BooleanField())
 
 
 @dataclass
@@ -107,21 +118,23 @@ def _seconds(value) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def _incident_aggregates() -> dict:
-    """The aggregates of one group of incidents (with `with_measures` annotations)."""
-    aggregates = {"logged": Count("pk", distinct=True)}
+def _incident_aggregates(percentiles: bool = True) -> dict:
+    """The aggregates of one group of rollup rows (one per incident in a group); without
+    `percentiles` no median or p90 (a sort per duration and group) is computed."""
+    aggregates = {"logged": Count("pk")}
     for metric in DURATIONS:
         key = metric.key
         aggregates[f"{key}__mean"] = Avg(key)
-        aggregates[f"{key}__median"] = Percentile(F(key), 0.5)
-        aggregates[f"{key}__p90"] = Percentile(F(key), 0.9)
+        if percentiles:
+            aggregates[f"{key}__median"] = Percentile(F(key), 0.5)
+            aggregates[f"{key}__p90"] = Percentile(F(key), 0.9)
         aggregates[f"{key}__n"] = Count(key)
-    aggregates["false_positive_rate__num"] = Count("pk", filter=false_positive(), distinct=True)
-    aggregates["false_positive_rate__den"] = Count("pk", distinct=True)
-    aggregates["reopen_rate__num"] = Count("pk", filter=Q(reopen_count__gt=0), distinct=True)
-    aggregates["reopen_rate__den"] = Count("pk", filter=ever_resolved(), distinct=True)
-    aggregates["recurrence_rate__num"] = Count("pk", filter=Q(recurs=True), distinct=True)
-    aggregates["recurrence_rate__den"] = Count("pk", distinct=True)
+    aggregates["false_positive_rate__num"] = Count("pk", filter=Q(false_positive=True))
+    aggregates["false_positive_rate__den"] = Count("pk")
+    aggregates["reopen_rate__num"] = Count("pk", filter=Q(reopened=True))
+    aggregates["reopen_rate__den"] = Count("pk", filter=Q(ever_resolved=True))
+    aggregates["recurrence_rate__num"] = Count("pk", filter=recurs())
+    aggregates["recurrence_rate__den"] = Count("pk")
     return aggregates
 
 
@@ -130,8 +143,8 @@ def _incident_figures(row: dict) -> list[Figure]:
         Figure(
             metric.key,
             value=_seconds(row[f"{metric.key}__mean"]),
-            median=_seconds(row[f"{metric.key}__median"]),
-            p90=_seconds(row[f"{metric.key}__p90"]),
+            median=_seconds(row.get(f"{metric.key}__median")),
+            p90=_seconds(row.get(f"{metric.key}__p90")),
             n=row[f"{metric.key}__n"],
             excluded=row["logged"] - row[f"{metric.key}__n"],
         )
@@ -164,7 +177,7 @@ def _sla_figure(met: int, breached: int) -> Figure:
 
 
 def _timers(query: ReportQuery) -> QuerySet[SlaTimer]:
-    return SlaTimer.objects.filter(incident__in=query.incidents().values("pk"))
+    return SlaTimer.objects.filter(incident__in=query.rollups().values("pk"))
 
 
 def targets() -> dict[str, MetricTarget]:
@@ -192,7 +205,7 @@ class Summary:
 
 def summary(query: ReportQuery, by_metric: dict[str, MetricTarget]) -> Summary:
     """Every metric over the query's incidents, and SLA compliance per priority and kind."""
-    row = with_measures(query.incidents()).aggregate(**_incident_aggregates())
+    row = query.rollups().aggregate(**_incident_aggregates())
     sla_rows = list(
         _timers(query)
         .values("kind", priority=F("incident__priority"))
@@ -215,7 +228,7 @@ def _action_items(query: ReportQuery) -> Figure:
     today = timezone.localdate()
     due = Q(due_date__lt=today) & ~Q(status=ActionItemStatus.WONT_DO)
     on_time = due & Q(status=ActionItemStatus.DONE, completed_at__date__lte=F("due_date"))
-    counts = ActionItem.objects.filter(incident__in=query.incidents().values("pk")).aggregate(
+    counts = ActionItem.objects.filter(incident__in=query.rollups().values("pk")).aggregate(
         due=Count("pk", filter=due), on_time=Count("pk", filter=on_time)
     )
     return _rate("action_item_completion", counts["on_time"], counts["due"])
@@ -227,7 +240,7 @@ def _reviews(query: ReportQuery) -> Figure:
     published = Q(published_at__isnull=False)
     due = Q(due_at__lt=timezone.now()) | published
     counts = (
-        PostIncidentReview.objects.filter(incident__in=query.incidents().values("pk"))
+        PostIncidentReview.objects.filter(incident__in=query.rollups().values("pk"))
         .exclude(status=ReviewStatus.SKIPPED)
         .aggregate(
             due=Count("pk", filter=due),
@@ -252,11 +265,12 @@ class Group:
         return self.figures["false_positive_rate"].denominator or 0
 
 
-def _grouped(query: ReportQuery, incident_key, timer_key, by_metric) -> list[Group]:
+def _grouped(query: ReportQuery, incident_key, timer_key, by_metric, percentiles) -> list[Group]:
     """Incident figures and SLA compliance grouped by `incident_key` (an expression over the
-    incident) and `timer_key` (the same, from the SLA timer): two queries."""
-    incidents = with_measures(query.incidents()).annotate(group=incident_key)
-    rows = incidents.values("group").annotate(**_incident_aggregates()).order_by("group")
+    rollup row) and `timer_key` (the same, from the SLA timer): two queries."""
+    rollups = query.rollups().annotate(group=incident_key)
+    aggregates = _incident_aggregates(percentiles)
+    rows = rollups.values("group").annotate(**aggregates).order_by("group")
     timers = _timers(query).annotate(group=timer_key)
     sla = {r["group"]: r for r in timers.values("group").annotate(**_sla_counts()).order_by()}
     groups = []
@@ -269,20 +283,26 @@ def _grouped(query: ReportQuery, incident_key, timer_key, by_metric) -> list[Gro
     return groups
 
 
-def timeseries(query: ReportQuery, by_metric: dict[str, MetricTarget]) -> list[Group]:
+def timeseries(
+    query: ReportQuery, by_metric: dict[str, MetricTarget], *, percentiles: bool = True
+) -> list[Group]:
     """The figures per week or month of logging, oldest first (buckets with no incident left
-    out)."""
+    out); without `percentiles` (the page's charts), durations have their mean only."""
     return _grouped(
         query,
         Trunc("created_at", query.interval),
         Trunc("incident__created_at", query.interval),
         by_metric,
+        percentiles,
     )
 
 
-def sliced(query: ReportQuery, name: str, by_metric: dict[str, MetricTarget]) -> list[Group]:
-    """The figures per value of slice `name` (an incident on two services counts for both)."""
+def sliced(
+    query: ReportQuery, name: str, by_metric: dict[str, MetricTarget], *, percentiles=True
+) -> list[Group]:
+    """The figures per value of slice `name` (an incident on two services counts for both);
+    without `percentiles` (the page's tables), durations have their mean only."""
     if name == "major":
-        return _grouped(query, is_major(), is_major("incident__"), by_metric)
+        return _grouped(query, _is_major(), is_major("incident__"), by_metric, percentiles)
     path = SLICES[name]
-    return _grouped(query, F(path), F(f"incident__{path}"), by_metric)
+    return _grouped(query, F(ROLLUP_SLICES[name]), F(f"incident__{path}"), by_metric, percentiles)

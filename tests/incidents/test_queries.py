@@ -21,17 +21,19 @@ DETAIL = AUTH + 4
 # Starting the SLA timers: the policy, its targets for the priority, one insert of the timers.
 ESCALATION_START = 3  # the policy, its levels, the steps' insert
 SLA_START = 3
+# The metrics rollup refreshed with the created event (postmortems): its measures, the upsert.
+ROLLUP = 2
 TIMELINE = AUTH + 1 + 2  # the incident; count and page of events with their actors
 HISTORY = AUTH + 1 + 1  # the incident; its history rows with their users
 
 
 def _create_queries():
     """Savepoint, services, matrix cell, number, incident, history, service links, event,
-    the SLA timers, the escalation steps, the webhook subscriptions (none here, so no delivery
-    rows), release; then the detail read. SQLite numbers from a counter row (3 queries),
-    PostgreSQL from a sequence (1)."""
+    the metrics rollup, the SLA timers, the escalation steps, the webhook subscriptions (none
+    here, so no delivery rows), release; then the detail read. SQLite numbers from a counter
+    row (3 queries), PostgreSQL from a sequence (1)."""
     number = 1 if connection.vendor == "postgresql" else 3
-    return AUTH + 9 + number + SLA_START + ESCALATION_START + DETAIL - AUTH
+    return AUTH + 9 + number + ROLLUP + SLA_START + ESCALATION_START + DETAIL - AUTH
 
 
 @pytest.fixture

@@ -1,0 +1,120 @@
+"""The per-incident rollup (`IncidentRollup`): each incident's measures, computed by
+definitions.with_measures and stored, so that a report aggregates one row per incident.
+
+Kept current in the transaction that changes an incident: the incident services send
+`timeline_event_written` with every timeline event they write (receivers.py), an alert group
+saved with its incident does the same, and `refresh_changed` (a scheduled django-q2 job and the
+`metrics_rollup` command) repairs what a write outside the services missed.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from incidents.choices import EventType
+from incidents.models import AlertGroup, Incident, IncidentEvent
+from postmortems.metrics.definitions import recurrence_window, with_measures
+from postmortems.models import IncidentRollup
+
+# The incident's fields a report selects and groups by, and its measures (definitions.py).
+COPIED = ("created_at", "priority", "team_id", "source")
+MEASURES = (
+    "mttd",
+    "mtta",
+    "mttr_response",
+    "mttr_mitigate",
+    "mttr_resolve",
+    "recurs_after",
+    "false_positive",
+    "reopened",
+    "ever_resolved",
+)
+STORED = (*COPIED, *MEASURES)
+# Timeline events after which an incident's measures may have changed; with what decides the
+# recurrence of later incidents (its problem, services or alert groups) for the second set.
+MEASURED_EVENTS = {EventType.CREATED, EventType.TRANSITION}
+MATCHED_EVENTS = {EventType.FIELD_CHANGE, EventType.PRIORITY_CHANGE, EventType.ALERT}
+# Incidents per query: few enough that PostgreSQL's planner does not JIT-compile the measures'
+# subqueries (above about 500 rows that compilation alone took seconds).
+BATCH_SIZE = 200
+
+
+def rollup_refresh(incident_ids: Iterable[int]) -> int:
+    """Recompute and store the rollup rows of these incidents (two queries): how many."""
+    ids = list(incident_ids)
+    if not ids:
+        return 0
+    now = timezone.now()
+    rows = with_measures(Incident.objects.filter(pk__in=ids)).values("pk", *STORED)
+    rollups = [IncidentRollup(incident_id=row.pop("pk"), refreshed_at=now, **row) for row in rows]
+    IncidentRollup.objects.bulk_create(
+        rollups,
+        update_conflicts=True,
+        unique_fields=["incident"],
+        update_fields=[*STORED, "refreshed_at"],
+    )
+    return len(rollups)
+
+
+def rollup_refresh_with_followers(incident_ids: Iterable[int]) -> int:
+    """`rollup_refresh` of these incidents and of the later ones whose recurrence a change to
+    them may decide: those they match now, and those that recurred after them until now."""
+    ids = list(incident_ids)
+    return rollup_refresh({*ids, *followers(ids)})
+
+
+def followers(ids: list[int]) -> set[int]:
+    """Incidents whose recurrence a change to `ids` may decide: those whose stored recurrence
+    points at one of them, and those logged within the recurrence window after one of them,
+    on one of their services, with one of their problems or alert keys (a few more perhaps:
+    refreshing a row needlessly changes nothing). Three small queries when `ids` have no
+    problem and no alert group, four otherwise."""
+    origins = list(Incident.objects.filter(pk__in=ids).values_list("created_at", "related_problem"))
+    logged = [created_at for created_at, _ in origins]
+    pointing = IncidentRollup.objects.filter(recurs_after__in=logged).values_list("pk", flat=True)
+    found = set(pointing)
+    problems = {problem for _, problem in origins if problem}
+    keys = set(AlertGroup.objects.filter(incident__in=ids).values_list("key", flat=True))
+    if not problems and not keys:
+        return found - set(ids)
+    services = Incident.services.through.objects.filter(incident__in=ids).values("service_id")
+    matching = Incident.objects.filter(
+        Q(related_problem__in=problems) | Q(alert_groups__key__in=keys),
+        created_at__gt=min(logged),
+        created_at__lte=max(logged) + recurrence_window(),
+        services__in=services,
+    )
+    return (found | set(matching.values_list("pk", flat=True))) - set(ids)
+
+
+def refresh_changed(since: datetime) -> int:
+    """Repair: refresh, in batches, the incidents without a rollup row, and those changed
+    since `since` (their row, a timeline event or an alert group) with their followers."""
+    missing = Incident.objects.filter(metric_rollup__isnull=True).values_list("pk", flat=True)
+    changed = Incident.objects.filter(
+        Q(updated_at__gte=since)
+        | Q(pk__in=IncidentEvent.objects.filter(at__gte=since).values("incident_id"))
+        | Q(pk__in=AlertGroup.objects.filter(first_seen_at__gte=since).values("incident_id"))
+    ).exclude(metric_rollup__isnull=True)
+    # In time order, so that each batch's followers are searched in a narrow window.
+    changed = list(changed.order_by("created_at", "pk").values_list("pk", flat=True))
+    refreshed = _in_batches(missing, rollup_refresh)
+    return refreshed + _in_batches(changed, rollup_refresh_with_followers)
+
+
+def rebuild_all() -> int:
+    """Every incident's row, recomputed in batches (after raising METRICS_RECURRENCE_DAYS)."""
+    return _in_batches(Incident.objects.values_list("pk", flat=True), rollup_refresh)
+
+
+def _in_batches(ids, refresh) -> int:
+    """`refresh` of `ids` (a list or a query), BATCH_SIZE at a time."""
+    ids = list(ids)
+    return sum(refresh(ids[i : i + BATCH_SIZE]) for i in range(0, len(ids), BATCH_SIZE))
+
+
+def refresh_recent(days: int) -> int:
+    """The scheduled job: `refresh_changed` over the last `days` days."""
+    return refresh_changed(timezone.now() - timedelta(days=days))

@@ -1,0 +1,67 @@
+"""The per-incident rollup the figures are aggregated from (postmortems/metrics/rollup.py):
+current in the transaction of each change, repaired by the job and the command."""
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+
+from incidents import services
+from incidents.choices import ChangeSource
+from postmortems.metrics import queries
+from postmortems.models import IncidentRollup
+from postmortems.tasks import repair_metrics_rollup
+from tests.factories import make_incident
+from tests.postmortems.test_metrics import MARCH, figures_of
+
+CLI = ChangeSource.CLI
+
+
+def test_a_transition_updates_the_incidents_figures_in_its_transaction(db, drive, responder):
+    incident = make_incident(actor=responder, priority="P2")
+    assert IncidentRollup.objects.get(pk=incident.pk).mtta is None
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        drive(incident, responder, "acknowledge")
+        assert IncidentRollup.objects.get(pk=incident.pk).mtta is not None
+        raise RuntimeError("the write fails after the transition")
+
+    assert IncidentRollup.objects.get(pk=incident.pk).mtta is None
+    drive(incident, responder, "acknowledge")
+    assert IncidentRollup.objects.get(pk=incident.pk).mtta is not None
+
+
+def test_editing_an_earlier_incident_updates_a_later_ones_recurrence(march, responder):
+    """f recurs after a (problem PRB-1, three days earlier, same service)."""
+    a = march["a"]
+    services.incident_update(incident=a, actor=responder, source=CLI, related_problem="PRB-2")
+    assert figures_of()[0]["recurrence_rate"].numerator == 0
+
+    services.incident_update(incident=a, actor=responder, source=CLI, related_problem="PRB-1")
+    assert figures_of()[0]["recurrence_rate"].numerator == 1
+
+
+@pytest.mark.parametrize("repair", ["job", "command"])
+def test_missing_rows_are_rebuilt_with_the_same_figures(march, repair):
+    before = queries.summary(MARCH, {})
+    IncidentRollup.objects.all().delete()
+    emptied = {f.metric: f for f in queries.summary(MARCH, {}).figures}
+    assert (emptied["mtta"].n, emptied["false_positive_rate"].denominator) == (0, 0)
+
+    if repair == "job":
+        assert repair_metrics_rollup() == 7
+    else:
+        call_command("metrics_rollup", stdout=None)
+
+    assert queries.summary(MARCH, {}) == before
+
+
+def test_the_command_recomputes_every_row(march, responder, settings):
+    """After raising the recurrence window, `--all` searches the wider window."""
+    settings.METRICS_RECURRENCE_DAYS = 2
+    call_command("metrics_rollup", "--all", stdout=None)
+    assert figures_of()[0]["recurrence_rate"].numerator == 0
+    settings.METRICS_RECURRENCE_DAYS = 30
+    assert figures_of()[0]["recurrence_rate"].numerator == 0
+
+    call_command("metrics_rollup", "--all", stdout=None)
+    assert figures_of()[0]["recurrence_rate"].numerator == 1
