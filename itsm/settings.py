@@ -176,7 +176,12 @@ elif _db["ENGINE"] == "django.db.backends.postgresql" and _use_connection_pool()
         "max_size": env.int("DATABASE_POOL_MAX", default=20),
         "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
     }
-IS_POSTGRES = _db["ENGINE"] == "django.db.backends.postgresql"
+    # Each connection is checked before the pool hands it out, and one found dead has the pool
+    # drop every dead one (itsm/postgresql/base.py): after PostgreSQL restarts, only the
+    # requests in flight during the outage fail.
+    _db["CONN_HEALTH_CHECKS"] = True
+    _db["ENGINE"] = "itsm.postgresql"
+IS_POSTGRES = _db["ENGINE"] in ("django.db.backends.postgresql", "itsm.postgresql")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

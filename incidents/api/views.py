@@ -33,6 +33,11 @@ VIEW = "incidents.view_incident"
 WORK = "incidents.work_incident"
 API = ChangeSource.API
 
+# A write action reads its answer in the write's own transaction: a write answered 5xx (the
+# database went away before the answer was read) was rolled back, so a client may retry it
+# without logging anything twice, and a write answered 2xx is answered with what committed.
+answered_from_the_write = transaction.atomic
+
 
 def _transition_action(name: str):
     """A POST endpoint running transition `name` through the incident services."""
@@ -42,6 +47,7 @@ def _transition_action(name: str):
         responses={200: IncidentDetailSerializer},
         summary=f"{Transition(name).label} an incident",
     )
+    @answered_from_the_write
     def run(self, request, number=None):
         incident = self.get_object()
         body = TransitionSerializer(data=request.data)
@@ -110,6 +116,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         responses={201: IncidentDetailSerializer},
         summary="Log an incident (impact + urgency, or an explicit priority)",
     )
+    @answered_from_the_write
     def create(self, request):
         body = IncidentCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -128,6 +135,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         responses={200: IncidentDetailSerializer},
         summary="Edit fields; `priority` with `priority_reason` overrides the priority",
     )
+    @answered_from_the_write
     def partial_update(self, request, number=None):
         incident = self.get_object()
         body = IncidentUpdateSerializer(data=request.data)
@@ -135,19 +143,18 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         changes = dict(body.validated_data)
         priority = changes.pop("priority", None)
         reason = changes.pop("priority_reason", "")
-        with transaction.atomic():
-            if changes:
-                services.incident_update(
-                    incident=incident, actor=request.user, source=ChangeSource.API, **changes
-                )
-            if priority is not None:
-                services.incident_change_priority(
-                    incident=incident,
-                    actor=request.user,
-                    source=ChangeSource.API,
-                    priority=priority,
-                    reason=reason,
-                )
+        if changes:
+            services.incident_update(
+                incident=incident, actor=request.user, source=ChangeSource.API, **changes
+            )
+        if priority is not None:
+            services.incident_change_priority(
+                incident=incident,
+                actor=request.user,
+                source=ChangeSource.API,
+                priority=priority,
+                reason=reason,
+            )
         return self._detail_response(incident.number)
 
     @extend_schema(
@@ -156,6 +163,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         summary="Add a note to the timeline",
     )
     @action(detail=True, methods=["post"])
+    @answered_from_the_write
     def notes(self, request, number=None):
         incident = self.get_object()
         body = NoteSerializer(data=request.data)
@@ -171,6 +179,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         summary="Tick or untick a closure-checklist item",
     )
     @action(detail=True, methods=["post"])
+    @answered_from_the_write
     def checklist(self, request, number=None):
         incident = self.get_object()
         body = ChecklistTickSerializer(data=request.data)
@@ -215,6 +224,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         summary="Take an incident: the caller becomes its assignee",
     )
     @action(detail=True, methods=["post"])
+    @answered_from_the_write
     def take(self, request, number=None):
         refuse_any_body(request)
         services.incident_take(incident=self.get_object(), actor=request.user, source=API)
@@ -233,6 +243,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         summary="Page people now: users, teams' members, schedules' current on-call",
     )
     @action(detail=True, methods=["post"])
+    @answered_from_the_write
     def page(self, request, number=None):
         event = paging.incident_page(**self._paging_arguments(request))
         return Response(IncidentEventSerializer(event).data, status=status.HTTP_201_CREATED)
@@ -243,6 +254,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         summary="Add responders (and page them); answers the responders added",
     )
     @action(detail=True, methods=["post"], pagination_class=None)
+    @answered_from_the_write
     def responders(self, request, number=None):
         added = paging.incident_add_responders(**self._paging_arguments(request))
         return Response(ResponderSerializer(added, many=True).data, status=status.HTTP_201_CREATED)
