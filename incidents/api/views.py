@@ -1,4 +1,3 @@
-from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -27,16 +26,11 @@ from incidents.choices import ChangeSource, Transition
 from incidents.filters import IncidentFilter
 from incidents.models import Incident, Service, Team
 from itsm.api.serializers import refuse_any_body
-from itsm.api.views import SLUG_PATTERN
+from itsm.api.views import SLUG_PATTERN, answered_from_the_write
 
 VIEW = "incidents.view_incident"
 WORK = "incidents.work_incident"
 API = ChangeSource.API
-
-# A write action reads its answer in the write's own transaction: a write answered 5xx (the
-# database went away before the answer was read) was rolled back, so a client may retry it
-# without logging anything twice, and a write answered 2xx is answered with what committed.
-answered_from_the_write = transaction.atomic
 
 
 def _transition_action(name: str):
