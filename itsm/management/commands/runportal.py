@@ -87,8 +87,11 @@ class Command(BaseCommand):
                 self._start("worker", [sys.executable, "manage.py", "qcluster"], env)
                 self._start("clock", [sys.executable, "manage.py", "runclock"], env)
             self._wait_until_ready(portal_base_url(host, port), ready_timeout)
-            self.stdout.write(self.style.SUCCESS(f"Portal: http://{host}:{port}/  (Ctrl-C stops)"))
-            self._wait()
+            if not self._stopping:  # Ctrl-C while starting
+                self.stdout.write(
+                    self.style.SUCCESS(f"Portal: http://{host}:{port}/  (Ctrl-C stops)")
+                )
+                self._wait()
         finally:
             self._stop_all()
 
@@ -139,7 +142,6 @@ class Command(BaseCommand):
     def _wait_until_ready(self, base_url: str, timeout: float) -> None:
         """Until every child started is ready, as the web server's /healthz/ready sees it."""
         deadline = time.monotonic() + timeout
-        waiting_for = "the web server to answer"
         while not self._stopping:
             self._raise_if_a_child_exited(" before the portal was ready; stopped the others")
             waiting_for = self._not_ready(base_url)
