@@ -11,6 +11,7 @@ class ItsmConfig(AppConfig):
 
         from itsm import (
             audit,
+            checks,  # noqa: F401  (registers the start-up checks)
             metrics,
             receivers,  # noqa: F401  (open sockets follow the users' access)
             sessions,

@@ -1,4 +1,4 @@
-"""Liveness and readiness probes for load balancers and orchestrators."""
+"""Liveness and readiness probes for load balancers, orchestrators and monitoring."""
 
 import asyncio
 import uuid
@@ -89,9 +89,14 @@ def _check_clock() -> str | None:
     return None
 
 
-@require_GET
-@never_cache
-def ready(request):
+# Without its database a web process can serve nothing; without the others it still serves the
+# portal, degraded (no live updates, no notifications, no deadlines firing).
+ESSENTIAL_CHECKS = {"database"}
+STRICT_VALUES = {"1": True, "true": True, "0": False, "false": False}
+
+
+def _run_checks() -> dict[str, str | None]:
+    """Each check's problem, None when it passed."""
     checks = {
         "database": _check_database(),
         "channel_layer": _check_channel_layer(),
@@ -99,11 +104,33 @@ def ready(request):
     if settings.WORKER_HEARTBEAT_REQUIRED:
         checks["worker"] = _check_worker()
         checks["clock"] = _check_clock()
-    down = {name: problem for name, problem in checks.items() if problem}
+    return checks
+
+
+def _overall_status(down: set[str]) -> str:
+    if down & ESSENTIAL_CHECKS:
+        return "unavailable"
+    return "degraded" if down else "ok"
+
+
+@require_GET
+@never_cache
+def ready(request):
+    """200 while the database answers, whatever else is down (status "degraded" then names it);
+    with ?strict=1, 503 when any check fails. 503 always when the database is down."""
+    strict = STRICT_VALUES.get(request.GET.get("strict", "0").lower())
+    if strict is None:
+        return JsonResponse({"detail": "strict must be 1 or 0."}, status=400)
+    checks = _run_checks()
+    down = {name for name, problem in checks.items() if problem}
+    status = _overall_status(down)
     body = {
-        "status": "ok" if not down else "unavailable",
-        "checks": {name: ("down: " + down[name]) if name in down else "ok" for name in checks},
+        "status": status,
+        "checks": {
+            name: f"down: {problem}" if problem else "ok" for name, problem in checks.items()
+        },
     }
     if down:
         body["down"] = sorted(down)
-    return JsonResponse(body, status=503 if down else 200)
+    failed = status == "unavailable" or (strict and down)
+    return JsonResponse(body, status=503 if failed else 200)

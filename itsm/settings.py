@@ -151,11 +151,20 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 
 
+# DATABASE_URL leads to PgBouncer in transaction mode, which pools the server connections: no
+# pool of our own, no server-side cursors (a cursor does not outlive its transaction there).
+DATABASE_PGBOUNCER = env.bool("DATABASE_PGBOUNCER", default=False)
+
+
 def _use_connection_pool() -> bool:
     """psycopg's pool, except in the django-q2 worker: qcluster forks its worker processes
     after the pool exists, and connections shared across a fork corrupt each other (django-q2
     issue #209: "can't change 'autocommit' now", tasks never taken from the queue)."""
-    return env.bool("DATABASE_POOL", default=True) and "qcluster" not in sys.argv
+    return (
+        env.bool("DATABASE_POOL", default=True)
+        and not DATABASE_PGBOUNCER
+        and "qcluster" not in sys.argv
+    )
 
 
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'itsm.sqlite3'}")}
@@ -176,7 +185,27 @@ elif _db["ENGINE"] == "django.db.backends.postgresql" and _use_connection_pool()
         "max_size": env.int("DATABASE_POOL_MAX", default=20),
         "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
     }
-IS_POSTGRES = _db["ENGINE"] == "django.db.backends.postgresql"
+    # Each connection is checked before the pool hands it out, and one found dead has the pool
+    # drop every dead one (itsm/postgresql/base.py): after PostgreSQL restarts, only the
+    # requests in flight during the outage fail.
+    _db["CONN_HEALTH_CHECKS"] = True
+    _db["ENGINE"] = "itsm.postgresql"
+if DATABASE_PGBOUNCER:
+    _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+IS_POSTGRES = _db["ENGINE"] in ("django.db.backends.postgresql", "itsm.postgresql")
+
+# The processes of the whole deployment (every host), whose connections must fit in PostgreSQL's
+# max_connections less a margin: a check at start-up (`migrate`, `check --database default`,
+# itsm/checks.py) warns when they do not.
+DATABASE_BUDGET = {
+    "web_processes": env.int("WEB_PROCESSES", default=1),
+    "worker_clusters": env.int("WORKER_CLUSTERS", default=1),
+    "clocks": env.int("CLOCK_PROCESSES", default=1),
+    "pool": env.bool("DATABASE_POOL", default=True) and not DATABASE_PGBOUNCER,
+    "pool_min": env.int("DATABASE_POOL_MIN", default=2),
+    "pool_max": env.int("DATABASE_POOL_MAX", default=20),
+    "margin": env.int("DATABASE_CONNECTIONS_MARGIN", default=10),
+}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -1,4 +1,3 @@
-from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -27,7 +26,7 @@ from incidents.choices import ChangeSource, Transition
 from incidents.filters import IncidentFilter
 from incidents.models import Incident, Service, Team
 from itsm.api.serializers import refuse_any_body
-from itsm.api.views import SLUG_PATTERN
+from itsm.api.views import SLUG_PATTERN, answered_from_the_write
 
 VIEW = "incidents.view_incident"
 WORK = "incidents.work_incident"
@@ -42,6 +41,7 @@ def _transition_action(name: str):
         responses={200: IncidentDetailSerializer},
         summary=f"{Transition(name).label} an incident",
     )
+    @answered_from_the_write
     def run(self, request, number=None):
         incident = self.get_object()
         body = TransitionSerializer(data=request.data)
@@ -110,6 +110,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         responses={201: IncidentDetailSerializer},
         summary="Log an incident (impact + urgency, or an explicit priority)",
     )
+    @answered_from_the_write
     def create(self, request):
         body = IncidentCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -128,6 +129,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         responses={200: IncidentDetailSerializer},
         summary="Edit fields; `priority` with `priority_reason` overrides the priority",
     )
+    @answered_from_the_write
     def partial_update(self, request, number=None):
         incident = self.get_object()
         body = IncidentUpdateSerializer(data=request.data)
@@ -135,19 +137,18 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         changes = dict(body.validated_data)
         priority = changes.pop("priority", None)
         reason = changes.pop("priority_reason", "")
-        with transaction.atomic():
-            if changes:
-                services.incident_update(
-                    incident=incident, actor=request.user, source=ChangeSource.API, **changes
-                )
-            if priority is not None:
-                services.incident_change_priority(
-                    incident=incident,
-                    actor=request.user,
-                    source=ChangeSource.API,
-                    priority=priority,
-                    reason=reason,
-                )
+        if changes:
+            services.incident_update(
+                incident=incident, actor=request.user, source=ChangeSource.API, **changes
+            )
+        if priority is not None:
+            services.incident_change_priority(
+                incident=incident,
+                actor=request.user,
+                source=ChangeSource.API,
+                priority=priority,
+                reason=reason,
+            )
         return self._detail_response(incident.number)
 
     @extend_schema(
@@ -156,6 +157,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         summary="Add a note to the timeline",
     )
     @action(detail=True, methods=["post"])
+    @answered_from_the_write
     def notes(self, request, number=None):
         incident = self.get_object()
         body = NoteSerializer(data=request.data)
@@ -171,6 +173,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         summary="Tick or untick a closure-checklist item",
     )
     @action(detail=True, methods=["post"])
+    @answered_from_the_write
     def checklist(self, request, number=None):
         incident = self.get_object()
         body = ChecklistTickSerializer(data=request.data)
@@ -215,6 +218,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         summary="Take an incident: the caller becomes its assignee",
     )
     @action(detail=True, methods=["post"])
+    @answered_from_the_write
     def take(self, request, number=None):
         refuse_any_body(request)
         services.incident_take(incident=self.get_object(), actor=request.user, source=API)
@@ -233,6 +237,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         summary="Page people now: users, teams' members, schedules' current on-call",
     )
     @action(detail=True, methods=["post"])
+    @answered_from_the_write
     def page(self, request, number=None):
         event = paging.incident_page(**self._paging_arguments(request))
         return Response(IncidentEventSerializer(event).data, status=status.HTTP_201_CREATED)
@@ -243,6 +248,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         summary="Add responders (and page them); answers the responders added",
     )
     @action(detail=True, methods=["post"], pagination_class=None)
+    @answered_from_the_write
     def responders(self, request, number=None):
         added = paging.incident_add_responders(**self._paging_arguments(request))
         return Response(ResponderSerializer(added, many=True).data, status=status.HTTP_201_CREATED)

@@ -1,4 +1,5 @@
-"""Health probes: /healthz/live answers without the database, /healthz/ready names what is down."""
+"""Health probes: /healthz/live answers without the database; /healthz/ready fails only without
+the database and names what else is down, which ?strict=1 fails on too."""
 
 import pytest
 from django.core.cache import cache
@@ -34,10 +35,12 @@ def test_ready_when_database_and_channel_layer_answer(client):
 
 
 @pytest.mark.django_db
-def test_ready_is_503_naming_the_database_when_it_is_down(client, monkeypatch):
+@pytest.mark.parametrize("query", ["", "?strict=1"])
+def test_ready_is_503_naming_the_database_when_it_is_down(client, monkeypatch, query):
+    """A web process without its database serves nothing: strict or not, take it out."""
     monkeypatch.setattr(health, "_check_database", lambda: "OperationalError: connection refused")
 
-    response = client.get("/healthz/ready")
+    response = client.get(f"/healthz/ready{query}")
 
     assert response.status_code == 503
     body = response.json()
@@ -48,27 +51,69 @@ def test_ready_is_503_naming_the_database_when_it_is_down(client, monkeypatch):
 
 
 @pytest.mark.django_db
-def test_ready_is_503_naming_the_channel_layer_when_it_is_down(client, monkeypatch):
+def test_ready_is_200_degraded_naming_the_channel_layer_when_it_is_down(client, monkeypatch):
+    """A load balancer keeps a web process whose pages cannot go live: it still serves them."""
     monkeypatch.setattr(health, "_check_channel_layer", lambda: "ConnectionError: refused")
 
     response = client.get("/healthz/ready")
 
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["down"] == ["channel_layer"]
+    assert body["checks"] == {"database": "ok", "channel_layer": "down: ConnectionError: refused"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("strict", ["1", "true", "TRUE"])
+def test_strict_ready_is_503_when_the_channel_layer_is_down(client, monkeypatch, strict):
+    monkeypatch.setattr(health, "_check_channel_layer", lambda: "ConnectionError: refused")
+
+    response = client.get(f"/healthz/ready?strict={strict}")
+
     assert response.status_code == 503
+    assert response.json()["status"] == "degraded"
     assert response.json()["down"] == ["channel_layer"]
 
 
 @pytest.mark.django_db
-def test_ready_is_503_naming_the_worker_when_none_reports(client, settings, monkeypatch):
+def test_strict_ready_is_200_when_everything_answers(client):
+    response = client.get("/healthz/ready?strict=1")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "ok"
+
+
+@pytest.mark.django_db
+def test_strict_0_is_the_default_probe(client, monkeypatch):
+    monkeypatch.setattr(health, "_check_channel_layer", lambda: "ConnectionError: refused")
+
+    assert client.get("/healthz/ready?strict=0").status_code == 200
+
+
+@pytest.mark.parametrize("strict", ["yes please", "2", ""])
+def test_a_strict_value_other_than_1_or_0_is_400(client, strict):
+    response = client.get(f"/healthz/ready?strict={strict}")
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "strict must be 1 or 0."}
+
+
+@pytest.mark.django_db
+def test_ready_is_degraded_naming_the_worker_when_none_reports(client, settings, monkeypatch):
     settings.WORKER_HEARTBEAT_REQUIRED = True
     monkeypatch.setattr(health, "_check_clock", lambda: None)
 
     response = client.get("/healthz/ready")
+    strict = client.get("/healthz/ready?strict=1")
 
-    assert response.status_code == 503
+    assert response.status_code == 200
     body = response.json()
+    assert body["status"] == "degraded"
     assert body["down"] == ["worker"]
     assert body["checks"]["worker"].startswith("down")
     assert body["checks"]["database"] == "ok"
+    assert strict.status_code == 503
 
 
 @pytest.mark.django_db
@@ -77,7 +122,7 @@ def test_ready_with_a_reporting_worker_and_a_ticking_clock(client, settings, mon
     monkeypatch.setattr(health, "_check_worker", lambda: None)
     cache.set(health.CLOCK_HEARTBEAT_KEY, "2026-01-01T00:00:00+00:00", 5)
 
-    response = client.get("/healthz/ready")
+    response = client.get("/healthz/ready?strict=1")
 
     assert response.status_code == 200, response.content
     assert response.json()["checks"]["worker"] == "ok"
@@ -85,17 +130,20 @@ def test_ready_with_a_reporting_worker_and_a_ticking_clock(client, settings, mon
 
 
 @pytest.mark.django_db
-def test_ready_is_503_naming_the_clock_when_it_stopped_ticking(client, settings, monkeypatch):
+def test_ready_is_degraded_naming_the_clock_when_it_stopped_ticking(client, settings, monkeypatch):
     settings.WORKER_HEARTBEAT_REQUIRED = True
     monkeypatch.setattr(health, "_check_worker", lambda: None)
     cache.delete(health.CLOCK_HEARTBEAT_KEY)
 
     response = client.get("/healthz/ready")
+    strict = client.get("/healthz/ready?strict=1")
 
-    assert response.status_code == 503
+    assert response.status_code == 200
     body = response.json()
+    assert body["status"] == "degraded"
     assert body["down"] == ["clock"]
     assert "no clock has ticked" in body["checks"]["clock"]
+    assert strict.status_code == 503
 
 
 def test_database_check_reports_the_failure(monkeypatch):

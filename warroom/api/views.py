@@ -4,7 +4,6 @@ room (roles, tasks, timeline, notes and pins, scratchpad, bridge) under
 Every write goes through `warroom.services` with source `api`."""
 
 import django_filters
-from django.db import transaction
 from django.db.models import Prefetch
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404
@@ -19,6 +18,7 @@ from incidents.choices import ChangeSource, EventType
 from incidents.selectors import incident_timeline
 from itsm.api.parsers import JSON_ONLY
 from itsm.api.serializers import refuse_any_body
+from itsm.api.views import answered_from_the_write
 from warroom import selectors, services
 from warroom.api.serializers import (
     BridgeSerializer,
@@ -143,6 +143,7 @@ class MajorIncidentViewSet(
         responses={201: MajorIncidentSerializer},
         summary="Declare a major incident (managers and super admins)",
     )
+    @answered_from_the_write
     def create(self, request):
         data = _valid(DeclareSerializer, request)
         major = services.major_incident_declare(
@@ -161,21 +162,19 @@ class MajorIncidentViewSet(
         summary="Change the bridge link, the chat channels, or (managers) the manager",
         parameters=[NUMBER],
     )
+    @answered_from_the_write
     def partial_update(self, request, number=None):
         major = self.get_object()
         changes = _given(MajorIncidentUpdateSerializer, request)
         webhooks = changes.pop("chat_webhooks", None)
         if "major_incident_manager" in changes:
             changes["manager"] = changes.pop("major_incident_manager")
-        with transaction.atomic():
-            if changes:
-                services.major_incident_update(
-                    major=major, actor=request.user, source=API, **changes
-                )
-            if webhooks is not None:
-                services.major_incident_set_chat_webhooks(
-                    major=major, actor=request.user, source=API, webhooks=webhooks
-                )
+        if changes:
+            services.major_incident_update(major=major, actor=request.user, source=API, **changes)
+        if webhooks is not None:
+            services.major_incident_set_chat_webhooks(
+                major=major, actor=request.user, source=API, webhooks=webhooks
+            )
         return self._detail_response(major.number)
 
     @extend_schema(
@@ -185,6 +184,7 @@ class MajorIncidentViewSet(
         parameters=[NUMBER],
     )
     @action(detail=True, methods=["post"])
+    @answered_from_the_write
     def demote(self, request, number=None):
         major = self.get_object()
         services.major_incident_demote(

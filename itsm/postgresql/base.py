@@ -1,0 +1,28 @@
+"""Django's PostgreSQL backend, its pool recovering at once from a PostgreSQL restart."""
+
+from django.db.backends.postgresql import base
+from psycopg_pool import ConnectionPool
+
+
+def check_connection(conn) -> None:
+    """A round trip on `conn` before the pool hands it out; when it fails, the same check of
+    every idle connection in the pool, which drops the dead ones and opens new ones. One dead
+    connection means PostgreSQL restarted and every idle one died with it: psycopg alone tries
+    them one at a time, sleeping 1, 2, 4… seconds in between while the request waits, so that
+    after a restart requests time out (10 s, then a 500) until each dead one has been tried."""
+    try:
+        ConnectionPool.check_connection(conn)
+    except Exception:
+        conn._pool.check()  # psycopg sets _pool on a connection it is handing out
+        raise
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    @property
+    def pool(self):
+        """Django's pool (made with psycopg's own check when CONN_HEALTH_CHECKS is on), with
+        check_connection as its check. Django passes psycopg's pool no check of one's own."""
+        pool = super().pool
+        if pool is not None:
+            pool._check = check_connection
+        return pool
