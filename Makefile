@@ -6,6 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock | cut -c1-12)
 PORT ?= 8000
+# pytest-xdist workers for `make test`: each has its own test database (test_<name>_gw0, …) and
+# Redis database (REDIS_URL's number plus the worker's; see tests/settings.py).
+TEST_WORKERS ?= 2
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 OIDC_PROVIDER := tests/oidc/node_modules/.installed
 
@@ -39,7 +42,7 @@ run: install ## Start the portal on 127.0.0.1:$PORT with the embedded default (S
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runportal --port $(PORT)
 
 test: install browser alertmanager oidc-provider ## Run the test suite (uses DATABASE_URL and REDIS_URL when set)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install ## ruff, formatting, and missing migrations
 	$(BIN)/ruff check .

@@ -35,7 +35,12 @@ PASSWORD = "pw-for-tests-only"  # tests.factories.UserFactory's
 
 
 def free_port(ports: range) -> int:
-    for port in ports:
+    """A port of `ports` nobody listens on. Under pytest-xdist each worker takes only its own
+    share of them (port number modulo the worker count), so that two workers never both pick
+    a port in the moment between one's probe and its server's bind."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    for port in (port for port in ports if port % workers == worker):
         with socket.socket() as probe, contextlib.suppress(OSError):
             probe.bind((HOST, port))
             return port

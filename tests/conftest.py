@@ -14,6 +14,7 @@ from axes.handlers.proxy import AxesProxyHandler
 from channels.layers import channel_layers
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
@@ -52,6 +53,28 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if marker in item.keywords:
                 item.add_marker(skip)
+
+
+_truncate = PostgresOperations.sql_flush
+
+
+def _flush_by_deleting(ops, style, tables, *, reset_sequences=False, allow_cascade=False):
+    """Django's flush, which empties every table after each transactional test, as DELETEs.
+    PostgreSQL's TRUNCATE gives each of the ~120 tables new files: about a second a test, more
+    on a busy disk. A DELETE of the few rows a test wrote takes milliseconds. The foreign keys
+    are checked at commit (Django makes them deferrable), so the order does not matter."""
+    if reset_sequences or allow_cascade:
+        return _truncate(
+            ops, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+        )
+    return [f"{style.SQL_KEYWORD('DELETE FROM')} {ops.quote_name(table)};" for table in tables]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flushes_delete():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(PostgresOperations, "sql_flush", _flush_by_deleting)
+        yield
 
 
 # The address of Django's test client.

@@ -4,10 +4,29 @@ import os
 import secrets
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 os.environ.setdefault("ITSM_TESTING", "1")
 
-from itsm.settings import *  # noqa: F403
+
+def _worker_redis_url(url: str, worker: str) -> str:
+    """The Redis database of pytest-xdist's worker `worker` (gw0, gw1, …): the URL's own
+    database number plus the worker's, so parallel workers never see each other's keys (the
+    status cache, lockout counts, channel groups)."""
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0) + int(worker.removeprefix("gw"))
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+# The run's own URL stays in REDIS_URL_OF_RUN: the processes a test starts inherit this
+# environment and load these settings again, and must land on their worker's database.
+if os.environ.get("REDIS_URL") and "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ.setdefault("REDIS_URL_OF_RUN", os.environ["REDIS_URL"])
+    os.environ["REDIS_URL"] = _worker_redis_url(
+        os.environ["REDIS_URL_OF_RUN"], os.environ["PYTEST_XDIST_WORKER"]
+    )
+
+from itsm.settings import *  # noqa: E402, F403
 
 SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False
