@@ -1,5 +1,6 @@
 """Receivers of the incident core's signals: a resolution queues the review's first draft; a
-timeline event or an alert group refreshes the incident's metrics rollup in its transaction."""
+timeline event or an alert group refreshes the incident's metrics rollup in its transaction
+(once for a whole batch of changes: itsm/batching.py)."""
 
 from django.db.models.signals import post_save
 from django.dispatch import receiver
@@ -8,6 +9,7 @@ from django_q.tasks import async_task
 from incidents.choices import Transition
 from incidents.models import AlertGroup
 from incidents.signals import incident_transitioned, timeline_event_written
+from itsm.batching import once_per_batch
 from postmortems.metrics import rollup
 
 ENSURE_TASK = "postmortems.tasks.ensure_review"
@@ -25,9 +27,9 @@ def refresh_rollup_on_event(sender, incident_id, type, **kwargs):
     """Inside the write's transaction: the incident's measures, and after an edit or an alert
     those of the later incidents its recurrence search may now match or no longer match."""
     if type in rollup.MEASURED_EVENTS:
-        rollup.rollup_refresh([incident_id])
+        once_per_batch(rollup.rollup_refresh, [incident_id])
     elif type in rollup.MATCHED_EVENTS:
-        rollup.rollup_refresh_with_followers([incident_id])
+        once_per_batch(rollup.rollup_refresh_with_followers, [incident_id])
 
 
 # An alert group's fields the measures read: its incident, key and first alert.
@@ -40,4 +42,4 @@ def refresh_rollup_on_alert_group(sender, instance, update_fields=None, **kwargs
     if instance.incident_id is None:
         return
     if update_fields is None or ROLLUP_GROUP_FIELDS & set(update_fields):
-        rollup.rollup_refresh_with_followers([instance.incident_id])
+        once_per_batch(rollup.rollup_refresh_with_followers, [instance.incident_id])

@@ -25,6 +25,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from incidents.alerts import ingest, intake, receive
 from incidents.choices import PayloadOutcome
 from incidents.models import AlertGroup, Integration, ReceivedPayload
+from itsm.batching import batched
 from itsm.errors import ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -96,11 +97,12 @@ def _batch_apply(integration_id: int, readings: dict) -> int | None:
     payloads = list(_pending(integration_id)[:BATCH_SIZE])
     stop_at = time.monotonic() + BATCH_SECONDS
     applied = 0
-    for run in _runs(integration, payloads, readings):
-        _run_apply(integration, run)
-        applied += len(run.payloads)
-        if time.monotonic() > stop_at:
-            break
+    with batched():  # what each incident's change would repeat, once for the batch
+        for run in _runs(integration, payloads, readings):
+            _run_apply(integration, run)
+            applied += len(run.payloads)
+            if time.monotonic() > stop_at:
+                break
     return applied
 
 
