@@ -36,7 +36,7 @@ KEY_CACHE_SECONDS = 5.0
 _by_key: dict[tuple[str, str], tuple[float, Integration]] = {}
 # The group keys of the last bodies each process read, by integration and the body's hash.
 READ_LATELY_SIZE = 4096
-_read_lately: dict[tuple[int, bytes], str] = {}
+_read_lately: dict[tuple[int, tuple, bytes], str] = {}
 
 
 def integration_for_key(key: str, kind: str) -> Integration | None:
@@ -95,7 +95,11 @@ def _group_key(integration: Integration, body: str) -> str:
     without a dedup_key gets a new one)."""
     if integration.kind == IntegrationKind.PAGERDUTY:
         return receive.read(integration, body.encode()).group_key
-    key = (integration.pk, hashlib.blake2b(body.encode(), digest_size=16).digest())
+    # The mapping is part of the key: another process's change reaches this one with the
+    # integration itself (KEY_CACHE_SECONDS), and a body is then read again.
+    mapping = (integration.title_path, integration.dedup_key_path, integration.severity_path)
+    digest = hashlib.blake2b(body.encode(), digest_size=16).digest()
+    key = (integration.pk, mapping, digest)
     group_key = _read_lately.get(key)
     if group_key is None:
         group_key = receive.read(integration, body.encode()).group_key
