@@ -159,6 +159,8 @@ def _replay_message(payload: ReceivedPayload, replayed: ReceivedPayload) -> tupl
             f"this integration's payloads applies it next.",
             messages.INFO,
         )
+    if replayed.outcome == PayloadOutcome.FAILED:
+        return f"Payload #{payload.pk} failed again: {replayed.error}", messages.ERROR
     if replayed.outcome != PayloadOutcome.ACCEPTED:
         reason = replayed.error or replayed.get_outcome_display()
         return f"Payload #{payload.pk} was refused again: {reason}", messages.ERROR

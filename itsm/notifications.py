@@ -192,11 +192,18 @@ def _create(rows) -> list[Notification]:
 
 def _queue(notifications) -> None:
     """Hand each to the worker once the current transaction commits. The caller has set
-    `next_attempt_at` to the end of the attempt's lease."""
+    `next_attempt_at` to the end of the attempt's lease, so one the broker did not take is
+    queued again by the clock when the lease ends: a failure is logged, and neither fails the
+    write that committed nor drops the callbacks after it."""
     for notification in notifications:
-        transaction.on_commit(
-            partial(async_task, SEND_TASK, notification.pk, notification.attempts)
-        )
+        transaction.on_commit(_sender(notification.pk, notification.attempts), robust=True)
+
+
+def _sender(pk: int, attempts: int):
+    def queue_send():
+        async_task(SEND_TASK, pk, attempts)
+
+    return queue_send
 
 
 def inbox_group(user_id: int) -> str:

@@ -16,11 +16,13 @@ with the error (replayable once the cause is fixed) and the rest go on; a databa
 gone rolls the batch back, to be applied by the next drain.
 """
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
 
 from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Min
 
 from incidents.alerts import ingest, intake, receive
 from incidents.choices import PayloadOutcome
@@ -41,7 +43,7 @@ def payloads_drain() -> int:
     """The worker's task (queued by intake, and every minute by a django-q2 schedule): apply
     every pending payload; how many this run applied. A run stops after DRAIN_SECONDS, well
     within the worker's task timeout, and queues the next one for what is left."""
-    intake.drain_rearm()
+    intake.drain_rearm_or_log()
     until = time.monotonic() + DRAIN_SECONDS
     applied = 0
     while (pending := _pending_integrations()) and time.monotonic() < until:
@@ -50,7 +52,7 @@ def payloads_drain() -> int:
         if all(count is None for count in drained):
             return applied  # every one is another drainer's, which goes on until it is done
     if pending:
-        intake.drain_wake()
+        intake.drain_wake_or_log()
     return applied
 
 
@@ -78,8 +80,11 @@ def _pending(integration_id: int):
 
 
 def _pending_integrations() -> list[int]:
-    pending = ReceivedPayload.objects.filter(outcome=PayloadOutcome.PENDING).order_by()
-    return list(pending.values_list("integration_id", flat=True).distinct())
+    """The integrations with pending payloads, the one waiting longest first (a storm on one
+    integration does not keep the others waiting for every run)."""
+    pending = ReceivedPayload.objects.filter(outcome=PayloadOutcome.PENDING)
+    by_age = pending.values("integration_id").annotate(oldest=Min("pk")).order_by("oldest")
+    return [row["integration_id"] for row in by_age]
 
 
 @transaction.atomic
@@ -135,12 +140,13 @@ def _runs(integration: Integration, payloads: list[ReceivedPayload], readings: d
         runs = by_group.setdefault(reading.group_key, [])
         if not runs or runs[-1].reading.same_as != reading.same_as:
             runs.append(Run(reading))
+        runs[-1].reading = reading  # the alerts' fields (labels, annotations) as last sent
         runs[-1].payloads.append(payload)
     return [run for runs in by_group.values() for run in runs]
 
 
 def _reading(integration: Integration, payload: ReceivedPayload, readings: dict):
-    key = (payload.body, payload.group_key)
+    key = (hashlib.blake2b(payload.body.encode(), digest_size=16).digest(), payload.group_key)
     if key not in readings and len(readings) >= READINGS_KEPT:
         readings.clear()  # a long storm of distinct bodies: memory stays bounded
     if key not in readings:

@@ -1,4 +1,4 @@
-"""Alerts in: every write alert ingestion makes, one short transaction per payload.
+"""Alerts in: every write applying a payload makes (the worker applies them: drain.py).
 
 A payload's alerts belong to one group (Alertmanager's groupKey, PagerDuty's dedup_key). The
 firing group of an integration and key is locked first, then its incident, so concurrent
@@ -27,6 +27,7 @@ from incidents.choices import (
     EventType,
     IncidentSource,
     IncidentStatus,
+    PayloadOutcome,
     RefireAction,
     Transition,
 )
@@ -411,6 +412,12 @@ def _clear(group: AlertGroup, incident: Incident, why: str) -> None:
 # --- resolving after N minutes without a new payload -------------------------------------------
 
 
+def _named_by_pending(group: AlertGroup) -> bool:
+    return ReceivedPayload.objects.filter(
+        integration_id=group.integration_id, outcome=PayloadOutcome.PENDING, group_key=group.key
+    ).exists()
+
+
 @transaction.atomic
 def alert_group_expire(*, group_id: int, now) -> bool:
     """Resolve a firing group that no payload has named for its integration's
@@ -426,6 +433,8 @@ def alert_group_expire(*, group_id: int, now) -> bool:
     minutes = group.integration.resolve_after_minutes if group else None
     if minutes is None or group.last_seen_at > now - timedelta(minutes=minutes):
         return False
+    if _named_by_pending(group):
+        return False  # silent only because the worker has not applied its payloads yet
     incident = _lock_incident(group)
     firing = group.alerts.filter(status=AlertStatus.FIRING)
     ended = list(firing.values_list("fingerprint", flat=True))

@@ -9,6 +9,7 @@ is queued and has not started yet. When Redis or the broker fails, the payload s
 and the drain that django-q2's schedule runs every minute applies it (late, not lost).
 """
 
+import contextlib
 import hashlib
 import logging
 import time
@@ -104,9 +105,16 @@ def _group_key(integration: Integration, body: str) -> str:
     if group_key is None:
         group_key = receive.read(integration, body.encode()).group_key
         if len(_read_lately) >= READ_LATELY_SIZE:
-            del _read_lately[next(iter(_read_lately))]  # the oldest
+            _forget_oldest_reading()
         _read_lately[key] = group_key
     return group_key
+
+
+def _forget_oldest_reading() -> None:
+    """Drop the oldest remembered reading. Requests run in threads: another may have dropped
+    it, or cleared them all, meanwhile."""
+    with contextlib.suppress(StopIteration, RuntimeError):
+        _read_lately.pop(next(iter(_read_lately)), None)
 
 
 def drain_wake() -> None:
@@ -124,3 +132,19 @@ def drain_wake() -> None:
 def drain_rearm() -> None:
     """The drain has started: the next payload queues another."""
     cache.delete(WAKE_KEY)
+
+
+def drain_rearm_or_log() -> None:
+    """`drain_rearm`, for a drain that must go on with Redis down (the scheduled one)."""
+    try:
+        drain_rearm()
+    except Exception:
+        logger.exception("the alert drain could not rearm its wake; it drains all the same")
+
+
+def drain_wake_or_log() -> None:
+    """`drain_wake`, for a drain handing over: failing, the schedule drains within a minute."""
+    try:
+        drain_wake()
+    except Exception:
+        logger.exception("the alert drain could not queue the next one; the schedule will")

@@ -54,6 +54,7 @@ def received_payload_replay(*, payload: ReceivedPayload, actor) -> ReceivedPaylo
     replay = _replay_keep(payload)
     if replay.outcome == PayloadOutcome.PENDING:
         drain.integration_drain(replay.integration_id, until=time.monotonic() + REPLAY_SECONDS)
+        intake.drain_wake_or_log()  # for what the replay left (a worker may have skipped it)
     return ReceivedPayload.objects.select_related("group__incident").get(pk=replay.pk)
 
 

@@ -7,7 +7,7 @@ import time_machine
 from django.utils import timezone
 from django_q.models import Schedule
 
-from incidents.alerts import drain, ingest, intake
+from incidents.alerts import drain, ingest, intake, tasks
 from incidents.alerts.drain import payloads_drain
 from incidents.choices import AlertStatus, IncidentStatus, PayloadOutcome
 from incidents.models import Alert, AlertGroup, Incident, ReceivedPayload
@@ -141,3 +141,33 @@ def test_a_drain_out_of_time_leaves_the_rest_to_the_next_one_it_queues(
     monkeypatch.setattr(drain, "DRAIN_SECONDS", 20)
     assert payloads_drain() == 3
     assert _outcomes() == [PayloadOutcome.ACCEPTED] * 3
+
+
+def test_a_group_is_not_expired_while_its_payloads_wait_for_the_worker(client, make_integration):
+    quiet = make_integration(name="Quiet", resolve_after_minutes=5)
+    url = f"/api/alerts/alertmanager/{quiet.key}/"
+    with time_machine.travel(START, tick=False) as clock:
+        send(client, url, FIRING)
+        payloads_drain()
+        clock.shift(240)
+        send(client, url, FIRING)  # a repeat the worker has not applied yet
+        clock.shift(120)
+
+        assert tasks.alert_groups_expire() == 0  # silent only to the worker, not to the sender
+
+        payloads_drain()
+        clock.shift(360)
+        assert tasks.alert_groups_expire() == 1  # now silent for its 5 minutes
+    assert Incident.objects.count() == 1
+
+
+def test_a_drain_goes_on_with_redis_down(client, url, monkeypatch):
+    send(client, url, FIRING)
+
+    def redis_down(*args, **kwargs):
+        raise ConnectionError("redis unreachable")
+
+    monkeypatch.setattr(intake.cache, "delete", redis_down)
+
+    assert payloads_drain() == 1  # the scheduled drain applies what is pending
+    assert _outcomes() == [PayloadOutcome.ACCEPTED]
