@@ -32,6 +32,7 @@ from itsm.models import (
 from itsm.notifications import notifications_retry_now
 from itsm.services import token_create, token_revoke
 from itsm.webhooks import (
+    rotating,
     webhook_deliveries_retry_now,
     webhook_previous_secret_drop,
     webhook_secret_rotate,
@@ -219,6 +220,8 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if not change:
             self._show_secret(request, obj)
+        elif obj.active and obj.disabled_at:  # ticked on again: as the enable action does
+            webhook_subscription_enable(subscription=obj)
 
     def _show_secret(self, request, subscription):
         self.message_user(
@@ -230,7 +233,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
     @admin.display(description="previous secret still signs", boolean=True)
     def rotating(self, obj):
-        return bool(obj.previous_secret)
+        return rotating(obj)
 
     @admin.action(
         description="Rotate secret (the old one signs too for 24 h)", permissions=["change"]

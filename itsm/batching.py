@@ -20,8 +20,9 @@ _pending: contextvars.ContextVar[dict | None] = contextvars.ContextVar("batch", 
 @contextlib.contextmanager
 def batched() -> Iterator[None]:
     """Collect `once_per_batch` items until the block ends, then run each step once, each in
-    a savepoint: a step that fails is logged and undone, and the batch's changes stand (a
-    step is derived data its own repair job recomputes, never the change itself). An
+    a savepoint (`_run_guarded`): a step that fails is logged and undone, and the batch's
+    changes stand (a step is derived data its own repair job recomputes, never the change
+    itself). An
     exception in the block runs nothing (its transaction rolls back); a nested batch is the
     outer one's."""
     if _pending.get() is not None:
@@ -34,18 +35,23 @@ def batched() -> Iterator[None]:
     finally:
         _pending.reset(token)
     for step, items in pending.items():
-        try:
-            with transaction.atomic():
-                step(items)
-        except Exception:
-            logger.exception("%s failed for a batch of %d", step.__qualname__, len(items))
+        _run_guarded(step, items)
+
+
+def _run_guarded(step: Callable[[set], object], items: set) -> None:
+    """`step(items)` in a savepoint: a failure is logged and undone, the change stands."""
+    try:
+        with transaction.atomic():
+            step(items)
+    except Exception:
+        logger.exception("%s failed for a batch of %d", step.__qualname__, len(items))
 
 
 def once_per_batch(step: Callable[[set], object], items: Iterable) -> None:
     """`step(items)` now, or once at the end of the current batch with every item the batch
-    handed to it."""
+    handed to it; guarded either way (a failing step never undoes the change it follows)."""
     pending = _pending.get()
     if pending is None:
-        step(set(items))
+        _run_guarded(step, set(items))
     else:
         pending.setdefault(step, set()).update(items)

@@ -207,6 +207,11 @@ def signed_headers(delivery: WebhookDelivery, body: bytes, now) -> dict:
     }
 
 
+def rotating(subscription: WebhookSubscription) -> bool:
+    """The previous secret still signs (a day after a rotation at most)."""
+    return len(signing_secrets(subscription, timezone.now())) > 1
+
+
 def signing_secrets(subscription: WebhookSubscription, now) -> list[str]:
     """The current secret, and the previous one for a day after a rotation."""
     rotated = subscription.secret_rotated_at

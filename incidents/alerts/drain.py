@@ -16,7 +16,6 @@ with the error (replayable once the cause is fixed) and the rest go on; a databa
 gone rolls the batch back, to be applied by the next drain.
 """
 
-import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -137,6 +136,10 @@ def _runs(integration: Integration, payloads: list[ReceivedPayload], readings: d
                 [payload], PayloadOutcome.INVALID, error=receive.error_text(error, integration.kind)
             )
             continue
+        except Exception as error:  # a bug in reading: this payload's, not the batch's
+            logger.exception("alert payload %s could not be read", payload.pk)
+            _mark([payload], PayloadOutcome.FAILED, error=f"{type(error).__name__}: {error}")
+            continue
         runs = by_group.setdefault(reading.group_key, [])
         if not runs or runs[-1].reading.same_as != reading.same_as:
             runs.append(Run(reading))
@@ -146,7 +149,7 @@ def _runs(integration: Integration, payloads: list[ReceivedPayload], readings: d
 
 
 def _reading(integration: Integration, payload: ReceivedPayload, readings: dict):
-    key = (hashlib.blake2b(payload.body.encode(), digest_size=16).digest(), payload.group_key)
+    key = (receive.body_digest(payload.body), payload.group_key)
     if key not in readings and len(readings) >= READINGS_KEPT:
         readings.clear()  # a long storm of distinct bodies: memory stays bounded
     if key not in readings:

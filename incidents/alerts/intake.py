@@ -10,7 +10,6 @@ and the drain that django-q2's schedule runs every minute applies it (late, not 
 """
 
 import contextlib
-import hashlib
 import logging
 import time
 
@@ -65,12 +64,14 @@ def integrations_forget() -> None:
     _read_lately.clear()
 
 
-def payload_accept(integration: Integration, received: ingest.Received) -> ReceivedPayload:
+def payload_accept(
+    integration: Integration, received: ingest.Received, group_key: str = ""
+) -> ReceivedPayload:
     """Read the body as its integration does and keep it pending for the worker, which is
     woken once the row commits. ValidationFailed (the payload kept as invalid) when it does
-    not read."""
+    not read. `group_key`: a replayed PagerDuty trigger's key, when it brought none."""
     try:
-        group_key = _group_key(integration, received.body)
+        group_key = _group_key(integration, received.body, group_key)
     except ValidationFailed as error:
         ingest.payload_record(
             integration=integration,
@@ -89,18 +90,17 @@ def payload_accept(integration: Integration, received: ingest.Received) -> Recei
     return payload
 
 
-def _group_key(integration: Integration, body: str) -> str:
+def _group_key(integration: Integration, body: str, given: str) -> str:
     """The group the body names once it is read (ValidationFailed when it does not read), or
     what this process found when it read the same body lately: a storm is mostly repeats, and
     validating a body costs more than keeping it. PagerDuty's are read each time (a trigger
     without a dedup_key gets a new one)."""
     if integration.kind == IntegrationKind.PAGERDUTY:
-        return receive.read(integration, body.encode()).group_key
+        return receive.read(integration, body.encode(), given).group_key
     # The mapping is part of the key: another process's change reaches this one with the
     # integration itself (KEY_CACHE_SECONDS), and a body is then read again.
     mapping = (integration.title_path, integration.dedup_key_path, integration.severity_path)
-    digest = hashlib.blake2b(body.encode(), digest_size=16).digest()
-    key = (integration.pk, mapping, digest)
+    key = (integration.pk, mapping, receive.body_digest(body))
     group_key = _read_lately.get(key)
     if group_key is None:
         group_key = receive.read(integration, body.encode()).group_key

@@ -72,6 +72,6 @@ def _replay_keep(payload: ReceivedPayload) -> ReceivedPayload:
             error=BAD_SIGNATURE,
         )
     try:
-        return intake.payload_accept(integration, received)
+        return intake.payload_accept(integration, received, original.group_key)
     except ValidationFailed:
         return original.replays.latest("pk")

@@ -12,6 +12,7 @@ from itsm.api.serializers import StrictModelSerializer, refuse_any_body
 from itsm.choices import WebhookEvent
 from itsm.models import WebhookDelivery, WebhookSubscription
 from itsm.webhooks import (
+    rotating,
     webhook_previous_secret_drop,
     webhook_secret_rotate,
     webhook_subscription_enable,
@@ -58,7 +59,7 @@ class WebhookSubscriptionSerializer(StrictModelSerializer):
         return list(dict.fromkeys(value))
 
     def get_rotating(self, subscription) -> bool:
-        return bool(subscription.previous_secret)
+        return rotating(subscription)
 
 
 class WebhookSecretSerializer(WebhookSubscriptionSerializer):

@@ -1,7 +1,7 @@
 """The query parameters of the metrics API and the reports page: one validation for both, so a
 bad parameter is a 400 naming it in the API and a message beside its field on the page."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.utils import timezone
 from rest_framework import serializers
@@ -14,6 +14,7 @@ from postmortems.metrics.queries import ReportQuery
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 731  # two years
+FIRST_DAY, LAST_DAY = date.min + timedelta(days=1), date.max - timedelta(days=1)
 INTERVALS = ("week", "month")
 # Parameters the views read themselves: DRF's format override, and the page's table export.
 PASSED_THROUGH = ("format", "table")
@@ -53,6 +54,11 @@ class ReportParams(StrictSerializer):
             raise serializers.ValidationError({"to": "Must not be before `from`."})
         if (end - start).days >= MAX_DAYS:
             raise serializers.ValidationError({"from": f"At most {MAX_DAYS} days at once."})
+        # A day's end (and a date's UTC instant) must stay within what dates can hold.
+        if end >= LAST_DAY or start <= FIRST_DAY:
+            raise serializers.ValidationError(
+                {"to" if end >= LAST_DAY else "from": "Out of the range of dates reported on."}
+            )
         return {**attrs, "from": start, "to": end}
 
     def report_query(self) -> ReportQuery:
@@ -74,8 +80,9 @@ class TimeseriesParams(ReportParams):
 
 
 def read_params(query_params, serializer_class=ReportParams) -> ReportParams:
-    """The validated parameters of a request's query string (a 400 when one is bad)."""
-    data = {k: v for k, v in query_params.items() if k not in PASSED_THROUGH}
+    """The validated parameters of a request's query string (a 400 when one is bad). A blank
+    one is left out: the page's form sends "Any" and an unset date as empty values."""
+    data = {k: v for k, v in query_params.items() if k not in PASSED_THROUGH and v != ""}
     params = serializer_class(data=data)
     params.is_valid(raise_exception=True)
     return params

@@ -56,12 +56,14 @@ def test_a_signed_integration_takes_the_right_signature(client, make_integration
     assert "Authorization" not in kept.headers
 
 
-@pytest.mark.parametrize("wrong", ["another secret", None])
+@pytest.mark.parametrize("wrong", ["another secret", None, "non-ascii"])
 def test_a_wrong_or_missing_signature_is_401_and_opens_nothing(client, make_integration, wrong):
     signed = make_integration("grafana", signature_header=HEADER, signature_secret=SECRET)
     text, headers = _signed(FIRING, wrong or SECRET)
     if wrong is None:
         headers = {}
+    if wrong == "non-ascii":
+        headers = {"HTTP_X_GRAFANA_ALERTING_SIGNATURE": "é" * 64}
 
     response = post(client, f"/api/alerts/grafana/{signed.key}/", text, **headers)
 

@@ -179,3 +179,20 @@ def test_only_managers_replay_through_the_api(api, make_user, refused):
         assert client.post(url).status_code == expected, role
     api_error(api.post("/api/alerts/payloads/999999/replay/"), 404, "not_found")
     assert set(api_error(api.post(url, {"x": 1}, format="json"), 400, "invalid")) == {"x"}
+
+
+def test_a_pagerduty_trigger_without_a_dedup_key_is_replayed_under_the_key_it_was_given(
+    client, make_integration, manager
+):
+    integration = make_integration("pagerduty")
+    event = {**payload("pagerduty_trigger"), "routing_key": integration.key}
+    event.pop("dedup_key", None)
+    response = post(client, "/api/alerts/v2/enqueue", event)
+    key = response.json()["dedup_key"]
+    kept = ReceivedPayload.objects.get()
+
+    replayed = received_payload_replay(payload=kept, actor=manager)
+
+    assert replayed.group_key == key  # the key the sender was answered, not a new one
+    assert Incident.objects.count() == 1
+    assert replayed.group == kept.group

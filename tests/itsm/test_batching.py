@@ -7,6 +7,7 @@ from incidents.models import Team
 from itsm.batching import batched, once_per_batch
 
 
+@pytest.mark.django_db
 def test_outside_a_batch_the_step_runs_at_once():
     calls = []
     once_per_batch(calls.append, [1])
@@ -44,4 +45,16 @@ def test_a_failing_step_is_undone_and_the_batch_s_changes_stand(caplog):
         once_per_batch(fails, [1])
 
     assert list(Team.objects.values_list("slug", flat=True)) == ["from-the-batch"]
+    assert "fails failed for a batch of 1" in caplog.text
+
+
+@pytest.mark.django_db
+def test_outside_a_batch_a_failing_step_leaves_the_change_too(caplog):
+    def fails(items):
+        raise ValueError("the step broke")
+
+    Team.objects.create(slug="the-change", name="Change")
+    once_per_batch(fails, [1])
+
+    assert Team.objects.filter(slug="the-change").exists()
     assert "fails failed for a batch of 1" in caplog.text

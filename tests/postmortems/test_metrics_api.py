@@ -65,6 +65,8 @@ def test_anonymous_is_refused(client, db):
         ({"source": "carrier-pigeon"}, "source"),
         ({"interval": "day"}, "interval"),
         ({"colour": "red"}, "colour"),
+        ({"from": "9999-12-30", "to": "9999-12-31"}, "to"),
+        ({"from": "0001-01-01", "to": "0001-01-02"}, "from"),
     ],
 )
 def test_a_bad_parameter_is_a_400_naming_it(api, manager, params, field):

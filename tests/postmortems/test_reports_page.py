@@ -82,3 +82,11 @@ def test_queries_do_not_grow_with_the_data(
     client = signed_in(manager)
     with django_assert_num_queries(25):
         assert client.get(PAGE, MARCH, secure=True).status_code == 200
+
+
+def test_the_form_sent_as_it_stands_shows_the_figures(signed_in, manager, march):
+    """The form sends "Any" and unset dates as empty values: they mean no filter."""
+    blank = {name: "" for name in ("from", "to", "priority", "service", "team", "source")}
+    response = signed_in(manager).get(PAGE, blank, secure=True)
+    assert response.status_code == 200
+    assert not response.context.get("errors")
