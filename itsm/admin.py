@@ -31,6 +31,7 @@ from itsm.models import (
 )
 from itsm.notifications import notifications_retry_now
 from itsm.services import token_create, token_revoke
+from itsm.spreadsheet import spreadsheet_cell
 from itsm.webhooks import (
     rotating,
     webhook_deliveries_retry_now,
@@ -312,13 +313,7 @@ class WebhookDeliveryAdmin(RefusesMalformedLists, ReadOnlyRecords, admin.ModelAd
 
 # What a spreadsheet would run as a formula at the start of a cell (CSV injection): the
 # username column holds whatever a stranger typed into the sign-in form.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = ("at", "kind", "username", "user", "ip_address", "user_agent", "detail")
-
-
-def _csv_cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _csv_row(event: AuthEvent) -> list[str]:
@@ -331,7 +326,7 @@ def _csv_row(event: AuthEvent) -> list[str]:
         event.user_agent,
         json.dumps(event.detail, sort_keys=True) if event.detail else "",
     )
-    return [_csv_cell(value) for value in values]
+    return [spreadsheet_cell(value) for value in values]
 
 
 class _Echo:

@@ -90,7 +90,9 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
 
 class StatementFilter(django_filters.FilterSet):
-    customer = django_filters.NumberFilter(field_name="customer_id", label="Customer id")
+    customer = django_filters.NumberFilter(
+        field_name="customer_id", label="Customer id", min_value=1, max_value=2**63 - 1
+    )
     month = django_filters.DateFilter(input_formats=["%Y-%m"], label="Month, YYYY-MM")
     status = django_filters.ChoiceFilter(choices=StatementStatus.choices)
     current = django_filters.BooleanFilter(

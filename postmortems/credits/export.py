@@ -4,6 +4,8 @@ A cell that a spreadsheet would read as a formula is prefixed with a quote."""
 import csv
 import io
 
+from itsm.spreadsheet import spreadsheet_cell
+
 COLUMNS = (
     "customer",
     "month",
@@ -23,13 +25,7 @@ COLUMNS = (
     "approved_by",
     "approved_at",
 )
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CONTENT_TYPE = "text/csv; charset=utf-8"
-
-
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _row(statement) -> list[str]:
@@ -52,7 +48,7 @@ def _row(statement) -> list[str]:
         statement.approved_by.get_username() if statement.approved_by else "",
         statement.approved_at.isoformat() if statement.approved_at else "",
     )
-    return [_cell(value) for value in values]
+    return [spreadsheet_cell(value) for value in values]
 
 
 def statements_csv(statements) -> str:

@@ -3,6 +3,7 @@
 import csv
 import io
 
+from itsm.spreadsheet import spreadsheet_cell
 from postmortems.metrics.queries import Figure, Group
 
 FIGURE_COLUMNS = [
@@ -50,5 +51,9 @@ def to_csv(rows: list[dict], columns: list[str]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(rows)
+    # Text (a slice's service or team slug) is made safe; numbers stay numbers.
+    writer.writerows(
+        {k: spreadsheet_cell(v) if isinstance(v, str) else v for k, v in row.items()}
+        for row in rows
+    )
     return out.getvalue()

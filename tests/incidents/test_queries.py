@@ -21,8 +21,9 @@ DETAIL = AUTH + 4
 # Starting the SLA timers: the policy, its targets for the priority, one insert of the timers.
 ESCALATION_START = 3  # the policy, its levels, the steps' insert
 SLA_START = 3
-# The metrics rollup refreshed with the created event (postmortems): its measures, the upsert.
-ROLLUP = 2
+# The metrics rollup refreshed with the created event (postmortems): its measures and the
+# upsert, in a savepoint and its release (a failing refresh never undoes the create).
+ROLLUP = 4
 TIMELINE = AUTH + 1 + 2  # the incident; count and page of events with their actors
 HISTORY = AUTH + 1 + 1  # the incident; its history rows with their users
 

@@ -231,3 +231,9 @@ def test_a_bad_filter_in_csv_is_a_json_error(api, manager, november):
 
     assert response["Content-Type"] == "application/json"
     api_error(response, 400, "invalid")
+
+
+@pytest.mark.parametrize("customer", ["99999999999999999999999", "0"])
+def test_a_customer_id_out_of_range_is_a_400(api, manager, customer):
+    response = api.as_user(manager).get(STATEMENTS, {"customer": customer})
+    assert "customer" in api_error(response, 400, "invalid")

@@ -9,6 +9,7 @@ from incidents.choices import ChangeSource
 from incidents.models import AlertGroup, Integration, Service
 from postmortems.action_items import action_item_create, action_item_update
 from postmortems.metrics import queries
+from postmortems.metrics.export import to_csv
 from postmortems.metrics.queries import ReportQuery
 from postmortems.metrics.sql import percentile_cont
 from postmortems.services import review_create, review_publish, review_submit
@@ -180,3 +181,8 @@ def test_the_first_alert_starts_detection_and_a_shared_alert_key_is_a_recurrence
     figures = figures_of()[0]
     assert figures["mttd"].value == pytest.approx((120 + 240 + 90) / 8, abs=0.1)
     assert figures["recurrence_rate"].numerator == 2  # f (by problem) and the later one
+
+
+def test_a_csv_cell_that_starts_like_a_formula_stays_text():
+    text = to_csv([{"slice": "=HYPERLINK(1)", "median": -3}], ["slice", "median"])
+    assert text.splitlines()[1] == "'=HYPERLINK(1),-3"  # numbers stay numbers
