@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.db.models import DurationField, ExpressionWrapper, F
 from django.utils import timezone
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily
 
 from incidents.choices import (
     AlertStatus,
@@ -53,7 +53,8 @@ class IncidentCollector:
     @staticmethod
     def sla_timers():
         """Open timers by kind and state (from a partial index), and breaches by kind and the
-        incident's (current) priority (joining only the breached timers)."""
+        incident's (current) priority (joining only the breached timers): a gauge, since a
+        priority change moves a breach from one label to another."""
         yield counted_family(
             GaugeMetricFamily,
             "itsm_sla_timers_open",
@@ -64,7 +65,7 @@ class IncidentCollector:
             OPEN_TIMER_STATES,
         )
         yield counted_family(
-            CounterMetricFamily,
+            GaugeMetricFamily,
             "itsm_sla_breaches",
             "SLA timers that breached, by kind and the incident's priority.",
             SlaTimer.objects.filter(breached_at__isnull=False),

@@ -18,7 +18,7 @@ from django.http import Http404, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.utils import floatToGoString
 
 from itsm.api import throttle
@@ -54,7 +54,7 @@ def labelled(family, counts: dict[tuple, float], *choices):
 
 
 def counted_family(kind, name: str, documentation: str, queryset, labels: dict[str, str], *choices):
-    """A family of `kind` (GaugeMetricFamily, CounterMetricFamily): `queryset`'s rows counted
+    """A family of `kind` (GaugeMetricFamily, or a counter's): `queryset`'s rows counted
     in one GROUP BY query; `labels` maps each label to the field it groups by; see `labelled`."""
     fields = list(labels.values())
     rows = queryset.order_by().values(*fields).annotate(n=Count("pk"))
@@ -90,16 +90,17 @@ def histogram_family(
 
 
 class NotificationCollector:
-    """Messages by channel: sent and failed (each final, so counters), and pending. One query."""
+    """Messages by channel: sent and failed, and pending. One query. Gauges, not counters: a
+    failed message retried from the admin goes back to pending, and old ones are deleted."""
 
     def collect(self):
         rows = Notification.objects.order_by().values("channel", "status").annotate(n=Count("pk"))
         counts = grouped_counts(rows, "channel", "status")
         channels = NotificationChannel.values
         yield labelled(
-            CounterMetricFamily(
+            GaugeMetricFamily(
                 "itsm_notifications",
-                "Notifications that reached a final outcome, by channel and outcome.",
+                "Notifications that reached an outcome (sent, failed for good), by channel.",
                 labels=["channel", "outcome"],
             ),
             {key: n for key, n in counts.items() if key[1] != NotificationStatus.PENDING},

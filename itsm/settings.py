@@ -358,6 +358,8 @@ METRICS_ALLOWED_NETWORKS = _networks(env.list("METRICS_ALLOWED_NETWORKS", defaul
 # An incident recurs when an earlier one on the same service, with the same related problem or
 # alert group key, was logged this many days before it or fewer.
 METRICS_RECURRENCE_DAYS = env.int("METRICS_RECURRENCE_DAYS", default=30)
+# The currency of the reviews' revenue impact estimates, as the reports write it.
+REPORTS_CURRENCY = env.str("REPORTS_CURRENCY", default="USD")
 
 # --- Internationalisation -------------------------------------------------------------------
 

@@ -71,7 +71,7 @@ class PostIncidentReviewAdmin(ServiceWrittenAdmin):
     )
     fieldsets = (
         (None, {"fields": (*state, "owner")}),
-        ("Document (Markdown)", {"fields": (*SECTIONS, "public_summary")}),
+        ("Document (Markdown)", {"fields": (*SECTIONS, "public_summary", "revenue_impact")}),
         ("Generated from the record", {"fields": generated}),
     )
     readonly_fields = (*state, *generated)
@@ -88,8 +88,9 @@ class PostIncidentReviewAdmin(ServiceWrittenAdmin):
     def save_model(self, request, obj, form, change):
         changed = set(form.changed_data)
         extra = {"owner": form.cleaned_data["owner"]} if "owner" in changed else {}
-        if "public_summary" in changed:
-            extra["public_summary"] = form.cleaned_data["public_summary"]
+        for name in ("public_summary", "revenue_impact"):
+            if name in changed:
+                extra[name] = form.cleaned_data[name]
         saved = services.review_update(
             review=obj,
             actor=request.user,
@@ -185,9 +186,10 @@ class ActionItemAdmin(ServiceWrittenAdmin):
 
 
 @admin.register(MetricTarget)
-class MetricTargetAdmin(admin.ModelAdmin):
+class MetricTargetAdmin(HistoryAdmin):
     """The reports' targets, one row per metric from the migration: only the figure and its
-    direction change (seconds for durations, percent for rates; docs/metrics.md)."""
+    direction change (seconds for durations, percent for rates, an amount for revenue;
+    docs/metrics.md), each change kept in the history."""
 
     list_display = ("metric", "direction", "value")
     fields = ("metric", "direction", "value")

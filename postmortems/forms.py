@@ -2,10 +2,11 @@
 cleaned values to postmortems/services.py and postmortems/action_items.py, which write."""
 
 from django import forms
+from django.conf import settings
 
 from incidents.forms import ApplicationErrorMixin, UserChoiceField, assignable_users
 from postmortems.choices import ActionItemPriority, ActionItemStatus, ActionItemType
-from postmortems.models import REASON_MAX_LENGTH, SECTION_MAX_LENGTH
+from postmortems.models import REASON_MAX_LENGTH, REVENUE_MAX_DIGITS, SECTION_MAX_LENGTH
 from postmortems.models.action_items import ACTION_TITLE_MAX_LENGTH, WONT_DO_REASON_MAX_LENGTH
 from postmortems.services import TIMELINE_CELL_MAX_LENGTH, TIMELINE_MAX_ROWS
 
@@ -57,6 +58,17 @@ class PublicSummaryForm(ApplicationErrorMixin, forms.Form):
 
     def clean_public_summary(self):
         return _crlf_to_lf(self.cleaned_data["public_summary"])
+
+
+class RevenueImpactForm(ApplicationErrorMixin, forms.Form):
+    revenue_impact = forms.DecimalField(
+        required=False,
+        min_value=0,
+        max_digits=REVENUE_MAX_DIGITS,
+        decimal_places=2,
+        label=f"Revenue impact ({settings.REPORTS_CURRENCY})",
+        help_text="Revenue lost, estimated; the reports add it up. Blank: not estimated.",
+    )
 
 
 class OwnerForm(ApplicationErrorMixin, forms.Form):

@@ -9,6 +9,7 @@ postmortems.tasks and the clock's sweep); optional ones when someone asks (`revi
 from datetime import timedelta
 from functools import partial
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
@@ -18,11 +19,13 @@ from incidents.choices import ChangeSource, EventType, IncidentStatus
 from incidents.models import Incident
 from incidents.services import actor_label, change_reason
 from itsm import realtime
+from itsm.batching import once_per_batch
 from itsm.errors import ConflictError, InvalidTransition, PermissionDeniedError
 from itsm.markdown import render
 from itsm.validation import clean_text, raise_if, typed_text, version_number
 from postmortems import drafting, proposals, webhook_events
 from postmortems.choices import DEFAULT_POLICY, PolicyScope, ReviewStatus, ReviewTransition
+from postmortems.metrics import rollup
 from postmortems.models import (
     CHANGE_PERMISSION,
     REASON_MAX_LENGTH,
@@ -245,6 +248,19 @@ def _clean_proposed(errors: dict, value) -> list[dict]:
     return items
 
 
+def _clean_revenue(errors: dict, amount):
+    """An estimate as the model keeps it (a non-negative amount to the cent), or None."""
+    field = PostIncidentReview._meta.get_field("revenue_impact")
+    try:
+        value = field.formfield().clean(amount)
+        if value is not None:
+            field.run_validators(value)
+        return value
+    except DjangoValidationError as error:
+        errors["revenue_impact"] = " ".join(error.messages)
+        return None
+
+
 def _clean_owner(errors: dict, owner):
     if owner is not None and (not owner.is_active or not owner.has_perm(CHANGE_PERMISSION)):
         errors["owner"] = "The owner must be an active user who may edit reviews."
@@ -262,9 +278,11 @@ def review_update(
     proposed_action_items=UNSET,
     owner=UNSET,
     public_summary=UNSET,
+    revenue_impact=UNSET,
 ) -> PostIncidentReview:
     """Edit the document (draft or in review). `sections` maps section names (SECTIONS) to
-    Markdown. Bad input: ValidationFailed naming every bad field, and nothing written."""
+    Markdown; `revenue_impact` is the impact's estimate the reports add up (None: not
+    estimated). Bad input: ValidationFailed naming every bad field, and nothing written."""
     _check_perm(actor, CHANGE_PERMISSION, "edit post-incident reviews")
     review = review_lock(review)
     _require_editable(review)
@@ -291,6 +309,8 @@ def review_update(
         )
     if owner is not UNSET:
         changes["owner"] = _clean_owner(errors, owner)
+    if revenue_impact is not UNSET:
+        changes["revenue_impact"] = _clean_revenue(errors, revenue_impact)
     raise_if(errors)
     changed = sorted(name for name, value in changes.items() if getattr(review, name) != value)
     if not changed:
@@ -300,6 +320,8 @@ def review_update(
             _new_section_version(review, name, changes[name], actor=actor, merged=False)
         setattr(review, name, changes[name])
     _save(review, actor=actor, source=source, reason="edited " + ", ".join(changed))
+    if "revenue_impact" in changed:
+        once_per_batch(rollup.rollup_refresh, [review.incident_id])
     review_record_event(
         review,
         actor=actor,

@@ -20,6 +20,11 @@ urlpatterns = [
         name="public_summary",
     ),
     path(
+        "<incident:number>/revenue-impact/",
+        views.review_revenue_impact,
+        name="revenue_impact",
+    ),
+    path(
         "<incident:number>/transition/<str:name>/",
         views.review_transition,
         name="transition",

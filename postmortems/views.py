@@ -36,6 +36,7 @@ from postmortems.forms import (
     ActionItemStatusForm,
     OwnerForm,
     PublicSummaryForm,
+    RevenueImpactForm,
     SectionForm,
     TimelineFormSet,
     TransitionForm,
@@ -250,6 +251,10 @@ def _document_page(request, review: PostIncidentReview, *, status: int = 200, **
         "items": _item_rows(items, bound, timezone.localdate()),
         "item_form": item_form,
         "owner_form": owner_form,
+        "revenue_form": bound.get("revenue_impact")
+        or RevenueImpactForm(
+            initial={"revenue_impact": review.revenue_impact}, auto_id="id_revenue_%s"
+        ),
         "summary_form": bound.get("public_summary")
         or PublicSummaryForm(
             initial={"public_summary": review.public_summary}, auto_id="id_public_%s"
@@ -388,6 +393,21 @@ def review_public_summary(request, number):
         return "Public summary saved."
 
     return _submit(request, review, form, "public_summary", write)
+
+
+@post_only("postmortems:detail", "number")
+@portal_view(CHANGE_PERMISSION)
+def review_revenue_impact(request, number):
+    review = _review_or_404(request, number)
+    form = RevenueImpactForm(request.POST, auto_id="id_revenue_%s")
+
+    def write(form):
+        services.review_update(
+            review=review, actor=request.user, source=PORTAL, **form.cleaned_data
+        )
+        return "Revenue impact saved."
+
+    return _submit(request, review, form, "revenue_impact", write)
 
 
 @post_only("postmortems:detail", "number")

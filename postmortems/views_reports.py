@@ -13,13 +13,13 @@ from incidents.choices import IncidentSource, Priority
 from incidents.models import Service, Team
 from incidents.views import portal_view
 from postmortems.metrics import charts, export, queries
-from postmortems.metrics.definitions import DURATIONS, METRICS
+from postmortems.metrics.definitions import MEASURED, METRICS
 from postmortems.metrics.params import INTERVALS, read_params
 from postmortems.metrics.queries import SLICES, ReportQuery
 from postmortems.models import VIEW_REPORTS
 from postmortems.templatetags.metrics import figure_text
 
-CHARTED = ("mttd", "mtta", "mttr_response", "mttr_resolve", "sla_compliance")
+CHARTED = ("mttd", "mtta", "mttr_response", "mttr_resolve", "sla_compliance", "revenue_impact")
 SLICE_TITLES = {
     "priority": "By priority",
     "service": "By service",
@@ -29,7 +29,7 @@ SLICE_TITLES = {
 }
 # The slice tables' columns (each table's CSV has every metric).
 SLICE_COLUMNS = (
-    *(m.key for m in DURATIONS),
+    *(m.key for m in MEASURED),
     "sla_compliance",
     "false_positive_rate",
     "reopen_rate",

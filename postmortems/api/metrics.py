@@ -28,14 +28,21 @@ class CsvRenderer(renderers.BaseRenderer):
 class FigureSerializer(StrictSerializer):
     metric = serializers.CharField()
     label = serializers.CharField()
-    unit = serializers.ChoiceField(choices=["seconds", "percent"])
+    unit = serializers.ChoiceField(
+        choices=["seconds", "percent", "currency"],
+        help_text="currency: the reviews' revenue estimates, in REPORTS_CURRENCY.",
+    )
     value = serializers.FloatField(
-        allow_null=True, help_text="A duration's mean in seconds, or a rate in percent."
+        allow_null=True,
+        help_text="A duration's mean in seconds, an amount's mean, or a rate in percent.",
     )
     median = serializers.FloatField(allow_null=True)
     p90 = serializers.FloatField(allow_null=True)
+    total = serializers.FloatField(allow_null=True, help_text="An amount's sum; null otherwise.")
     n = serializers.IntegerField(help_text="Incidents (or timers, items, reviews) measured.")
-    excluded = serializers.IntegerField(help_text="Incidents left out for a missing timestamp.")
+    excluded = serializers.IntegerField(
+        help_text="Incidents left out for a missing timestamp (or revenue estimate)."
+    )
     numerator = serializers.IntegerField(allow_null=True)
     denominator = serializers.IntegerField(allow_null=True)
     target = serializers.FloatField(allow_null=True)

@@ -2,6 +2,8 @@
 optional one, edit), and its transitions. Every write goes through postmortems/services.py with
 source `api`; a reader who may not edit reviews (a stakeholder) sees published ones only."""
 
+from decimal import Decimal
+
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -17,7 +19,7 @@ from itsm.api.serializers import StrictModelSerializer, StrictSerializer, refuse
 from postmortems import services
 from postmortems.choices import ReviewStatus
 from postmortems.models import SECTIONS, PostIncidentReview
-from postmortems.models.review import CHANGE_PERMISSION, SECTION_MAX_LENGTH
+from postmortems.models.review import CHANGE_PERMISSION, REVENUE_MAX_DIGITS, SECTION_MAX_LENGTH
 from postmortems.selectors import OPEN_REVIEW_STATUSES as OPEN
 from postmortems.selectors import overdue_review_condition, readable_reviews
 from warroom.api.serializers import (
@@ -80,6 +82,7 @@ class ReviewSerializer(StrictModelSerializer):
             "return_reason",
             *SECTIONS,
             "public_summary",
+            "revenue_impact",
             "timeline",
             "proposed_action_items",
             "facts",
@@ -114,6 +117,14 @@ class ReviewUpdateSerializer(StrictSerializer):
 
     owner = UsernameField(allow_null=True, required=False)
     public_summary = _section_field()
+    revenue_impact = serializers.DecimalField(
+        max_digits=REVENUE_MAX_DIGITS,
+        decimal_places=2,
+        min_value=Decimal(0),
+        allow_null=True,
+        required=False,
+        help_text="Revenue lost, estimated, in REPORTS_CURRENCY; null: not estimated.",
+    )
     timeline = TimelineRowSerializer(many=True, required=False)
     proposed_action_items = ProposedItemSerializer(many=True, required=False)
 

@@ -22,11 +22,12 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Greatest, Least
+from django.db.models.functions import Cast, Coalesce, Greatest, Least
 
 from incidents.choices import EventType, IncidentStatus, Transition
 from incidents.models import AlertGroup, Incident, IncidentEvent, SlaTimer
 from postmortems.metrics.sql import Seconds
+from postmortems.models import PostIncidentReview
 
 S = IncidentStatus
 ZERO = Value(0.0, output_field=FloatField())
@@ -38,7 +39,7 @@ WORKING_STATUSES = (S.INVESTIGATING, S.MITIGATED, S.RESOLVED)
 class Metric:
     key: str
     label: str
-    unit: str  # "seconds" or "percent"
+    unit: str  # "seconds", "percent" or "currency" (settings.REPORTS_CURRENCY)
 
 
 DURATIONS = (
@@ -48,6 +49,10 @@ DURATIONS = (
     Metric("mttr_mitigate", "Mean time to mitigate (MTTR mitigate)", "seconds"),
     Metric("mttr_resolve", "Mean time to resolve (MTTR resolution)", "seconds"),
 )
+# Per-incident amounts, aggregated like the durations (mean, median, p90, total).
+AMOUNTS = (Metric("revenue_impact", "Revenue impact per incident", "currency"),)
+# What each incident measures: NULL when it cannot be measured (excluded and counted as such).
+MEASURED = DURATIONS + AMOUNTS
 RATES = (
     Metric("sla_compliance", "SLA compliance", "percent"),
     Metric("false_positive_rate", "False positive rate", "percent"),
@@ -56,10 +61,10 @@ RATES = (
     Metric("action_item_completion", "Action items done by their due date", "percent"),
     Metric("pir_on_time", "Reviews published on time", "percent"),
 )
-METRICS = {metric.key: metric for metric in DURATIONS + RATES}
+METRICS = {metric.key: metric for metric in MEASURED + RATES}
 # What the timeseries and the slices compute per bucket or group (the rest need their own rows).
 INCIDENT_RATES = ("false_positive_rate", "reopen_rate", "recurrence_rate")
-GROUPED = (*(metric.key for metric in DURATIONS), *INCIDENT_RATES, "sla_compliance")
+GROUPED = (*(metric.key for metric in MEASURED), *INCIDENT_RATES, "sla_compliance")
 
 
 def recurrence_window() -> timedelta:
@@ -108,8 +113,9 @@ def _held_before(end: str):
 
 def with_measures(incidents):
     """`incidents` annotated with each duration metric, in seconds (NULL when not measurable),
-    when the latest incident it recurs after was logged (`recurs_after`), and whether it is a
-    false positive, reopened, ever resolved: what the rollup stores (rollup.py)."""
+    when the latest incident it recurs after was logged (`recurs_after`), its review's revenue
+    impact, and whether it is a false positive, reopened, ever resolved: what the rollup
+    stores (rollup.py)."""
     incidents = incidents.annotate(
         work_started_at=_work_started(),
         mitigated_or_resolved_at=Coalesce("mitigated_at", "resolved_at"),
@@ -123,10 +129,17 @@ def with_measures(incidents):
         - _held_before("mitigated_or_resolved_at"),
         mttr_resolve=Seconds(F("resolved_at"), F("created_at")) - _held_before("resolved_at"),
         recurs_after=_recurs_after(),
+        revenue_impact=_revenue_impact(),
         false_positive=_flag(false_positive()),
         reopened=_flag(Q(reopen_count__gt=0)),
         ever_resolved=_flag(ever_resolved()),
     )
+
+
+def _revenue_impact() -> Cast:
+    """The review's estimate (NULL without a review or an estimate)."""
+    review = PostIncidentReview.objects.filter(incident_id=OuterRef("pk"))
+    return Cast(Subquery(review.values("revenue_impact")[:1]), FloatField())
 
 
 def _flag(condition: Q) -> ExpressionWrapper:

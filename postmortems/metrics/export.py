@@ -13,6 +13,7 @@ FIGURE_COLUMNS = [
     "value",
     "median",
     "p90",
+    "total",
     "n",
     "excluded",
     "numerator",

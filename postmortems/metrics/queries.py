@@ -5,7 +5,7 @@ timeseries two, a slice two)."""
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, F, Q, QuerySet
+from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.db.models.functions import Trunc
 from django.utils import timezone
 
@@ -14,8 +14,9 @@ from incidents.models import Incident, SlaTimer
 from incidents.selectors import is_major
 from postmortems.choices import ActionItemStatus, ReviewStatus
 from postmortems.metrics.definitions import (
-    DURATIONS,
+    AMOUNTS,
     INCIDENT_RATES,
+    MEASURED,
     METRICS,
     recurs,
 )
@@ -85,14 +86,16 @@ def _is_major() -> ExpressionWrapper:
 
 @dataclass
 class Figure:
-    """One metric's figure: a duration's mean (its value), median and p90 in seconds, or a
-    rate's percentage of numerator over denominator; n measured, excluded for lack of a
-    timestamp; against its target when it has one."""
+    """One metric's figure: a duration's mean (its value), median and p90 in seconds, an
+    amount's the same with its total, or a rate's percentage of numerator over denominator;
+    n measured, excluded for lack of a timestamp (or an estimate); against its target when it
+    has one."""
 
     metric: str
     value: float | None = None
     median: float | None = None
     p90: float | None = None
+    total: float | None = None
     n: int = 0
     excluded: int = 0
     numerator: int | None = None
@@ -114,21 +117,27 @@ def _percent(numerator: int, denominator: int) -> float | None:
     return round(100.0 * numerator / denominator, 2) if denominator else None
 
 
-def _seconds(value) -> float | None:
-    return None if value is None else round(value, 1)
+def _rounded(value, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+# Seconds to a tenth, amounts to the cent.
+DIGITS = {"seconds": 1, "currency": 2}
 
 
 def _incident_aggregates(percentiles: bool = True) -> dict:
     """The aggregates of one group of rollup rows (one per incident in a group); without
     `percentiles` no median or p90 (a sort per duration and group) is computed."""
     aggregates = {"logged": Count("pk")}
-    for metric in DURATIONS:
+    for metric in MEASURED:
         key = metric.key
         aggregates[f"{key}__mean"] = Avg(key)
         if percentiles:
             aggregates[f"{key}__median"] = Percentile(F(key), 0.5)
             aggregates[f"{key}__p90"] = Percentile(F(key), 0.9)
         aggregates[f"{key}__n"] = Count(key)
+    for metric in AMOUNTS:
+        aggregates[f"{metric.key}__total"] = Sum(metric.key)
     aggregates["false_positive_rate__num"] = Count("pk", filter=Q(false_positive=True))
     aggregates["false_positive_rate__den"] = Count("pk")
     aggregates["reopen_rate__num"] = Count("pk", filter=Q(reopened=True))
@@ -139,20 +148,23 @@ def _incident_aggregates(percentiles: bool = True) -> dict:
 
 
 def _incident_figures(row: dict) -> list[Figure]:
-    figures = [
-        Figure(
-            metric.key,
-            value=_seconds(row[f"{metric.key}__mean"]),
-            median=_seconds(row.get(f"{metric.key}__median")),
-            p90=_seconds(row.get(f"{metric.key}__p90")),
-            n=row[f"{metric.key}__n"],
-            excluded=row["logged"] - row[f"{metric.key}__n"],
-        )
-        for metric in DURATIONS
-    ]
+    figures = [_measured(metric, row) for metric in MEASURED]
     for key in INCIDENT_RATES:
         figures.append(_rate(key, row[f"{key}__num"], row[f"{key}__den"]))
     return figures
+
+
+def _measured(metric, row: dict) -> Figure:
+    key, digits = metric.key, DIGITS[metric.unit]
+    return Figure(
+        key,
+        value=_rounded(row[f"{key}__mean"], digits),
+        median=_rounded(row.get(f"{key}__median"), digits),
+        p90=_rounded(row.get(f"{key}__p90"), digits),
+        total=_rounded(row.get(f"{key}__total"), digits),
+        n=row[f"{key}__n"],
+        excluded=row["logged"] - row[f"{key}__n"],
+    )
 
 
 def _rate(key: str, numerator: int, denominator: int) -> Figure:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from incidents.choices import EventType
 from incidents.models import AlertGroup, Incident, IncidentEvent
 from postmortems.metrics.definitions import recurrence_window, with_measures
-from postmortems.models import IncidentRollup
+from postmortems.models import IncidentRollup, PostIncidentReview
 
 # The incident's fields a report selects and groups by, and its measures (definitions.py).
 COPIED = ("created_at", "priority", "team_id", "source")
@@ -30,6 +30,7 @@ MEASURES = (
     "false_positive",
     "reopened",
     "ever_resolved",
+    "revenue_impact",
 )
 STORED = (*COPIED, *MEASURES)
 # Timeline events after which an incident's measures may have changed; with what decides the
@@ -91,12 +92,14 @@ def followers(ids: list[int]) -> set[int]:
 
 def refresh_changed(since: datetime) -> int:
     """Repair: refresh, in batches, the incidents without a rollup row, and those changed
-    since `since` (their row, a timeline event or an alert group) with their followers."""
+    since `since` (their row, a timeline event, an alert group or the review) with their
+    followers."""
     missing = Incident.objects.filter(metric_rollup__isnull=True).values_list("pk", flat=True)
     changed = Incident.objects.filter(
         Q(updated_at__gte=since)
         | Q(pk__in=IncidentEvent.objects.filter(at__gte=since).values("incident_id"))
         | Q(pk__in=AlertGroup.objects.filter(first_seen_at__gte=since).values("incident_id"))
+        | Q(pk__in=PostIncidentReview.objects.filter(updated_at__gte=since).values("incident_id"))
     ).exclude(metric_rollup__isnull=True)
     # In time order, so that each batch's followers are searched in a narrow window.
     changed = list(changed.order_by("created_at", "pk").values_list("pk", flat=True))

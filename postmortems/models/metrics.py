@@ -2,7 +2,9 @@
 (incident-management-procedures: "Performance Metrics and KPIs"). One row per metric, seeded by
 the migration and edited in the admin. And the per-incident rollup the figures aggregate."""
 
+from django.core.validators import MinValueValidator
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 from incidents.choices import IncidentSource, Priority
 from incidents.models import Incident, Service, Team
@@ -22,7 +24,12 @@ class MetricTarget(models.Model):
 
     metric = models.CharField(max_length=40, unique=True)
     direction = models.CharField(max_length=5, choices=TargetDirection.choices)
-    value = models.FloatField(help_text="Seconds for a duration, a percentage for a rate.")
+    value = models.FloatField(
+        validators=[MinValueValidator(0)],
+        help_text="Seconds for a duration, a percentage for a rate, an amount for revenue.",
+    )
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["metric"]
@@ -64,6 +71,8 @@ class IncidentRollup(models.Model):
     false_positive = models.BooleanField()
     reopened = models.BooleanField()
     ever_resolved = models.BooleanField()
+    # The review's estimate (None: no review, or not estimated).
+    revenue_impact = models.FloatField(null=True)
     # When the latest earlier incident it recurs after was logged (None: none within the
     # recurrence window when the row was computed).
     recurs_after = models.DateTimeField(null=True, db_index=True)

@@ -1,7 +1,10 @@
 """The post-incident review (PIR): one per incident, its document, and the policy that says
 which incidents need one and by when."""
 
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -15,6 +18,7 @@ __all__ = [
     "CHANGE_PERMISSION",
     "PUBLISH_PERMISSION",
     "REASON_MAX_LENGTH",
+    "REVENUE_MAX_DIGITS",
     "SECTIONS",
     "SECTION_MAX_LENGTH",
     "PostIncidentReview",
@@ -27,6 +31,7 @@ CHANGE_PERMISSION = "postmortems.change_postincidentreview"
 PUBLISH_PERMISSION = "postmortems.publish_review"
 SECTION_MAX_LENGTH = 50_000
 REASON_MAX_LENGTH = 500
+REVENUE_MAX_DIGITS = 14
 
 # The document's sections, in the order of the template (incident-response-workflow.md's
 # "Postmortem Template", with the Google SRE format's "where we got lucky" and
@@ -120,6 +125,15 @@ class PostIncidentReview(FSMModelMixin, models.Model):
     lessons_learned = models.TextField(blank=True, max_length=SECTION_MAX_LENGTH)
     public_summary = models.TextField(
         blank=True, max_length=SECTION_MAX_LENGTH, help_text="For the public status page."
+    )
+    # The impact section's figure the reports add up (docs/metrics.md); None: not estimated.
+    revenue_impact = models.DecimalField(
+        max_digits=REVENUE_MAX_DIGITS,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0))],
+        help_text="Revenue lost, estimated, in the reports' currency (REPORTS_CURRENCY).",
     )
 
     # Rows {at, event, action, owner}, oldest first.

@@ -1,6 +1,8 @@
-"""How the reports page writes a figure: durations in minutes or hours, rates in percent."""
+"""How the reports page writes a figure: durations in minutes or hours, amounts in the
+reports' currency, rates in percent."""
 
 from django import template
+from django.conf import settings
 
 register = template.Library()
 
@@ -15,14 +17,30 @@ def duration_text(seconds: float) -> str:
     return f"{seconds / 86400:.1f} d"
 
 
+@register.filter("amount")
+def amount_text(amount) -> str:
+    """An amount in the reports' currency, to the unit: "USD 12,000"."""
+    return f"{settings.REPORTS_CURRENCY} {amount:,.0f}"
+
+
+UNIT_TEXT = {"seconds": duration_text, "currency": amount_text, "percent": lambda v: f"{v:g} %"}
+
+
+def value_text(unit: str, value) -> str:
+    """`value` in `unit` as a person reads it; "–" when there is none."""
+    return "–" if value is None else UNIT_TEXT[unit](value)
+
+
 @register.filter
 def figure_text(figure) -> str:
     """The figure's value as a person reads it; "–" when nothing was measured."""
-    if figure.value is None:
-        return "–"
-    if figure.unit == "seconds":
-        return duration_text(figure.value)
-    return f"{figure.value:g} %"
+    return value_text(figure.unit, figure.value)
+
+
+@register.filter
+def measure_text(figure, name: str) -> str:
+    """Another of the figure's values (`median`, `p90`, `total`) in its unit."""
+    return value_text(figure.unit, getattr(figure, name))
 
 
 @register.filter
@@ -30,8 +48,7 @@ def target_text(figure) -> str:
     if figure.target is None:
         return ""
     sign = "<" if figure.direction == "below" else ">"
-    value = duration_text(figure.target) if figure.unit == "seconds" else f"{figure.target:g} %"
-    return f"target {sign} {value}"
+    return f"target {sign} {value_text(figure.unit, figure.target)}"
 
 
 @register.filter
@@ -40,8 +57,3 @@ def target_class(figure) -> str:
     if figure.meets_target is None:
         return ""
     return "meets" if figure.meets_target else "misses"
-
-
-@register.filter
-def seconds_text(seconds) -> str:
-    return "–" if seconds is None else duration_text(seconds)

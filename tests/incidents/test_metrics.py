@@ -60,7 +60,7 @@ def test_incidents_are_counted_by_status_and_priority(known_set, scrape):
 def test_a_breach_is_counted_and_its_timer_stays_open(known_set, scrape):
     samples = scrape()
 
-    breaches = {labels: n for labels, n in samples["itsm_sla_breaches_total"].items() if n}
+    breaches = {labels: n for labels, n in samples["itsm_sla_breaches"].items() if n}
     assert breaches == {
         frozenset({("kind", "acknowledge"), ("priority", "P1")}): 1,
         # the resolved P1 started work after 40 minutes: its respond target had passed

@@ -20,13 +20,13 @@ pytestmark = pytest.mark.django_db
 FAMILIES = {
     "itsm_incidents": "gauge",
     "itsm_sla_timers_open": "gauge",
-    "itsm_sla_breaches": "counter",
+    "itsm_sla_breaches": "gauge",
     "itsm_incident_acknowledge_seconds": "histogram",
     "itsm_incident_resolve_seconds": "histogram",
     "itsm_alert_payloads_last_hour": "gauge",
     "itsm_alert_groups_firing": "gauge",
     "itsm_major_incidents": "gauge",
-    "itsm_notifications": "counter",
+    "itsm_notifications": "gauge",
     "itsm_notifications_pending": "gauge",
 }
 # Aggregate queries: incidents (counts, histograms), SLA timers (open, breached), payloads,
@@ -147,9 +147,9 @@ def test_notifications_are_counted_by_channel_and_outcome(scrape):
 
     samples = scrape()
 
-    sent = {ch: sample(samples, "itsm_notifications_total", channel=ch, outcome="sent") for ch in C}
+    sent = {ch: sample(samples, "itsm_notifications", channel=ch, outcome="sent") for ch in C}
     assert sent == {C.EMAIL: 3, C.SLACK: 0, C.TEAMS: 0, C.IN_APP: 0}
-    assert sample(samples, "itsm_notifications_total", channel="slack", outcome="failed") == 1
+    assert sample(samples, "itsm_notifications", channel="slack", outcome="failed") == 1
     assert sample(samples, "itsm_notifications_pending", channel="in_app") == 2
     assert sample(samples, "itsm_notifications_pending", channel="email") == 0
 

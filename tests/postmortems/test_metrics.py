@@ -7,12 +7,13 @@ import time_machine
 
 from incidents.choices import ChangeSource
 from incidents.models import AlertGroup, Integration, Service
+from itsm.errors import ValidationFailed
 from postmortems.action_items import action_item_create, action_item_update
 from postmortems.metrics import queries
 from postmortems.metrics.export import to_csv
 from postmortems.metrics.queries import ReportQuery
 from postmortems.metrics.sql import percentile_cont
-from postmortems.services import review_create, review_publish, review_submit
+from postmortems.services import review_create, review_publish, review_submit, review_update
 from tests.factories import make_incident
 from tests.postmortems.metrics_data import FIRST_DAY, LAST_DAY, T0
 
@@ -186,3 +187,28 @@ def test_the_first_alert_starts_detection_and_a_shared_alert_key_is_a_recurrence
 def test_a_csv_cell_that_starts_like_a_formula_stays_text():
     text = to_csv([{"slice": "=HYPERLINK(1)", "median": -3}], ["slice", "median"])
     assert text.splitlines()[1] == "'=HYPERLINK(1),-3"  # numbers stay numbers
+
+
+def test_revenue_impact_from_the_reviews_estimates_against_its_target(march, manager):
+    """a's review estimates 12,000, c's 6,000, b's none, the other four have no review: mean
+    and median 9,000, total 18,000, two estimated and five not; the reference's target is
+    below 10,000 (incident-management-procedures, "Business Impact Metrics")."""
+    for name, amount in (("a", "12000"), ("c", "6000.50"), ("b", None)):
+        with time_machine.travel(datetime(2026, 3, 3, 9, tzinfo=UTC), tick=False):
+            review = review_create(incident=march[name], actor=manager, source=CLI)
+            review_update(review=review, actor=manager, source=CLI, revenue_impact=amount)
+    revenue = figures_of()[0]["revenue_impact"]
+    assert (revenue.n, revenue.excluded) == (2, 5)
+    assert (revenue.value, revenue.median, revenue.total) == (9000.25, 9000.25, 18000.5)
+    assert (revenue.target, revenue.direction, revenue.meets_target) == (10000, "below", True)
+
+
+def test_a_revenue_estimate_is_refused_when_negative_and_changes_nothing(march, manager):
+    with time_machine.travel(datetime(2026, 3, 3, 9, tzinfo=UTC), tick=False):
+        review = review_create(incident=march["a"], actor=manager, source=CLI)
+    with pytest.raises(ValidationFailed) as refused:
+        review_update(review=review, actor=manager, source=CLI, revenue_impact="-5")
+    assert "revenue_impact" in refused.value.fields
+    review.refresh_from_db()
+    assert review.revenue_impact is None
+    assert figures_of()[0]["revenue_impact"].n == 0

@@ -2,8 +2,10 @@
 
 import csv
 import io
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 
 from tests.conftest import api_error
 from tests.postmortems.metrics_data import more_incidents
@@ -131,3 +133,31 @@ def test_queries_do_not_grow_with_the_data(
     with django_assert_num_queries(queries):
         response = client.get(url, params, secure=True)
         assert response.status_code == 200
+
+
+def test_revenue_impact_over_time_and_its_total_in_the_csv(api, manager, march):
+    client = api.as_user(manager)
+    with time_machine.travel(datetime(2026, 3, 3, 9, tzinfo=UTC), tick=False):
+        for name, amount in (("a", "15000"), ("c", "3000")):
+            created = client.post(f"/api/incidents/{march[name].number}/postmortem/", secure=True)
+            assert created.status_code == 201
+            edited = client.patch(
+                f"/api/incidents/{march[name].number}/postmortem/",
+                {"revenue_impact": amount},
+                format="json",
+                secure=True,
+            )
+            assert edited.status_code == 200, edited.content
+    body = get(api, manager, TIMESERIES, metric="revenue_impact", **MARCH).json()
+    point = body["points"][0]
+    assert (point["unit"], point["value"], point["total"], point["n"]) == (
+        "currency",
+        9000,
+        18000,
+        2,
+    )
+    rows = {r["metric"]: r for r in parse_csv(get(api, manager, SUMMARY, format="csv", **MARCH))}
+    assert (rows["revenue_impact"]["total"], rows["revenue_impact"]["meets_target"]) == (
+        "18000.0",
+        "True",
+    )

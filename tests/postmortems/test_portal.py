@@ -778,3 +778,14 @@ def test_the_incident_page_links_the_review(signed_in, responder, stakeholder, m
     assert "Post-incident review: published" in text_of(
         signed_in(stakeholder).get(drafted.get_absolute_url())
     )
+
+
+def test_the_revenue_estimate(signed_in, responder, drafted):
+    client = signed_in(responder)
+
+    saved = client.post(url("revenue_impact", drafted), {"revenue_impact": "4200"})
+    assert saved.status_code == 302
+    assert str(review_of(drafted).revenue_impact) == "4200.00"
+    assert "USD 4,200, estimated." in text_of(client.get(url("detail", drafted)))
+    negative = client.post(url("revenue_impact", drafted), {"revenue_impact": "-3"})
+    assert negative.status_code == 400 and str(review_of(drafted).revenue_impact) == "4200.00"

@@ -23,7 +23,8 @@ def test_a_manager_sees_figures_against_targets(signed_in, manager, march):
     assert tiles["mttd"].meets_target is True and tiles["mtta"].meets_target is False
     assert 'class="card tile meets"' in html and 'class="card tile misses"' in html
     assert "16.3 h" in html  # MTTA: 58,710 s
-    assert html.count('<figure class="report-chart">') == 5 and "<polyline" in html
+    assert html.count('<figure class="report-chart">') == 6 and "<polyline" in html
+    assert "Revenue impact per incident" in html and "target &lt; USD 10,000" in html
 
 
 def test_drill_down_links_open_the_incidents_behind_a_number(signed_in, manager, march):

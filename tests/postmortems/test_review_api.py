@@ -6,7 +6,7 @@ import pytest
 
 from postmortems import tasks
 from postmortems.choices import ReviewStatus
-from postmortems.models import SECTIONS, PostIncidentReview
+from postmortems.models import SECTIONS, IncidentRollup, PostIncidentReview
 from tests.conftest import api_error
 
 S = ReviewStatus
@@ -142,3 +142,16 @@ def test_an_edit_of_every_section_at_once_is_saved_and_its_history_reason_fits(
     assert review.lessons_learned == "New lessons_learned."
     reason = review.history.first().history_change_reason
     assert reason.startswith("edited ") and reason.endswith("…") and len(reason) == 100
+
+
+def test_the_revenue_estimate_is_set_refused_when_negative_and_cleared(api, responder, drafted):
+    rita = api.as_user(responder)
+
+    set_ = rita.patch(url(drafted), {"revenue_impact": "12500.50"}, format="json")
+    assert set_.status_code == 200 and set_.json()["revenue_impact"] == "12500.50"
+    assert IncidentRollup.objects.get(pk=drafted.pk).revenue_impact == 12500.5
+    negative = rita.patch(url(drafted), {"revenue_impact": "-1"}, format="json")
+    assert "revenue_impact" in api_error(negative, 400, "invalid")
+    assert str(PostIncidentReview.objects.get(incident=drafted).revenue_impact) == "12500.50"
+    cleared = rita.patch(url(drafted), {"revenue_impact": None}, format="json")
+    assert cleared.json()["revenue_impact"] is None
