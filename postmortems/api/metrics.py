@@ -8,21 +8,11 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import renderers, serializers, viewsets
 from rest_framework.response import Response
 
+from itsm.api.renderers import CSV, CsvRenderer
 from itsm.api.serializers import StrictSerializer
 from postmortems.metrics import export, queries
 from postmortems.metrics.params import ReportParams, TimeseriesParams, read_params
 from postmortems.models import VIEW_REPORTS
-
-CSV = "text/csv"
-
-
-class CsvRenderer(renderers.BaseRenderer):
-    media_type = CSV
-    format = "csv"
-    charset = "utf-8"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        return data.encode(self.charset)
 
 
 class FigureSerializer(StrictSerializer):
@@ -87,12 +77,6 @@ CSV_RESPONSE = OpenApiResponse(OpenApiTypes.STR, description="The same rows as C
 class MetricsViewSet(viewsets.ViewSet):
     renderer_classes = [renderers.JSONRenderer, CsvRenderer]
     action_permissions = {"summary": VIEW_REPORTS, "timeseries": VIEW_REPORTS}
-
-    def handle_exception(self, exc):
-        """Errors answer in the API's JSON error shape, whatever format was asked for."""
-        self.request.accepted_renderer = renderers.JSONRenderer()
-        self.request.accepted_media_type = "application/json"
-        return super().handle_exception(exc)
 
     def wants_csv(self) -> bool:
         return self.request.accepted_renderer.format == "csv"

@@ -9,9 +9,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from itsm.api.renderers import CsvRenderer
 from itsm.api.serializers import refuse_any_body
 from postmortems.credits import selectors, services
 from postmortems.credits.choices import StatementStatus
@@ -102,20 +102,6 @@ class StatementFilter(django_filters.FilterSet):
     class Meta:
         model = CreditStatement
         fields = ["customer", "month", "status", "current"]
-
-
-class CsvRenderer(BaseRenderer):
-    """The statements list as CSV (the view hands over the text); an error stays JSON."""
-
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        if isinstance(data, str):
-            return data
-        renderer_context["response"]["Content-Type"] = "application/json"
-        return JSONRenderer().render(data)
 
 
 @extend_schema_view(
