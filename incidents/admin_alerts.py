@@ -19,6 +19,7 @@ from incidents.choices import PayloadOutcome
 from incidents.models import Alert, AlertGroup, Integration, ReceivedPayload, RoutingRule
 from incidents.models.alerts import ALERT_FIELDS
 from itsm.admin_mixins import ReadOnlyRecords
+from itsm.errors import ConflictError
 
 
 def _incident_link(incident):
@@ -132,7 +133,11 @@ class ReceivedPayloadAdmin(ReadOnlyRecords, admin.ModelAdmin):
         """Each payload read again through its integration's current mapping: a message
         per payload with the incident it went to, or why it was refused."""
         for payload in queryset.order_by("received_at", "pk"):
-            replayed = received_payload_replay(payload=payload, actor=request.user)
+            try:
+                replayed = received_payload_replay(payload=payload, actor=request.user)
+            except ConflictError as refused:
+                self.message_user(request, f"Payload #{payload.pk}: {refused}", messages.ERROR)
+                continue
             self.message_user(request, *_replay_message(payload, replayed))
 
     def get_queryset(self, request):

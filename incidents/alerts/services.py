@@ -9,7 +9,7 @@ from incidents.alerts import drain, ingest, intake, receive
 from incidents.choices import PayloadOutcome
 from incidents.models import Integration, ReceivedPayload
 from incidents.models.alerts import new_integration_key
-from itsm.errors import PermissionDeniedError, ValidationFailed
+from itsm.errors import ConflictError, PermissionDeniedError, ValidationFailed
 
 # Replaying is fixing an integration's mapping and running what it refused: its managers'.
 REPLAY_PERMISSION = "incidents.change_integration"
@@ -48,9 +48,14 @@ def received_payload_replay(*, payload: ReceivedPayload, actor) -> ReceivedPaylo
     signature, as its endpoint would, and apply it as the worker would, at once. The outcome
     is a new payload row whose `replay_of` is the original, which stays as it was (still
     `pending` when a worker holds the integration: it applies the replay next).
-    Deduplication applies as to any payload: replaying one twice opens one incident."""
+    Deduplication applies as to any payload: replaying one twice opens one incident. An
+    inactive integration's payloads are not replayed (409), as its endpoint refuses them."""
     if actor is not None and not actor.has_perm(REPLAY_PERMISSION):
         raise PermissionDeniedError("You do not have permission to do this.")
+    if not Integration.objects.filter(pk=payload.integration_id, active=True).exists():
+        raise ConflictError(
+            "The payload's integration is inactive: activate it before replaying its payloads."
+        )
     replay = _replay_keep(payload)
     if replay.outcome == PayloadOutcome.PENDING:
         drain.integration_drain(replay.integration_id, until=time.monotonic() + REPLAY_SECONDS)

@@ -196,3 +196,19 @@ def test_a_pagerduty_trigger_without_a_dedup_key_is_replayed_under_the_key_it_wa
     assert replayed.group_key == key  # the key the sender was answered, not a new one
     assert Incident.objects.count() == 1
     assert replayed.group == kept.group
+
+
+def test_an_inactive_integrations_payload_is_not_replayed(api, client, manager, refused, generic):
+    _fix_mapping(generic)
+    generic.active = False
+    generic.save()
+
+    response = api.as_user(manager).post(f"/api/alerts/payloads/{refused.pk}/replay/")
+    api_error(response, 409, "conflict")
+    assert "inactive" in response.json()["error"]["message"]
+    client.force_login(manager)
+    action = {"action": "replay", "_selected_action": [refused.pk]}
+    url = reverse("admin:incidents_receivedpayload_changelist")
+    html = client.post(url, action, follow=True).content.decode()
+    assert f"Payload #{refused.pk}: The payload&#x27;s integration is inactive" in html
+    assert ReceivedPayload.objects.count() == 1 and not Incident.objects.exists()
