@@ -13,6 +13,8 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 OIDC_PROVIDER := tests/oidc/node_modules/.installed
 
 .DEFAULT_GOAL := help
+BENCH_HOG = $(if $(HOG),--hog $(HOG))
+
 .PHONY: help install browser alertmanager oidc-provider run test lint format bench lock clean
 
 help: ## List the targets
@@ -53,14 +55,14 @@ format: install ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install ## Benchmarks against DATABASE_URL (PostgreSQL) and REDIS_URL; prints tables
-	$(BIN)/python -m tests.benchmarks.bench_api
-	$(BIN)/python -m tests.benchmarks.bench_sla
-	$(BIN)/python -m tests.benchmarks.bench_warroom
-	$(BIN)/python -m tests.benchmarks.bench_postmortem
-	$(BIN)/python -m tests.benchmarks.bench_status
-	$(BIN)/python -m tests.benchmarks.bench_alerts
-	$(BIN)/python -m tests.benchmarks.bench_reports
+bench: install ## Benchmarks against DATABASE_URL (PostgreSQL) and REDIS_URL; prints tables (HOG=N: overload)
+	$(BIN)/python -m tests.benchmarks.bench_api $(BENCH_HOG)
+	$(BIN)/python -m tests.benchmarks.bench_sla $(BENCH_HOG)
+	$(BIN)/python -m tests.benchmarks.bench_warroom $(BENCH_HOG)
+	$(BIN)/python -m tests.benchmarks.bench_postmortem $(BENCH_HOG)
+	$(BIN)/python -m tests.benchmarks.bench_status $(BENCH_HOG)
+	$(BIN)/python -m tests.benchmarks.bench_alerts $(BENCH_HOG)
+	$(BIN)/python -m tests.benchmarks.bench_reports $(BENCH_HOG)
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	$(PYTHON) -m pip install -q uv && $(PYTHON) -m uv pip compile pyproject.toml --extra dev \

@@ -7,6 +7,7 @@ request where this client spends about 0.15 ms, so httpx would slow the very ser
 """
 
 import asyncio
+import atexit
 import contextlib
 import multiprocessing
 import os
@@ -486,6 +487,37 @@ def _machine_busy_seconds() -> float:
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:8]]
     idle = values[3] + values[4]  # idle + iowait
     return (sum(values) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+# A busy process for --hog: spins until its parent (the benchmark) is gone, even after a kill -9.
+HOG_CODE = """
+import os
+parent = os.getppid()
+while os.getppid() == parent:
+    for _ in range(1_000_000):
+        pass
+"""
+
+
+def parse_with_hog(parser, argv: list[str] | None):
+    """`parser`'s arguments, with `--hog N`: the overload mode, N busy processes beside the
+    benchmark from now until it exits (other work starving the processes, as on a shared
+    machine: then things may be late, never lost or doubled)."""
+    parser.add_argument(
+        "--hog", type=int, default=0, metavar="N", help="N busy processes beside the benchmark"
+    )
+    args = parser.parse_args(argv)
+    hogs = [subprocess.Popen([sys.executable, "-c", HOG_CODE]) for _ in range(args.hog)]
+    atexit.register(_stop_all, hogs)
+    if hogs:
+        print(f"Overload: {len(hogs)} busy processes beside the benchmark (--hog {len(hogs)})")
+    return args
+
+
+def _stop_all(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        process.kill()
+        process.wait()
 
 
 def print_machine_load(seconds: float = 1.0) -> None:

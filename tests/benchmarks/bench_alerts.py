@@ -35,6 +35,7 @@ from tests.benchmarks._common import (
     HttpConnection,
     add_server_arguments,
     markdown_table,
+    parse_with_hog,
     percentile_ms,
     print_machine_load,
     running_command,
@@ -65,7 +66,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--groups", type=int, default=2_000, help="distinct alert groups")
     parser.add_argument("--senders", type=int, default=32, help="concurrent senders")
     add_server_arguments(parser, port=8108)
-    return parser.parse_args(argv)
+    return parse_with_hog(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,6 +20,7 @@ from tests.benchmarks._common import (
     add_server_arguments,
     load_report,
     measure,
+    parse_with_hog,
     print_machine_load,
     reserve_incident_numbers,
     running_server,
@@ -62,7 +63,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--client-processes", type=int, default=1, help="processes the clients are spread over"
     )
-    return parser.parse_args(argv)
+    return parse_with_hog(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from tests.benchmarks._common import (
     PROJECT_DIR,
     markdown_table,
+    parse_with_hog,
     print_machine_load,
     running_command,
     setup_django_in_own_database,
@@ -51,7 +52,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--database", default=DEFAULT_DATABASE, help="database name to use")
     parser.add_argument("--runs", type=int, default=5, help="incidents resolved and drafted")
     parser.add_argument("--events", type=int, default=2_000, help="timeline events each")
-    return parser.parse_args(argv)
+    return parse_with_hog(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from tests.benchmarks import bench_api
 from tests.benchmarks._common import (
     markdown_table,
+    parse_with_hog,
     percentile_ms,
     reserve_incident_numbers,
     setup_django_in_own_database,
@@ -39,7 +40,7 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--incidents", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5, help="requests per URL")
-    return parser.parse_args(argv)
+    return parse_with_hog(parser, argv)
 
 
 def main(argv=None) -> int:

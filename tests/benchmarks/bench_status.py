@@ -35,6 +35,7 @@ from tests.benchmarks._common import (
     load_report,
     markdown_table,
     measure,
+    parse_with_hog,
     percentile_ms,
     print_machine_load,
     reserve_incident_numbers,
@@ -86,7 +87,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--subscribers", type=int, default=SUBSCRIBERS, help="0: do not time the sending"
     )
     add_server_arguments(parser, port=8107)
-    return parser.parse_args(argv)
+    return parse_with_hog(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,6 +29,7 @@ from tests.benchmarks._common import (
     HttpConnection,
     add_server_arguments,
     markdown_table,
+    parse_with_hog,
     percentile_ms,
     print_machine_load,
     running_server,
@@ -59,7 +60,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--drain", type=float, default=5, help="seconds to wait for late deliveries at the end"
     )
     add_server_arguments(parser, port=8106)
-    return parser.parse_args(argv)
+    return parse_with_hog(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:
