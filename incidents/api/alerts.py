@@ -11,6 +11,7 @@ drops on 4xx: a failure we may recover from (the database) stays a 5xx.
 
 import hashlib
 
+from django.db import IntegrityError
 from django.http import JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -93,6 +94,16 @@ def _throttled(integration: Integration, received, body: dict) -> JsonResponse |
 @method_decorator(csrf_exempt, name="dispatch")
 class _Receiver(View):
     http_method_names = ["post"]
+
+    def dispatch(self, request, *args, **kwargs):
+        """A request whose integration another process deleted while this one still held it
+        (KEY_CACHE_SECONDS) fails its payload's foreign key: it is answered again with this
+        process's copies dropped, so as an unknown key, not as a 500 the sender retries."""
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except IntegrityError:
+            intake.integrations_forget()
+            return super().dispatch(request, *args, **kwargs)
 
     def http_method_not_allowed(self, request, *args, **kwargs):
         response = _error(405, "method_not_allowed", f'Method "{request.method}" not allowed.')

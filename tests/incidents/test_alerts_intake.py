@@ -1,6 +1,10 @@
 """The web's half of alert intake (incidents/alerts/intake.py): what each process keeps of the
 integrations and of the bodies it read, and how a change made in another process reaches it."""
 
+import time
+
+import pytest
+
 from incidents.alerts import intake
 from incidents.models import Integration, ReceivedPayload
 from tests.incidents.alert_payloads import send
@@ -34,3 +38,19 @@ def test_a_key_deactivated_elsewhere_is_refused_once_the_copy_expires(client, ma
     _another_process_changes(integration, active=False)
 
     assert send(client, url, "{}").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_key_deleted_elsewhere_is_404_while_this_process_still_holds_it(client, make_integration):
+    """Its payload's foreign key fails at commit: answered again without the copy, not 500."""
+    integration = make_integration()
+    url = f"/api/alerts/alertmanager/{integration.key}/"
+    assert send(client, url, "{}").status_code == 400
+    ReceivedPayload.objects.all().delete()
+    Integration.objects.filter(pk=integration.pk).delete()
+    intake._by_key[(integration.key, integration.kind)] = (time.monotonic() + 5, integration)
+
+    response = send(client, url, "{}")
+
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+    assert not ReceivedPayload.objects.exists()

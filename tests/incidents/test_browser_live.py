@@ -55,6 +55,7 @@ def still_the_same_page(page) -> bool:
     return page.evaluate("() => window.notReloaded === true")
 
 
+@pytest.mark.redis  # the live pages hear of changes through the channel layer
 def test_the_dashboard_shows_a_new_incident_its_acknowledgement_and_the_page_live(
     responder, manager, service, server, browser
 ):
@@ -98,6 +99,7 @@ def test_the_dashboard_shows_a_new_incident_its_acknowledgement_and_the_page_liv
     assert not log["errors"]
 
 
+@pytest.mark.redis  # the live pages hear of changes through the channel layer
 def test_an_incident_page_and_the_notifications_page_are_live(
     responder, manager, incident, server, browser
 ):
