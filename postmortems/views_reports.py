@@ -50,17 +50,17 @@ def reports(request):
     by_metric = queries.targets()
     result = queries.summary(query, by_metric)
     # The page shows each group's mean only: no medians or p90s computed for them.
-    trend = queries.timeseries(query, by_metric, percentiles=False)
+    groups = queries.page_groups(query, by_metric)
     context = {
         **_form_context(request, {}),
         "query": query,
         "figures": result.figures,
         "sla": result.sla,
         "charts": [
-            charts.trend_chart(METRICS[key], trend, export.bucket_label, figure_text)
+            charts.trend_chart(METRICS[key], groups["trend"], export.bucket_label, figure_text)
             for key in CHARTED
         ],
-        "slices": [_slice(query, name, by_metric) for name in SLICES],
+        "slices": [_slice(query, name, groups[name]) for name in SLICES],
         "columns": [METRICS[key] for key in SLICE_COLUMNS],
         "drill": _drill_link(query),
     }
@@ -80,8 +80,7 @@ def _form_context(request, errors) -> dict:
     }
 
 
-def _slice(query: ReportQuery, name: str, by_metric) -> dict:
-    groups = queries.sliced(query, name, by_metric, percentiles=False)
+def _slice(query: ReportQuery, name: str, groups: list[queries.Group]) -> dict:
     return {
         "name": name,
         "title": SLICE_TITLES[name],

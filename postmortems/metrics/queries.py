@@ -5,8 +5,9 @@ timeseries two, a slice two)."""
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, F, Q, QuerySet, Sum
-from django.db.models.functions import Trunc
+from django.db import connection
+from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, Trunc
 from django.utils import timezone
 
 from incidents.choices import SlaTimerState
@@ -20,7 +21,7 @@ from postmortems.metrics.definitions import (
     METRICS,
     recurs,
 )
-from postmortems.metrics.sql import Percentile
+from postmortems.metrics.sql import Percentile, grouping_sets
 from postmortems.models import ActionItem, IncidentRollup, MetricTarget, PostIncidentReview
 from warroom.models import MajorIncident
 
@@ -285,6 +286,11 @@ def _grouped(query: ReportQuery, incident_key, timer_key, by_metric, percentiles
     rows = rollups.values("group").annotate(**aggregates).order_by("group")
     timers = _timers(query).annotate(group=timer_key)
     sla = {r["group"]: r for r in timers.values("group").annotate(**_sla_counts()).order_by()}
+    return _groups(rows, sla, by_metric)
+
+
+def _groups(rows, sla: dict, by_metric) -> list[Group]:
+    """A Group per incident row (its `group` the key), with the SLA counts of the same key."""
     groups = []
     for row in rows:
         figures = _incident_figures(row)
@@ -293,6 +299,73 @@ def _grouped(query: ReportQuery, incident_key, timer_key, by_metric, percentiles
         judge(figures, by_metric)
         groups.append(Group(row["group"], {f.metric: f for f in figures}))
     return groups
+
+
+def _scan_keys(query: ReportQuery) -> dict[str, tuple]:
+    """The trend's bucket and every slice but the service (whose join repeats an incident on
+    two services), as expressions over the rollup row and over the SLA timer; none is ever
+    NULL (no team is ''), so that a NULL in a GROUPING SETS row says it is another set's."""
+    no_team = Value("")
+    return {
+        "trend": (
+            Trunc("created_at", query.interval),
+            Trunc("incident__created_at", query.interval),
+        ),
+        "priority": (F("priority"), F("incident__priority")),
+        "team": (Coalesce("team__slug", no_team), Coalesce("incident__team__slug", no_team)),
+        "source": (F("source"), F("incident__source")),
+        "major": (_is_major(), is_major("incident__")),
+    }
+
+
+def page_groups(query: ReportQuery, by_metric: dict[str, MetricTarget]) -> dict[str, list[Group]]:
+    """What the reports page shows by group, means only: the trend (`timeseries`) and each
+    slice (`sliced`), by name. On PostgreSQL the trend and the slices but the service are one
+    scan of the rollup rows and one of the SLA timers (GROUPING SETS), not one each."""
+    if connection.vendor != "postgresql":
+        groups = {name: sliced(query, name, by_metric, percentiles=False) for name in SLICES}
+        return {**groups, "trend": timeseries(query, by_metric, percentiles=False)}
+    groups = _grouped_in_one_scan(query, _scan_keys(query), by_metric)
+    return {**groups, "service": sliced(query, "service", by_metric, percentiles=False)}
+
+
+def _grouped_in_one_scan(query: ReportQuery, keys: dict[str, tuple], by_metric) -> dict:
+    aliases = [f"by_{name}" for name in keys]
+    rollups = query.rollups().annotate(
+        **{alias: key[0] for alias, key in zip(aliases, keys.values(), strict=True)}
+    )
+    timers = _timers(query).annotate(
+        **{alias: key[1] for alias, key in zip(aliases, keys.values(), strict=True)}
+    )
+    incident_rows = grouping_sets(
+        rollups.values(*aliases).annotate(**_incident_aggregates(False)).order_by(), len(aliases)
+    )
+    timer_rows = grouping_sets(
+        timers.values(*aliases).annotate(**_sla_counts()).order_by(), len(aliases)
+    )
+    return {
+        name: _groups(
+            _rows_of(incident_rows, alias),
+            {r["group"]: r for r in _rows_of(timer_rows, alias)},
+            by_metric,
+        )
+        for name, alias in zip(keys, aliases, strict=True)
+    }
+
+
+def _rows_of(rows: list[dict], alias: str) -> list[dict]:
+    """The rows of one grouping set, its key as `group` ('' back to None; a bucket in the
+    current time zone, as Trunc's own converter gives it), in key order."""
+    mine = [{**row, "group": _key(row[alias])} for row in rows if row[alias] is not None]
+    return sorted(mine, key=lambda row: (row["group"] is None, row["group"]))
+
+
+def _key(value):
+    if value == "":
+        return None
+    if isinstance(value, datetime) and timezone.is_naive(value):
+        return timezone.make_aware(value)
+    return value
 
 
 def timeseries(

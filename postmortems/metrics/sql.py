@@ -7,8 +7,10 @@ aggregate in one query: no incident is loaded into Python on PostgreSQL.
 """
 
 import math
+import re
 
-from django.db.models import Aggregate, FloatField, Func
+from django.db import connection
+from django.db.models import Aggregate, FloatField, Func, QuerySet
 
 PERCENTILE_FUNCTION = "itsm_percentile_cont"
 
@@ -96,3 +98,21 @@ def register_sqlite_functions(sender, connection, **kwargs) -> None:
     """connection_created receiver: SQLite's percentile aggregate."""
     if connection.vendor == "sqlite":
         connection.connection.create_aggregate(PERCENTILE_FUNCTION, 2, _SqlitePercentile)
+
+
+def grouping_sets(grouped: QuerySet, keys: int) -> list[dict]:
+    """`grouped` (`.values(k1, …, kn).annotate(aggregates)`, its `keys` keys first), on
+    PostgreSQL, with each key its
+    own grouping set instead of one group per combination: one scan computes n groupings. A
+    row has the key of its set and NULL in the others (so no key may be NULL itself). Django
+    writes the GROUP BY of `values()` as the select's positions, which GROUPING SETS takes."""
+    sql, params = grouped.query.sql_with_params()
+    positions = ", ".join(str(i) for i in range(1, keys + 1))
+    sets = ", ".join(f"({i})" for i in range(1, keys + 1))
+    sql, found = re.subn(rf"GROUP BY {positions}(?![\d,])", f"GROUP BY GROUPING SETS ({sets})", sql)
+    if found != 1:
+        raise ValueError(f"Expected one GROUP BY {positions} in {sql}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        columns = [column.name for column in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]

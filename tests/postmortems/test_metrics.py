@@ -11,7 +11,7 @@ from itsm.errors import ValidationFailed
 from postmortems.action_items import action_item_create, action_item_update
 from postmortems.metrics import queries
 from postmortems.metrics.export import to_csv
-from postmortems.metrics.queries import ReportQuery
+from postmortems.metrics.queries import SLICES, ReportQuery
 from postmortems.metrics.sql import percentile_cont
 from postmortems.services import review_create, review_publish, review_submit, review_update
 from tests.factories import make_incident
@@ -212,3 +212,22 @@ def test_a_revenue_estimate_is_refused_when_negative_and_changes_nothing(march, 
     review.refresh_from_db()
     assert review.revenue_impact is None
     assert figures_of()[0]["revenue_impact"].n == 0
+
+
+def test_the_pages_one_scan_groups_as_each_slice_and_the_trend_alone(march, settings):
+    """page_groups (GROUPING SETS on PostgreSQL) against sliced and timeseries, group by group,
+    with an incident without a team among them."""
+    march["e"].team = None
+    march["e"].save(update_fields=["team"])
+    by_metric = queries.targets()
+    together = queries.page_groups(MARCH, by_metric)
+    alone = {name: queries.sliced(MARCH, name, by_metric, percentiles=False) for name in SLICES}
+    alone["trend"] = queries.timeseries(MARCH, by_metric, percentiles=False)
+
+    def figures(groups):
+        return [(g.key, {k: (f.value, f.n) for k, f in g.figures.items()}) for g in groups]
+
+    assert set(together) == set(alone)
+    for name, groups in alone.items():
+        assert figures(together[name]) == figures(groups), name
+    assert None in [group.key for group in together["team"]]

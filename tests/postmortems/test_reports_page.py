@@ -5,6 +5,7 @@ import csv
 import io
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from tests.postmortems.metrics_data import more_incidents
@@ -81,7 +82,10 @@ def test_queries_do_not_grow_with_the_data(
 ):
     more_incidents(drive, responder, size)
     client = signed_in(manager)
-    with django_assert_num_queries(25):
+    # The trend and the slices but the service are one query of the rollups and one of the
+    # timers on PostgreSQL (GROUPING SETS), the service slice two: 17 in all. SQLite has no
+    # GROUPING SETS: a pair per table, 25.
+    with django_assert_num_queries(17 if connection.vendor == "postgresql" else 25):
         assert client.get(PAGE, MARCH, secure=True).status_code == 200
 
 
