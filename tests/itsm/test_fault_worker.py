@@ -1,4 +1,6 @@
-"""kill -9 of the worker in the middle of sending an email: the mail server has the message,
+"""The worker under faults.
+
+kill -9 of the worker in the middle of sending an email: the mail server has the message,
 the worker never heard it was taken. The clock queues the notification again when its lease
 runs out (seconds, not minutes), a new worker sends it again, and the recipient's mail client
 shows one message: both copies carry the same Message-ID.
@@ -6,7 +8,10 @@ shows one message: both copies carry the same Message-ID.
 The PostgreSQL and Redis are the test's own (tests/faults.py), holding a copy of the migrated
 test database; the worker (`manage.py qworker`) and the clock (`manage.py runclock`) are real
 processes with the production settings, sending through a mail server in the test
-(tests/smtp.py) that takes the first message and then does not answer."""
+(tests/smtp.py) that takes the first message and then does not answer.
+
+SIGTERM while tasks run: the worker stops within 10 s, and the tasks it had not finished are
+still in the queue, for the next worker."""
 
 import os
 import secrets
@@ -16,6 +21,7 @@ import sys
 import time
 from contextlib import ExitStack
 
+import pytest
 from django.conf import settings
 
 from tests.browser import _test_database_url, free_port
@@ -44,6 +50,12 @@ with transaction.atomic():
                    body="Checkout returns 500.", dedupe_key="{DEDUPE_KEY}")
 print(row.pk)
 """
+SLOW_TASKS = """
+from django_q.tasks import async_task
+for _ in range(4):
+    async_task("time.sleep", 60)
+"""
+QUEUED = "from django_q.models import OrmQ; print(OrmQ.objects.count())"
 SHOW = "from itsm.models import Notification; n = Notification.objects.get(pk={pk}); "
 SHOW += "print(n.status, n.attempts)"
 
@@ -83,23 +95,34 @@ def wait_for(condition, timeout: float) -> bool:
     return False
 
 
-def test_an_email_resent_after_its_worker_was_killed_is_one_message(tmp_path):
+@pytest.fixture
+def servers():
+    with private_servers(_test_database_url(), range(19500, 19600), range(19600, 19700)) as both:
+        yield both
+
+
+def production_env(postgres, redis, **more) -> dict:
+    """The production settings (the ORM broker, no inline tasks) on the test's own servers."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "itsm.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(40),
+        "DATABASE_URL": postgres.url,
+        "REDIS_URL": redis.url,
+        **more,
+    }
+
+
+def test_an_email_resent_after_its_worker_was_killed_is_one_message(servers, tmp_path):
     with ExitStack() as stack:
-        postgres, redis = stack.enter_context(
-            private_servers(_test_database_url(), range(19500, 19600), range(19600, 19700))
-        )
         mail = stack.enter_context(MailServer(free_port(range(19700, 19800)), stall_first=True))
-        env = {
-            "DJANGO_SETTINGS_MODULE": "itsm.settings",
-            "DEBUG": "0",
-            "SECRET_KEY": secrets.token_urlsafe(40),
-            "DATABASE_URL": postgres.url,
-            "REDIS_URL": redis.url,
-            "EMAIL_URL": f"smtp://127.0.0.1:{mail.server_address[1]}",
-            "EMAIL_TIMEOUT": str(EMAIL_TIMEOUT),
-            "NOTIFICATION_LEASE": str(LEASE),
-            "PORTAL_BASE_URL": BASE_URL,
-        }
+        env = production_env(
+            *servers,
+            EMAIL_URL=f"smtp://127.0.0.1:{mail.server_address[1]}",
+            EMAIL_TIMEOUT=str(EMAIL_TIMEOUT),
+            NOTIFICATION_LEASE=str(LEASE),
+            PORTAL_BASE_URL=BASE_URL,
+        )
         log = stack.enter_context(open(tmp_path / "processes.log", "wb"))
         processes = []
         stack.callback(lambda: [kill_group(process) for process in processes])
@@ -125,3 +148,20 @@ def test_an_email_resent_after_its_worker_was_killed_is_one_message(tmp_path):
     assert waited <= LEASE + SLACK, f"sent again {waited:.1f} s after the kill"
     assert stopped_in <= STOP_LIMIT, f"SIGTERM took {stopped_in:.1f} s to stop the worker"
     print(f"resent {waited:.1f} s after the kill; SIGTERM stopped the worker in {stopped_in:.1f} s")
+
+
+def test_sigterm_stops_a_busy_worker_within_seconds_and_hands_its_tasks_back(servers, tmp_path):
+    env = production_env(*servers)
+    log_path = tmp_path / "worker.log"
+    with open(log_path, "wb") as log:
+        worker = start(env, "qworker", log=log)
+        try:
+            manage(env, "shell", "-c", SLOW_TASKS)
+            assert wait_for(lambda: b"processing" in log_path.read_bytes(), 60), "no task ran"
+            stopped_in = seconds_to_stop(worker)
+        finally:
+            kill_group(worker)
+
+    assert stopped_in <= STOP_LIMIT, f"SIGTERM took {stopped_in:.1f} s to stop the worker"
+    assert manage(env, "shell", "-c", QUEUED).split()[-1] == "4"  # none lost, none done
+    print(f"SIGTERM stopped a busy worker in {stopped_in:.1f} s")
