@@ -25,6 +25,7 @@ import pytest
 from django.conf import settings
 
 from tests.browser import _test_database_url, free_port
+from tests.concurrency import eventually
 from tests.faults import (
     PRIVATE_SERVERS_MARKS,
     manage,
@@ -86,15 +87,6 @@ def seconds_to_stop(process: subprocess.Popen) -> float:
     return time.monotonic() - began
 
 
-def wait_for(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 @pytest.fixture
 def servers():
     with private_servers(_test_database_url(), range(19500, 19600), range(19600, 19700)) as both:
@@ -136,7 +128,7 @@ def test_an_email_resent_after_its_worker_was_killed_is_one_message(servers, tmp
         mail.release.set()
         processes.append(second_worker := start(env, "qworker", log=log))
 
-        resent = wait_for(lambda: len(mail.message_ids()) >= 2, LEASE + SLACK + 30)
+        resent = eventually(lambda: len(mail.message_ids()) >= 2, LEASE + SLACK + 30)
         waited = time.monotonic() - killed_at
         assert resent, f"not sent again within {LEASE + SLACK + 30} s of the kill"
         assert manage(env, "shell", "-c", SHOW.format(pk=pk)).split()[-2:] == ["sent", "2"]
@@ -157,7 +149,7 @@ def test_sigterm_stops_a_busy_worker_within_seconds_and_hands_its_tasks_back(ser
         worker = start(env, "qworker", log=log)
         try:
             manage(env, "shell", "-c", SLOW_TASKS)
-            assert wait_for(lambda: b"processing" in log_path.read_bytes(), 60), "no task ran"
+            assert eventually(lambda: b"processing" in log_path.read_bytes(), 60), "no task ran"
             stopped_in = seconds_to_stop(worker)
         finally:
             kill_group(worker)

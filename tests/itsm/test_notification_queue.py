@@ -2,14 +2,13 @@
 twice: the clock queues again only what a dead worker held or what the queue lost.
 
 Here tasks go to django-q2's ORM broker (the OrmQ table), as in production, instead of running
-inline: `queued` turns the test settings' "sync" off."""
+inline (`queued`)."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from django.utils import timezone
-from django_q.conf import Conf
 from django_q.models import OrmQ
 
 from itsm import notifications
@@ -18,13 +17,9 @@ from itsm.choices import NotificationChannel, NotificationStatus
 from itsm.models import Notification
 from itsm.notifications import notification_send, notifications_retry_due, notify
 from itsm.task_queue import queued_task_args
+from tests.conftest import queued_sends
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def queued(monkeypatch):
-    monkeypatch.setattr(Conf, "SYNC", False)
 
 
 def emails(committing, people, key="sla:42:breach"):
@@ -36,11 +31,6 @@ def emails(committing, people, key="sla:42:breach"):
         body="Not acknowledged.",
         dedupe_key=key,
     )
-
-
-def queued_sends():
-    """(pk, attempt) of every send task in the queue, with repeats."""
-    return sorted(tuple(package.task["args"]) for package in OrmQ.objects.all())
 
 
 def test_the_lease_is_seconds_and_outlasts_a_send(settings):
