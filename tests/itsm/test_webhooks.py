@@ -216,6 +216,28 @@ def test_a_backlog_longer_than_the_lease_is_queued_once(subscribe, responder, co
     assert queued_sends() == waiting
 
 
+@time_machine.travel(T0, tick=False)
+def test_a_delivery_whose_worker_died_mid_request_is_sent_again_after_its_lease(
+    receiver, subscribe, committing, monkeypatch
+):
+    delivery = due_delivery(subscribe(receiver.url), "msg_died")
+
+    def die(*args):
+        raise SystemExit("kill -9")
+
+    with monkeypatch.context() as patched, pytest.raises(SystemExit):
+        patched.setattr(webhooks, "_attempt", die)
+        webhook_delivery_send(pk=delivery.pk, attempt=0)  # claimed, then the worker died
+
+    before_lease_ends = T0 + webhooks.LEASE - timedelta(seconds=1)
+    assert committing(webhooks_send_due, now=before_lease_ends) == 0
+    assert committing(webhooks_send_due, now=T0 + webhooks.LEASE) == 1
+    [request] = receiver.requests
+    assert request["headers"]["webhook-id"] == "msg_died"
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("succeeded", 2)
+
+
 def test_every_failure_is_retried_on_the_schedule_then_given_up(
     receiver, subscribe, responder, committing, settings
 ):
