@@ -19,7 +19,6 @@ from slack_sdk.webhook import WebhookClient
 from itsm.choices import NotificationChannel
 from itsm.models import Notification, is_webhook_env
 
-HTTP_TIMEOUT = 10  # seconds; well inside the lease an attempt holds (notifications.LEASE)
 SLACK_HEADER_MAX = 150
 SLACK_SECTION_MAX = 3000
 SLACK_BUTTON_MAX = 75
@@ -92,7 +91,7 @@ def slack_blocks(notification: Notification) -> list:
 
 
 def teams_card(notification: Notification, url: str) -> pymsteams.connectorcard:
-    card = pymsteams.connectorcard(url, http_timeout=HTTP_TIMEOUT)
+    card = pymsteams.connectorcard(url, http_timeout=settings.CHAT_TIMEOUT)
     card.title(teams_escape(notification.subject))
     # Teams refuses a card without text
     card.text(teams_escape(notification.body or notification.subject))
@@ -157,7 +156,7 @@ def _webhook_url(notification: Notification) -> str:
 
 
 def _send_slack(notification: Notification) -> None:
-    client = WebhookClient(_webhook_url(notification), timeout=HTTP_TIMEOUT)
+    client = WebhookClient(_webhook_url(notification), timeout=settings.CHAT_TIMEOUT)
     try:
         response = client.send(
             text=slack_escape(notification.subject), blocks=slack_blocks(notification)

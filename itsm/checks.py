@@ -60,3 +60,21 @@ def check_connection_budget(app_configs=None, databases=None, **kwargs):
             id="itsm.W001",
         )
     ]
+
+
+@register()
+def check_notification_lease(app_configs=None, **kwargs):
+    """A lease shorter than a send sends messages twice (the clock takes the slow worker for
+    dead); the same Message-ID keeps a resent email one message, but not a chat post."""
+    slowest = max(settings.EMAIL_TIMEOUT, settings.CHAT_TIMEOUT)
+    lease = settings.NOTIFICATION_LEASE
+    if lease >= 2 * slowest:
+        return []
+    return [
+        Warning(
+            f"NOTIFICATION_LEASE ({lease} s) is less than twice the "
+            f"slowest send's timeout ({slowest} s): a slow send may be made twice.",
+            hint="Raise NOTIFICATION_LEASE or lower EMAIL_TIMEOUT and CHAT_TIMEOUT.",
+            id="itsm.W002",
+        )
+    ]

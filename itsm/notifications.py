@@ -6,10 +6,16 @@
 
 An attempt is fenced by the row's `attempts`: a task carries the count it was queued with and
 does nothing when the row has moved on, so a duplicate or stale task never sends twice. A
-pending row's `next_attempt_at` is when it next needs attention: the end of the lease of a
-queued or running attempt, or the end of the back-off after a failure. The clock calls
-`notifications_retry_due` each tick to queue the rows whose moment has passed, so a failed send
-is retried and a task lost with its worker is run again; no message is lost.
+pending row's `next_attempt_at` is when it next needs attention: for a queued row (`queued_at`
+set), when to look whether its task is still in the queue; for a claimed one, the end of the
+lease of the running attempt (NOTIFICATION_LEASE seconds from the claim); after a failure, the
+end of the back-off. The clock calls `notifications_retry_due` each tick to queue the rows
+whose moment has passed, except those whose task still waits in the queue, so a failed send is
+retried, a task lost with its worker is run again within a lease, and a backlog longer than the
+lease is not queued twice; no message is lost.
+
+Every attempt at an email carries the same Message-ID (channels.message_id), so a resend after
+a worker died mid-send is one message in the recipient's mail client.
 """
 
 import logging
@@ -17,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from functools import partial
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -25,6 +32,7 @@ from itsm import channels, realtime, signals
 from itsm.choices import NotificationChannel, NotificationStatus
 from itsm.models import Notification
 from itsm.redaction import scrub
+from itsm.task_queue import queued_task_args
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +45,6 @@ RETRY_DELAYS = (
     timedelta(minutes=10),
     timedelta(minutes=30),
 )
-# How long a queued or running attempt owns its row before the clock queues it again. Far
-# longer than a send may take (channels.HTTP_TIMEOUT).
-LEASE = timedelta(minutes=5)
 RETRY_BATCH = 200
 PERSON_CHANNELS = (NotificationChannel.EMAIL, NotificationChannel.IN_APP)
 PENDING = NotificationStatus.PENDING
@@ -53,6 +58,14 @@ class Attachment:
     filename: str
     content: str
     mimetype: str
+
+
+def lease() -> timedelta:
+    """How long an attempt owns its row: from its claim to the moment the clock takes its
+    worker for dead and queues the row again; and how long a queued row waits before the clock
+    looks whether its task is still in the queue. Longer than a send may take (EMAIL_TIMEOUT,
+    CHAT_TIMEOUT)."""
+    return timedelta(seconds=settings.NOTIFICATION_LEASE)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -180,8 +193,8 @@ def _create(rows) -> list[Notification]:
         return []
     now = timezone.now()
     for row in fresh:
-        row.created_at = now
-        row.next_attempt_at = now + LEASE
+        row.created_at = row.queued_at = now
+        row.next_attempt_at = now + lease()
     # A concurrent call may have written some keys since; the database keeps the first.
     Notification.objects.bulk_create(fresh, ignore_conflicts=True)
     created = list(Notification.objects.filter(dedupe_key__in=[row.dedupe_key for row in fresh]))
@@ -192,9 +205,9 @@ def _create(rows) -> list[Notification]:
 
 def _queue(notifications) -> None:
     """Hand each to the worker once the current transaction commits. The caller has set
-    `next_attempt_at` to the end of the attempt's lease, so one the broker did not take is
-    queued again by the clock when the lease ends: a failure is logged, and neither fails the
-    write that committed nor drops the callbacks after it."""
+    `queued_at`, and `next_attempt_at` a lease later, so one the broker did not take is queued
+    again by the clock then: a failure is logged, and neither fails the write that committed
+    nor drops the callbacks after it."""
     for notification in notifications:
         transaction.on_commit(_sender(notification.pk, notification.attempts), robust=True)
 
@@ -223,18 +236,36 @@ def inbox_changed(user_ids) -> None:
 
 
 def notifications_retry_due(*, now, batch: int = RETRY_BATCH) -> int:
-    """Queue pending notifications whose back-off (or lease) has run out; return how many.
-    Rows another worker is queuing at the same moment are skipped, not waited for."""
+    """Queue pending notifications whose back-off (or lease) has run out, except those whose
+    task still waits in the worker's queue (a backlog), which are looked at again a lease
+    later; return how many were queued. Rows another worker is queuing at the same moment are
+    skipped, not waited for."""
     with transaction.atomic():
         due = list(
             Notification.objects.select_for_update(skip_locked=True)
             .filter(status=PENDING, next_attempt_at__lte=now)
             .order_by("next_attempt_at")
-            .only("pk", "attempts")[:batch]
+            .only("pk", "attempts", "queued_at")[:batch]
         )
-        Notification.objects.filter(pk__in=[n.pk for n in due]).update(next_attempt_at=now + LEASE)
-        _queue(due)
-    return len(due)
+        waiting = _still_queued(due)
+        lost = [row for row in due if row.pk not in waiting]
+        Notification.objects.filter(pk__in=waiting).update(next_attempt_at=now + lease())
+        Notification.objects.filter(pk__in=[n.pk for n in lost]).update(
+            queued_at=now, next_attempt_at=now + lease()
+        )
+        _queue(lost)
+    return len(lost)
+
+
+def _still_queued(rows) -> set[int]:
+    """The pks of the queued rows (not yet claimed) whose task is in the worker's queue; none
+    when the queue cannot be read (the Redis broker: those are queued again, and the fence
+    makes the older task do nothing)."""
+    queued = [row for row in rows if row.queued_at is not None]
+    if not queued:
+        return set()
+    tasks = queued_task_args(SEND_TASK) or set()
+    return {row.pk for row in queued if (row.pk, row.attempts) in tasks}
 
 
 @transaction.atomic
@@ -248,7 +279,7 @@ def notifications_retry_now(*, notifications, now) -> int:
         .only("pk", "attempts")
     )
     Notification.objects.filter(pk__in=[n.pk for n in rows]).update(
-        status=PENDING, next_attempt_at=now + LEASE
+        status=PENDING, queued_at=now, next_attempt_at=now + lease()
     )
     _queue(rows)
     return len(rows)
@@ -271,7 +302,7 @@ def notification_send(*, pk: int, attempt: int) -> bool | None:
 
 @transaction.atomic
 def _claim(*, pk: int, attempt: int, now) -> Notification | None:
-    """Take the attempt: count it and extend the lease, in a transaction of its own, so that
+    """Take the attempt: count it and start its lease, in a transaction of its own, so that
     the send itself holds no lock."""
     notification = (
         Notification.objects.select_for_update(of=("self",))
@@ -282,8 +313,9 @@ def _claim(*, pk: int, attempt: int, now) -> Notification | None:
     if notification is None or notification.status != PENDING or notification.attempts != attempt:
         return None
     notification.attempts += 1
-    notification.next_attempt_at = now + LEASE
-    notification.save(update_fields=["attempts", "next_attempt_at"])
+    notification.queued_at = None
+    notification.next_attempt_at = now + lease()
+    notification.save(update_fields=["attempts", "queued_at", "next_attempt_at"])
     return notification
 
 

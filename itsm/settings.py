@@ -163,7 +163,7 @@ def _use_connection_pool() -> bool:
     return (
         env.bool("DATABASE_POOL", default=True)
         and not DATABASE_PGBOUNCER
-        and "qcluster" not in sys.argv
+        and not {"qcluster", "qworker"} & set(sys.argv)
     )
 
 
@@ -252,12 +252,15 @@ else:
 
 # --- Worker (django-q2) ---------------------------------------------------------------------
 
+# A task runs at most `timeout` seconds; one taken by a worker that died (kill -9, or stopped
+# at WORKER_STOP_GRACE) is in the queue again `retry` seconds after it was taken.
+WORKER_TASK_TIMEOUT = env.int("WORKER_TASK_TIMEOUT", default=60)
 Q_CLUSTER = {
     "name": "itsm",
     "orm": "default",
     "workers": env.int("WORKER_PROCESSES", default=2),
-    "timeout": 60,
-    "retry": 120,
+    "timeout": WORKER_TASK_TIMEOUT,
+    "retry": WORKER_TASK_TIMEOUT + 15,
     "max_attempts": 3,
     "catch_up": False,
     # The cluster publishes its heartbeat (its Stat) to this cache; /healthz/ready reads it.
@@ -266,6 +269,9 @@ Q_CLUSTER = {
     "ack_failures": True,
 }
 WORKER_HEARTBEAT_REQUIRED = env.bool("WORKER_HEARTBEAT_REQUIRED", default=True)
+# Seconds `manage.py qworker` lets running tasks finish after SIGTERM before it stops them
+# (their tasks go back to the queue).
+WORKER_STOP_GRACE = env.float("WORKER_STOP_GRACE", default=8.0)
 
 # --- Auth -----------------------------------------------------------------------------------
 
@@ -385,7 +391,13 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- Email ----------------------------------------------------------------------------------
 
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# Seconds each step of a send may wait: the mail server (each SMTP command), Slack and Teams.
+# A notification's attempt owns its row for NOTIFICATION_LEASE seconds from the moment a worker
+# claims it, then the clock queues it again (a worker that died mid-send): longer than a send
+# takes, short enough that a message is late by seconds, not minutes.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+CHAT_TIMEOUT = env.int("CHAT_TIMEOUT", default=10)
+NOTIFICATION_LEASE = env.int("NOTIFICATION_LEASE", default=45)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="itsm-portal@localhost")
 
 # --- REST API -------------------------------------------------------------------------------

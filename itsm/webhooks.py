@@ -7,8 +7,13 @@ worker (`itsm.tasks.send_webhook`) once the transaction commits; the clock calls
 `webhooks_send_due` every tick to queue the rows whose moment has come (a retry after its
 back-off, or a row whose task was lost with its worker or never queued).
 
-An attempt locks its row (SKIP LOCKED) for the length of the request and is fenced by the
-row's `attempts`, so two workers, or a duplicate task, never send one delivery twice. Every
+An attempt is claimed, sent and recorded as a notification's is: the claim counts it and
+starts its lease in a transaction of its own (SKIP LOCKED, fenced by the row's `attempts`, so
+two workers or a duplicate task never both send it); the request holds no lock and no
+transaction, so a commit that fails after a 2xx cannot undo the record of a request that was
+made; the outcome is recorded in another. A worker that dies mid-request leaves the row claimed,
+and the clock queues it again when the lease ends; a row whose task still waits in the queue
+is not queued again, however long the backlog. Every
 attempt carries the row's `message_id` as `webhook-id`; the body is the same bytes each time,
 and the timestamp and signature are the attempt's. 2xx is success; 410 Gone disables the
 subscription and stops its other pending deliveries; anything else (another status, a
@@ -32,14 +37,16 @@ from standardwebhooks.webhooks import Webhook
 from itsm.choices import WebhookDeliveryStatus, WebhookEvent
 from itsm.models import WebhookDelivery, WebhookSubscription, generate_webhook_secret
 from itsm.redaction import scrub
-from itsm.safe_urls import url_refusal
+from itsm.safe_urls import public_session, url_refusal
+from itsm.task_queue import queued_task_args
 
 logger = logging.getLogger(__name__)
 
 SEND_TASK = "itsm.tasks.send_webhook"
-# How long a queued or running attempt owns its row before the clock queues it again: far
-# longer than an attempt may take (WEBHOOKS_TIMEOUT).
-LEASE = timedelta(minutes=2)
+# How long an attempt owns its row from its claim (or a queued row waits before the clock looks
+# whether its task is still queued): longer than an attempt may take (WEBHOOKS_TIMEOUT for the
+# connection, again for the answer).
+LEASE = timedelta(seconds=60)
 # A rotated-out secret still signs for this long (as Svix's), unless dropped sooner.
 PREVIOUS_SECRET_LIFETIME = timedelta(hours=24)
 SWEEP_BATCH = 200
@@ -105,8 +112,9 @@ def _sender(pk: int, attempts: int):
 
 
 def webhooks_send_due(*, now, batch: int = SWEEP_BATCH) -> int:
-    """Queue pending deliveries whose back-off (or lease) has run out; return how many. Rows
-    being sent or queued elsewhere at this moment are skipped, not waited for."""
+    """Queue pending deliveries whose back-off (or lease) has run out, except those whose task
+    still waits in the worker's queue (looked at again a lease later); return how many were
+    queued. Rows being claimed or queued elsewhere at this moment are skipped, not waited for."""
     with transaction.atomic():
         due = list(
             WebhookDelivery.objects.select_for_update(skip_locked=True)
@@ -114,11 +122,13 @@ def webhooks_send_due(*, now, batch: int = SWEEP_BATCH) -> int:
             .order_by("next_attempt_at")
             .only("pk", "attempts")[:batch]
         )
+        queued = (queued_task_args(SEND_TASK) or set()) if due else set()
+        lost = [row for row in due if (row.pk, row.attempts) not in queued]
         WebhookDelivery.objects.filter(pk__in=[row.pk for row in due]).update(
             next_attempt_at=now + LEASE
         )
-        _queue(due)
-    return len(due)
+        _queue(lost)
+    return len(lost)
 
 
 def webhook_next_due(*, after):
@@ -163,21 +173,35 @@ class Outcome:
 def webhook_delivery_send(*, pk: int, attempt: int) -> str | None:
     """Make attempt number `attempt + 1` at delivery `pk`, unless another worker holds it or
     that attempt was made. Returns the row's status after it, or None when skipped."""
-    with transaction.atomic():
-        delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("subscription")
-            .filter(pk=pk, status=PENDING, attempts=attempt)
-            .first()
-        )
-        if delivery is None:
-            return None
-        now = timezone.now()
-        if not delivery.subscription.active:
-            _stop(delivery, now=now, error="Not sent: the subscription is disabled.")
-        else:
-            _record(delivery, _attempt(delivery, now), now=now)
+    delivery = _claim(pk=pk, attempt=attempt, now=timezone.now())
+    if delivery is None:
+        return None
+    if delivery.status != PENDING:  # stopped: the subscription is disabled
         return delivery.status
+    now = timezone.now()
+    return _record(delivery, _attempt(delivery, now), now=now)
+
+
+@transaction.atomic
+def _claim(*, pk: int, attempt: int, now) -> WebhookDelivery | None:
+    """Count the attempt and start its lease, or stop a delivery whose subscription was
+    disabled; None when the attempt is not this task's to make."""
+    delivery = (
+        WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("subscription")
+        .filter(pk=pk, status=PENDING, attempts=attempt)
+        .first()
+    )
+    if delivery is None:
+        return None
+    if not delivery.subscription.active:
+        _stop(delivery, now=now, error="Not sent: the subscription is disabled.")
+        return delivery
+    delivery.attempts += 1
+    delivery.last_attempt_at = now
+    delivery.next_attempt_at = now + LEASE
+    delivery.save(update_fields=["attempts", "last_attempt_at", "next_attempt_at"])
+    return delivery
 
 
 def delivery_body(delivery: WebhookDelivery) -> bytes:
@@ -222,18 +246,19 @@ def signing_secrets(subscription: WebhookSubscription, now) -> list[str]:
 
 def _attempt(delivery: WebhookDelivery, now) -> Outcome:
     url = delivery.subscription.url
-    refusal = url_refusal(url)
+    refusal = url_refusal(url, resolve=False)  # the address is checked as it is connected to
     if refusal:
         return Outcome(None, f"Not sent: {refusal}")
     body = delivery_body(delivery)
     try:
-        response = requests.post(
-            url,
-            data=body,
-            headers=signed_headers(delivery, body, now),
-            timeout=settings.WEBHOOKS_TIMEOUT,
-            allow_redirects=False,
-        )
+        with public_session() as session:
+            response = session.post(
+                url,
+                data=body,
+                headers=signed_headers(delivery, body, now),
+                timeout=settings.WEBHOOKS_TIMEOUT,
+                allow_redirects=False,
+            )
     except requests.RequestException as exc:
         return Outcome(None, scrub(f"{type(exc).__name__}: {exc}"))
     except Exception as exc:
@@ -251,9 +276,23 @@ def _response_error(response) -> str:
     return scrub(f"HTTP {response.status_code}: {response.text[:ERROR_EXCERPT]}".strip())
 
 
-def _record(delivery: WebhookDelivery, outcome: Outcome, *, now) -> None:
-    delivery.attempts += 1
-    delivery.last_attempt_at = now
+@transaction.atomic
+def _record(delivery: WebhookDelivery, outcome: Outcome, *, now) -> str:
+    """Record the outcome, unless the row has moved on: finished meanwhile (a retry by hand
+    that succeeded), or a newer attempt owns it (this one outlived its lease), in which case a
+    success is still recorded and a failure is left to the newer attempt."""
+    current = (
+        WebhookDelivery.objects.select_for_update(of=("self",))
+        .filter(pk=delivery.pk)
+        .only("status", "attempts")
+        .first()
+    )
+    if current is None:
+        return None
+    if current.status != PENDING or (
+        not outcome.succeeded and current.attempts != delivery.attempts
+    ):
+        return current.status
     delivery.last_response_code = outcome.code
     delivery.last_error = outcome.error
     retries = settings.WEBHOOKS_RETRY_SCHEDULE
@@ -269,7 +308,16 @@ def _record(delivery: WebhookDelivery, outcome: Outcome, *, now) -> None:
     if delivery.status != PENDING:
         delivery.next_attempt_at = None
         delivery.finished_at = now
-    delivery.save()
+    delivery.save(
+        update_fields=[
+            "status",
+            "last_response_code",
+            "last_error",
+            "next_attempt_at",
+            "finished_at",
+        ]
+    )
+    return delivery.status
 
 
 def _stop(delivery: WebhookDelivery, *, now, error: str) -> None:

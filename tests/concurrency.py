@@ -2,6 +2,7 @@
 what the concurrency and locking tests (on PostgreSQL) share."""
 
 import threading
+import time
 
 from django.db import connection
 
@@ -39,3 +40,13 @@ def all_succeed(*calls) -> list:
     errors = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
     assert not errors, errors
     return outcomes
+
+
+def eventually(condition, timeout: float = 10) -> bool:
+    """Whether `condition()` comes true within `timeout` seconds (polled every 0.02 s)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False

@@ -15,6 +15,8 @@ from channels.layers import channel_layers
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
+from django_q.conf import Conf
+from django_q.models import OrmQ
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
@@ -296,6 +298,18 @@ def committing(django_capture_on_commit_callbacks):
             return fn(*args, **kwargs)
 
     return run
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """Tasks go to django-q2's ORM broker (the OrmQ table), as in production, instead of
+    running inline (the test settings' "sync")."""
+    monkeypatch.setattr(Conf, "SYNC", False)
+
+
+def queued_sends():
+    """(pk, attempt) of every task in the ORM broker's queue, with repeats."""
+    return sorted(tuple(package.task["args"]) for package in OrmQ.objects.all())
 
 
 @pytest.fixture

@@ -10,7 +10,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
 from django.conf import settings
+
+from tests.browser import free_port
 
 INITDB = shutil.which("initdb")
 PG_CTL = shutil.which("pg_ctl")
@@ -30,6 +33,15 @@ MISSING_REDIS = "redis-server is not installed: a fault test needs a Redis of it
 
 def postgres_binaries_missing() -> bool:
     return not (INITDB and PG_CTL and Path(PG_DUMP).exists() and Path(PSQL).exists())
+
+
+# The marks of a test that runs on a PostgreSQL and a Redis of its own (`private_servers`).
+PRIVATE_SERVERS_MARKS = [
+    pytest.mark.postgres,
+    pytest.mark.django_db,  # pytest-django then creates the test database the test copies
+    pytest.mark.skipif(postgres_binaries_missing(), reason=MISSING_POSTGRES),
+    pytest.mark.skipif(REDIS_SERVER is None, reason=MISSING_REDIS),
+]
 
 
 class PrivatePostgres:
@@ -120,3 +132,20 @@ def manage(env: dict, *arguments: str) -> str:
         check=True,
     )
     return done.stdout
+
+
+@contextlib.contextmanager
+def private_servers(source_url: str, postgres_ports: range, redis_ports: range):
+    """A PostgreSQL and a Redis of the caller's own, the PostgreSQL holding a copy of the
+    database at `source_url` (the migrated test database)."""
+    postgres = PrivatePostgres(free_port(postgres_ports))
+    redis = PrivateRedis(free_port(redis_ports))
+    try:
+        postgres.start()
+        postgres.copy_database(source_url)
+        redis.start()
+        yield postgres, redis
+    finally:
+        if redis.process:
+            redis.stop()
+        postgres.stop()

@@ -17,21 +17,12 @@ import pytest
 
 from tests.browser import PORTS, AsgiServer, _test_database_url, free_port
 from tests.faults import (
-    MISSING_POSTGRES,
-    MISSING_REDIS,
-    REDIS_SERVER,
-    PrivatePostgres,
-    PrivateRedis,
+    PRIVATE_SERVERS_MARKS,
     manage,
-    postgres_binaries_missing,
+    private_servers,
 )
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.django_db,  # pytest-django then creates the test database this test copies
-    pytest.mark.skipif(postgres_binaries_missing(), reason=MISSING_POSTGRES),
-    pytest.mark.skipif(REDIS_SERVER is None, reason=MISSING_REDIS),
-]
+pytestmark = PRIVATE_SERVERS_MARKS
 
 WRITERS = 2
 PAUSE = 0.02  # between a writer's writes: the server mostly busy, a write often in flight
@@ -59,21 +50,11 @@ class Write:
 
 
 @pytest.fixture
-def private_servers():
+def servers():
     """A PostgreSQL and a Redis of this test's own, the PostgreSQL holding a copy of the
     migrated test database."""
-    source = _test_database_url()
-    postgres = PrivatePostgres(free_port(range(19300, 19400)))
-    redis = PrivateRedis(free_port(range(19400, 19500)))
-    try:
-        postgres.start()
-        postgres.copy_database(source)
-        redis.start()
-        yield postgres, redis
-    finally:
-        if redis.process:
-            redis.stop()
-        postgres.stop()
+    with private_servers(_test_database_url(), range(19300, 19400), range(19400, 19500)) as both:
+        yield both
 
 
 def write_until(stop: threading.Event, url: str, token: str, writer: int, log: list) -> None:
@@ -105,9 +86,9 @@ def committed_titles(database_url: str) -> set[str]:
         return {title for (title,) in rows}
 
 
-def test_writes_through_a_postgres_restart(private_servers, tmp_path, caplog):
+def test_writes_through_a_postgres_restart(servers, tmp_path, caplog):
     caplog.set_level(logging.WARNING, logger="httpx")  # not a line per request
-    postgres, redis = private_servers
+    postgres, redis = servers
     env = {"DATABASE_URL": postgres.url, "REDIS_URL": redis.url}
     token = manage(env, "shell", "-c", MAKE_WRITER).strip().splitlines()[-1]
     server_env = env | {"DATABASE_POOL_MIN": str(POOL_SIZE), "DATABASE_POOL_MAX": str(POOL_SIZE)}

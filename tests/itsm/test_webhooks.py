@@ -1,10 +1,12 @@
 """Outbound webhooks: a local receiver checks every request's signature with the
 `standardwebhooks` library, as a subscriber would (docs/webhooks.md)."""
 
+import socket
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
+from types import SimpleNamespace
 
 import pytest
 import time_machine
@@ -19,7 +21,8 @@ from itsm import webhooks
 from itsm.choices import WebhookDeliveryStatus, WebhookEvent
 from itsm.models import WebhookDelivery, WebhookSubscription
 from itsm.webhooks import webhook_delivery_send, webhook_subscription_enable, webhooks_send_due
-from tests.conftest import local_server
+from tests.concurrency import eventually
+from tests.conftest import local_server, queued_sends
 from tests.factories import make_incident
 
 T0 = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
@@ -74,6 +77,17 @@ def subscribe(db):
         )
 
     return make
+
+
+def due_delivery(hook, message_id: str) -> WebhookDelivery:
+    """A pending delivery to `hook` whose moment has come."""
+    return WebhookDelivery.objects.create(
+        subscription=hook,
+        message_id=message_id,
+        event_type=WebhookEvent.INCIDENT_CREATED,
+        payload={},
+        next_attempt_at=timezone.now(),
+    )
 
 
 def verified(request, secret: str) -> dict:
@@ -186,6 +200,44 @@ def test_an_event_the_broker_did_not_take_is_sent_by_the_clock(
     assert verified(request, hook.secret)["data"]["incident"]["number"] == incident.number
 
 
+@pytest.mark.usefixtures("queued")
+def test_a_backlog_longer_than_the_lease_is_queued_once(subscribe, responder, committing):
+    """Deliveries waiting in the worker's queue are not queued again by the clock."""
+    subscribe("https://hooks.example.test/a")
+    subscribe("https://hooks.example.test/b")
+    with time_machine.travel(T0, tick=False) as moment:
+        committing(make_incident, actor=responder)
+        waiting = queued_sends()
+        assert len(waiting) == 2
+        for _ in range(3):
+            moment.shift(webhooks.LEASE)
+            assert committing(webhooks_send_due, now=timezone.now()) == 0
+
+    assert queued_sends() == waiting
+
+
+@time_machine.travel(T0, tick=False)
+def test_a_delivery_whose_worker_died_mid_request_is_sent_again_after_its_lease(
+    receiver, subscribe, committing, monkeypatch
+):
+    delivery = due_delivery(subscribe(receiver.url), "msg_died")
+
+    def die(*args):
+        raise SystemExit("kill -9")
+
+    with monkeypatch.context() as patched, pytest.raises(SystemExit):
+        patched.setattr(webhooks, "_attempt", die)
+        webhook_delivery_send(pk=delivery.pk, attempt=0)  # claimed, then the worker died
+
+    before_lease_ends = T0 + webhooks.LEASE - timedelta(seconds=1)
+    assert committing(webhooks_send_due, now=before_lease_ends) == 0
+    assert committing(webhooks_send_due, now=T0 + webhooks.LEASE) == 1
+    [request] = receiver.requests
+    assert request["headers"]["webhook-id"] == "msg_died"
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("succeeded", 2)
+
+
 def test_every_failure_is_retried_on_the_schedule_then_given_up(
     receiver, subscribe, responder, committing, settings
 ):
@@ -270,7 +322,63 @@ def test_an_address_that_became_private_is_not_posted_to(
     assert receiver.requests == []
     delivery = hook.deliveries.get()
     assert delivery.status == "pending"
-    assert "resolves to 127.0.0.1, which is not a public address" in delivery.last_error
+    assert "connected to 127.0.0.1, which is not a public address" in delivery.last_error
+
+
+def test_a_name_that_rebinds_to_a_private_address_is_not_posted_to(
+    receiver, subscribe, responder, committing, settings, monkeypatch
+):
+    """DNS rebinding: the name resolves to a public address whenever the URL is checked, and
+    to loopback when the worker connects. The address connected to is what is refused."""
+    settings.WEBHOOKS_ALLOW_PRIVATE = False
+    settings.DEBUG = True  # plain http is allowed: only the address stands in the way
+    port = receiver.server_address[1]
+    real_getaddrinfo = socket.getaddrinfo
+
+    def resolved_to(address):
+        def getaddrinfo(host, *args, **kwargs):
+            if host != "hooks.example.test":
+                return real_getaddrinfo(host, *args, **kwargs)
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+        return getaddrinfo
+
+    checked = SimpleNamespace(getaddrinfo=resolved_to("93.184.215.14"), SOCK_STREAM=1)
+    monkeypatch.setattr("itsm.safe_urls.socket", checked)  # every check by name: public
+    monkeypatch.setattr(socket, "getaddrinfo", resolved_to("127.0.0.1"))  # the connection
+    hook = subscribe(f"http://hooks.example.test:{port}/hook")
+    hook.full_clean()
+
+    committing(make_incident, actor=responder)
+
+    assert receiver.requests == []
+    delivery = hook.deliveries.get()
+    assert delivery.status == "pending"
+    assert "connected to 127.0.0.1, which is not a public address" in delivery.last_error
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_request_holds_no_lock_on_its_delivery(receiver, subscribe):
+    """The attempt is counted and committed before the request, which holds no lock: a
+    failure recording its outcome cannot undo the record that it was made."""
+    hook = subscribe(receiver.url)
+    delivery = due_delivery(hook, "msg_unlocked")
+    receiver.delay = 1.0
+    sender = threading.Thread(
+        target=lambda: (webhook_delivery_send(pk=delivery.pk, attempt=0), connection.close())
+    )
+    sender.start()
+    try:
+        assert eventually(lambda: receiver.requests), "the request never came"
+        with transaction.atomic():  # while the receiver has not answered
+            during = WebhookDelivery.objects.select_for_update(nowait=True).get(pk=delivery.pk)
+    finally:
+        sender.join()
+
+    assert (during.status, during.attempts) == ("pending", 1)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("succeeded", 1)
 
 
 @pytest.mark.postgres
@@ -279,13 +387,7 @@ def test_an_address_that_became_private_is_not_posted_to(
 def test_two_workers_at_once_send_a_delivery_once(receiver, subscribe, run):
     """Two clocks sweeping at once, or two workers given the same task: one request."""
     hook = subscribe(receiver.url)
-    delivery = WebhookDelivery.objects.create(
-        subscription=hook,
-        message_id="msg_race",
-        event_type=WebhookEvent.INCIDENT_CREATED,
-        payload={},
-        next_attempt_at=timezone.now(),
-    )
+    delivery = due_delivery(hook, "msg_race")
     receiver.delay = 0.5
     start = threading.Barrier(2)
 

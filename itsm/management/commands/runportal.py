@@ -84,7 +84,7 @@ class Command(BaseCommand):
                 call_command("seed_demo", if_empty=True)
             self._start("web", self._web_command(host, port), env)
             if not no_worker:
-                self._start("worker", [sys.executable, "manage.py", "qcluster"], env)
+                self._start("worker", [sys.executable, "manage.py", "qworker"], env)
                 self._start("clock", [sys.executable, "manage.py", "runclock"], env)
             self._wait_until_ready(portal_base_url(host, port), ready_timeout)
             if not self._stopping:  # Ctrl-C while starting
