@@ -23,8 +23,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
 
-# Seconds before the second and the third try of a command whose connection failed.
-RETRY_PAUSES = (0.05, 0.25)
+# Seconds before each further try of a command whose connection failed (on top of the
+# layer's own retries, settings.CHANNEL_REDIS_OPTIONS): while Redis is down, a publish gives
+# up within about a second.
+RETRY_PAUSES = (0.1,)
 CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 # A group's count outlives its last message by a week. Should it go (or Redis lose it), an
 # open page hears a position lower than its own at its next ping and catches up.
