@@ -169,6 +169,7 @@ def test_sla_badges_count_down_and_turn_overdue_in_the_browser(responder, server
     assert not log["errors"]
 
 
+@pytest.mark.redis  # the live pages hear of changes through the channel layer
 def test_a_page_catches_up_on_a_lost_message_at_the_next_one_or_at_its_ping(
     responder, manager, incident, server, browser, monkeypatch
 ):
