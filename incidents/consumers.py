@@ -48,9 +48,9 @@ def shown(payload: dict, *, internal: bool) -> dict | None:
     event = payload.get("event")
     if internal or (event is not None and event.get("public") is True):
         return payload
-    numbered = {name: payload[name] for name in ("stream", "seq") if name in payload}
     if "incident" not in payload:
-        return {"kind": "skipped", **numbered} if numbered else None
+        return None
+    numbered = {name: payload[name] for name in ("stream", "seq") if name in payload}
     return {
         "kind": "incident",
         "incident": payload["incident"],
