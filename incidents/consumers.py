@@ -44,18 +44,20 @@ def _query_number(query_string: bytes, name: str) -> int | None:
 def shown(payload: dict, *, internal: bool) -> dict | None:
     """What a page is sent of a published `payload`: all of it for a reader of internal events;
     else a public event as it is, and of anything else only that the incident changed (no
-    event: its id as `seq`, for the page's next `since`)."""
+    event: its id as `event_id`, for the page's next `since`), numbered as it was."""
     event = payload.get("event")
     if internal or (event is not None and event.get("public") is True):
         return payload
     if "incident" not in payload:
         return None
+    numbered = {name: payload[name] for name in ("stream", "seq") if name in payload}
     return {
         "kind": "incident",
         "incident": payload["incident"],
         "status": payload.get("status"),
         "priority": payload.get("priority"),
-        "seq": event.get("id") if event else None,
+        "event_id": event.get("id") if event else None,
+        **numbered,
     }
 
 
@@ -114,6 +116,7 @@ def snapshot(*, incident_id: int | None, internal: bool, since: int | None, rend
 class IncidentsConsumer(ListeningConsumer):
     view_permission = VIEW_PERMISSION
     internal = False
+    incident_id: int | None = None
 
     async def connect(self):
         number = self.scope["url_route"]["kwargs"].get("number")
@@ -123,17 +126,18 @@ class IncidentsConsumer(ListeningConsumer):
             await self.refuse(refusal)
             return
         self.internal = internal
+        self.incident_id = incident_id
         await self.accept()
         group = LIST_GROUP if number is None else realtime.group_name("incident", number)
         await self.listen(user, [group])
-        query = self.scope.get("query_string", b"")
-        first = await database_sync_to_async(snapshot)(
-            incident_id=incident_id,
-            internal=internal,
-            since=_query_number(query, "since"),
-            rendered=_query_number(query, "rendered"),
+
+    def read_snapshot(self, query_string: bytes) -> dict:
+        return snapshot(
+            incident_id=self.incident_id,
+            internal=self.internal,
+            since=_query_number(query_string, "since"),
+            rendered=_query_number(query_string, "rendered"),
         )
-        await self.send_json(first)
 
     async def live_access_changed(self, message):
         """A role changed: the page stays only if the user may still see it, and from now on

@@ -1,9 +1,10 @@
 """Websockets of pages that only listen: the base of the incident pages' channels, and the
 bell's (`ws/notifications/`). docs/live-pages.md is their contract.
 
-A page sends nothing but `{"type": "ping"}` (answered `{"kind": "pong"}`, and the session
-checked again, as itsm.live explains); everything else it may know arrives as messages, the
-first of which is its snapshot.
+A page sends nothing but `{"type": "ping"}` (answered `{"kind": "pong"}` with its groups'
+positions, and the session checked again, as itsm.live explains) and `{"type": "resync"}`
+(answered with a snapshot); everything else it may know arrives as messages, the first of
+which is its snapshot.
 """
 
 import json
@@ -22,20 +23,12 @@ NOTIFICATION_PERMISSION = "itsm.view_notification"
 
 class ListeningConsumer(live.LiveConsumer):
     """A live page's socket that only receives. A subclass admits the user (`refusal`), then
-    calls `listen(user, groups)` and sends its snapshot."""
-
-    groups: tuple[str, ...] = ()
+    calls `listen(user, groups)` and sends its snapshot (`read_snapshot`)."""
 
     async def listen(self, user, groups) -> None:
         await self.open_for(user)
-        self.groups = tuple(groups)
-        for group in self.groups:
-            await self.channel_layer.group_add(group, self.channel_name)
-
-    async def disconnect(self, code):
-        await super().disconnect(code)
-        for group in self.groups:
-            await self.channel_layer.group_discard(group, self.channel_name)
+        await self.follow(groups)
+        await self.send_snapshot(self.scope.get("query_string", b""))
 
     async def refuse(self, code: int) -> None:
         """Accept, then close with `code`: a browser sees the code only of a socket it had."""
@@ -49,12 +42,22 @@ class ListeningConsumer(live.LiveConsumer):
             message = json.loads(text_data) if text_data is not None else None
         except (ValueError, RecursionError):
             message = None
-        if not (isinstance(message, dict) and message.get("type") == "ping"):
-            error = ValidationFailed.for_fields({"type": "Must be ping: this page only listens."})
+        kind = message.get("type") if isinstance(message, dict) else None
+        try:
+            if kind not in ("ping", "resync"):
+                raise ValidationFailed.for_fields(
+                    {"type": "Must be ping or resync: this page only listens."}
+                )
+            query = live.resync_query(message) if kind == "resync" else None
+        except ValidationFailed as error:
             await self.send_json({"kind": "error", **error.as_dict()})
             return
-        if await self.current_user(active=False) is not None:
-            await self.send_json({"kind": "pong"})
+        if await self.current_user(active=False) is None:
+            return
+        if query is None:
+            await self.pong()
+        else:
+            await self.send_snapshot(query)
 
     @classmethod
     async def encode_json(cls, content) -> str:
@@ -98,12 +101,12 @@ class NotificationsConsumer(ListeningConsumer):
             return
         await self.accept()
         await self.listen(user, [inbox_group(user.pk)])
-        await self.send_inbox("snapshot")
+
+    def read_snapshot(self, query_string: bytes) -> dict:
+        return {"kind": "snapshot", **inbox_snapshot(self.user)}
 
     async def inbox_changed(self, message):
         if self.user is not None:
-            await self.send_inbox("notifications")
-
-    async def send_inbox(self, kind: str) -> None:
-        snapshot = await database_sync_to_async(inbox_snapshot)(self.user)
-        await self.send_json({"kind": kind, **snapshot})
+            inbox = await database_sync_to_async(inbox_snapshot)(self.user)
+            numbered = {"stream": message["stream"], "seq": message["seq"]}
+            await self.send_json({"kind": "notifications", **inbox, **numbered})

@@ -12,12 +12,19 @@ consumer derives from LiveConsumer, which
   sends (`current_user`), so a message lost on its way cannot let a write through.
 
 Neither costs a broadcast event anything: those never touch the database here.
+
+It also keeps the page from missing anything: the groups the page follows (`follow`) number
+their messages (itsm.realtime), and each snapshot and each answer to a ping carries the
+groups' positions (`seqs`). A page that sees a gap, or a position ahead of what it heard,
+asks for a snapshot again (`{"type": "resync", "query": {...}}`, the parameters of a
+reconnection), which the subclass reads from the database (`read_snapshot`).
 """
 
 import hashlib
 import time
 from importlib import import_module
 from types import SimpleNamespace
+from urllib.parse import urlencode
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -28,6 +35,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 
 from itsm import realtime
+from itsm.errors import ValidationFailed
 from itsm.sessions import expiry_reason, note_activity
 
 NOT_SIGNED_IN, NO_ROLE = 4401, 4403
@@ -102,17 +110,29 @@ def _recheck(session_key: str | None, permission: str, active: bool):
     return refusal(user, permission), user
 
 
+def resync_query(message: dict) -> bytes:
+    """The query string of a `resync` message's `query` (names and numbers or texts), to be
+    read as a reconnection's."""
+    query = message.get("query", {})
+    if not isinstance(query, dict) or not all(
+        isinstance(value, str | int) and not isinstance(value, bool) for value in query.values()
+    ):
+        raise ValidationFailed.for_fields({"query": "Must be an object of texts and numbers."})
+    return urlencode(query).encode()
+
+
 class LiveConsumer(AsyncJsonWebsocketConsumer):
     """A websocket of a live page, open while its user may see the page.
 
     A subclass names the `view_permission` the page needs, admits the user with `refusal` when
-    it connects, calls `open_for(user)` once admitted, and takes its user from `current_user()`
-    for everything the page sends. `user` is None before and once the socket is closing: the
-    subclass then sends the page nothing.
+    it connects, calls `open_for(user)` once admitted, `follow(groups)` and `send_snapshot`,
+    and takes its user from `current_user()` for everything the page sends. `user` is None
+    before and once the socket is closing: the subclass then sends the page nothing.
     """
 
     view_permission: str
     user = None
+    groups: tuple[str, ...] = ()
     _access_group: str | None = None
 
     async def open_for(self, user) -> None:
@@ -121,9 +141,41 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self._access_group = user_group(user.pk)
         await self.channel_layer.group_add(self._access_group, self.channel_name)
 
+    async def follow(self, groups) -> None:
+        """The page hears every message to `groups`."""
+        self.groups = tuple(groups)
+        await self.rejoin()
+
+    async def rejoin(self) -> None:
+        """Join the page's groups (again: a Redis that restarted forgot them, and its
+        members' sockets may have outlived the restart)."""
+        for group in (self._access_group, *self.groups):
+            if group is not None:
+                await self.channel_layer.group_add(group, self.channel_name)
+
     async def disconnect(self, code):
-        if self._access_group is not None:
-            await self.channel_layer.group_discard(self._access_group, self.channel_name)
+        for group in (self._access_group, *self.groups):
+            if group is not None:
+                await self.channel_layer.group_discard(group, self.channel_name)
+
+    def read_snapshot(self, query_string: bytes) -> dict:
+        """The page's snapshot, read from the database for a (re)connection with these
+        parameters; run in the database thread."""
+        raise NotImplementedError
+
+    async def send_snapshot(self, query_string: bytes) -> None:
+        """The snapshot, with the positions of the page's groups read first: whatever was
+        numbered up to them had committed before the snapshot was read, so the page skips
+        those messages."""
+        seqs = await realtime.positions(self.groups)
+        snapshot = await database_sync_to_async(self.read_snapshot)(query_string)
+        await self.send_json({**snapshot, "seqs": seqs})
+
+    async def pong(self) -> None:
+        """The answer to a ping: the groups' positions, for a quiet page to compare (a lost
+        last message shows there)."""
+        await self.rejoin()
+        await self.send_json({"kind": "pong", "seqs": await realtime.positions(self.groups)})
 
     async def shut(self, code: int) -> None:
         """Close the socket; the page gets nothing more."""

@@ -54,6 +54,7 @@ def snapshot(review_id: int) -> dict:
 
 class ReviewConsumer(ListeningConsumer):
     view_permission = VIEW_PERMISSION
+    review_id: int | None = None
 
     async def connect(self):
         number = self.scope["url_route"]["kwargs"]["number"]
@@ -62,6 +63,9 @@ class ReviewConsumer(ListeningConsumer):
         if refusal is not None:
             await self.refuse(refusal)
             return
+        self.review_id = review_id
         await self.accept()
         await self.listen(user, [review_group(number)])
-        await self.send_json(await database_sync_to_async(snapshot)(review_id))
+
+    def read_snapshot(self, query_string: bytes) -> dict:
+        return snapshot(self.review_id)

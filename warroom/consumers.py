@@ -27,6 +27,8 @@ from warroom.models import VIEW_PERMISSION, MajorIncident
 logger = logging.getLogger(__name__)
 
 NO_SUCH_ROOM = 4404
+# The room hears who is present at most this often (`presence_changed`).
+PRESENCE_EVERY_SECONDS = 1.0
 SOURCE = ChangeSource.PORTAL
 # An event id a reconnecting page passes; anything else (or a number too big for a key) is
 # ignored and the page gets the latest events.
@@ -197,12 +199,6 @@ class ServerError(ApplicationError):
     code = "server_error"
 
 
-def _reply(message: dict, result) -> dict:
-    if message["type"] == "ping":
-        return {"kind": "pong"}
-    return {"kind": "ack", "ref": message.get("ref"), "result": result}
-
-
 # --- opening the room ------------------------------------------------------------------------
 
 
@@ -220,16 +216,24 @@ def _admit(user, number: str) -> tuple[int | None, MajorIncident | None]:
     return (NO_SUCH_ROOM, None) if major is None else (None, major)
 
 
-def _enter(page: Page, since: int | None) -> dict:
-    """Record the page as present, then read the snapshot (fresh: it may have changed since
-    the page was admitted, before it joined the groups)."""
+def _enter(page: Page) -> None:
     services.presence_enter(major=page.major, user=page.user, channel_name=page.channel_name)
-    major = selectors.major_incident_queryset().get(pk=page.major.pk)
-    return selectors.snapshot(major, since_event=since)
 
 
 def _leave(page: Page) -> None:
     services.presence_leave(major=page.major, channel_name=page.channel_name)
+
+
+def presence_changed(major: MajorIncident) -> None:
+    """Tell the room who is present, once per PRESENCE_EVERY_SECONDS however many pages came
+    and went meanwhile: a hundred pages opening at once make one message to each page, not a
+    hundred (each longer than the last)."""
+    publish = database_sync_to_async(services.presence_publish)
+    realtime.coalesced(
+        f"presence.{major.number}",
+        PRESENCE_EVERY_SECONDS,
+        lambda: publish(major_id=major.pk, number=major.number),
+    )
 
 
 class WarRoomConsumer(live.LiveConsumer):
@@ -245,22 +249,22 @@ class WarRoomConsumer(live.LiveConsumer):
             return
         self.page = Page(major=major, user=self.scope["user"], channel_name=self.channel_name)
         await self.open_for(self.page.user)
-        for group in self._groups():
-            await self.channel_layer.group_add(group, self.channel_name)
-        since = _since(self.scope.get("query_string", b""))
-        await self.send_json(await database_sync_to_async(_enter)(self.page, since))
+        await self.follow([services.warroom_group(number), realtime.group_name("incident", number)])
+        await database_sync_to_async(_enter)(self.page)
+        await self.send_snapshot(self.scope.get("query_string", b""))
+        presence_changed(major)
+
+    def read_snapshot(self, query_string: bytes) -> dict:
+        """Read fresh: the room may have changed since the page was admitted."""
+        major = selectors.major_incident_queryset().get(pk=self.page.major.pk)
+        return selectors.snapshot(major, since_event=_since(query_string))
 
     async def disconnect(self, code):
         await super().disconnect(code)
         if self.page is None:
             return
-        for group in self._groups():
-            await self.channel_layer.group_discard(group, self.channel_name)
         await database_sync_to_async(_leave)(self.page)
-
-    def _groups(self) -> list[str]:
-        number = self.page.major.number
-        return [services.warroom_group(number), realtime.group_name("incident", number)]
+        presence_changed(self.page.major)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         """Text that is not JSON (or a binary frame) is answered like any malformed message."""
@@ -273,9 +277,13 @@ class WarRoomConsumer(live.LiveConsumer):
         await self.receive_json(message)
 
     async def receive_json(self, content, **kwargs):
+        kind = _handler_name(content)
         try:
-            user = await self.current_user(active=_handler_name(content) != "ping")
+            user = await self.current_user(active=kind not in ("ping", "resync"))
             if user is None:  # the user's access has ended: the socket is closing
+                return
+            if kind == "resync":
+                await self.send_snapshot(live.resync_query(content))
                 return
             handler = _handler(content)
             result = await database_sync_to_async(handler)(replace(self.page, user=user), content)
@@ -284,10 +292,13 @@ class WarRoomConsumer(live.LiveConsumer):
             return
         except Exception:
             # A bug or a database outage: this write failed, but the page keeps its socket.
-            logger.exception("war-room message %r failed", _handler_name(content))
+            logger.exception("war-room message %r failed", kind)
             await self._send_error(content, ServerError("The server could not do this; try again."))
             return
-        await self.send_json(_reply(content, result))
+        if kind == "ping":
+            await self.pong()
+        else:
+            await self.send_json({"kind": "ack", "ref": content.get("ref"), "result": result})
 
     async def _send_error(self, content, error: ApplicationError) -> None:
         ref = content.get("ref") if isinstance(content, dict) else None

@@ -706,19 +706,23 @@ def _bridge_changed(major: MajorIncident, *, actor, source: str, did: str) -> No
 
 @transaction.atomic
 def presence_enter(*, major: MajorIncident, user, channel_name: str) -> None:
-    """A page of the room opened. Rows older than the timeout (a process that died) go."""
+    """A page of the room opened. Rows older than the timeout (a process that died) go. The
+    room hears of it from `presence_publish`, which the socket calls at most once a second
+    (warroom.consumers.presence_changed), not once per page."""
     stale = timezone.now() - selectors.PRESENCE_TIMEOUT
     Presence.objects.filter(major_incident=major, seen_at__lt=stale).delete()
     Presence.objects.update_or_create(
         channel_name=channel_name, defaults={"major_incident": major, "user": user}
     )
-    _publish(major, "presence")
 
 
-@transaction.atomic
 def presence_leave(*, major: MajorIncident, channel_name: str) -> None:
     Presence.objects.filter(channel_name=channel_name).delete()
-    _publish(major, "presence")
+
+
+def presence_publish(*, major_id: int, number: str) -> None:
+    """Send the room's pages who is present now."""
+    _send_part(major_id, number, "presence")
 
 
 def presence_touch(*, channel_name: str) -> None:

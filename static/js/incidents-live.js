@@ -61,7 +61,7 @@
     }
 
     function changed(message) {
-      heardOf(message.event ? message.event.id : message.seq);
+      heardOf(message.event ? message.event.id : message.event_id);
       refresh();
     }
 

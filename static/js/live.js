@@ -3,6 +3,12 @@
    (re)connection asks for what the page missed (`query`), kept alive by pings, and its state
    shown as "connecting…", "live", "reconnecting…" or why it stopped.
 
+   Nothing is missed silently: the server numbers each group's messages (`stream`, `seq`), and
+   the snapshot and every pong say how far each stream has got (`seqs`). A message after a gap,
+   or a pong ahead of what the page heard, makes the page ask for a snapshot again (`resync`,
+   with the same `query` as a reconnection) and drop what arrives until it comes; a message
+   the page already has (the snapshot held it, or it came twice) is dropped.
+
    Loaded before each page's own script, as window.Live; no build step. */
 (function () {
   "use strict";
@@ -11,6 +17,8 @@
   const RETRY_MAX_MS = 10000;
   const PING_EVERY_MS = 20000;
   const SILENT_FOR_MS = 45000; // nothing heard for this long (pongs included): reconnect
+  const IN_FLIGHT_MS = 2000; // a pong ahead by a message still on its way: wait this long
+  const RESYNC_WITHIN_MS = 10000; // a resync not answered by then: reconnect
   const CLOSED_FOR_GOOD = {
     4401: "Signed out. Reload the page to sign in again.",
     4403: "Your role may not view this page live.",
@@ -47,13 +55,15 @@
     let lastHeard = 0;
     let retryTimer = null;
     let nextRef = 0;
+    let seqs = {}; // stream -> the last number the page has
+    let resyncTimer = null; // a resync is under way
 
     function open() {
       retryTimer = null;
       const url = new URL(path, window.location.href);
       url.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
-      for (const [name, value] of Object.entries(query())) {
-        if (value !== null && value !== undefined) url.searchParams.set(name, String(value));
+      for (const [name, value] of Object.entries(stringQuery())) {
+        url.searchParams.set(name, value);
       }
       socket = new WebSocket(url);
       socket.addEventListener("message", (event) => heard(JSON.parse(event.data)));
@@ -65,14 +75,60 @@
       if (message.kind === "snapshot") {
         ready = true;
         failures = 0;
+        seqs = { ...message.seqs };
+        window.clearTimeout(resyncTimer);
+        resyncTimer = null;
         showStatus("live");
       }
-      if (message.kind === "pong") return;
-      if (message.kind === "ack" || message.kind === "error") {
+      if (message.kind === "pong") {
+        compare(message.seqs || {});
+      } else if (message.kind === "ack" || message.kind === "error") {
         settle(message);
-      } else {
+      } else if (message.stream === undefined || inOrder(message)) {
         received(message);
       }
+    }
+
+    /** Whether a numbered message is the next of its stream; after a gap, resync. */
+    function inOrder({ stream, seq }) {
+      if (resyncTimer !== null) return false; // the snapshot on its way holds it
+      const last = seqs[stream];
+      if (last === undefined) return true; // no stream the snapshot named
+      if (seq <= last) return false;
+      if (seq > last + 1) {
+        resync();
+        return false;
+      }
+      seqs[stream] = seq;
+      return true;
+    }
+
+    /** A pong's positions: one behind the page's means the server's count started again
+        (Redis lost it); one ahead, that a message was lost, unless it is still on its way. */
+    function compare(positions) {
+      for (const [stream, seq] of Object.entries(positions)) {
+        const last = seqs[stream] ?? 0;
+        if (seq < last) resync();
+        else if (seq > last) {
+          window.setTimeout(() => {
+            if ((seqs[stream] ?? 0) < seq) resync();
+          }, IN_FLIGHT_MS);
+        }
+      }
+    }
+
+    /** Ask for a snapshot again, from what the page shows (`query`); reconnect if none comes. */
+    function resync() {
+      if (resyncTimer !== null || !send({ type: "resync", query: stringQuery() })) return;
+      resyncTimer = window.setTimeout(() => socket?.close(), RESYNC_WITHIN_MS);
+    }
+
+    function stringQuery() {
+      const texts = {};
+      for (const [name, value] of Object.entries(query())) {
+        if (value !== null && value !== undefined) texts[name] = String(value);
+      }
+      return texts;
     }
 
     function settle(message) {
@@ -86,6 +142,8 @@
     function closed(event) {
       socket = null;
       ready = false;
+      window.clearTimeout(resyncTimer);
+      resyncTimer = null;
       const dropped = { dropped: true, message: DROPPED, fields: {} };
       for (const callbacks of pending.values()) callbacks.failed(dropped);
       pending.clear();

@@ -14,6 +14,7 @@ import time
 from collections import defaultdict
 
 import pytest
+from channels.layers import get_channel_layer
 from playwright.sync_api import expect
 
 from incidents import services
@@ -166,3 +167,51 @@ def test_sla_badges_count_down_and_turn_overdue_in_the_browser(responder, server
     expect(badge).to_have_text(re.compile(r"Acknowledge overdue [01]\s+minutes?"))
     expect(badge).to_have_class(re.compile(r"\bsla-breached\b"))
     assert not log["errors"]
+
+
+@pytest.mark.redis  # the live pages hear of changes through the channel layer
+def test_a_page_catches_up_on_a_lost_message_at_the_next_one_or_at_its_ping(
+    responder, manager, incident, server, browser, monkeypatch
+):
+    """A message lost on its way (a dead connection, a full channel) was still numbered: the
+    next message shows the gap, and on a quiet page the next ping's answer does; the page then
+    asks for what it missed on the same socket (docs/live-pages.md, "Nothing missed")."""
+    log = defaultdict(list)
+    page = browser.new_context().new_page()
+    page.on("pageerror", lambda error: log["errors"].append(str(error)))
+    page.on("websocket", lambda socket: log["sockets"].append(socket.url))
+    page.clock.install(time=time.time())  # to bring the next ping (every 20 s) forward
+    log_in(page, server, "mona", incident.get_absolute_url())
+    expect(page.locator("[data-live-status]")).to_have_text("live", timeout=10000)
+    timeline = page.locator('[data-live-part="timeline"]')
+
+    def write(text: str, *, lost: bool = False) -> None:
+        def note():
+            services.incident_add_note(
+                incident=incident, actor=responder, source=ChangeSource.API, text=text
+            )
+
+        with monkeypatch.context() as patch:
+            if lost:
+                patch.setattr(get_channel_layer(), "group_send", refuse)
+            off_the_loop(note)
+
+    write("Lost on its way", lost=True)
+    write("Heard, after a gap")
+    for text in ("Lost on its way", "Heard, after a gap"):
+        expect(timeline.locator("li", has_text=text)).to_have_count(1, timeout=SEEN_WITHIN_MS)
+
+    write("Lost, and nothing after it", lost=True)
+    page.clock.run_for("00:21")  # the page pings; the answer says the stream is further on
+    page.wait_for_timeout(500)
+    page.clock.run_for("00:03")  # not on its way after all: the page resyncs
+    expect(timeline.locator("li", has_text="nothing after it")).to_have_count(
+        1, timeout=SEEN_WITHIN_MS
+    )
+    # Caught up on the same socket: no reconnection.
+    assert len([url for url in log["sockets"] if "/ws/incidents/" in url]) == 1
+    assert not log["errors"]
+
+
+async def refuse(group, message):
+    raise RuntimeError("lost on its way")

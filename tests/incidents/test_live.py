@@ -143,7 +143,9 @@ async def test_a_stakeholder_never_receives_an_internal_note_only_that_the_incid
         for each in (dashboard, page):
             changed = await each.next("incident", "timeline")
             assert changed["kind"] == "incident"
-            assert set(changed) == {"kind", "incident", "status", "priority", "seq"}
+            assert set(changed) == {
+                *("kind", "incident", "status", "priority", "event_id", "stream", "seq")
+            }
             assert SECRET not in json.dumps(changed)
             public = await each.next("incident", "timeline")
             assert public["kind"] == "timeline"
@@ -201,6 +203,37 @@ async def test_a_reconnecting_page_gets_what_it_missed_from_the_database(
     assert [e["event"]["id"] for e in snapshot["events"]] == [event.pk for event in missed]
     assert snapshot["last_event"] == missed[-1].pk
     assert snapshot["complete"] is True
+
+
+@in_event_loop
+async def test_messages_are_numbered_and_a_page_that_sees_a_gap_resyncs_on_its_socket(
+    incident, responder, manager
+):
+    stream = f"incident.{incident.number}"
+    async with listening(manager, page_of(incident)) as page:
+        start = page.snapshot["seqs"]
+        assert set(start) == {stream}
+        heard = await db(note)(incident, responder, "heard")
+        assert (await page.next("timeline"))["seq"] == start[stream] + 1
+        lost = await db(note)(incident, responder, "as if lost on its way")
+        assert (await page.next("timeline"))["seq"] == start[stream] + 2
+
+        await page.ws.send_json_to({"type": "resync", "query": {"since": str(heard.pk)}})
+        again = await page.next("snapshot")
+        assert [e["event"]["id"] for e in again["events"]] == [lost.pk]
+        assert again["seqs"] == {stream: start[stream] + 2}
+
+        await page.ws.send_json_to({"type": "ping"})
+        assert (await page.next("pong"))["seqs"] == {stream: start[stream] + 2}
+
+
+@pytest.mark.parametrize("query", [["since", 1], {"since": None}, {"since": True}, "since=1"])
+@in_event_loop
+async def test_a_resync_with_a_malformed_query_is_an_error(incident, manager, query):
+    async with listening(manager, page_of(incident)) as page:
+        await page.ws.send_json_to({"type": "resync", "query": query})
+        error = await page.next("error")
+        assert "query" in error["error"]["fields"]
 
 
 @in_event_loop

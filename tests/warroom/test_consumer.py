@@ -2,6 +2,9 @@
 origin check, session cookie, routing, consumer and channel layer (in memory, or Redis when
 REDIS_URL is set)."""
 
+import time
+from contextlib import AsyncExitStack
+
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
@@ -16,8 +19,8 @@ from incidents.models import IncidentEvent
 from itsm.roles import Role
 from tests.factories import enrol_two_factor
 from tests.warroom._ws import close_code, db, in_event_loop, opened, signed_in
-from warroom import selectors, services
-from warroom.models import MajorIncident
+from warroom import consumers, selectors, services
+from warroom.models import MajorIncident, Presence
 from warroom.routing import websocket_urlpatterns
 
 pytestmark = [
@@ -261,6 +264,45 @@ async def test_presence_grows_and_shrinks_as_pages_open_and_close(major, respond
 
 
 @in_event_loop
+async def test_many_pages_opening_at_once_make_one_presence_message_a_second(
+    major, responder, monkeypatch
+):
+    monkeypatch.setattr(consumers, "PRESENCE_EVERY_SECONDS", 2.0)
+    others = 6
+    async with opened(responder, major.number) as first, AsyncExitStack() as stack:
+        started = time.monotonic()
+        for _ in range(others):
+            await stack.enter_async_context(opened(responder, major.number))
+        took = time.monotonic() - started
+        heard = []  # the presence messages the first page got
+        while not await first.ws.receive_nothing(timeout=2.5):
+            message = await first.ws.receive_json_from()
+            if message["kind"] == "presence":
+                heard.append(message)
+        pages = await db(Presence.objects.filter(major_incident=major).count)()
+    assert pages == others + 1
+    assert usernames(heard[-1]["presence"]) == {responder.username}
+    # One message each 2 s at most (and one for the first page), not one per page opened.
+    assert len(heard) <= took / 2 + 2
+    assert len(heard) < others
+
+
+@in_event_loop
+async def test_a_war_room_page_resyncs_from_its_last_event(major, responder, manager):
+    async with opened(responder, major.number) as rita:
+        assert set(rita.snapshot["seqs"]) == {
+            f"warroom.{major.number}",
+            f"incident.{major.number}",
+        }
+        last = rita.snapshot["timeline"]["events"][-1]["id"]
+        note = await db(add_note)(major.incident, manager, "missed")
+        await rita.ws.send_json_to({"type": "resync", "query": {"since": last}})
+        again = await rita.next("snapshot")
+    assert [event["id"] for event in again["timeline"]["events"]] == [note.pk]
+    assert again["seqs"][f"incident.{major.number}"] >= 1
+
+
+@in_event_loop
 async def test_a_page_that_pings_stays_present_and_a_silent_one_expires(
     major, responder, super_admin, manager
 ):
@@ -356,7 +398,8 @@ async def test_malformed_messages_get_an_error_and_the_socket_stays_open(major, 
         error = await rita.error(type="task.update", id=999_999, done=True)
         assert error["code"] == "not_found"
         await rita.ws.send_json_to({"type": "ping"})
-        assert await rita.next("pong") == {"kind": "pong"}
+        pong = await rita.next("pong")
+        assert set(pong["seqs"]) == {f"warroom.{major.number}", f"incident.{major.number}"}
         result = await rita.ack(type="note", text="still here", ref="n-42")
         assert await db(lambda: IncidentEvent.objects.get(pk=result["event"]).summary)() == (
             "still here"
