@@ -119,7 +119,9 @@ def test_writes_through_a_postgres_restart(servers, tmp_path, caplog):
     outside = [w for w in log if not any(in_flight(w, *outage) for outage in outages)]
     assert len(outside) > len(log) / 2, "most writes were sent with PostgreSQL up"
     failed_outside = [w for w in outside if w.status != 201]
-    assert failed_outside == [], f"{len(failed_outside)} writes failed with PostgreSQL up"
+    assert failed_outside == [], f"{len(failed_outside)} writes failed with PostgreSQL up: " + (
+        "; ".join(f"{w.status} {w.error}" for w in failed_outside[:3])
+    )
     committed_but_5xx = [w for w in log if w.status and w.status >= 500 and w.title in committed]
     assert committed_but_5xx == [], "answered 5xx, yet logged: a retry would log it twice"
     created_but_missing = [w.title for w in log if w.status == 201 and w.title not in committed]
