@@ -7,11 +7,12 @@ import django_filters
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from itsm.api import viewsets
 from itsm.api.serializers import refuse_any_body
 from postmortems.credits import selectors, services
 from postmortems.credits.choices import StatementStatus
