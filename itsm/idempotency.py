@@ -83,10 +83,8 @@ class IdempotentRequest:
 
 
 def answer_keep(*, row: IdempotencyKey, response) -> None:
-    """Store the write's answer (under 500: a 5xx rolls the write and its key back) with its
-    key, in the write's transaction."""
-    if hasattr(response, "render"):
-        response.render()
+    """Store the write's rendered answer (under 500: a 5xx rolls the write and its key back)
+    with its key, in the write's transaction."""
     row.status = response.status_code
     row.content_type = response.get("Content-Type", "")
     row.body = response.content

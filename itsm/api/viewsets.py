@@ -62,13 +62,16 @@ class WriteTransaction:
         return super().finalize_response(request, response, *args, **kwargs)
 
     def _answered(self, response) -> None:
-        """In the transaction, after the write's savepoint: keep the key and its answer, or
-        roll the key back with a 5xx."""
+        """In the transaction, after the write's savepoint: render the answer and keep it with
+        its key, or roll everything back with a 5xx."""
         if not self._writing:
             return
         if response.status_code >= 500:
             transaction.set_rollback(True)
-        elif self._key_row is not None:
+            return
+        if hasattr(response, "render"):
+            response.render()
+        if self._key_row is not None:
             answer_keep(row=self._key_row, response=response)
 
     def _answer_taken(self, request, taken: KeyTaken, *args, **kwargs):
