@@ -254,3 +254,22 @@ def test_twenty_concurrent_retries_create_one_incident(make_user):
         sorted(response.get("Idempotent-Replayed", "") for response in responses)
         == [""] + ["true"] * 19
     )
+
+
+@pytest.mark.django_db
+def test_superusers_read_the_keys_in_the_admin_without_their_answers(
+    api, responder, manager, make_user, signed_in
+):
+    _post(api.as_user(responder), "listed")
+    root = make_user("root", is_superuser=True, is_staff=True)
+
+    assert signed_in(manager).get("/admin/itsm/idempotencykey/").status_code == 403
+    page = signed_in(root).get("/admin/itsm/idempotencykey/")
+    row = IdempotencyKey.objects.get()
+    detail = signed_in(root).get(f"/admin/itsm/idempotencykey/{row.pk}/change/")
+
+    assert page.status_code == 200
+    assert page.context["cl"].result_count == 1
+    assert detail.status_code == 200
+    assert "Checkout 500s" not in detail.content.decode()  # the stored answer's body
+    assert signed_in(root).get("/admin/itsm/idempotencykey/add/").status_code == 403
