@@ -25,6 +25,7 @@ from itsm.models import (
     ApiToken,
     AuthEvent,
     ChatWebhook,
+    IdempotencyKey,
     Notification,
     WebhookDelivery,
     WebhookSubscription,
@@ -385,3 +386,27 @@ class AuthEventAdmin(RefusesMalformedLists, ReadOnlyRecords, admin.ModelAdmin):
         except IncorrectLookupParameters:
             return HttpResponseRedirect(reverse("admin:itsm_authevent_changelist") + "?e=1")
         return auth_events_csv(changelist.get_queryset(request))
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(RefusesMalformedLists, ReadOnlyRecords, admin.ModelAdmin):
+    """The API writes' Idempotency-Keys of the last 24 hours and what they answered, read-only,
+    for superusers (no role is given it). The stored answer's body is not shown: it may hold a
+    webhook's secret."""
+
+    list_display = ("created_at", "user", "key", "method", "path", "status")
+    list_filter = ("method", "status", ("user", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("user",)
+    search_fields = ("key", "path", "user__username")
+    date_hierarchy = "created_at"
+    fields = (
+        "created_at",
+        "user",
+        "key",
+        "method",
+        "path",
+        "body_digest",
+        "status",
+        "content_type",
+    )
+    readonly_fields = fields

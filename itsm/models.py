@@ -304,3 +304,31 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return f"{self.event_type} {self.message_id} to {self.subscription}"
+
+
+class IdempotencyKey(models.Model):
+    """An API write's `Idempotency-Key` and its first answer, kept 24 hours (itsm/idempotency.py).
+
+    The row is inserted first in the write's own transaction and answered in it, so a
+    committed row always has its answer, and a concurrent retry waits on the unique index."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.TextField(help_text="With its query string.")
+    body_digest = models.CharField(max_length=64, help_text="SHA-256 of the request body.")
+    created_at = models.DateTimeField(default=timezone.now)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    content_type = models.CharField(max_length=255, blank=True)
+    body = models.BinaryField(blank=True, default=b"")
+
+    class Meta:
+        verbose_name = "idempotency key"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_key_created_idx")]
+
+    def __str__(self):
+        return f"{self.key} ({self.method} {self.path})"

@@ -3,7 +3,7 @@ everyone who reads incidents; POST /api/alerts/payloads/{id}/replay/ for manager
 senders' endpoints are in incidents/api/alerts.py.)"""
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -13,6 +13,7 @@ from incidents.api.serializers import incident_path
 from incidents.filters import AlertGroupFilter
 from incidents.models import Alert, AlertGroup, Integration, ReceivedPayload
 from incidents.models.alerts import ALERT_FIELDS
+from itsm.api import viewsets
 from itsm.api.serializers import StrictModelSerializer, refuse_any_body
 
 VIEW_ALERTS = "incidents.view_alertgroup"

@@ -17,13 +17,13 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, serializers
 
 from incidents.alerts import ingest, intake, parsing, receive, services
 from incidents.choices import IntegrationKind, PayloadOutcome
 from incidents.models import RATE_LIMIT_WINDOW, Integration, Service
 from incidents.models.alerts import SENDER_PATHS
-from itsm.api import throttle
+from itsm.api import throttle, viewsets
 from itsm.api.fields import TextLookupField
 from itsm.api.serializers import StrictModelSerializer
 from itsm.errors import ValidationFailed

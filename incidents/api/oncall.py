@@ -6,7 +6,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -25,6 +25,7 @@ from incidents.models import (
     ScheduleOverride,
 )
 from incidents.oncall import oncall_entry, schedule_create, schedule_override_create
+from itsm.api import viewsets
 from itsm.api.fields import TextLookupField
 from itsm.api.serializers import StrictModelSerializer, StrictSerializer
 from itsm.api.views import SLUG_PATTERN

@@ -5,12 +5,13 @@ from datetime import timedelta
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, serializers
 from rest_framework.response import Response
 
 from incidents import sla
 from incidents.choices import SlaTimerState
 from incidents.models import BusinessCalendar, Holiday, SlaPolicy, SlaTarget, SlaTimer, WorkingHours
+from itsm.api import viewsets
 from itsm.api.fields import TextLookupField
 from itsm.api.serializers import StrictModelSerializer
 from itsm.api.views import SLUG_PATTERN

@@ -1,5 +1,5 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -25,8 +25,9 @@ from incidents.api.serializers import (
 from incidents.choices import ChangeSource, Transition
 from incidents.filters import IncidentFilter
 from incidents.models import Incident, Service, Team
+from itsm.api import viewsets
 from itsm.api.serializers import refuse_any_body
-from itsm.api.views import SLUG_PATTERN, answered_from_the_write
+from itsm.api.views import SLUG_PATTERN
 
 VIEW = "incidents.view_incident"
 WORK = "incidents.work_incident"
@@ -41,7 +42,6 @@ def _transition_action(name: str):
         responses={200: IncidentDetailSerializer},
         summary=f"{Transition(name).label} an incident",
     )
-    @answered_from_the_write
     def run(self, request, number=None):
         incident = self.get_object()
         body = TransitionSerializer(data=request.data)
@@ -110,7 +110,6 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         responses={201: IncidentDetailSerializer},
         summary="Log an incident (impact + urgency, or an explicit priority)",
     )
-    @answered_from_the_write
     def create(self, request):
         body = IncidentCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -129,7 +128,6 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         responses={200: IncidentDetailSerializer},
         summary="Edit fields; `priority` with `priority_reason` overrides the priority",
     )
-    @answered_from_the_write
     def partial_update(self, request, number=None):
         incident = self.get_object()
         body = IncidentUpdateSerializer(data=request.data)
@@ -157,7 +155,6 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         summary="Add a note to the timeline",
     )
     @action(detail=True, methods=["post"])
-    @answered_from_the_write
     def notes(self, request, number=None):
         incident = self.get_object()
         body = NoteSerializer(data=request.data)
@@ -173,7 +170,6 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         summary="Tick or untick a closure-checklist item",
     )
     @action(detail=True, methods=["post"])
-    @answered_from_the_write
     def checklist(self, request, number=None):
         incident = self.get_object()
         body = ChecklistTickSerializer(data=request.data)
@@ -218,7 +214,6 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         summary="Take an incident: the caller becomes its assignee",
     )
     @action(detail=True, methods=["post"])
-    @answered_from_the_write
     def take(self, request, number=None):
         refuse_any_body(request)
         services.incident_take(incident=self.get_object(), actor=request.user, source=API)
@@ -237,7 +232,6 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         summary="Page people now: users, teams' members, schedules' current on-call",
     )
     @action(detail=True, methods=["post"])
-    @answered_from_the_write
     def page(self, request, number=None):
         event = paging.incident_page(**self._paging_arguments(request))
         return Response(IncidentEventSerializer(event).data, status=status.HTTP_201_CREATED)
@@ -248,7 +242,6 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         summary="Add responders (and page them); answers the responders added",
     )
     @action(detail=True, methods=["post"], pagination_class=None)
-    @answered_from_the_write
     def responders(self, request, number=None):
         added = paging.incident_add_responders(**self._paging_arguments(request))
         return Response(ResponderSerializer(added, many=True).data, status=status.HTTP_201_CREATED)

@@ -31,7 +31,7 @@ __all__ = [
 def validate_time_zone(value: str) -> None:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name too long
         raise ValidationError(f"{value!r} is not a known time zone (e.g. Europe/London).") from exc
 
 

@@ -2,8 +2,9 @@
 
 import django_filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, serializers
 
+from itsm.api import viewsets
 from itsm.api.fields import UtcDateTimeFilter
 from itsm.api.serializers import StrictModelSerializer
 from itsm.choices import AuthEventKind

@@ -4,10 +4,11 @@ user's notification answers 404, as if it did not exist."""
 import django_filters
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from itsm.api import viewsets
 from itsm.api.serializers import StrictModelSerializer, refuse_any_body
 from itsm.choices import NotificationChannel
 from itsm.models import Notification

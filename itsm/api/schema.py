@@ -4,8 +4,11 @@ the errors every operation can answer (in the API's one error shape)."""
 from drf_spectacular import openapi
 from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import extend_schema_field, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field, inline_serializer
 from rest_framework import serializers
+
+from itsm.api.viewsets import WRITE_METHODS
+from itsm.idempotency import HEADER
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
@@ -64,10 +67,25 @@ ERROR = inline_serializer(
 EVERY_OPERATION_ERRORS = ("400", "401", "403", "404", "429", "500")
 # And a write: a state that does not allow it, a body in a format the API does not read.
 WRITE_ERRORS = ("409", "415")
+# Any write: its Idempotency-Key sent before with another request.
+KEYED_ERRORS = ("422",)
+IDEMPOTENCY_KEY = OpenApiParameter(
+    HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    description="1 to 255 printable ASCII characters. A retry with the same key, method, path "
+    "and body is answered with the first answer (header `Idempotent-Replayed: true`) and "
+    "writes nothing; kept 24 hours, per user. See docs/api.md, Retries and Idempotency-Key.",
+)
 
 
 class AutoSchema(openapi.AutoSchema):
-    """Every operation documents, besides its answer, every error the API can give it."""
+    """Every operation documents, besides its answer, every error the API can give it; every
+    write, the Idempotency-Key header."""
+
+    def get_override_parameters(self):
+        parameters = super().get_override_parameters()
+        return [*parameters, IDEMPOTENCY_KEY] if self.method in WRITE_METHODS else parameters
 
     def _get_response_bodies(self, direction="response"):
         bodies = super()._get_response_bodies(direction)
@@ -79,4 +97,9 @@ class AutoSchema(openapi.AutoSchema):
 
     def _error_statuses(self) -> tuple[str, ...]:
         is_write = self.method in ("POST", "PUT", "PATCH")
-        return EVERY_OPERATION_ERRORS + (WRITE_ERRORS if is_write else ())
+        keyed = self.method in WRITE_METHODS
+        return (
+            EVERY_OPERATION_ERRORS
+            + (WRITE_ERRORS if is_write else ())
+            + (KEYED_ERRORS if keyed else ())
+        )

@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.db import transaction
 from django.utils import translation
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.renderers import JSONRenderer
@@ -10,11 +9,6 @@ from rest_framework.response import Response
 SLUG_PATTERN = r"[-\w]+"
 _LANGUAGES = {code for code, _ in settings.LANGUAGES}
 
-# A write action that reads its answer back decorated with this reads it in the write's own
-# transaction: a write answered 5xx (the database went away before the answer was read) was
-# rolled back, so a client may retry it without doing it twice, and a write answered 2xx is
-# answered with what committed.
-answered_from_the_write = transaction.atomic
 _SCHEMAS: dict[str, dict] = {}  # language -> the schema; see SchemaView
 
 

@@ -4,10 +4,11 @@ ITSM managers and super admins only. The secret is in the answer of the create a
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from itsm.api import viewsets
 from itsm.api.serializers import StrictModelSerializer, refuse_any_body
 from itsm.choices import WebhookEvent
 from itsm.models import WebhookDelivery, WebhookSubscription

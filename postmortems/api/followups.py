@@ -4,10 +4,11 @@ Readers of the review read them; the assignee or a manager ticks (postmortems/fo
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, viewsets
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from incidents.choices import ChangeSource
+from itsm.api import viewsets
 from itsm.api.serializers import StrictModelSerializer, StrictSerializer
 from postmortems import followups
 from postmortems.api.reviews import NUMBER, readable_reviews

@@ -5,10 +5,11 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, viewsets
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from incidents.choices import ChangeSource
+from itsm.api import viewsets
 from itsm.api.serializers import StrictModelSerializer, StrictSerializer
 from postmortems import invitation, meeting
 from postmortems.api.reviews import NUMBER, readable_reviews

@@ -5,9 +5,10 @@ leadership)."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import renderers, serializers, viewsets
+from rest_framework import renderers, serializers
 from rest_framework.response import Response
 
+from itsm.api import viewsets
 from itsm.api.renderers import CSV, CsvRenderer
 from itsm.api.serializers import StrictSerializer
 from postmortems.metrics import export, queries

@@ -9,12 +9,13 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
 from incidents.api.serializers import UsernameField
 from incidents.choices import ChangeSource, Priority
 from incidents.models import Incident
+from itsm.api import viewsets
 from itsm.api.serializers import StrictModelSerializer, StrictSerializer, refuse_any_body
 from postmortems import services
 from postmortems.choices import ReviewStatus

@@ -2,10 +2,11 @@
 goes through postmortems/action_items.py with source `api`; stakeholders read only."""
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.response import Response
 
 from incidents.choices import ChangeSource
+from itsm.api import viewsets
 from postmortems import selectors
 from postmortems.action_items import action_item_create, action_item_update
 from postmortems.api.filters import ActionItemFilter

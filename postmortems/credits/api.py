@@ -7,10 +7,11 @@ import django_filters
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from itsm.api import viewsets
 from itsm.api.renderers import CsvRenderer
 from itsm.api.serializers import refuse_any_body
 from postmortems.credits import selectors, services

@@ -314,6 +314,7 @@ def test_patching_holidays_replaces_them_and_keeps_the_hours(api, manager, confi
     ("body", "field"),
     [
         ({**NEW_CALENDAR, "time_zone": "Mars/Olympus"}, "time_zone"),
+        ({**NEW_CALENDAR, "time_zone": "x" * 300}, "time_zone"),  # too long a file name
         ({**NEW_CALENDAR, "hours": []}, "hours"),
         ({**NEW_CALENDAR, "hours": [{"weekday": 0, "start": "17:00", "end": "09:00"}]}, "hours"),
         ({**NEW_CALENDAR, "hours": [{"weekday": 9, "start": "09:00", "end": "17:00"}]}, "hours"),

@@ -1,7 +1,8 @@
 """PostgreSQL restarts (three times) while clients log incidents through the API: every write
 not under way during a restart succeeds (the pool checks a connection before handing it out,
 so none of its dead ones reaches a request), and no answer of 5xx stands for an incident that
-was in fact logged (a client that retries on 5xx would log it twice).
+was in fact logged (a client that retries on 5xx would log it twice). A client that retries each
+failure with the same Idempotency-Key logs each incident once.
 
 The PostgreSQL and Redis are the test's own (tests/faults.py), holding a copy of the migrated
 test database; the portal is a real uvicorn process, as in production."""
@@ -34,6 +35,8 @@ BEFORE_SECONDS = 1.5  # writing before the first restart: every writer's connect
 RESTARTS = 3  # each a chance for a write to commit just before its answer is read
 BETWEEN_SECONDS = 1.5  # writing after each restart completes
 TITLE = "fault-restart"
+RETRIES = 100  # a keyed write sent again after a 5xx or no answer, RETRY_PAUSE apart
+RETRY_PAUSE = 0.1
 MAKE_WRITER = (
     "from itsm.services import token_create; from tests.factories import UserFactory; "
     "print(token_create(user=UserFactory(username='fault-writer', roles=['responder']))[1])"
@@ -57,38 +60,51 @@ def servers():
         yield both
 
 
-def write_until(stop: threading.Event, url: str, token: str, writer: int, log: list) -> None:
-    """Log incidents one after another until told to stop, noting each answer."""
+def write_until(
+    stop: threading.Event, url: str, token: str, writer: int, log: list, *, retry: bool = False
+) -> None:
+    """Log incidents one after another until told to stop, noting each answer. With `retry`,
+    each write sends an Idempotency-Key and is sent again with it after a 5xx or no answer."""
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=url, headers=headers, timeout=15) as http:
         number = 0
         while not stop.is_set():
             number += 1
             write = Write(f"{TITLE} {writer}-{number}", time.monotonic())
-            try:
-                response = http.post(
-                    "/api/incidents/", json={"title": write.title, "impact": 2, "urgency": 2}
-                )
-                write.status = response.status_code
-                write.error = response.text[:200] if response.status_code >= 400 else ""
-            except httpx.HTTPError as exc:
-                write.error = repr(exc)
+            key = {"Idempotency-Key": write.title} if retry else {}
+            for attempt in range(RETRIES if retry else 1):
+                if attempt:
+                    time.sleep(RETRY_PAUSE)
+                _send(http, write, key)
+                if write.status and write.status < 500:
+                    break
             write.answered_at = time.monotonic()
             log.append(write)
             time.sleep(PAUSE)
 
 
-def committed_titles(database_url: str) -> set[str]:
+def _send(http: httpx.Client, write: Write, headers: dict) -> None:
+    body = {"title": write.title, "impact": 2, "urgency": 2}
+    try:
+        response = http.post("/api/incidents/", json=body, headers=headers)
+        write.status = response.status_code
+        write.error = response.text[:200] if response.status_code >= 400 else ""
+    except httpx.HTTPError as exc:
+        write.status, write.error = None, repr(exc)
+
+
+def committed_titles(database_url: str) -> list[str]:
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
             "SELECT title FROM incidents_incident WHERE title LIKE %s", [f"{TITLE} %"]
         )
-        return {title for (title,) in rows}
+        return [title for (title,) in rows]
 
 
-def test_writes_through_a_postgres_restart(servers, tmp_path, caplog):
-    caplog.set_level(logging.WARNING, logger="httpx")  # not a line per request
-    postgres, redis = servers
+def write_through_restarts(private_servers, tmp_path, *, retry: bool):
+    """Writers logging incidents while PostgreSQL restarts RESTARTS times: their writes, the
+    restarts' (began, completed) moments and the titles committed."""
+    postgres, redis = private_servers
     env = {"DATABASE_URL": postgres.url, "REDIS_URL": redis.url}
     token = manage(env, "shell", "-c", MAKE_WRITER).strip().splitlines()[-1]
     server_env = env | {"DATABASE_POOL_MIN": str(POOL_SIZE), "DATABASE_POOL_MAX": str(POOL_SIZE)}
@@ -96,7 +112,11 @@ def test_writes_through_a_postgres_restart(servers, tmp_path, caplog):
     server.start()
     stop, log = threading.Event(), []
     writers = [
-        threading.Thread(target=write_until, args=(stop, server.url, token, n, log))
+        threading.Thread(
+            target=write_until,
+            args=(stop, server.url, token, n, log),
+            kwargs={"retry": retry},
+        )
         for n in range(WRITERS)
     ]
     outages = []  # (restart began, restart completed)
@@ -114,8 +134,14 @@ def test_writes_through_a_postgres_restart(servers, tmp_path, caplog):
         for writer in writers:
             writer.join()
         server.stop()
+    return log, outages, committed_titles(postgres.url)
 
-    committed = committed_titles(postgres.url)
+
+def test_writes_through_a_postgres_restart(private_servers, tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="httpx")  # not a line per request
+    log, outages, titles = write_through_restarts(private_servers, tmp_path, retry=False)
+
+    committed = set(titles)
     outside = [w for w in log if not any(in_flight(w, *outage) for outage in outages)]
     assert len(outside) > len(log) / 2, "most writes were sent with PostgreSQL up"
     failed_outside = [w for w in outside if w.status != 201]
@@ -126,6 +152,16 @@ def test_writes_through_a_postgres_restart(servers, tmp_path, caplog):
     assert committed_but_5xx == [], "answered 5xx, yet logged: a retry would log it twice"
     created_but_missing = [w.title for w in log if w.status == 201 and w.title not in committed]
     assert created_but_missing == []
+
+
+def test_retries_with_a_key_through_a_postgres_restart_log_each_incident_once(
+    private_servers, tmp_path, caplog
+):
+    caplog.set_level(logging.WARNING, logger="httpx")
+    log, _, titles = write_through_restarts(private_servers, tmp_path, retry=True)
+
+    assert [w for w in log if w.status != 201] == [], "every write answered 201 in the end"
+    assert sorted(titles) == sorted(w.title for w in log), "each write logged once, none twice"
 
 
 def in_flight(write: Write, began: float, completed: float) -> bool:

@@ -905,6 +905,7 @@ def test_the_schema_describes_every_endpoint_and_its_errors(db):
         "404",
         "409",
         "415",
+        "422",  # an Idempotency-Key sent again with another request
         "429",
         "500",
     }

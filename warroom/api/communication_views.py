@@ -7,12 +7,13 @@ the incident commander, communications lead and managers send
 from django.shortcuts import get_object_or_404
 from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from incidents.choices import ChangeSource
 from incidents.models import Incident
+from itsm.api import viewsets
 from itsm.api.parsers import JSON_ONLY
 from itsm.api.serializers import refuse_any_body
 from warroom.api.communication_serializers import (

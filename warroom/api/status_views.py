@@ -5,12 +5,13 @@ communications lead and incident commander of its war room (warroom.status.servi
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from incidents.choices import ChangeSource
 from incidents.models import Incident
+from itsm.api import viewsets
 from itsm.api.parsers import JSON_ONLY
 from warroom.api.status_serializers import (
     ComponentCreateSerializer,

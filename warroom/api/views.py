@@ -9,16 +9,16 @@ from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 from django.utils.functional import cached_property
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from incidents.api.serializers import IncidentEventSerializer, NoteSerializer
 from incidents.choices import ChangeSource, EventType
 from incidents.selectors import incident_timeline
+from itsm.api import viewsets
 from itsm.api.parsers import JSON_ONLY
 from itsm.api.serializers import refuse_any_body
-from itsm.api.views import answered_from_the_write
 from warroom import selectors, services
 from warroom.api.serializers import (
     BridgeSerializer,
@@ -143,7 +143,6 @@ class MajorIncidentViewSet(
         responses={201: MajorIncidentSerializer},
         summary="Declare a major incident (managers and super admins)",
     )
-    @answered_from_the_write
     def create(self, request):
         data = _valid(DeclareSerializer, request)
         major = services.major_incident_declare(
@@ -162,7 +161,6 @@ class MajorIncidentViewSet(
         summary="Change the bridge link, the chat channels, or (managers) the manager",
         parameters=[NUMBER],
     )
-    @answered_from_the_write
     def partial_update(self, request, number=None):
         major = self.get_object()
         changes = _given(MajorIncidentUpdateSerializer, request)
@@ -184,7 +182,6 @@ class MajorIncidentViewSet(
         parameters=[NUMBER],
     )
     @action(detail=True, methods=["post"])
-    @answered_from_the_write
     def demote(self, request, number=None):
         major = self.get_object()
         services.major_incident_demote(
