@@ -13,10 +13,11 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from incidents import services
 from incidents.choices import EventType, IncidentStatus, Transition
+from incidents.messages import notification_message
 from incidents.models import EscalationLevel, EscalationPolicy, EscalationStep, Incident
 from incidents.oncall import oncall_at
+from incidents.timeline import incident_record_event
 from itsm.errors import PermissionDeniedError, ValidationFailed
 
 STOPPED_BY = (Transition.ACKNOWLEDGE, Transition.CANCEL)
@@ -152,7 +153,7 @@ def _page(step: EscalationStep, incident: Incident, users: list, now) -> None:
     from itsm.notifications import notify
 
     minutes = int((now - incident.started_at).total_seconds() // 60)
-    message = services.notification_message(
+    message = notification_message(
         incident,
         headline=incident.title,
         body=(
@@ -196,7 +197,7 @@ def _record_page(step: EscalationStep, incident: Incident) -> None:
         if step.paged
         else f"Nobody to page ({label}): no targets, or nobody on call"
     )
-    services.incident_record_event(
+    incident_record_event(
         incident=incident,
         type=EventType.ESCALATION,
         summary=summary,

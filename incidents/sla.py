@@ -38,7 +38,7 @@ from django.db import transaction
 from django.db.models import Q, Subquery
 from django.utils import timezone
 
-from incidents import services, webhook_events
+from incidents import webhook_events
 from incidents.business_time import WorkingCalendar, add_business_time, business_time_between
 from incidents.choices import (
     OPEN_STATUSES,
@@ -49,6 +49,7 @@ from incidents.choices import (
     SlaTimerState,
     Transition,
 )
+from incidents.messages import notification_message
 from incidents.models import (
     BusinessCalendar,
     Holiday,
@@ -59,6 +60,7 @@ from incidents.models import (
     SlaTimer,
     WorkingHours,
 )
+from incidents.timeline import incident_record_event
 from itsm.roles import Role
 
 K, S = SlaKind, SlaTimerState
@@ -427,7 +429,7 @@ def _record(timer: SlaTimer, incident, kind: str) -> None:
     else:
         timer.state = S.BREACHED
         timer.breached_at = due_at
-    services.incident_record_event(
+    incident_record_event(
         incident=incident,
         type=EventType.SLA,
         summary=deadline_summary(timer, kind),
@@ -523,7 +525,7 @@ def _notify(timer: SlaTimer, incident, kind: str) -> None:
     from itsm.notifications import notify, notify_chat
 
     assignee = incident.assignee.get_username() if incident.assignee_id else "none"
-    message = services.notification_message(
+    message = notification_message(
         incident,
         headline=deadline_summary(timer, kind),
         body=(
