@@ -36,7 +36,7 @@ from incidents.models import (
     Service,
     Team,
 )
-from itsm.admin_mixins import RefusesMalformedLists
+from itsm.admin_mixins import EstimatedCountPaginator, RefusesMalformedLists
 from itsm.errors import ApplicationError
 
 SHORT_NUMBER = re.compile(r"^(?:INC)?0*(\d{1,7})$", re.IGNORECASE)
@@ -315,6 +315,9 @@ class IncidentAdmin(ServiceWrittenAdmin):
     date_hierarchy = "created_at"
     filter_horizontal = ("services",)
     history_list_display = ("status", "priority")
+    # The whole list's count is an estimate on a big table: no second exact count of it.
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
 
     # --- the changelist ---
 
