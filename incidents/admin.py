@@ -505,5 +505,7 @@ class PriorityMatrixEntryAdmin(admin.ModelAdmin):
     list_editable = ("priority",)
 
 
-# Admin pages of the SLA and on-call models live in their own modules.
-from incidents import admin_alerts, admin_oncall, admin_sla  # noqa: E402, F401
+# The sub-domains' admin pages, in their packages, register themselves when imported.
+from incidents.alerts import admin as admin_alerts  # noqa: E402, F401
+from incidents.oncall import admin as admin_oncall  # noqa: E402, F401
+from incidents.sla import admin as admin_sla  # noqa: E402, F401

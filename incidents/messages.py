@@ -1,6 +1,6 @@
 """The message about an incident that `itsm.notifications.notify` (and `notify_chat`) sends:
-its subject, link and context. Below incidents/services.py, sla.py and escalation.py, which
-all notify about incidents."""
+its subject, link and context. Below incidents/services.py, sla/services.py and
+oncall/escalation.py, which all notify about incidents."""
 
 from django.urls import reverse
 

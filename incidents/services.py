@@ -15,7 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_fsm import can_proceed
 
-from incidents import escalation, signals, sla, webhook_events
+from incidents import signals, webhook_events
 from incidents.choices import (
     FINAL_STATUSES,
     AlertStatus,
@@ -43,6 +43,8 @@ from incidents.models import (
     Service,
     Team,
 )
+from incidents.oncall import escalation
+from incidents.sla import services as sla
 from incidents.timeline import event_payload, publish_to_pages, record_event
 from itsm.errors import ConflictError, InvalidTransition, PermissionDeniedError, ValidationFailed
 from itsm.validation import choice, clean_text, one_text, raise_if

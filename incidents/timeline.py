@@ -1,6 +1,6 @@
 """Writing the timeline: one `IncidentEvent`, published to live pages once its transaction
-commits. Below incidents/services.py, sla.py, escalation.py and every app above, which all record
-events through it, so none of them imports another to write one."""
+commits. Below incidents/services.py, sla/services.py, oncall/escalation.py and every app above,
+which all record events through it, so none of them imports another to write one."""
 
 from functools import partial
 

@@ -15,10 +15,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from incidents import sla
 from incidents.choices import ChangeSource, EventType
 from incidents.models import Incident, IncidentEvent
 from incidents.services import change_reason
+from incidents.sla import services as sla
 from incidents.timeline import incident_record_event
 from itsm.errors import ConflictError, PermissionDeniedError
 from itsm.notifications import AddressedEmail, notify, notify_addresses, notify_chat

@@ -13,11 +13,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from incidents import sla
 from incidents.choices import ChangeSource, EventType
 from incidents.models import Incident, Service
 from incidents.services import change_reason
 from incidents.signals import send_after_commit
+from incidents.sla import services as sla
 from incidents.timeline import incident_record_event
 from itsm.errors import ConflictError, PermissionDeniedError
 from itsm.validation import choice, clean_text, raise_if

@@ -16,7 +16,7 @@ from django.utils import timezone
 from incidents.choices import EventType, IncidentStatus, Transition
 from incidents.messages import notification_message
 from incidents.models import EscalationLevel, EscalationPolicy, EscalationStep, Incident
-from incidents.oncall import oncall_at
+from incidents.oncall.services import oncall_at
 from incidents.timeline import incident_record_event
 from itsm.errors import PermissionDeniedError, ValidationFailed
 
@@ -149,7 +149,8 @@ def _label(step: EscalationStep) -> str:
 
 
 def _page(step: EscalationStep, incident: Incident, users: list, now) -> None:
-    # Imported when paging, as incidents.sla does: creating an incident needs no chat clients.
+    # Imported when paging, as incidents.sla.services does: creating an incident needs no chat
+    # clients.
     from itsm.notifications import notify
 
     minutes = int((now - incident.started_at).total_seconds() // 60)

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from incidents.forms import assignable_users
 from incidents.forms_actions import OverrideForm
 from incidents.models import Schedule
-from incidents.oncall import BOARD_HORIZON, oncall_board, schedule_override_create
+from incidents.oncall.services import BOARD_HORIZON, oncall_board, schedule_override_create
 from incidents.views import INVALID_FORM, portal_view
 from itsm.errors import ApplicationError
 from itsm.templatetags.people import display_name

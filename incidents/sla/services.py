@@ -39,7 +39,6 @@ from django.db.models import Q, Subquery
 from django.utils import timezone
 
 from incidents import webhook_events
-from incidents.business_time import WorkingCalendar, add_business_time, business_time_between
 from incidents.choices import (
     OPEN_STATUSES,
     DeadlineKind,
@@ -60,6 +59,7 @@ from incidents.models import (
     SlaTimer,
     WorkingHours,
 )
+from incidents.sla.business_time import WorkingCalendar, add_business_time, business_time_between
 from incidents.timeline import incident_record_event
 from itsm.roles import Role
 
@@ -520,8 +520,8 @@ def sla_recipients(incident) -> list:
 
 
 def _notify(timer: SlaTimer, incident, kind: str) -> None:
-    # Imported when notifying, as incidents.escalation does: creating an incident needs no chat
-    # clients.
+    # Imported when notifying, as incidents.oncall.escalation does: creating an incident needs
+    # no chat clients.
     from itsm.notifications import notify, notify_chat
 
     assignee = incident.assignee.get_username() if incident.assignee_id else "none"

@@ -10,7 +10,6 @@ is written on the incident's timeline.
 from django.db import transaction
 from django.utils import timezone
 
-from incidents import escalation
 from incidents.choices import EventType
 from incidents.messages import notification_message
 from incidents.models import (
@@ -20,6 +19,7 @@ from incidents.models import (
     IncidentEvent,
     IncidentResponder,
 )
+from incidents.oncall import escalation
 from incidents.timeline import incident_record_event
 from itsm.errors import InvalidTransition, PermissionDeniedError, ValidationFailed
 from itsm.templatetags.people import display_name
@@ -83,7 +83,7 @@ def _names(people) -> str:
 
 
 def _send(incident: Incident, people, *, actor, message: str, event: IncidentEvent) -> None:
-    # Imported when paging, as incidents.escalation does: creating an incident needs no chat
+    # Imported when paging, as incidents.oncall.escalation does: creating an incident needs no chat
     # clients.
     from itsm.notifications import notify
 
