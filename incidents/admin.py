@@ -36,7 +36,7 @@ from incidents.models import (
     Service,
     Team,
 )
-from itsm.admin_mixins import RefusesMalformedLists
+from itsm.admin_mixins import EstimatedCountPaginator, RefusesMalformedLists
 from itsm.errors import ApplicationError
 
 SHORT_NUMBER = re.compile(r"^(?:INC)?0*(\d{1,7})$", re.IGNORECASE)
@@ -315,6 +315,9 @@ class IncidentAdmin(ServiceWrittenAdmin):
     date_hierarchy = "created_at"
     filter_horizontal = ("services",)
     history_list_display = ("status", "priority")
+    # The whole list's count is an estimate on a big table: no second exact count of it.
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
 
     # --- the changelist ---
 
@@ -502,5 +505,7 @@ class PriorityMatrixEntryAdmin(admin.ModelAdmin):
     list_editable = ("priority",)
 
 
-# Admin pages of the SLA and on-call models live in their own modules.
-from incidents import admin_alerts, admin_oncall, admin_sla  # noqa: E402, F401
+# The sub-domains' admin pages, in their packages, register themselves when imported.
+from incidents.alerts import admin as admin_alerts  # noqa: E402, F401
+from incidents.oncall import admin as admin_oncall  # noqa: E402, F401
+from incidents.sla import admin as admin_sla  # noqa: E402, F401

@@ -232,7 +232,7 @@ def _fire_one(fire: Callable, row, now: datetime, backoff: Backoff) -> bool:
 
 
 def _fire_timer(timer: SlaTimer, now: datetime) -> None:
-    from incidents import sla
+    from incidents.sla import services as sla
 
     before = {DeadlineKind.WARNING: timer.warned_at, DeadlineKind.BREACH: timer.breached_at}
     sla.sla_fire_deadline(timer=timer, now=now)
@@ -252,7 +252,7 @@ def _fire_timer(timer: SlaTimer, now: datetime) -> None:
 
 
 def _fire_step(step: EscalationStep, now: datetime) -> None:
-    from incidents import escalation
+    from incidents.oncall import escalation
 
     paged = escalation.escalation_fire_step(step=step, now=now)
     if step.fired_at is None and step.cancelled_at is None:

@@ -21,7 +21,7 @@ from channels.db import database_sync_to_async
 
 from incidents import selectors
 from incidents.models import Incident, IncidentEvent
-from incidents.services import event_payload
+from incidents.timeline import event_payload
 from itsm import live, realtime
 from itsm.consumers import ListeningConsumer
 

@@ -5,10 +5,10 @@ an integration saved or deleted is forgotten by this process's key lookup."""
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from incidents import services
 from incidents.alerts import intake
 from incidents.choices import EventType
 from incidents.models import Incident, Integration
+from incidents.timeline import incident_record_event
 from itsm.signals import notification_failed, notification_sent
 
 
@@ -43,7 +43,7 @@ def _record(notification, *, summary: str) -> None:
     incident = Incident.objects.filter(number=number).first() if number else None
     if incident is None:
         return
-    services.incident_record_event(
+    incident_record_event(
         incident=incident,
         type=EventType.NOTIFICATION,
         summary=f"{notification.get_channel_display()} {summary}",

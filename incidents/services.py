@@ -12,11 +12,10 @@ from functools import partial
 
 from django.db import connection, transaction
 from django.db.models import F
-from django.urls import reverse
 from django.utils import timezone
 from django_fsm import can_proceed
 
-from incidents import escalation, signals, sla, webhook_events
+from incidents import signals, webhook_events
 from incidents.choices import (
     FINAL_STATUSES,
     AlertStatus,
@@ -25,7 +24,6 @@ from incidents.choices import (
     EventType,
     Impact,
     IncidentSource,
-    IncidentStatus,
     Priority,
     ResolutionCode,
     SlaKind,
@@ -45,7 +43,9 @@ from incidents.models import (
     Service,
     Team,
 )
-from itsm import realtime
+from incidents.oncall import escalation
+from incidents.sla import services as sla
+from incidents.timeline import event_payload, publish_to_pages, record_event
 from itsm.errors import ConflictError, InvalidTransition, PermissionDeniedError, ValidationFailed
 from itsm.validation import choice, clean_text, one_text, raise_if
 
@@ -140,81 +140,6 @@ def next_incident_number() -> str:
         NumberCounter.objects.filter(name="incident").update(value=F("value") + 1)
         value = NumberCounter.objects.get(name="incident").value
     return f"INC{value:0{NUMBER_WIDTH}d}"
-
-
-def event_payload(event: IncidentEvent, incident: Incident) -> dict:
-    """What live pages receive for a timeline event."""
-    return {
-        "kind": "timeline",
-        "incident": incident.number,
-        "status": incident.status,
-        "priority": incident.priority,
-        "event": {
-            "id": event.pk,
-            "type": event.type,
-            "summary": event.summary,
-            "actor": event.actor.get_username() if event.actor_id else None,
-            "source": event.source,
-            "at": event.at.isoformat(),
-            "data": event.data,
-            "public": event.public,
-            "pinned": event.pinned,
-        },
-    }
-
-
-def notification_link(incident: Incident) -> str:
-    """Where a message about `incident` leads: the acknowledge page while it is new (the page
-    asks before it acknowledges: a link never changes anything), else the incident."""
-    if incident.status == IncidentStatus.NEW:
-        return reverse("incidents:acknowledge", args=[incident.number])
-    return incident.get_absolute_url()
-
-
-def notification_message(
-    incident: Incident, *, headline: str, body: str, dedupe_key: str, **context
-) -> dict:
-    """The arguments of `itsm.notifications.notify` (and `notify_chat`) for a message about
-    `incident`: the subject leads with its priority and number, the link opens it (while
-    nobody has acknowledged it, its one-button acknowledge page), and the context names it,
-    which is how incidents/receivers.py finds the timeline to record it on."""
-    return {
-        "subject": f"[{incident.priority}] {incident.number} {headline}",
-        "body": body,
-        "link": notification_link(incident),
-        "context": {"incident": incident.number, **context},
-        "dedupe_key": dedupe_key,
-    }
-
-
-def _record(
-    incident: Incident, *, type: str, actor, source: str, summary: str, data=None, public=False
-) -> IncidentEvent:
-    """Write one timeline event and publish it to live pages once the transaction commits."""
-    event = IncidentEvent.objects.create(
-        incident=incident,
-        type=type,
-        actor=actor,
-        source=source,
-        summary=summary[:300],
-        data=data or {},
-        public=public,
-    )
-    signals.timeline_event_written.send(sender=IncidentEvent, incident_id=incident.pk, type=type)
-    payload = event_payload(event, incident)
-    transaction.on_commit(partial(_publish, incident.number, payload))
-    signals.send_after_commit(
-        signals.timeline_event_recorded,
-        sender=IncidentEvent,
-        event_id=event.pk,
-        incident_id=incident.pk,
-        type=type,
-    )
-    return event
-
-
-def _publish(number: str, payload: dict) -> None:
-    realtime.publish([realtime.group_name("incident", number), "incidents"], payload)
 
 
 def _save_with_history(obj: Incident | Service, *, actor, source: str, reason: str) -> None:
@@ -313,7 +238,7 @@ def incident_create(
     _save_with_history(incident, actor=actor, source=source, reason="create")
     if service_objs:
         incident.services.add(*service_objs)
-    _record(
+    record_event(
         incident,
         type=EventType.CREATED,
         actor=actor,
@@ -400,7 +325,7 @@ def incident_update(*, incident: Incident, actor, source: str, **changes) -> Inc
     _save_with_history(
         incident, actor=actor, source=source, reason="edit " + ", ".join(sorted(diff))
     )
-    _record(
+    record_event(
         incident,
         type=EventType.PRIORITY_CHANGE if "priority" in diff else EventType.FIELD_CHANGE,
         actor=actor,
@@ -451,7 +376,7 @@ def incident_change_priority(
     incident.priority = priority
     incident.priority_overridden = True
     _save_with_history(incident, actor=actor, source=source, reason=f"priority {old}→{priority}")
-    _record(
+    record_event(
         incident,
         type=EventType.PRIORITY_CHANGE,
         actor=actor,
@@ -500,7 +425,7 @@ def _run_transition(
     _save_with_history(incident, actor=actor, source=source, reason=name)
     sla.timers_on_transition(incident=incident, transition=name)
     escalation.escalation_on_transition(incident=incident, transition=name)
-    event = _record(
+    event = record_event(
         incident,
         type=EventType.TRANSITION,
         actor=actor,
@@ -807,7 +732,7 @@ def incident_take(*, incident: Incident, actor, source: str) -> Incident:
     previous = incident.assignee
     incident.assignee = actor
     _save_with_history(incident, actor=actor, source=source, reason="take")
-    _record(
+    record_event(
         incident,
         type=EventType.FIELD_CHANGE,
         actor=actor,
@@ -899,7 +824,7 @@ def incident_add_note(
     incident = _lock(incident)
     if public:
         sla.timers_on_public_update(incident=incident)
-    event = _record(
+    event = record_event(
         incident,
         type=EventType.NOTE,
         actor=actor,
@@ -910,29 +835,6 @@ def incident_add_note(
     )
     webhook_events.emit_note_added(incident, event, actor=actor)
     return event
-
-
-def incident_record_event(
-    *,
-    incident: Incident,
-    type: str,
-    summary: str,
-    data: dict | None = None,
-    actor=None,
-    source: str = ChangeSource.JOB,
-    public: bool = False,
-) -> IncidentEvent:
-    """A timeline event for something that is not a field change: an SLA warning or breach,
-    a page, a notification sent. Call it inside the transaction that made the change."""
-    return _record(
-        incident,
-        type=type,
-        actor=actor,
-        source=source,
-        summary=summary,
-        data=data,
-        public=public,
-    )
 
 
 @transaction.atomic
@@ -946,7 +848,7 @@ def incident_event_pin(*, event: IncidentEvent, actor, pinned: bool) -> Incident
         event.pinned = pinned
         event.save(update_fields=["pinned"])
         payload = event_payload(event, incident) | {"kind": "timeline.pinned"}
-        transaction.on_commit(partial(_publish, incident.number, payload))
+        transaction.on_commit(partial(publish_to_pages, incident.number, payload))
     return event
 
 
@@ -980,7 +882,7 @@ def incident_tick_checklist(
     else:
         existing.delete()
     verb = "ticked" if done else "unticked"
-    _record(
+    record_event(
         incident,
         type=EventType.CHECKLIST,
         actor=actor,

@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
 
-from incidents import views, views_actions, views_live, views_oncall
+from incidents import views, views_actions, views_live
+from incidents.oncall import views as views_oncall
 
 
 class IncidentNumberConverter:

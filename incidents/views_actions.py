@@ -14,12 +14,13 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
-from incidents import paging, selectors, services, views
+from incidents import selectors, services, views
 from incidents.choices import IncidentStatus
 from incidents.forms import ChecklistForm, assignable_users
 from incidents.forms_actions import TargetForm
 from incidents.models import Incident, Schedule, Team
-from incidents.oncall import oncall_now
+from incidents.oncall import paging
+from incidents.oncall.services import oncall_now
 from incidents.views import PORTAL, WORK, portal_view
 from itsm.errors import ApplicationError
 from itsm.http import post_only

@@ -637,4 +637,7 @@ LOGGING = {
 # --- Product --------------------------------------------------------------------------------
 
 PORTAL_PAGE_SIZE = 25
+# The admin's incident list shows PostgreSQL's estimate of the table's rows above this many
+# (itsm.admin_mixins.EstimatedCountPaginator); an exact count reads every row.
+ADMIN_ESTIMATED_COUNT_ABOVE = env.int("ADMIN_ESTIMATED_COUNT_ABOVE", default=10_000)
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="demo-portal-2026")

@@ -12,7 +12,7 @@ admin.site.site_title = "ITSM portal"
 
 urlpatterns = [
     # Monitoring senders first: an alert storm resolves its paths among the first patterns.
-    path("api/alerts/", include("incidents.api.urls_senders")),
+    path("api/alerts/", include("incidents.alerts.api.urls")),
     path("healthz/live", health.live, name="healthz-live"),
     path("healthz/ready", health.ready, name="healthz-ready"),
     path("metrics", metrics.metrics, name="metrics"),

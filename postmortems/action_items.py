@@ -14,10 +14,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from incidents import services as incident_services
 from incidents.choices import EventType
 from incidents.models import Incident
 from incidents.services import actor_label, change_reason
+from incidents.timeline import incident_record_event
 from itsm.errors import ConflictError, PermissionDeniedError
 from itsm.notifications import notify
 from itsm.validation import choice, clean_text, raise_if
@@ -138,7 +138,7 @@ def _check_wont_do_reason(errors: dict, item: ActionItem) -> None:
 
 
 def _record(item: ActionItem, *, actor, source: str, summary: str, **data) -> None:
-    incident_services.incident_record_event(
+    incident_record_event(
         incident=item.incident,
         type=EventType.ACTION_ITEM,
         actor=actor,

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from incidents.choices import EventType, Transition
 from incidents.models import Incident, IncidentEvent, Service, SlaTimer
-from incidents.sla import describe_duration
+from incidents.sla.services import describe_duration
 from itsm.templatetags.people import display_name
 from postmortems.models.action_items import ACTION_TITLE_MAX_LENGTH
 from warroom.choices import MajorIncidentState, WarRoomRole

@@ -15,11 +15,11 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from incidents.business_time import WorkingCalendar
 from incidents.choices import ChangeSource
 from incidents.models import BusinessCalendar, SlaPolicy
 from incidents.services import change_reason
-from incidents.sla_presets import (
+from incidents.sla.business_time import WorkingCalendar
+from incidents.sla.presets import (
     BUSINESS_CALENDAR_SLUG,
     BUSINESS_CLOSES,
     BUSINESS_DAYS,

@@ -14,10 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
-from incidents import services as incident_services
 from incidents.choices import ChangeSource, EventType, IncidentStatus
 from incidents.models import Incident
 from incidents.services import actor_label, change_reason
+from incidents.timeline import incident_record_event
 from itsm import realtime
 from itsm.batching import once_per_batch
 from itsm.errors import ConflictError, InvalidTransition, PermissionDeniedError
@@ -106,7 +106,7 @@ def review_record_event(
     review: PostIncidentReview, *, actor, source: str, summary: str, **data
 ) -> None:
     """A `review` event on the incident's timeline, naming the review."""
-    incident_services.incident_record_event(
+    incident_record_event(
         incident=review.incident,
         type=EventType.REVIEW,
         actor=actor,

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from incidents.choices import ChangeSource, EventType, IncidentStatus
 from incidents.models import Incident
-from incidents.oncall import oncall_at
+from incidents.oncall.services import oncall_at
 from incidents.selectors import affected_users_for
 from itsm.templatetags.people import display_name
 from warroom import selectors, services

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from incidents.models import Incident, IncidentEvent
-from incidents.services import event_payload
+from incidents.timeline import event_payload
 from warroom.choices import MajorIncidentState
 from warroom.models import (
     BridgeAttendance,

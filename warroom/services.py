@@ -20,6 +20,7 @@ from incidents import services as incident_services
 from incidents.choices import ChangeSource, EventType, Priority
 from incidents.models import MAX_AFFECTED_USERS, Incident, IncidentEvent
 from incidents.services import actor_label, change_reason
+from incidents.timeline import incident_record_event
 from itsm import realtime
 from itsm.errors import ConflictError, InvalidTransition, NotFoundError, PermissionDeniedError
 from itsm.notifications import notify
@@ -92,7 +93,7 @@ def _save(major: MajorIncident, *, actor, source: str, reason: str) -> None:
 
 
 def _record(major: MajorIncident, *, actor, source: str, summary: str, **data) -> IncidentEvent:
-    return incident_services.incident_record_event(
+    return incident_record_event(
         incident=major.incident,
         type=EventType.WARROOM,
         actor=actor,

@@ -40,6 +40,7 @@ from incidents.models import (
     Integration,
     ReceivedPayload,
 )
+from incidents.timeline import incident_record_event
 
 logger = logging.getLogger(__name__)
 SOURCE = ChangeSource.ALERT
@@ -384,7 +385,7 @@ def _change_summary(group: AlertGroup, started: list, ended: list) -> str:
 def _line(
     incident: Incident, group: AlertGroup, summary: str, started=(), ended=(), **extra
 ) -> None:
-    services.incident_record_event(
+    incident_record_event(
         incident=incident,
         type=EventType.ALERT,
         source=SOURCE,

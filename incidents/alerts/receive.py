@@ -1,5 +1,5 @@
 """A received body read as its integration's kind reads it: what the endpoints
-(incidents/api/alerts.py), a replay (incidents/alerts/services.py) and the worker
+(incidents/alerts/api/integrations.py), a replay (incidents/alerts/services.py) and the worker
 (incidents/alerts/drain.py) share, so every payload is read the same way."""
 
 import hashlib

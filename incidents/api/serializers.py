@@ -5,7 +5,6 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from incidents import selectors
-from incidents.api.sla import SlaTimerSerializer, iso_datetime
 from incidents.choices import (
     ChecklistItem,
     Impact,
@@ -29,6 +28,7 @@ from incidents.models import (
     Team,
 )
 from incidents.services import allowed_transitions
+from incidents.sla.api import SlaTimerSerializer, iso_datetime
 from itsm.api.fields import TextLookupField
 from itsm.api.serializers import StrictModelSerializer, StrictSerializer
 from itsm.templatetags.people import display_name

@@ -1,14 +1,14 @@
 from rest_framework.routers import DefaultRouter
 
-from incidents.api.alert_groups import AlertGroupViewSet, ReceivedPayloadViewSet
-from incidents.api.alerts import IntegrationViewSet
-from incidents.api.oncall import (
+from incidents.alerts.api.groups import AlertGroupViewSet, ReceivedPayloadViewSet
+from incidents.alerts.api.integrations import IntegrationViewSet
+from incidents.api.views import IncidentViewSet, ServiceViewSet, TeamViewSet
+from incidents.oncall.api import (
     EscalationPolicyViewSet,
     IncidentEscalationViewSet,
     ScheduleViewSet,
 )
-from incidents.api.sla import BusinessCalendarViewSet, SlaPolicyViewSet
-from incidents.api.views import IncidentViewSet, ServiceViewSet, TeamViewSet
+from incidents.sla.api import BusinessCalendarViewSet, SlaPolicyViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False

@@ -3,9 +3,9 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from incidents import paging, selectors, services
+from incidents import selectors, services
 from incidents.alerts import selectors as alert_selectors
-from incidents.api.alert_groups import AlertGroupDetailSerializer
+from incidents.alerts.api.groups import AlertGroupDetailSerializer
 from incidents.api.serializers import (
     ChecklistTickSerializer,
     HistoryEntrySerializer,
@@ -25,6 +25,7 @@ from incidents.api.serializers import (
 from incidents.choices import ChangeSource, Transition
 from incidents.filters import IncidentFilter
 from incidents.models import Incident, Service, Team
+from incidents.oncall import paging
 from itsm.api import viewsets
 from itsm.api.serializers import refuse_any_body
 from itsm.api.views import SLUG_PATTERN

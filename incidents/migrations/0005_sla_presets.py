@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 from django.db import migrations
 
-from incidents.sla_presets import DEFAULT_PRESET, load_preset
+from incidents.sla.presets import DEFAULT_PRESET, load_preset
 
 
 def load_default_preset(apps, schema_editor):

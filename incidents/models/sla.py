@@ -14,8 +14,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from incidents.business_time import WorkingCalendar
 from incidents.choices import DeadlineKind, Priority, SlaKind, SlaTimerState, Weekday
+from incidents.sla.business_time import WorkingCalendar
 
 __all__ = [
     "BusinessCalendar",

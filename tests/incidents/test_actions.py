@@ -20,7 +20,7 @@ from incidents.models import (
     RotationMember,
     Schedule,
 )
-from incidents.paging import incident_add_responders, incident_page
+from incidents.oncall.paging import incident_add_responders, incident_page
 from itsm.choices import NotificationChannel
 from itsm.models import Notification
 from itsm.roles import Role

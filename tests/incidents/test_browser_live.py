@@ -19,6 +19,7 @@ from playwright.sync_api import expect
 
 from incidents import services
 from incidents.choices import ChangeSource
+from incidents.messages import notification_message
 from itsm.choices import NotificationChannel
 from itsm.models import Notification
 from itsm.notifications import notify
@@ -42,7 +43,7 @@ def open_live(browser, server, username: str, path: str, log: dict):
 def page_someone(user, incident) -> None:
     """What the escalation sends when it pages `user` about `incident` as it is now."""
     incident.refresh_from_db()
-    message = services.notification_message(
+    message = notification_message(
         incident, headline=incident.title, body="You are paged.", dedupe_key=f"page:{incident.pk}"
     )
     notify(recipients=[user], **message)

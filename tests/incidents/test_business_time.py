@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from incidents.business_time import WorkingCalendar, add_business_time, business_time_between
+from incidents.sla.business_time import WorkingCalendar, add_business_time, business_time_between
 
 LONDON = ZoneInfo("Europe/London")
 NINE_TO_FIVE = ((time(9), time(17)),)

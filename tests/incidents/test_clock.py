@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.db import connections
 from django.utils import timezone
 
-from incidents import clock, escalation, sla
+from incidents import clock
 from incidents.choices import DeadlineKind, EventType, SlaKind, SlaTimerState
 from incidents.models import (
     EscalationLevel,
@@ -25,6 +25,8 @@ from incidents.models import (
     SlaPolicy,
     SlaTimer,
 )
+from incidents.oncall import escalation
+from incidents.sla import services as sla
 from itsm import notifications
 from itsm.health import CLOCK_HEARTBEAT_KEY
 from itsm.models import Notification

@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from incidents import clock, services
 from incidents.choices import ChangeSource, EventType
-from incidents.escalation import escalation_fire_step
 from incidents.management.commands._demo_data import ONCALL_ROTATION
 from incidents.models import (
     EscalationLevel,
@@ -27,6 +26,7 @@ from incidents.models import (
     RotationMember,
     Schedule,
 )
+from incidents.oncall.escalation import escalation_fire_step
 from itsm.choices import NotificationChannel
 from itsm.models import Notification
 from itsm.roles import Role

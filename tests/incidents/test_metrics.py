@@ -7,10 +7,10 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from incidents import sla
 from incidents.choices import AlertStatus, IntegrationKind, PayloadOutcome, SlaKind
 from incidents.models import AlertGroup, ReceivedPayload, SlaTimer
-from incidents.sla_presets import load_preset
+from incidents.sla import services as sla
+from incidents.sla.presets import load_preset
 from tests.conftest import sample
 from tests.factories import make_incident
 

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from incidents.models import Rotation, RotationMember, Schedule, ScheduleOverride
-from incidents.oncall import (
+from incidents.oncall.services import (
     OVERRIDE,
     oncall_at,
     oncall_entry,

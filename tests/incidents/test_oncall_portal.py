@@ -7,7 +7,7 @@ import time_machine
 from django.urls import reverse
 
 from incidents.models import ScheduleOverride
-from incidents.oncall import oncall_at, schedule_override_create
+from incidents.oncall.services import oncall_at, schedule_override_create
 from itsm.errors import ValidationFailed
 from itsm.roles import Role
 from tests.conftest import api_error

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from incidents.choices import SlaKind
 from incidents.models import Incident, PriorityMatrixEntry
-from incidents.sla_presets import load_preset
+from incidents.sla.presets import load_preset
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 FORM = {"title": "Outage", "impact": "2", "urgency": "2", "affected_users": "0", "source": "portal"}

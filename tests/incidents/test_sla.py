@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from incidents import services, sla
+from incidents import services
 from incidents.choices import ChangeSource, DeadlineKind, EventType, SlaKind, SlaTimerState
 from incidents.models import SlaDeadline, SlaTimer
-from incidents.sla_presets import load_preset
+from incidents.sla import services as sla
+from incidents.sla.presets import load_preset
 from itsm.models import Notification
 from tests.factories import ServiceFactory, TeamFactory, make_incident
 

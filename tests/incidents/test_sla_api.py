@@ -7,7 +7,7 @@ import time_machine
 from django.utils import timezone
 
 from incidents.models import BusinessCalendar, SlaPolicy
-from incidents.sla_presets import load_preset
+from incidents.sla.presets import load_preset
 from tests.conftest import api_error
 from tests.factories import make_incident
 
@@ -336,7 +336,7 @@ def test_timer_payload_matches_drf_field_by_field(incident, settings, zone):
     """The hand-built timer representation must stay what DRF's declared fields produce."""
     from rest_framework import serializers as drf
 
-    from incidents.api.sla import SlaTimerSerializer
+    from incidents.sla.api import SlaTimerSerializer
 
     settings.TIME_ZONE = zone
     timers = list(incident.sla_timers.all())

@@ -8,10 +8,10 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from incidents import sla
 from incidents.choices import SlaKind
 from incidents.models import BusinessCalendar, SlaTimer
-from incidents.sla_presets import load_preset
+from incidents.sla import services as sla
+from incidents.sla.presets import load_preset
 from tests.factories import make_incident
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from incidents.models import BusinessCalendar, Holiday, SlaPolicy, SlaTarget
-from incidents.sla_presets import load_preset
+from incidents.sla.presets import load_preset
 
 M, H, D = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
 WALL, BUSINESS = False, True

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from incidents.oncall import schedule_create
+from incidents.oncall.services import schedule_create
 from itsm.roles import Role
 from tests.browser import log_in
 from tests.factories import make_incident

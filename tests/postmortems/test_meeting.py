@@ -10,7 +10,7 @@ from django.core import mail
 from icalendar import Calendar
 
 from incidents.models import BusinessCalendar, Holiday, IncidentEvent, WorkingHours
-from incidents.sla_presets import BUSINESS_CALENDAR_SLUG
+from incidents.sla.presets import BUSINESS_CALENDAR_SLUG
 from itsm import notifications
 from itsm.choices import NotificationChannel
 from itsm.models import Notification

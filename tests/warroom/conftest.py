@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from incidents.choices import ChangeSource
-from incidents.sla_presets import load_preset
+from incidents.sla.presets import load_preset
 from tests.factories import make_incident
 from warroom import services
 from warroom.choices import WarRoomRole

@@ -17,7 +17,7 @@ from django.urls import reverse
 from incidents import clock
 from incidents.choices import EventType
 from incidents.models import IncidentEvent
-from incidents.oncall import schedule_create
+from incidents.oncall.services import schedule_create
 from itsm.models import Notification
 from itsm.roles import Role
 from tests.conftest import BASE

@@ -12,7 +12,7 @@ import time_machine
 from incidents import clock
 from incidents.choices import ChangeSource, SlaKind
 from incidents.models import SlaTimer
-from incidents.sla_presets import load_preset
+from incidents.sla.presets import load_preset
 from itsm.choices import NotificationChannel
 from itsm.models import Notification
 from tests.concurrency import all_succeed

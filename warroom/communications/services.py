@@ -15,11 +15,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from incidents import services as incident_services
-from incidents import sla
 from incidents.choices import ChangeSource, EventType
 from incidents.models import Incident, IncidentEvent
 from incidents.services import change_reason
+from incidents.sla import services as sla
+from incidents.timeline import incident_record_event
 from itsm.errors import ConflictError, PermissionDeniedError
 from itsm.notifications import AddressedEmail, notify, notify_addresses, notify_chat
 from itsm.validation import choice, clean_text, raise_if
@@ -281,7 +281,7 @@ def _record_sent(communication: Communication, incident: Incident, *, actor, sou
         f"{communication.get_kind_display()} sent to {communication.audience.name} "
         f"({count} recipient{'s' if count != 1 else ''}): {communication.subject}"
     )
-    incident_services.incident_record_event(
+    incident_record_event(
         incident=incident,
         type=EventType.COMMUNICATION,
         actor=actor,

@@ -13,12 +13,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from incidents import services as incident_services
-from incidents import sla
 from incidents.choices import ChangeSource, EventType
 from incidents.models import Incident, Service
 from incidents.services import change_reason
 from incidents.signals import send_after_commit
+from incidents.sla import services as sla
+from incidents.timeline import incident_record_event
 from itsm.errors import ConflictError, PermissionDeniedError
 from itsm.validation import choice, clean_text, raise_if
 from warroom.choices import (
@@ -211,7 +211,7 @@ def status_update_post(
     )
     changes = _apply_component_states(public, update, components)
     _follow_update(public, update, actor=actor, source=source, name=name)
-    incident_services.incident_record_event(
+    incident_record_event(
         incident=incident,
         type=EventType.COMMUNICATION,
         actor=actor,

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from incidents.sla_presets import PRESETS, load_preset
+from incidents.sla.presets import PRESETS, load_preset
 
 
 class Command(BaseCommand):

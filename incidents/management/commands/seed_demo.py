@@ -51,7 +51,7 @@ from incidents.management.commands._demo_data import (
     Scenario,
 )
 from incidents.models import EscalationPolicy, Incident, Schedule, Service, Team
-from incidents.oncall import schedule_create
+from incidents.oncall.services import schedule_create
 from itsm.roles import Role
 
 S = IncidentStatus

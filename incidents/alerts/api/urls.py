@@ -1,10 +1,10 @@
-"""The monitoring senders' endpoints, under /api/alerts/ (incidents/api/alerts.py). The portal's
-URL conf includes them before every other pattern: in an alert storm each payload is resolved
-among the first patterns instead of after the whole API's (about 0.5 ms a payload)."""
+"""The monitoring senders' endpoints, under /api/alerts/ (integrations.py beside this). The
+portal's URL conf includes them before every other pattern: in an alert storm each payload is
+resolved among the first patterns instead of after the whole API's (about 0.5 ms a payload)."""
 
 from django.urls import path, re_path
 
-from incidents.api.alerts import (
+from incidents.alerts.api.integrations import (
     AlertmanagerReceiver,
     GenericReceiver,
     GrafanaReceiver,

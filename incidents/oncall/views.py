@@ -1,7 +1,7 @@
 """The portal's on-call page: for every schedule, who is on call now and the shifts of the next
 two weeks; and taking or giving a shift (an override) from it. A responder takes a shift for
 themselves or gives one of theirs to someone else; a manager sets anyone's (the rules are
-incidents.oncall.schedule_override_create's)."""
+incidents.oncall.services.schedule_override_create's)."""
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from incidents.forms import assignable_users
 from incidents.forms_actions import OverrideForm
 from incidents.models import Schedule
-from incidents.oncall import BOARD_HORIZON, oncall_board, schedule_override_create
+from incidents.oncall.services import BOARD_HORIZON, oncall_board, schedule_override_create
 from incidents.views import INVALID_FORM, portal_view
 from itsm.errors import ApplicationError
 from itsm.templatetags.people import display_name

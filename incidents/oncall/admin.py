@@ -16,7 +16,7 @@ from incidents.models import (
     Schedule,
     ScheduleOverride,
 )
-from incidents.oncall import MIN_SHIFT_LENGTH, oncall_entry
+from incidents.oncall.services import MIN_SHIFT_LENGTH, oncall_entry
 from itsm.admin_mixins import ReadOnlyRecords
 
 

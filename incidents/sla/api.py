@@ -8,9 +8,9 @@ from drf_spectacular.utils import extend_schema, extend_schema_field, extend_sch
 from rest_framework import mixins, serializers
 from rest_framework.response import Response
 
-from incidents import sla
 from incidents.choices import SlaTimerState
 from incidents.models import BusinessCalendar, Holiday, SlaPolicy, SlaTarget, SlaTimer, WorkingHours
+from incidents.sla import services as sla
 from itsm.api import viewsets
 from itsm.api.fields import TextLookupField
 from itsm.api.serializers import StrictModelSerializer

@@ -11,9 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from incidents.api.serializers import TeamSlugField, UsernameField
-from incidents.api.sla import MAX_DURATION
 from incidents.choices import Priority
-from incidents.escalation import escalation_policy_create
 from incidents.models import (
     EscalationLevel,
     EscalationPolicy,
@@ -24,7 +22,9 @@ from incidents.models import (
     Schedule,
     ScheduleOverride,
 )
-from incidents.oncall import oncall_entry, schedule_create, schedule_override_create
+from incidents.oncall.escalation import escalation_policy_create
+from incidents.oncall.services import oncall_entry, schedule_create, schedule_override_create
+from incidents.sla.api import MAX_DURATION
 from itsm.api import viewsets
 from itsm.api.fields import TextLookupField
 from itsm.api.serializers import StrictModelSerializer, StrictSerializer

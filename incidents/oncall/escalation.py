@@ -13,10 +13,11 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from incidents import services
 from incidents.choices import EventType, IncidentStatus, Transition
+from incidents.messages import notification_message
 from incidents.models import EscalationLevel, EscalationPolicy, EscalationStep, Incident
-from incidents.oncall import oncall_at
+from incidents.oncall.services import oncall_at
+from incidents.timeline import incident_record_event
 from itsm.errors import PermissionDeniedError, ValidationFailed
 
 STOPPED_BY = (Transition.ACKNOWLEDGE, Transition.CANCEL)
@@ -148,11 +149,12 @@ def _label(step: EscalationStep) -> str:
 
 
 def _page(step: EscalationStep, incident: Incident, users: list, now) -> None:
-    # Imported when paging, as incidents.sla does: creating an incident needs no chat clients.
+    # Imported when paging, as incidents.sla.services does: creating an incident needs no chat
+    # clients.
     from itsm.notifications import notify
 
     minutes = int((now - incident.started_at).total_seconds() // 60)
-    message = services.notification_message(
+    message = notification_message(
         incident,
         headline=incident.title,
         body=(
@@ -196,7 +198,7 @@ def _record_page(step: EscalationStep, incident: Incident) -> None:
         if step.paged
         else f"Nobody to page ({label}): no targets, or nobody on call"
     )
-    services.incident_record_event(
+    incident_record_event(
         incident=incident,
         type=EventType.ESCALATION,
         summary=summary,

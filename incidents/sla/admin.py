@@ -9,7 +9,6 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
 
-from incidents import sla
 from incidents.models import (
     BusinessCalendar,
     Holiday,
@@ -19,7 +18,8 @@ from incidents.models import (
     SlaTimer,
     WorkingHours,
 )
-from incidents.sla_presets import PRESETS, load_preset
+from incidents.sla import services as sla
+from incidents.sla.presets import PRESETS, load_preset
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -38,8 +38,7 @@ from django.db import transaction
 from django.db.models import Q, Subquery
 from django.utils import timezone
 
-from incidents import services, webhook_events
-from incidents.business_time import WorkingCalendar, add_business_time, business_time_between
+from incidents import webhook_events
 from incidents.choices import (
     OPEN_STATUSES,
     DeadlineKind,
@@ -49,6 +48,7 @@ from incidents.choices import (
     SlaTimerState,
     Transition,
 )
+from incidents.messages import notification_message
 from incidents.models import (
     BusinessCalendar,
     Holiday,
@@ -59,6 +59,8 @@ from incidents.models import (
     SlaTimer,
     WorkingHours,
 )
+from incidents.sla.business_time import WorkingCalendar, add_business_time, business_time_between
+from incidents.timeline import incident_record_event
 from itsm.roles import Role
 
 K, S = SlaKind, SlaTimerState
@@ -427,7 +429,7 @@ def _record(timer: SlaTimer, incident, kind: str) -> None:
     else:
         timer.state = S.BREACHED
         timer.breached_at = due_at
-    services.incident_record_event(
+    incident_record_event(
         incident=incident,
         type=EventType.SLA,
         summary=deadline_summary(timer, kind),
@@ -518,12 +520,12 @@ def sla_recipients(incident) -> list:
 
 
 def _notify(timer: SlaTimer, incident, kind: str) -> None:
-    # Imported when notifying, as incidents.escalation does: creating an incident needs no chat
-    # clients.
+    # Imported when notifying, as incidents.oncall.escalation does: creating an incident needs
+    # no chat clients.
     from itsm.notifications import notify, notify_chat
 
     assignee = incident.assignee.get_username() if incident.assignee_id else "none"
-    message = services.notification_message(
+    message = notification_message(
         incident,
         headline=deadline_summary(timer, kind),
         body=(

@@ -10,8 +10,8 @@ is written on the incident's timeline.
 from django.db import transaction
 from django.utils import timezone
 
-from incidents import escalation, services
 from incidents.choices import EventType
+from incidents.messages import notification_message
 from incidents.models import (
     REASON_MAX_LENGTH,
     WORK_PERMISSION,
@@ -19,6 +19,8 @@ from incidents.models import (
     IncidentEvent,
     IncidentResponder,
 )
+from incidents.oncall import escalation
+from incidents.timeline import incident_record_event
 from itsm.errors import InvalidTransition, PermissionDeniedError, ValidationFailed
 from itsm.templatetags.people import display_name
 from itsm.validation import one_text
@@ -66,7 +68,7 @@ def _record(
     incident: Incident, *, type: str, actor, source: str, summary: str, message: str, **data
 ):
     """The timeline event of a page or an addition, with the message said after the summary."""
-    return services.incident_record_event(
+    return incident_record_event(
         incident=incident,
         type=type,
         actor=actor,
@@ -81,7 +83,7 @@ def _names(people) -> str:
 
 
 def _send(incident: Incident, people, *, actor, message: str, event: IncidentEvent) -> None:
-    # Imported when paging, as incidents.escalation does: creating an incident needs no chat
+    # Imported when paging, as incidents.oncall.escalation does: creating an incident needs no chat
     # clients.
     from itsm.notifications import notify
 
@@ -92,7 +94,7 @@ def _send(incident: Incident, people, *, actor, message: str, event: IncidentEve
     )
     notify(
         recipients=people,
-        **services.notification_message(
+        **notification_message(
             incident,
             headline=f"paged by {display_name(actor)}: {incident.title}",
             body=body,

@@ -1,6 +1,6 @@
 """GET /api/alerts/ and /api/alerts/{id}/: the alert groups monitoring sent, read-only, for
 everyone who reads incidents; POST /api/alerts/payloads/{id}/replay/ for managers. (The
-senders' endpoints are in incidents/api/alerts.py.)"""
+senders' endpoints are in incidents/alerts/api/integrations.py.)"""
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status

@@ -1,0 +1,1 @@
+"""The alert API: the senders' endpoints, integrations, alert groups and received payloads."""

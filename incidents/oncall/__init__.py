@@ -1,0 +1,1 @@
+"""On-call: schedules and who is on call, escalation policies and their steps, paging."""

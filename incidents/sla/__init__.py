@@ -1,0 +1,1 @@
+"""SLAs: policies, calendars and business time, the timers and their deadlines."""
