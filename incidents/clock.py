@@ -1,10 +1,10 @@
 """The clock: acts on SLA warnings and breaches, escalation steps, notification retries and
-outbound webhook deliveries the moment they fall due (`manage.py runclock`).
+outbound webhook deliveries and outbox items the moment they fall due (`manage.py runclock`).
 
 django-q2 cannot do this on its own: its scheduler wakes about every 30 s and `async_task` has
 no ETA. So every deadline lives in an indexed column (`SlaTimer.next_due_at`,
 `EscalationStep.due_at`, `Notification.next_attempt_at`,
-`WebhookDelivery.next_attempt_at`) and this small loop fires what is due,
+`WebhookDelivery.next_attempt_at`, `OutboxItem.due_at`) and this small loop fires what is due,
 then sleeps until the next deadline, never longer than a second, so a deadline written
 meanwhile is seen within a second. Finding what is due is one index range scan, whatever the
 number of incidents.
@@ -44,6 +44,7 @@ from incidents.models import EscalationStep, SlaTimer
 from itsm.choices import NotificationStatus
 from itsm.health import CLOCK_HEARTBEAT_KEY, CLOCK_HEARTBEAT_TIMEOUT
 from itsm.models import Notification
+from itsm.outbox import outbox_next_due, outbox_queue_due
 from itsm.webhooks import webhook_next_due, webhooks_send_due
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ def tick(*, now: datetime | None = None, batch: int = 200, backoff: Backoff | No
         "escalation": _fire_due(_due_steps(now), _fire_step, now=now, batch=batch, backoff=backoff),
         "notifications": _retry_notifications(now),
         "webhooks": webhooks_send_due(now=now),
+        "outbox": outbox_queue_due(now=now),
     }
     for name, work in _registered.items():
         fired[name] = _fire_due(work.due(now), work.fire, now=now, batch=batch, backoff=backoff)
@@ -161,6 +163,7 @@ def seconds_until_next_due(*, after: datetime) -> float:
             "next_attempt_at",
         ),
         webhook_next_due(after=after),
+        outbox_next_due(after=after),
         *(work.next_due(after) for work in _registered.values()),
     ]
     nearest = min((moment for moment in upcoming if moment is not None), default=None)

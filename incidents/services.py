@@ -249,7 +249,7 @@ def incident_create(
     sla.timers_start(incident=incident)
     escalation.escalation_start(incident=incident)
     webhook_events.emit_created(incident, actor=actor)
-    signals.send_after_commit(signals.incident_created, sender=Incident, incident_id=incident.pk)
+    signals.incident_created.send(sender=Incident, incident_id=incident.pk)
     return incident
 
 
@@ -335,9 +335,7 @@ def incident_update(*, incident: Incident, actor, source: str, **changes) -> Inc
     )
     if "priority" in diff:
         _signal_priority_change(incident, old_priority, actor=actor)
-    signals.send_after_commit(
-        signals.incident_updated, sender=Incident, incident_id=incident.pk, fields=sorted(diff)
-    )
+    signals.incident_updated.send(sender=Incident, incident_id=incident.pk, fields=sorted(diff))
     return incident
 
 
@@ -345,8 +343,7 @@ def _signal_priority_change(incident: Incident, old_priority: str, *, actor) -> 
     sla.timers_retarget(incident=incident)
     escalation.escalation_retarget(incident=incident)
     webhook_events.emit_priority_changed(incident, actor=actor, old_priority=old_priority)
-    signals.send_after_commit(
-        signals.incident_priority_changed,
+    signals.incident_priority_changed.send(
         sender=Incident,
         incident_id=incident.pk,
         old_priority=old_priority,
@@ -435,8 +432,7 @@ def _run_transition(
         public=True,
     )
     webhook_events.emit_transitioned(incident, actor=actor, transition=name, from_status=old_status)
-    signals.send_after_commit(
-        signals.incident_transitioned,
+    signals.incident_transitioned.send(
         sender=Incident,
         incident_id=incident.pk,
         transition=name,
@@ -741,9 +737,7 @@ def incident_take(*, incident: Incident, actor, source: str) -> Incident:
         + (f" from {previous.get_username()}" if previous else ""),
         data={"changes": {"assignee": [_display(previous), _display(actor)]}},
     )
-    signals.send_after_commit(
-        signals.incident_updated, sender=Incident, incident_id=incident.pk, fields=["assignee"]
-    )
+    signals.incident_updated.send(sender=Incident, incident_id=incident.pk, fields=["assignee"])
     return incident
 
 

@@ -1,29 +1,11 @@
-"""Signals the incident core sends after a write commits (one, said below, inside it). Higher
-packages (warroom, postmortems) receive them in their AppConfig.ready(); the core never imports
-them."""
+"""Signals the incident core sends INSIDE the transaction of the write they report, once its
+rows are written. Higher packages (warroom, postmortems) receive them in their
+AppConfig.ready(); the core never imports them. A receiver either writes what must follow in
+the same transaction, or records a step for the worker with `itsm.outbox.enqueue`, which
+commits with the write and is retried until done. A receiver that raises rolls the write back:
+nothing that must follow a committed write is lost to a failure after the commit."""
 
-import logging
-from functools import partial
-
-from django.db import transaction
 from django.dispatch import Signal
-
-logger = logging.getLogger(__name__)
-
-
-def send_after_commit(signal: Signal, **kwargs) -> None:
-    """Send `signal` once the caller's transaction commits. A receiver that fails is logged,
-    not raised: the write it follows has committed, and must not answer as if it had failed."""
-    transaction.on_commit(partial(_send_robust, signal, kwargs))
-
-
-def _send_robust(signal: Signal, kwargs: dict) -> None:
-    for receiver, result in signal.send_robust(**kwargs):
-        if isinstance(result, Exception):
-            logger.error(
-                "receiver %s failed", getattr(receiver, "__qualname__", receiver), exc_info=result
-            )
-
 
 # kwargs: incident_id
 incident_created = Signal()
@@ -34,7 +16,7 @@ incident_transitioned = Signal()
 incident_priority_changed = Signal()
 # kwargs: incident_id, fields (the sorted names of the fields an edit changed)
 incident_updated = Signal()
-# kwargs: event_id, incident_id, type (every timeline event, after its transaction commits)
+# kwargs: event (the IncidentEvent), event_id, incident_id, type (every timeline event)
 timeline_event_recorded = Signal()
 # kwargs: incident_id, type. Sent INSIDE the transaction of each timeline event the incident
 # services write, once the incident's row and links are written, so a receiver's writes commit

@@ -49,9 +49,9 @@ def record_event(
     signals.timeline_event_written.send(sender=IncidentEvent, incident_id=incident.pk, type=type)
     payload = event_payload(event, incident)
     transaction.on_commit(partial(publish_to_pages, incident.number, payload))
-    signals.send_after_commit(
-        signals.timeline_event_recorded,
+    signals.timeline_event_recorded.send(
         sender=IncidentEvent,
+        event=event,
         event_id=event.pk,
         incident_id=incident.pk,
         type=type,

@@ -27,10 +27,12 @@ from itsm.models import (
     ChatWebhook,
     IdempotencyKey,
     Notification,
+    OutboxItem,
     WebhookDelivery,
     WebhookSubscription,
 )
 from itsm.notifications import notifications_retry_now
+from itsm.outbox import outbox_items_retry_now
 from itsm.services import token_create, token_revoke
 from itsm.spreadsheet import spreadsheet_cell
 from itsm.webhooks import (
@@ -308,6 +310,44 @@ class WebhookDeliveryAdmin(RefusesMalformedLists, ReadOnlyRecords, admin.ModelAd
             request,
             ngettext("Queued %d delivery to be sent again.", "Queued %d deliveries.", count)
             % count,
+            messages.SUCCESS,
+        )
+
+
+@admin.register(OutboxItem)
+class OutboxItemAdmin(RefusesMalformedLists, ReadOnlyRecords, admin.ModelAdmin):
+    """The steps that follow committed writes (itsm/outbox.py). Read-only: the only change is
+    "Retry now", which gives a failed item one more attempt."""
+
+    list_display = ("pk", "kind", "status", "attempts", "error", "created_at", "due_at")
+    list_filter = ("status", "kind")
+    date_hierarchy = "created_at"
+    fields = (
+        "kind",
+        "payload",
+        "status",
+        "attempts",
+        "last_error",
+        "due_at",
+        "created_at",
+        "done_at",
+    )
+    readonly_fields = fields
+    actions = ("retry_now",)
+
+    def has_retry_permission(self, request):
+        return request.user.has_perm("itsm.change_outboxitem")
+
+    @admin.display(description="last error")
+    def error(self, obj):
+        return Truncator(obj.last_error).chars(80)
+
+    @admin.action(description="Retry now", permissions=["retry"])
+    def retry_now(self, request, queryset):
+        count = outbox_items_retry_now(items=queryset, now=timezone.now())
+        self.message_user(
+            request,
+            ngettext("Queued %d item to be run again.", "Queued %d items.", count) % count,
             messages.SUCCESS,
         )
 

@@ -48,3 +48,9 @@ class WebhookDeliveryStatus(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"  # stopped for good: the subscription was disabled or deleted
     GAVE_UP = "gave_up", "Gave up"  # every retry failed
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"  # every attempt failed: see last_error, "Retry now" in the admin

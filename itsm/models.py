@@ -15,6 +15,7 @@ from itsm.choices import (
     ChatKind,
     NotificationChannel,
     NotificationStatus,
+    OutboxStatus,
     WebhookDeliveryStatus,
     WebhookEvent,
 )
@@ -332,3 +333,34 @@ class IdempotencyKey(models.Model):
 
     def __str__(self):
         return f"{self.key} ({self.method} {self.path})"
+
+
+class OutboxItem(models.Model):
+    """A step that must follow a committed write (itsm/outbox.py): written in the write's
+    transaction, carried out by the worker with the handler registered for its `kind`, and
+    retried after a failure until it is done or has failed `outbox.MAX_ATTEMPTS` times."""
+
+    kind = models.CharField(max_length=80)
+    payload = models.JSONField(default=dict, help_text="The handler's argument.")
+    status = models.CharField(
+        max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    due_at = models.DateTimeField(
+        help_text="When the clock queues it: the end of its lease, or of its back-off."
+    )
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "outbox item"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["due_at"], name="outbox_due_idx", condition=models.Q(status="pending")
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} #{self.pk}"

@@ -1,6 +1,7 @@
 """django-q2 tasks of the itsm package: thin, idempotent."""
 
 from itsm.notifications import notification_send
+from itsm.outbox import outbox_item_run
 from itsm.webhooks import webhook_delivery_send
 
 
@@ -13,3 +14,8 @@ def send_notification(pk: int, attempt: int = 0) -> bool | None:
 def send_webhook(pk: int, attempt: int = 0) -> str | None:
     """Send webhook delivery `pk`; `attempt` fences duplicates as send_notification's does."""
     return webhook_delivery_send(pk=pk, attempt=attempt)
+
+
+def run_outbox_item(pk: int, attempt: int = 0) -> str | None:
+    """Carry out outbox item `pk`; `attempt` fences duplicates as send_notification's does."""
+    return outbox_item_run(pk=pk, attempt=attempt)

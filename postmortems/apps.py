@@ -9,13 +9,15 @@ class PostmortemsConfig(AppConfig):
         from django.db.backends.signals import connection_created
 
         from incidents import clock
-        from postmortems import receivers, summary, sweep  # noqa: F401  (receivers: signals)
+        from itsm import outbox
+        from postmortems import receivers, summary, sweep
         from postmortems.credits import demo  # noqa: F401  (its receiver: demo customers)
         from postmortems.metrics.sql import register_sqlite_functions
         from warroom.communications import rendering
 
         connection_created.connect(register_sqlite_functions, dispatch_uid="metrics-sqlite")
         rendering.register_variables("postmortems", summary.REVIEW_VARIABLES)
+        outbox.register(receivers.ENSURE_REVIEW, receivers.ensure_review)
 
         clock.register_tick_work(
             sweep.CLOCK_WORK,

@@ -1,25 +1,31 @@
-"""Receivers of the incident core's signals: a resolution queues the review's first draft; a
-timeline event or an alert group refreshes the incident's metrics rollup in its transaction
+"""Receivers of the incident core's signals, inside the write's transaction: a resolution
+records the review's first draft in the outbox (carried out by the worker, retried until done);
+a timeline event or an alert group refreshes the incident's metrics rollup in its transaction
 (once for a whole batch of changes: itsm/batching.py)."""
 
 from django.db.models.signals import post_save
 from django.dispatch import receiver
-from django_q.tasks import async_task
 
 from incidents.choices import Transition
 from incidents.models import AlertGroup
 from incidents.signals import incident_transitioned, timeline_event_written
+from itsm import outbox
 from itsm.batching import once_per_batch
+from postmortems import tasks
 from postmortems.metrics import rollup
 
-ENSURE_TASK = "postmortems.tasks.ensure_review"
+ENSURE_REVIEW = "postmortems.ensure_review"
 
 
 @receiver(incident_transitioned, dispatch_uid="postmortems.draft_on_resolve")
 def draft_review_on_resolve(sender, incident_id, transition, **kwargs):
-    """The signal comes after the commit; the job decides whether a review is required."""
+    """The worker decides whether a review is required (tasks.ensure_review: idempotent)."""
     if transition == Transition.RESOLVE:
-        async_task(ENSURE_TASK, incident_id)
+        outbox.enqueue(ENSURE_REVIEW, {"incident_id": incident_id})
+
+
+def ensure_review(payload: dict) -> None:
+    tasks.ensure_review(payload["incident_id"])
 
 
 @receiver(timeline_event_written, dispatch_uid="postmortems.rollup_on_event")

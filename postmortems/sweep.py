@@ -1,8 +1,9 @@
 """The clock's sweep for reviews the job missed (incidents.clock's `register_tick_work`).
 
-Resolving an incident queues `postmortems.tasks.ensure_review` (postmortems.receivers), which
-normally drafts the review within a second or two. Should that job be lost (the worker down,
-the process gone between commit and queueing), every clock tick looks for a resolved incident
+Resolving an incident records a `postmortems.ensure_review` outbox item (postmortems.receivers),
+which the worker runs (`postmortems.tasks.ensure_review`) within a second or two of the commit,
+retried until done. Should it still not have run (no worker running, a back-off after a
+failure), every clock tick looks for a resolved incident
 that requires a review and has none, `SWEEP_GRACE` after its resolution (the job gets the
 first go), and drafts it. Rows are locked with SKIP LOCKED like the clock's own deadlines,
 and `review_ensure_for` locks the incident and finds an existing review, so any number of

@@ -7,12 +7,15 @@ class WarroomConfig(AppConfig):
 
     def ready(self):
         from incidents import clock
+        from itsm import outbox
         from itsm.metrics import register_collector
-        from warroom import cadence, metrics, receivers, rules  # noqa: F401  (receivers: signals)
+        from warroom import cadence, metrics, receivers, rules
         from warroom.status import cache
         from warroom.status import maintenance_clock as maintenances
 
         cache.connect()
+        for kind, handler in receivers.OUTBOX_HANDLERS.items():
+            outbox.register(kind, handler)
         register_collector(metrics.MajorIncidentCollector())
 
         tick_works = [

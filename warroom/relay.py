@@ -1,5 +1,7 @@
 """Chat relay: a war room posts its incident's timeline to its Slack or Teams channels, through
-the notification machinery (rows first, sent and retried by the worker)."""
+the notification machinery: rows written in the event's transaction, sent and retried by the
+worker. An event is relayed as the room is when it is written, so the events of the
+transaction that declares the room, written before it, are not (its declaration is)."""
 
 from incidents.choices import EventType
 from incidents.models import IncidentEvent
@@ -12,17 +14,18 @@ NOT_RELAYED = {EventType.NOTIFICATION}
 LAST_WORDS = {"demoted", "close"}
 
 
-def relay_event(*, event_id: int, incident_id: int, type: str) -> None:
-    if type in NOT_RELAYED:
+def relay_event(*, event: IncidentEvent) -> None:
+    """Inside the event's transaction: one query when the incident has no war room."""
+    if event.type in NOT_RELAYED:
         return
-    major = MajorIncident.objects.filter(incident_id=incident_id).select_related("incident").first()
-    event = IncidentEvent.objects.filter(pk=event_id).select_related("actor").first()
-    if major is None or event is None or not (major.is_live or _ends_the_room(event)):
+    major = MajorIncident.objects.filter(incident_id=event.incident_id).first()
+    if major is None or not (major.is_live or _ends_the_room(event)):
         return
+    major.incident = event.incident  # in memory: its number names the posts
     webhooks = list(major.chat_webhooks.filter(active=True))
     if not webhooks:
         return
-    who = event.actor.get_username() if event.actor_id else "system"
+    who = event.actor.get_username() if event.actor else "system"
     notify_chat(
         webhooks=webhooks,
         subject=f"[{major.number}] {event.summary}",

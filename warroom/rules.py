@@ -3,7 +3,8 @@
 - `affected_users`: when an incident is created, changes priority or changes services, its
   services' users are counted through the dependency graph (`incidents.selectors`); more than
   the threshold declares it major.
-- `unacknowledged`: every unacknowledged incident has a `DeclarationWatch` saying since when it
+- `unacknowledged`: every unacknowledged incident has a `DeclarationWatch` (written in the
+  transaction that creates the incident or changes its priority) saying since when it
   has had its priority (created: its creation; raised later: the change). The SLA clock fires
   the watches of the rule's priority once `since` + threshold has passed (registered in
   `WarroomConfig.ready()`), so the declaration lands on time, and only once with any number of
@@ -21,11 +22,11 @@ named, the room still opens, and the timeline and every ITSM manager are told wh
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from incidents.choices import ChangeSource, EventType, IncidentStatus
-from incidents.models import Incident
+from incidents.models import Incident, IncidentEvent
 from incidents.oncall.services import oncall_at
 from incidents.selectors import affected_users_for
 from itsm.templatetags.people import display_name
@@ -175,33 +176,35 @@ def check_affected_users(*, incident_id: int) -> MajorIncident | None:
 # --- not acknowledged within N minutes: the watches ------------------------------------------
 
 
-def _priority_since(incident: Incident) -> datetime:
-    """When the incident took its current priority: its latest priority change, else its
-    creation."""
-    changed = (
-        incident.events.filter(type=EventType.PRIORITY_CHANGE)
-        .order_by("-at", "-id")
-        .values_list("at", flat=True)
-        .first()
-    )
-    return changed or incident.created_at
+def _latest_priority_change():
+    """When an incident (the outer query's) last changed priority, as a subquery."""
+    changes = IncidentEvent.objects.filter(incident=OuterRef("pk"), type=EventType.PRIORITY_CHANGE)
+    return Subquery(changes.order_by("-at", "-id").values("at")[:1])
 
 
 def watch_arm(*, incident_id: int) -> None:
-    """Count an unacknowledged incident's time at its priority from when it took it. A watch
-    that fired stays fired; one the clock found stale (its priority had just changed) counts
-    again from the change."""
-    incident = Incident.objects.filter(pk=incident_id, status=IncidentStatus.NEW).first()
+    """Count an unacknowledged incident's time at its priority from when it took it (its
+    latest priority change, else its creation). A watch that fired stays fired; one the clock
+    found stale (its priority had just changed) counts again from the change. Called inside
+    the change's transaction, which holds the incident's lock: two arms never race."""
+    incident = (
+        Incident.objects.filter(pk=incident_id, status=IncidentStatus.NEW)
+        .annotate(changed_at=_latest_priority_change())
+        .values("priority", "created_at", "changed_at")
+        .first()
+    )
     if incident is None:
         return
     fields = {
-        "priority": incident.priority,
-        "since": _priority_since(incident),
+        "priority": incident["priority"],
+        "since": incident["changed_at"] or incident["created_at"],
         "cancelled_at": None,
     }
-    pending = DeclarationWatch.objects.filter(incident=incident, fired_at__isnull=True)
-    if not pending.update(**fields):
-        DeclarationWatch.objects.get_or_create(incident=incident, defaults=fields)
+    watch = DeclarationWatch.objects.filter(incident_id=incident_id).first()
+    if watch is None:
+        DeclarationWatch.objects.create(incident_id=incident_id, **fields)
+    elif watch.fired_at is None:
+        DeclarationWatch.objects.filter(pk=watch.pk).update(**fields)
 
 
 def watch_cancel(*, incident_id: int) -> None:

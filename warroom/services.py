@@ -316,22 +316,28 @@ def major_incident_demote(*, major: MajorIncident, actor, source: str, reason: s
     return major
 
 
-# The incident's status → the major incident's transition that follows it.
-FOLLOWS = {"resolved": "resolve", "closed": "close", "cancelled": "close"}
+# The incident's status → the major incident's transitions that bring it in step, in order: a
+# closed incident was resolved first, and its room is too when the worker sees both at once.
+FOLLOWS = {"resolved": ("resolve",), "closed": ("resolve", "close"), "cancelled": ("close",)}
 
 
 @transaction.atomic
 def major_incident_follow(*, incident_id: int, to_status: str) -> MajorIncident | None:
     """Keep the major incident in step with its incident: resolved when it resolves, active
-    again when it reopens, closed when it closes or is cancelled."""
+    again when it reopens, closed when it closes or is cancelled. Run twice, it acts once."""
     major = MajorIncident.objects.filter(incident_id=incident_id).first()
     if major is None:
         return None
     major = _lock(major)
-    name = FOLLOWS.get(to_status, "reopen")
+    for name in FOLLOWS.get(to_status, ("reopen",)):
+        _follow_step(major, name)
+    return major
+
+
+def _follow_step(major: MajorIncident, name: str) -> None:
     method = getattr(major, name)
     if not can_proceed(method):
-        return major
+        return
     method()
     _save(major, actor=None, source=ChangeSource.JOB, reason=name)
     _record(
@@ -344,7 +350,6 @@ def major_incident_follow(*, incident_id: int, to_status: str) -> MajorIncident 
     if name == "resolve":
         webhook_events.emit_resolved(major)
     _publish(major, "major_incident")
-    return major
 
 
 @transaction.atomic

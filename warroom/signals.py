@@ -2,10 +2,10 @@
 
 from django.dispatch import Signal
 
-# A public status page update was posted (sent after its transaction commits): subscribers
-# are told from here. Arguments: update_id.
+# A public status page update was posted (sent inside its transaction): subscribers are told
+# from here, through the outbox. Arguments: update_id.
 status_update_posted = Signal()
 
-# A maintenance's update was posted (its first when it is announced), after the commit:
-# subscribers are told from here. Arguments: update_id.
+# A maintenance's update was posted (its first when it is announced), inside its transaction:
+# subscribers are told from here, through the outbox. Arguments: update_id.
 maintenance_update_posted = Signal()

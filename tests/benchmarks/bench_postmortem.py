@@ -261,16 +261,20 @@ def measure_run(people: People, index: int, *, events: int) -> RunResult:
 
 
 def job_times(incident_id: int) -> tuple[datetime, datetime]:
-    """When the worker started and finished the drafting job (django-q saves the task as it
-    finishes, maybe just after the review is visible)."""
+    """When the worker started and finished the drafting job, the outbox item the resolution
+    recorded (django-q saves the task as it finishes, maybe just after the review is
+    visible)."""
     from django_q.models import Task
 
-    from postmortems.receivers import ENSURE_TASK
+    from itsm.models import OutboxItem
+    from itsm.outbox import RUN_TASK
+    from postmortems.receivers import ENSURE_REVIEW
 
+    item = OutboxItem.objects.get(kind=ENSURE_REVIEW, payload__incident_id=incident_id)
     deadline = time.monotonic() + DRAFT_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        for task in Task.objects.filter(func=ENSURE_TASK).order_by("-started")[:5]:
-            if task.args == (incident_id,):
+        for task in Task.objects.filter(func=RUN_TASK).order_by("-started")[:5]:
+            if task.args[0] == item.pk:
                 return task.started, task.stopped
         time.sleep(POLL_SECONDS)
     raise SystemExit(f"The job's task record did not appear; see {WORKER_LOG}.")

@@ -114,6 +114,7 @@ def test_tick_fires_due_timers_earliest_first_and_leaves_future_ones(fired, bare
         "escalation": 0,
         "notifications": 0,
         "webhooks": 0,
+        "outbox": 0,
         "declaration_watches": 0,
         "initial_notification_nags": 0,
         "stakeholder_update_nags": 0,

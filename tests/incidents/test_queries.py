@@ -24,6 +24,11 @@ SLA_START = 3
 # The metrics rollup refreshed with the created event (postmortems): its measures and the
 # upsert, in a savepoint and its release (a failing refresh never undoes the create).
 ROLLUP = 4
+# What the war room does inside the create's transaction (warroom/receivers.py): the relay
+# looks for a war room of the event's incident (1); the declaration watch is armed (the
+# incident with its latest priority change, the watch, its insert: 3); the affected-users
+# check is recorded in the outbox for the worker (1).
+WARROOM_ON_CREATE = 5
 TIMELINE = AUTH + 1 + 2  # the incident; count and page of events with their actors
 HISTORY = AUTH + 1 + 1  # the incident; its history rows with their users
 
@@ -31,11 +36,23 @@ HISTORY = AUTH + 1 + 1  # the incident; its history rows with their users
 def _create_queries():
     """Savepoint, services, matrix cell, number, incident, history, service links, event,
     the metrics rollup, the SLA timers, the escalation steps, the webhook subscriptions (none
-    here, so no delivery rows), release; then the detail read, in the view's own transaction
-    (a savepoint and its release more: the answer is read before the write commits). SQLite
+    here, so no delivery rows), the war room's receivers, release; then the detail read, in
+    the view's own transaction (a savepoint and its release more: the answer is read before
+    the write commits). SQLite
     numbers from a counter row (3 queries), PostgreSQL from a sequence (1)."""
     number = 1 if connection.vendor == "postgresql" else 3
-    return AUTH + 9 + number + ROLLUP + SLA_START + ESCALATION_START + DETAIL - AUTH + 2
+    return (
+        AUTH
+        + 9
+        + number
+        + ROLLUP
+        + SLA_START
+        + ESCALATION_START
+        + WARROOM_ON_CREATE
+        + DETAIL
+        - AUTH
+        + 2
+    )
 
 
 @pytest.fixture

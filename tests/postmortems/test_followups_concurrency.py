@@ -9,7 +9,7 @@ import pytest
 
 from itsm.choices import NotificationChannel
 from itsm.models import Notification
-from postmortems import meeting, receivers, tasks
+from postmortems import meeting, tasks
 from postmortems.models import FollowUp, ReviewMeeting
 from tests.concurrency import all_succeed
 from tests.postmortems.reviews import at
@@ -23,10 +23,10 @@ WORKERS = 4
 
 @pytest.fixture(autouse=True)
 def queued(monkeypatch):
-    """The jobs a resolution queues, held back (the worker runs them synchronously in tests)
-    for the test to run at once."""
+    """The outbox items a resolution records, held back (the worker runs them synchronously in
+    tests) for the test to run at once."""
     jobs = []
-    monkeypatch.setattr(receivers, "async_task", lambda *args: jobs.append(args))
+    monkeypatch.setattr("itsm.outbox.async_task", lambda *args: jobs.append(args))
     return jobs
 
 

@@ -9,7 +9,9 @@ from django.utils import timezone
 
 from incidents import clock
 from incidents.choices import ChangeSource, EventType
+from itsm import outbox
 from itsm.errors import ConflictError
+from itsm.models import OutboxItem
 from postmortems import action_items, drafting, receivers, services, tasks
 from postmortems.models import ActionItem, PostIncidentReview
 from tests.concurrency import all_at_once, all_succeed
@@ -36,14 +38,17 @@ def slow_drafts(monkeypatch):
 
 def test_several_workers_and_clocks_draft_one_review(drive, responder, slow_drafts, monkeypatch):
     queued = []
-    monkeypatch.setattr(receivers, "async_task", lambda *args: queued.append(args))
+    monkeypatch.setattr(outbox, "async_task", lambda *args: queued.append(args))
     incident = make_incident(actor=responder, priority="P1", assignee=responder)
     drive(incident, responder, "acknowledge", "start", "resolve")
-    assert queued == [("postmortems.tasks.ensure_review", incident.pk)]  # after the commit
+    item = OutboxItem.objects.get(kind=receivers.ENSURE_REVIEW)
+    assert item.payload == {"incident_id": incident.pk}
+    assert (outbox.RUN_TASK, item.pk, 0) in queued  # after the commit
     later = timezone.now() + timedelta(seconds=10)  # past the sweep's grace
 
     all_succeed(
         *[lambda: tasks.ensure_review(incident.pk)] * WORKERS
+        + [lambda: outbox.outbox_item_run(pk=item.pk, attempt=0)] * WORKERS
         + [lambda: clock.tick(now=later)] * CLOCKS
     )
 

@@ -5,9 +5,13 @@ callbacks run, which `committing` makes happen."""
 
 import html
 import re
+from datetime import timedelta
 
 import pytest
+import time_machine
+from django.utils import timezone
 
+from incidents import clock
 from incidents import services as incident_services
 from incidents.choices import ChangeSource, EventType
 from itsm.models import Notification
@@ -152,3 +156,23 @@ def test_a_closed_room_says_so_then_stops_relaying(
 
     assert posts(webhook_server)[-1] == f"[{room.number}] Major incident closed with its incident"
     assert not any("after the room closed" in post for post in posts(webhook_server))
+
+
+def test_a_relay_whose_first_post_fails_is_posted_once_on_retry(
+    room, responder, webhook_server, committing
+):
+    """The relay is written in the note's transaction (one notification per channel); a post
+    the channel refuses is retried by the clock after its back-off, and posted once."""
+    webhook_server.statuses = [500, 500]  # the first post to each channel
+    committing(services.note_add, major=room, actor=responder, source=CLI, text="DB failed over")
+    headline = f"[{room.number}] DB failed over"
+    relays = Notification.objects.filter(context__event__isnull=False, subject=headline)
+    assert sorted(relays.values_list("status", "attempts")) == [("pending", 1)] * 2
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=1)):
+        committing(clock.tick)
+        committing(clock.tick)
+
+    assert sorted(relays.values_list("status", "attempts")) == [("sent", 2)] * 2
+    for path in (SLACK_PATH, TEAMS_PATH):
+        assert posts(webhook_server, path).count(headline) == 2  # refused, then posted

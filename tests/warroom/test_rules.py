@@ -1,8 +1,10 @@
 """Automatic declaration (SPEC §4): a P1 not acknowledged within 15 minutes, on the SLA clock and
 on time; a P1 whose services reach more than 50 users through the dependency graph.
 
-The rules act in receivers of the incident core's signals, which are sent after a commit: each
-step of a test runs in `committed()`, which runs its on-commit work as a real commit would.
+The rules act in receivers of the incident core's signals, inside the write's transaction: the
+declaration watch is armed there; the affected-users check is recorded in the outbox and run
+by the worker once the write commits. Each step of a test runs in `committed()`, which runs
+its on-commit work (the worker's wake-up) as a real commit would.
 """
 
 import logging
@@ -16,11 +18,13 @@ from incidents import clock
 from incidents import services as incident_services
 from incidents.choices import ChangeSource, EventType
 from incidents.models import IncidentEvent
-from itsm.models import Notification
+from itsm import outbox
+from itsm.models import Notification, OutboxItem
 from itsm.notifications import PERSON_CHANNELS
 from itsm.roles import Role
 from tests.clocks import two_clocks_at_once
 from tests.factories import ServiceFactory, make_incident
+from warroom import rules as rules_module
 from warroom import services
 from warroom.choices import DeclarationTrigger, MajorIncidentState, RuleKind
 from warroom.models import DeclarationRule, DeclarationWatch, MajorIncident
@@ -108,6 +112,60 @@ def test_a_p1_left_unacknowledged_is_declared_at_fifteen_minutes_not_before(
     assert {n.recipient for n in paged} == {manager}
 
 
+def test_a_p1_logged_while_the_worker_cannot_be_woken_is_still_declared_on_time(
+    new_incident, at, monkeypatch, committed
+):
+    """The broker refuses every wake-up of the create's transaction: the watch was written in
+    it, so the P1 is declared at fifteen minutes; the affected-users check waits in the
+    outbox, and the next tick has the worker run it, once."""
+
+    def broker_down(*args):
+        raise ConnectionError("broker down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(outbox, "async_task", broker_down)
+        incident = new_incident()
+    assert DeclarationWatch.objects.get(incident=incident).priority == "P1"
+    check = OutboxItem.objects.get(kind="warroom.affected_users")
+    assert (check.status, check.payload) == ("pending", {"incident_id": incident.pk})
+
+    with committed():
+        assert tick_at(at, MINUTE)["outbox"] == 1
+    assert OutboxItem.objects.get(pk=check.pk).status == "done"
+    assert not is_major(incident)  # few users: the check ran and declared nothing
+
+    assert tick_at(at, 15 * MINUTE)["declaration_watches"] == 1
+    major = MajorIncident.objects.get(incident=incident)
+    assert major.trigger == DeclarationTrigger.UNACKNOWLEDGED
+    assert declared_events(incident).count() == 1
+
+
+def test_an_affected_users_check_that_fails_declares_on_retry_once(
+    graph, log_incident, monkeypatch, at, committed
+):
+    graph(portal_users=11)
+    failures = [RuntimeError("the graph query timed out")]
+    check = rules_module.check_affected_users
+
+    def flaky(**kwargs):
+        if failures:
+            raise failures.pop()
+        return check(**kwargs)
+
+    monkeypatch.setattr(rules_module, "check_affected_users", flaky)
+    incident = log_incident(["storage"])
+    assert not is_major(incident)
+
+    with committed():
+        tick_at(at, outbox.BACKOFF[0])
+    with committed():
+        tick_at(at, outbox.BACKOFF[0] + outbox.LEASE + MINUTE)
+
+    assert MajorIncident.objects.get(incident=incident).trigger == DeclarationTrigger.AFFECTED_USERS
+    assert declared_events(incident).count() == 1
+    assert OutboxItem.objects.get(kind="warroom.affected_users").attempts == 2
+
+
 @pytest.mark.parametrize("transition", ["acknowledge", "cancel"])
 def test_an_incident_acknowledged_or_cancelled_in_time_is_never_declared(
     new_incident, at, committed, drive, responder, transition
@@ -167,22 +225,18 @@ def test_lowered_then_raised_again_counts_from_the_last_raise(new_incident, at, 
     assert is_major(incident)
 
 
-def test_a_clock_that_sees_the_new_priority_before_the_watch_does_loses_nothing(
+def test_the_watch_moves_with_the_priority_in_the_change_s_transaction(
     new_incident, at, manager, django_capture_on_commit_callbacks
 ):
-    """Lowered at 14:59 and the clock ticks at 15:00 before the change's receivers run: the
-    stale P1 watch is not fired, and counts again from the change when they do."""
+    """Lowered at 14:59 and the clock ticks at 15:00 before anything the change left for after
+    its commit has run: the watch already counts the P2 from the change, so nothing fires."""
     incident = new_incident()
     at(15 * MINUTE - timedelta(seconds=1))
-    with django_capture_on_commit_callbacks(execute=False) as pending:
+    with django_capture_on_commit_callbacks(execute=False):
         incident_services.incident_change_priority(
             incident=incident, actor=manager, source=ChangeSource.CLI, priority="P2", reason="x"
         )
-    assert tick_at(at, 15 * MINUTE)["declaration_watches"] == 1
-    assert not is_major(incident)
-    assert DeclarationWatch.objects.get(incident=incident).cancelled_at == T0 + 15 * MINUTE
-    for callback in pending:
-        callback()
+    assert tick_at(at, 15 * MINUTE)["declaration_watches"] == 0
 
     watch = DeclarationWatch.objects.get(incident=incident)
     assert (watch.priority, watch.since, watch.cancelled_at) == (

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
+from incidents import clock
 from incidents.choices import ChangeSource, EventType
 from incidents.models import IncidentEvent
 from itsm.choices import ChatKind, NotificationChannel
@@ -17,7 +18,7 @@ from itsm.errors import (
     PermissionDeniedError,
     ValidationFailed,
 )
-from itsm.models import ChatWebhook, Notification
+from itsm.models import ChatWebhook, Notification, OutboxItem
 from itsm.roles import Role
 from tests.factories import make_incident
 from warroom import selectors, services
@@ -301,6 +302,36 @@ def test_the_major_incident_follows_its_incident(p1, major, responder, drive, co
         "resolve by system (job)",
         "close by system (job)",
     ]
+
+
+def test_a_follow_that_fails_is_carried_out_on_retry_once(
+    p1, major, responder, drive, committing, monkeypatch
+):
+    """Following is recorded in the outbox by the transition's transaction: a first attempt
+    that fails leaves the room active, and the clock's retry resolves it, once."""
+    committing(drive, p1, responder, "acknowledge", "start")
+    follow = services.major_incident_follow
+    failures = [RuntimeError("lock timeout")]
+
+    def flaky(**kwargs):
+        if failures:
+            raise failures.pop()
+        return follow(**kwargs)
+
+    monkeypatch.setattr(services, "major_incident_follow", flaky)
+    committing(drive, p1, responder, "resolve")
+    assert fresh(major).state == "active"
+    item = OutboxItem.objects.filter(kind="warroom.follow_incident").latest("pk")
+    assert (item.status, item.attempts) == ("pending", 1)
+
+    for _ in range(2):  # after the back-off; again: nothing more
+        with time_machine.travel(item.due_at + timedelta(minutes=1)):
+            committing(clock.tick)
+
+    assert fresh(major).state == "resolved"
+    followed = [e.summary for e in warroom_events(p1) if "with its incident" in e.summary]
+    assert followed == ["Major incident resolved with its incident"]
+    assert OutboxItem.objects.get(pk=item.pk).status == "done"
 
 
 def test_cancelling_the_incident_closes_the_major_incident(p1, major, responder, drive, committing):

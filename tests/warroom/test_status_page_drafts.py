@@ -14,7 +14,9 @@ from django.urls import reverse
 from incidents import services as incident_services
 from incidents.choices import ChangeSource, EventType
 from incidents.signals import incident_transitioned
+from itsm import outbox
 from itsm.errors import ConflictError, ValidationFailed
+from itsm.models import OutboxItem
 from tests.concurrency import all_succeed
 from tests.incidents.test_admin import form_data
 from tests.warroom.status_fixtures import post
@@ -227,16 +229,25 @@ def test_a_template_that_posts_by_itself_posts_on_the_page_and_tells_subscribers
     assert event.actor is None
 
 
-def test_a_failed_draft_never_undoes_the_transition(public, change, monkeypatch, caplog):
+def test_a_failed_draft_never_undoes_the_transition_and_is_drafted_on_retry(
+    public, change, monkeypatch, caplog
+):
     def broken(**kwargs):
         raise RuntimeError("the template store is down")
 
     monkeypatch.setattr(services, "status_page_draft_on_state_change", broken)
-    with caplog.at_level(logging.ERROR):
+    with caplog.at_level(logging.WARNING):
         change(public, "mitigate")
     assert public.status == "mitigated"
     assert not Communication.objects.exists()
     assert "the template store is down" in caplog.text
+    item = OutboxItem.objects.get(kind="warroom.status_page_draft")
+    assert (item.status, item.attempts) == ("pending", 1)
+
+    monkeypatch.undo()
+    assert outbox.outbox_item_run(pk=item.pk, attempt=1) == "done"
+    assert outbox.outbox_item_run(pk=item.pk, attempt=1) is None  # run again: nothing more
+    assert drafts(public) == [("draft", MONITORING)]
 
 
 def test_a_failed_automatic_post_leaves_the_draft_for_a_person(

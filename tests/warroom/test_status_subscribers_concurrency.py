@@ -27,8 +27,9 @@ def subscribers(db):
 
 @pytest.fixture
 def quiet_update(incident, manager, monkeypatch):
-    """An update posted with its job left unqueued, so that the test runs the job itself."""
-    monkeypatch.setattr("warroom.receivers.async_task", lambda *args: None)
+    """An update posted with its outbox item left unqueued, so that the test runs the job
+    itself."""
+    monkeypatch.setattr("itsm.outbox.async_task", lambda *args: None)
     update = post(incident, manager, "investigating", "Checkout is slow.")
     monkeypatch.undo()
     return update

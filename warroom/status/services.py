@@ -16,7 +16,6 @@ from django.utils.text import slugify
 from incidents.choices import ChangeSource, EventType
 from incidents.models import Incident, Service
 from incidents.services import change_reason
-from incidents.signals import send_after_commit
 from incidents.sla import services as sla
 from incidents.timeline import incident_record_event
 from itsm.errors import ConflictError, PermissionDeniedError
@@ -221,7 +220,7 @@ def status_update_post(
         public=True,
     )
     sla.timers_on_public_update(incident=incident)  # the stakeholder-update cadence restarts
-    send_after_commit(status_update_posted, sender=StatusUpdate, update_id=update.pk)
+    status_update_posted.send(sender=StatusUpdate, update_id=update.pk)
     return update
 
 
@@ -420,7 +419,7 @@ def _maintenance_update(maintenance, *, status, body, actor, now) -> Maintenance
     update = MaintenanceUpdate.objects.create(
         maintenance=maintenance, status=status, body=body, author=actor, created_at=now
     )
-    send_after_commit(maintenance_update_posted, sender=MaintenanceUpdate, update_id=update.pk)
+    maintenance_update_posted.send(sender=MaintenanceUpdate, update_id=update.pk)
     return update
 
 
