@@ -189,6 +189,7 @@ class Run:
     reconnects: int = 0  # connections a client reopened (dropped, or a resync unanswered)
     first_reconnect: str = ""
     resyncs: int = 0  # resync requests the clients sent
+    resync_seconds: list[float] = field(default_factory=list)  # each answered one's wait
     reordered: int = 0  # numbered messages that came after a later one of their stream
     started: dict[int, float] = field(default_factory=dict)  # note → its API call's start
     answered: dict[int, float] = field(default_factory=dict)  # note → its 201 response
@@ -274,6 +275,7 @@ class Page:
         self.highest: dict[str, int] = {}  # stream → the highest number that came
         self.last_event: int | None = None
         self.resync_timer: asyncio.TimerHandle | None = None  # a resync is under way
+        self.resync_sent = 0.0
         self.failures = 0
         self.tasks: set[asyncio.Task] = set()
         self.listener: asyncio.Task | None = None
@@ -367,6 +369,8 @@ class Page:
             self.highest[stream] = seq
 
     def _snapshot(self, message: dict, received: float) -> None:
+        if self.resync_timer is not None:
+            self.run.resync_seconds.append(time.monotonic() - self.resync_sent)
         self._cancel_resync()
         self.seqs = dict(message["seqs"])
         self.failures = 0
@@ -434,6 +438,7 @@ class Page:
         if not self._send({"type": "resync", "query": self._query()}):
             return
         self.run.resyncs += 1
+        self.resync_sent = time.monotonic()
         socket = self.socket
         self.resync_timer = asyncio.get_running_loop().call_later(
             RESYNC_WITHIN_SECONDS, lambda: self._background(socket.close())
@@ -686,7 +691,11 @@ def report(run: Run) -> str:
     return (
         f"{delivery}\n\n{latency}\n\n"
         f"{run.reordered:,} numbered messages came after a later one of their stream (each "
-        f"looks like a gap to the page: it resyncs).\n"
+        f"looks like a gap to the page: it resyncs). Resyncs answered: "
+        f"{len(run.resync_seconds):,} of {run.resyncs:,}, in p50 "
+        f"{percentile_ms(run.resync_seconds, 50):.0f} ms, p99 "
+        f"{percentile_ms(run.resync_seconds, 99):.0f} ms (the others: not within "
+        f"{RESYNC_WITHIN_SECONDS} s, and the page reconnected, or not by the end).\n"
         f"The API call itself (POST /api/incidents/{{number}}/notes/): p50 "
         f"{percentile_ms(run.api_seconds, 50):.1f} ms, p99 {percentile_ms(run.api_seconds, 99):.1f}"
         f" ms. CPU while the events were sent and drained ({run.measured_seconds:.0f} s), in "
