@@ -270,6 +270,9 @@ class Page:
         self.run = run
         self.address = address
         self.socket: ClientConnection | None = None
+        # The socket the page closed when a resync went unanswered: as a browser's, once
+        # closing, it hears nothing more.
+        self.abandoned: ClientConnection | None = None
         self.ready = asyncio.Event()  # this connection's snapshot has arrived
         self.seqs: dict[str, int] = {}  # stream → the last number the page has
         self.highest: dict[str, int] = {}  # stream → the highest number that came
@@ -325,7 +328,8 @@ class Page:
     async def _listen(self, socket: ClientConnection) -> None:
         with contextlib.suppress(ConnectionClosed):
             async for text in socket:
-                self._heard(json.loads(text), time.time())
+                if socket is not self.abandoned:
+                    self._heard(json.loads(text), time.time())
         was_live = self.ready.is_set()
         self.ready.clear()
         self._cancel_resync()
@@ -439,10 +443,13 @@ class Page:
             return
         self.run.resyncs += 1
         self.resync_sent = time.monotonic()
-        socket = self.socket
         self.resync_timer = asyncio.get_running_loop().call_later(
-            RESYNC_WITHIN_SECONDS, lambda: self._background(socket.close())
+            RESYNC_WITHIN_SECONDS, self._abandon, self.socket
         )
+
+    def _abandon(self, socket: ClientConnection) -> None:
+        self.abandoned = socket
+        self._background(socket.close())
 
     def _cancel_resync(self) -> None:
         if self.resync_timer is not None:
@@ -454,7 +461,7 @@ class Page:
 
     def _send(self, message: dict) -> bool:
         """Send if this connection is live, without waiting (as a browser's send)."""
-        if not self.ready.is_set() or self.socket is None:
+        if not self.ready.is_set() or self.socket in (None, self.abandoned):
             return False
         self._background(self.socket.send(json.dumps(message)))
         return True
