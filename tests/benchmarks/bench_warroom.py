@@ -200,6 +200,8 @@ class Run:
     live: dict[tuple[int, int], float] = field(default_factory=dict)  # (client, note) → receipt
     caught_up: dict[tuple[int, int], float] = field(default_factory=dict)  # … → its snapshot
     duplicates: int = 0
+    event_ids: dict[int, int] = field(default_factory=dict)  # note → its event's id
+    behind_since: int = 0  # lost deliveries older than the newest event their client held
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     measured_seconds: float = 0.0
 
@@ -224,6 +226,16 @@ class Run:
 
     def has(self, key: tuple[int, int]) -> bool:
         return key in self.live or key in self.caught_up
+
+    def count_behind_since(self, client: int, newest_event: int | None) -> None:
+        """Count the notes `client` lacks whose event is older than the newest it holds: no
+        resync or reconnection (`since` = that newest id) can bring them."""
+        self.behind_since += sum(
+            1
+            for note in self.answered
+            if not self.has((client, note))
+            and self.event_ids.get(note, float("inf")) < (newest_event or 0)
+        )
 
     def latencies(self, received: dict[tuple[int, int], float], since: dict[int, float]):
         """Each delivery in `received` of a created note, from that note's time in `since`."""
@@ -400,10 +412,13 @@ class Page:
         """The page shows `event`: the next `since` is the newest id it shows."""
         self.last_event = max(self.last_event or 0, event["id"])
 
-    @staticmethod
-    def _note(event: dict) -> int | None:
+    def _note(self, event: dict) -> int | None:
         match = NOTE.fullmatch(event["data"].get("text", ""))
-        return int(match[1]) if match else None
+        if match is None:
+            return None
+        note = int(match[1])
+        self.run.event_ids[note] = event["id"]
+        return note
 
     def _in_order(self, message: dict) -> bool:
         """Whether a numbered message is the next of its stream; after a gap, resync."""
@@ -602,6 +617,8 @@ async def drive(room: Room, args: argparse.Namespace, server_pid: int) -> Run:
         await post_notes(room, args.port, args.rate, args.seconds, run)
         await drain(run, pages, args.drain)
         run.cpu_seconds, run.measured_seconds = CpuUse.take(server_pid).since(before)
+        for page in pages:
+            run.count_behind_since(page.index, page.last_event)
     finally:
         await asyncio.gather(*(page.close() for page in pages))
     return run
@@ -702,7 +719,9 @@ def report(run: Run) -> str:
         f"{len(run.resync_seconds):,} of {run.resyncs:,}, in p50 "
         f"{percentile_ms(run.resync_seconds, 50):.0f} ms, p99 "
         f"{percentile_ms(run.resync_seconds, 99):.0f} ms (the others: not within "
-        f"{RESYNC_WITHIN_SECONDS} s, and the page reconnected, or not by the end).\n"
+        f"{RESYNC_WITHIN_SECONDS} s, and the page reconnected, or not by the end). Of the lost, "
+        f"{run.behind_since:,} were older than the newest event their client held: no resync "
+        f"or reconnection (since = that id) could bring them.\n"
         f"The API call itself (POST /api/incidents/{{number}}/notes/): p50 "
         f"{percentile_ms(run.api_seconds, 50):.1f} ms, p99 {percentile_ms(run.api_seconds, 99):.1f}"
         f" ms. CPU while the events were sent and drained ({run.measured_seconds:.0f} s), in "
