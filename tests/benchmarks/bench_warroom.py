@@ -11,6 +11,7 @@ one client: must be 0); the latency of the live deliveries from each API call's 
 its response (p50, p99, max), and of the catch-ups; and where the CPU went.
 
     .venv/bin/python -m tests.benchmarks.bench_warroom [--clients 200] [--rate 20] [--seconds 30]
+        [--drain 30] [--hog N]
 """
 
 import argparse
