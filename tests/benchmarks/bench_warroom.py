@@ -2,11 +2,16 @@
 events a second for 30 s are posted through the API, on the production ASGI server with
 PostgreSQL and the Redis channel layer.
 
-Prints the deliveries expected (events × clients), delivered, lost (must be 0) and duplicated;
-the latency from each API call's start, and from its response, to each client's receipt (p50,
-p99, max); and where the CPU went.
+Each client counts deliveries as the page (static/js/live.js) ends up with them: a note's
+`timeline` message in sequence is delivered live; after a gap, or a pong showing the server
+ahead, the client resyncs, and the notes the snapshot brings are caught up (late). Prints the
+deliveries expected (events × clients), delivered live, caught up, lost (never received, even
+by a catch-up, by the end of the drain: must be 0) and duplicated (a note sent live twice to
+one client: must be 0); the latency of the live deliveries from each API call's start and from
+its response (p50, p99, max), and of the catch-ups; and where the CPU went.
 
     .venv/bin/python -m tests.benchmarks.bench_warroom [--clients 200] [--rate 20] [--seconds 30]
+        [--drain 30] [--hog N]
 """
 
 import argparse
@@ -14,9 +19,11 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import re
 import sys
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -46,7 +53,12 @@ MARKER = "bench-warroom"
 NOTE = re.compile(rf"{MARKER} seq=(\d+) sent=\d+\.\d+")
 AIM_P99_MS = 200
 CONNECTS_AT_ONCE = 20  # handshakes in flight while the clients connect
-PING_SECONDS = 20  # what the page sends to keep its presence fresh
+# What static/js/live.js does:
+PING_SECONDS = 20  # a ping this often (answered with the streams' positions)
+IN_FLIGHT_SECONDS = 2  # a pong ahead of the page: resync unless the message came by then
+RESYNC_WITHIN_SECONDS = 10  # a resync not answered by then: reconnect
+RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 0.5, 10  # reconnecting: the first delay, doubling
+CLOSED_FOR_GOOD = (4401, 4403, 4404)  # close codes after which the page does not reconnect
 CONNECT_TIMEOUT = 60  # seconds for a handshake and its snapshot
 KEEP_ALIVE_SECONDS = 4  # uvicorn closes a keep-alive connection idle for 5 s
 
@@ -57,7 +69,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=20, help="timeline events per second")
     parser.add_argument("--seconds", type=float, default=30, help="how long events are posted")
     parser.add_argument(
-        "--drain", type=float, default=5, help="seconds to wait for late deliveries at the end"
+        "--drain",
+        type=float,
+        default=30,
+        help="seconds at most to wait for late deliveries and catch-ups at the end",
     )
     add_server_arguments(parser, port=8106)
     return parse_with_hog(parser, argv)
@@ -154,7 +169,8 @@ def signed_in_session(user) -> str:
 
     session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    # The backend that signs a local user in (the first listed, axes', only guards sign-ins).
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     return session.session_key
@@ -171,16 +187,22 @@ class Run:
     failed_clients: int = 0
     first_client_error: str = ""
     snapshot_seconds: list[float] = field(default_factory=list)
-    dropped: int = 0  # clients whose connection closed before the end
-    first_drop: str = ""
+    reconnects: int = 0  # connections a client reopened (dropped, or a resync unanswered)
+    first_reconnect: str = ""
+    resyncs: int = 0  # resync requests the clients sent
+    resync_seconds: list[float] = field(default_factory=list)  # each answered one's wait
+    reordered: int = 0  # numbered messages that came after a later one of their stream
     started: dict[int, float] = field(default_factory=dict)  # note → its API call's start
     answered: dict[int, float] = field(default_factory=dict)  # note → its 201 response
     api_seconds: list[float] = field(default_factory=list)
     api_errors: int = 0
     first_api_error: str = ""
     sending_seconds: float = 0.0
-    received: dict[tuple[int, int], float] = field(default_factory=dict)  # (client, note) → first
+    live: dict[tuple[int, int], float] = field(default_factory=dict)  # (client, note) → receipt
+    caught_up: dict[tuple[int, int], float] = field(default_factory=dict)  # … → its snapshot
     duplicates: int = 0
+    event_ids: dict[int, int] = field(default_factory=dict)  # note → its event's id
+    behind_since: int = 0  # lost deliveries older than the newest event their client held
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     measured_seconds: float = 0.0
 
@@ -188,18 +210,37 @@ class Run:
     def expected(self) -> int:
         return len(self.answered) * self.clients
 
+    def _created(self, received: dict[tuple[int, int], float]) -> int:
+        return sum(1 for (_, note) in received if note in self.answered)
+
     @property
-    def delivered(self) -> int:
-        return sum(1 for (_, note) in self.received if note in self.answered)
+    def delivered_live(self) -> int:
+        return self._created(self.live)
+
+    @property
+    def delivered_late(self) -> int:
+        return self._created(self.caught_up)
 
     @property
     def lost(self) -> int:
-        return self.expected - self.delivered
+        return self.expected - self.delivered_live - self.delivered_late
 
-    def latencies(self, since: dict[int, float]) -> list[float]:
-        """Each delivery of a created note, from that note's time in `since`."""
-        received = self.received.items()
-        return [at - since[note] for (_, note), at in received if note in self.answered]
+    def has(self, key: tuple[int, int]) -> bool:
+        return key in self.live or key in self.caught_up
+
+    def count_behind_since(self, client: int, newest_event: int | None) -> None:
+        """Count the notes `client` lacks whose event is older than the newest it holds: no
+        resync or reconnection (`since` = that newest id) can bring them."""
+        self.behind_since += sum(
+            1
+            for note in self.answered
+            if not self.has((client, note))
+            and self.event_ids.get(note, float("inf")) < (newest_event or 0)
+        )
+
+    def latencies(self, received: dict[tuple[int, int], float], since: dict[int, float]):
+        """Each delivery in `received` of a created note, from that note's time in `since`."""
+        return [at - since[note] for (_, note), at in received.items() if note in self.answered]
 
     def problems(self) -> list[str]:
         problems = []
@@ -208,8 +249,8 @@ class Run:
                 f"{self.failed_clients} clients did not get their snapshot; first: "
                 f"{self.first_client_error}"
             )
-        if self.dropped:
-            problems.append(f"{self.dropped} clients were disconnected; first: {self.first_drop}")
+        if self.reconnects:
+            problems.append(f"{self.reconnects} reconnections; first: {self.first_reconnect}")
         if self.api_errors:
             problems.append(f"{self.api_errors} notes not created; first: {self.first_api_error}")
         if self.lost:
@@ -219,96 +260,281 @@ class Run:
         return problems
 
 
-class Page:
-    """One war-room page: signs in with a session cookie, waits for its snapshot, then notes
-    when each benchmark note arrives, and pings as the page does."""
+@dataclass(frozen=True)
+class Address:
+    """Where the pages connect, and the session cookie of each."""
 
-    def __init__(self, index: int, run: Run):
+    url: str
+    origin: str
+    sessions: tuple[str, ...]
+
+
+class Page:
+    """One war-room page, doing what static/js/live.js does: it signs in with a session
+    cookie, remembers the last `seq` of each stream and the newest event id it holds, skips
+    a numbered message it has, and after a gap, or a pong ahead of it for IN_FLIGHT_SECONDS
+    (behind it: at once), sends `resync` with `since` and skips everything until the snapshot
+    comes (RESYNC_WITHIN_SECONDS, else it reconnects). A dropped connection is reopened with
+    `?since=`, after 0.5, 1, 2… s. A note is delivered live when its `timeline` message is
+    passed on, late when a later snapshot holds it; a note the page already has counts once."""
+
+    def __init__(self, index: int, run: Run, address: Address):
         self.index = index
         self.run = run
+        self.address = address
         self.socket: ClientConnection | None = None
-        self.tasks: list[asyncio.Task] = []
+        # The socket the page closed when a resync went unanswered: as a browser's, once
+        # closing, it hears nothing more.
+        self.abandoned: ClientConnection | None = None
+        self.ready = asyncio.Event()  # this connection's snapshot has arrived
+        self.seqs: dict[str, int] = {}  # stream → the last number the page has
+        self.highest: dict[str, int] = {}  # stream → the highest number that came
+        self.last_event: int | None = None
+        self.resync_timer: asyncio.TimerHandle | None = None  # a resync is under way
+        self.resync_sent = 0.0
+        self.failures = 0
+        self.tasks: set[asyncio.Task] = set()
+        self.listener: asyncio.Task | None = None
         self.closing = False
 
-    async def open(self, url: str, origin: str, session: str) -> None:
+    async def open(self) -> bool:
+        """Connect and wait for the snapshot; False (and the socket closed) when that failed."""
         from django.conf import settings
 
         started = time.time()
+        url = self.address.url
+        if self.last_event is not None:
+            url += f"?since={self.last_event}"
+        session = self.address.sessions[self.index % len(self.address.sessions)]
+        self.ready.clear()
         try:
             self.socket = await connect(
                 url,
-                origin=origin,
+                origin=self.address.origin,
                 additional_headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={session}"},
                 open_timeout=CONNECT_TIMEOUT,
                 ping_interval=None,  # a browser sends no protocol pings
                 max_size=None,
             )
-            await asyncio.wait_for(self._snapshot(), CONNECT_TIMEOUT)
+            self.listener = asyncio.create_task(self._listen(self.socket))
+            await self._snapshot_or_close()
         except (OSError, TimeoutError, WebSocketException, ValueError) as exc:
-            self.run.failed_clients += 1
             self.run.first_client_error = self.run.first_client_error or repr(exc)
             if self.socket is not None:
                 await self.socket.close()
             self.socket = None
-            return
-        self.run.clients += 1
+            return False
         self.run.snapshot_seconds.append(time.time() - started)
-        self.tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._ping())]
+        return True
 
-    async def _snapshot(self) -> None:
-        """Wait for the snapshot; presence changes of other pages may come first."""
-        while json.loads(await self.socket.recv()).get("kind") != "snapshot":
-            pass
+    async def _snapshot_or_close(self) -> None:
+        """Until the snapshot came; TimeoutError when it did not, or the socket closed first."""
+        ready = asyncio.create_task(self.ready.wait())
+        await asyncio.wait(
+            {ready, self.listener}, timeout=CONNECT_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+        )
+        ready.cancel()
+        if not self.ready.is_set():
+            code = self.socket.close_code
+            raise TimeoutError(f"no snapshot (closed with {code})" if code else "no snapshot")
 
-    async def _listen(self) -> None:
-        run = self.run
-        try:
-            async for text in self.socket:
-                received = time.time()
-                if MARKER not in text:  # presence, pongs: cheaper than parsing every one
-                    continue
-                message = json.loads(text)
-                match = message.get("kind") == "timeline" and NOTE.fullmatch(
-                    message["event"]["data"].get("text", "")
-                )
-                if match:
-                    key = (self.index, int(match[1]))
-                    if key in run.received:
-                        run.duplicates += 1
-                    else:
-                        run.received[key] = received
-        except ConnectionClosed:
-            pass
-        if not self.closing:
-            run.dropped += 1
-            run.first_drop = run.first_drop or (
-                f"code {self.socket.close_code} {self.socket.close_reason!r} after "
-                f"{len([key for key in run.received if key[0] == self.index])} notes"
-            )
-
-    async def _ping(self) -> None:
+    async def _listen(self, socket: ClientConnection) -> None:
         with contextlib.suppress(ConnectionClosed):
+            async for text in socket:
+                if socket is not self.abandoned:
+                    self._heard(json.loads(text), time.time())
+        was_live = self.ready.is_set()
+        self.ready.clear()
+        self._cancel_resync()
+        if was_live and not self.closing:
+            self._background(self._reconnect(socket))
+
+    async def _reconnect(self, closed: ClientConnection) -> None:
+        """Reopen the connection after a jittered, doubling delay, as the page does."""
+        run = self.run
+        run.reconnects += 1
+        run.first_reconnect = run.first_reconnect or (
+            f"code {closed.close_code} {closed.close_reason!r} (client {self.index})"
+        )
+        if closed.close_code in CLOSED_FOR_GOOD:
+            return
+        while not self.closing:
+            delay = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2**self.failures)
+            self.failures += 1
+            await asyncio.sleep(delay * (0.5 + random.random() / 2))
+            if not self.closing and await self.open():
+                return
+
+    def _heard(self, message: dict, received: float) -> None:
+        kind = message.get("kind")
+        if kind == "snapshot":
+            self._snapshot(message, received)
+        elif kind == "pong":
+            self._compare(message["seqs"])
+        elif "stream" in message:
+            self._count_reordering(message)
+            if self._in_order(message) and kind == "timeline":
+                self._timeline(message["event"], received)
+
+    def _count_reordering(self, message: dict) -> None:
+        """A message after a later one of its stream: a gap to the page, though nothing was
+        lost (two processes numbered and sent their messages in opposite orders)."""
+        stream, seq = message["stream"], message["seq"]
+        if seq < self.highest.get(stream, 0):
+            self.run.reordered += 1
+        else:
+            self.highest[stream] = seq
+
+    def _snapshot(self, message: dict, received: float) -> None:
+        if self.resync_timer is not None:
+            self.run.resync_seconds.append(time.monotonic() - self.resync_sent)
+        self._cancel_resync()
+        self.seqs = dict(message["seqs"])
+        self.failures = 0
+        for event in message["timeline"]["events"]:
+            self._hold(event)
+            note = self._note(event)
+            if note is not None and not self.run.has((self.index, note)):
+                self.run.caught_up[(self.index, note)] = received
+        self.ready.set()
+
+    def _timeline(self, event: dict, received: float) -> None:
+        self._hold(event)
+        note = self._note(event)
+        if note is None:
+            return
+        key = (self.index, note)
+        if key in self.run.live:
+            self.run.duplicates += 1  # the server sent it twice, each numbered
+        elif key not in self.run.caught_up:
+            self.run.live[key] = received
+
+    def _hold(self, event: dict) -> None:
+        """The page shows `event`: the next `since` is the newest id it shows."""
+        self.last_event = max(self.last_event or 0, event["id"])
+
+    def _note(self, event: dict) -> int | None:
+        match = NOTE.fullmatch(event["data"].get("text", ""))
+        if match is None:
+            return None
+        note = int(match[1])
+        self.run.event_ids[note] = event["id"]
+        return note
+
+    def _in_order(self, message: dict) -> bool:
+        """Whether a numbered message is the next of its stream; after a gap, resync."""
+        if self.resync_timer is not None:
+            return False  # the snapshot on its way holds it
+        stream, seq = message["stream"], message["seq"]
+        last = self.seqs.get(stream)
+        if last is None:
+            return True
+        if seq <= last:
+            return False
+        if seq > last + 1:
+            self._resync()
+            return False
+        self.seqs[stream] = seq
+        return True
+
+    def _compare(self, positions: dict[str, int]) -> None:
+        """A pong behind the page: the count started again, resync; ahead: a message was
+        lost, unless it is still on its way."""
+        for stream, seq in positions.items():
+            last = self.seqs.get(stream, 0)
+            if seq < last:
+                self._resync()
+            elif seq > last:
+                self._background(self._resync_if_behind(stream, seq))
+
+    async def _resync_if_behind(self, stream: str, seq: int) -> None:
+        await asyncio.sleep(IN_FLIGHT_SECONDS)
+        if self.seqs.get(stream, 0) < seq:
+            self._resync()
+
+    def _resync(self) -> None:
+        if self.resync_timer is not None:
+            return
+        if not self._send({"type": "resync", "query": self._query()}):
+            return
+        self.run.resyncs += 1
+        self.resync_sent = time.monotonic()
+        self.resync_timer = asyncio.get_running_loop().call_later(
+            RESYNC_WITHIN_SECONDS, self._abandon, self.socket
+        )
+
+    def _abandon(self, socket: ClientConnection) -> None:
+        self.abandoned = socket
+        self._background(socket.close())
+
+    def _cancel_resync(self) -> None:
+        if self.resync_timer is not None:
+            self.resync_timer.cancel()
+            self.resync_timer = None
+
+    def _query(self) -> dict[str, str]:
+        return {} if self.last_event is None else {"since": str(self.last_event)}
+
+    def _send(self, message: dict) -> bool:
+        """Send if this connection is live, without waiting (as a browser's send)."""
+        if not self.ready.is_set() or self.socket in (None, self.abandoned):
+            return False
+        self._background(self.socket.send(json.dumps(message)))
+        return True
+
+    def ping(self) -> None:
+        self._send({"type": "ping"})
+
+    def _background(self, work: Coroutine) -> None:
+        """Run `work` beside the listener until the page closes; a send on a socket that
+        closed meanwhile fails quietly (the page reconnects)."""
+
+        async def quietly() -> None:
+            with contextlib.suppress(ConnectionClosed):
+                await work
+
+        task = asyncio.create_task(quietly())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def start_pinging(self) -> None:
+        """Ping every PING_SECONDS, as the page does."""
+
+        async def pinging() -> None:
             while True:
                 await asyncio.sleep(PING_SECONDS)
-                await self.socket.send(json.dumps({"type": "ping"}))
+                self.ping()
+
+        self._background(pinging())
 
     async def close(self) -> None:
+        self.closing = True
+        self._cancel_resync()
+        for task in list(self.tasks):
+            task.cancel()
         if self.socket is not None:
-            self.closing = True
-            self.tasks[1].cancel()
             await self.socket.close()
-            await self.tasks[0]
+        if self.listener is not None:
+            await self.listener
 
 
 async def open_pages(room: Room, port: int, clients: int, run: Run) -> list[Page]:
-    url = f"ws://{HOST}:{port}/ws/warroom/{room.number}/"
-    origin = f"http://{HOST}:{port}"
+    address = Address(
+        url=f"ws://{HOST}:{port}/ws/warroom/{room.number}/",
+        origin=f"http://{HOST}:{port}",
+        sessions=room.sessions,
+    )
     gate = asyncio.Semaphore(CONNECTS_AT_ONCE)
-    pages = [Page(i, run) for i in range(clients)]
+    pages = [Page(i, run, address) for i in range(clients)]
 
     async def open_one(page: Page) -> None:
         async with gate:
-            await page.open(url, origin, room.sessions[page.index % len(room.sessions)])
+            opened = await page.open()
+        if opened:
+            run.clients += 1
+            page.start_pinging()
+        else:
+            run.failed_clients += 1
 
     started = time.monotonic()
     await asyncio.gather(*(open_one(page) for page in pages))
@@ -373,10 +599,14 @@ async def post_notes(room: Room, port: int, rate: float, seconds: float, run: Ru
         await connection.close()
 
 
-async def drain(run: Run, seconds: float) -> None:
-    """Wait until every delivery arrived, or `seconds` passed."""
+async def drain(run: Run, pages: list[Page], seconds: float) -> None:
+    """Have every page ping at once (its next ping, brought forward: a page that missed the
+    last note hears of it only from a pong), then wait until every delivery arrived, live or
+    caught up, or `seconds` passed."""
+    for page in pages:
+        page.ping()
     deadline = time.monotonic() + seconds
-    while len(run.received) < run.expected and time.monotonic() < deadline:
+    while len(run.live) + len(run.caught_up) < run.expected and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
 
 
@@ -386,8 +616,10 @@ async def drive(room: Room, args: argparse.Namespace, server_pid: int) -> Run:
     try:
         before = CpuUse.take(server_pid)
         await post_notes(room, args.port, args.rate, args.seconds, run)
-        await drain(run, args.drain)
+        await drain(run, pages, args.drain)
         run.cpu_seconds, run.measured_seconds = CpuUse.take(server_pid).since(before)
+        for page in pages:
+            run.count_behind_since(page.index, page.last_event)
     finally:
         await asyncio.gather(*(page.close() for page in pages))
     return run
@@ -438,10 +670,12 @@ def report(run: Run) -> str:
             "events sent",
             "events/s",
             "deliveries expected",
-            "delivered",
+            "delivered live",
+            "caught up",
             "lost",
             "duplicates",
-            "dropped clients",
+            "resyncs",
+            "reconnects",
             "server CPU ms/event",
         ],
         [
@@ -450,21 +684,30 @@ def report(run: Run) -> str:
                 f"{events:,}",
                 f"{events / run.sending_seconds if run.sending_seconds else 0:.1f}",
                 f"{run.expected:,}",
-                f"{run.delivered:,}",
+                f"{run.delivered_live:,}",
+                f"{run.delivered_late:,}",
                 f"{run.lost:,}",
                 f"{run.duplicates:,}",
-                f"{run.dropped:,}",
+                f"{run.resyncs:,}",
+                f"{run.reconnects:,}",
                 f"{run.cpu_seconds['server'] / events * 1000 if events else 0:.1f}",
             ]
         ],
     )
-    from_start = run.latencies(run.started)
-    from_commit = run.latencies(run.answered)
     latency = markdown_table(
         ["latency to websocket receipt", "p50 ms", "p99 ms", "max ms", "aim", "met"],
         [
-            _latency_row("from the API call's start", from_start, aim_p99_ms=AIM_P99_MS),
-            _latency_row("from the API response (commit)", from_commit),
+            _latency_row(
+                "live, from the API call's start",
+                run.latencies(run.live, run.started),
+                aim_p99_ms=AIM_P99_MS,
+            ),
+            _latency_row(
+                "live, from the API response (commit)", run.latencies(run.live, run.answered)
+            ),
+            _latency_row(
+                "caught up, from the API call's start", run.latencies(run.caught_up, run.started)
+            ),
         ],
     )
     cpu = ", ".join(
@@ -472,6 +715,14 @@ def report(run: Run) -> str:
     )
     return (
         f"{delivery}\n\n{latency}\n\n"
+        f"{run.reordered:,} numbered messages came after a later one of their stream (each "
+        f"looks like a gap to the page: it resyncs). Resyncs answered: "
+        f"{len(run.resync_seconds):,} of {run.resyncs:,}, in p50 "
+        f"{percentile_ms(run.resync_seconds, 50):.0f} ms, p99 "
+        f"{percentile_ms(run.resync_seconds, 99):.0f} ms (the others: not within "
+        f"{RESYNC_WITHIN_SECONDS} s, and the page reconnected, or not by the end). Of the lost, "
+        f"{run.behind_since:,} were older than the newest event their client held: no resync "
+        f"or reconnection (since = that id) could bring them.\n"
         f"The API call itself (POST /api/incidents/{{number}}/notes/): p50 "
         f"{percentile_ms(run.api_seconds, 50):.1f} ms, p99 {percentile_ms(run.api_seconds, 99):.1f}"
         f" ms. CPU while the events were sent and drained ({run.measured_seconds:.0f} s), in "
