@@ -21,7 +21,7 @@ from channels.db import database_sync_to_async
 
 from incidents import selectors
 from incidents.models import Incident, IncidentEvent
-from incidents.timeline import event_payload
+from incidents.timeline import event_payload, events_since
 from itsm import live, realtime
 from itsm.consumers import ListeningConsumer
 
@@ -82,7 +82,7 @@ def _missed(events, *, since: int | None, rendered: int | None):
     """The events a page saw none of, oldest first: after event `since`, or at or after the
     time (unix seconds) it was `rendered`; none when it names neither."""
     if since is not None:
-        return events.filter(pk__gt=since).order_by("pk")
+        return events_since(events, since).order_by("pk")
     if rendered is not None and rendered <= LATEST_SECONDS:
         # In the order of the index on (at, id): the newest few, not a walk from the oldest.
         return events.filter(at__gte=datetime.fromtimestamp(rendered, tz=UTC)).order_by("at", "pk")

@@ -5,6 +5,8 @@ which all record events through it, so none of them imports another to write one
 from functools import partial
 
 from django.db import transaction
+from django.db.models import Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from incidents import signals
 from incidents.choices import ChangeSource
@@ -84,3 +86,17 @@ def incident_record_event(
         data=data,
         public=public,
     )
+
+
+# How many events before the newest a page holds are sent again with what came after it: an
+# event's id is taken when it is written, not when it commits, so one written before that
+# newest event may commit (and be published) after it, under concurrent writers.
+RESENT_BEFORE_SINCE = 16
+
+
+def events_since(events: QuerySet, since: int) -> QuerySet:
+    """The events of `events` a page that holds event `since` may still lack: those after it,
+    and the RESENT_BEFORE_SINCE before it (the page skips those it shows)."""
+    earlier = events.filter(pk__lt=since).order_by("-pk").values("pk")
+    floor = Subquery(earlier[RESENT_BEFORE_SINCE - 1 : RESENT_BEFORE_SINCE])
+    return events.filter(Q(pk__gt=since) | Q(pk__lt=since, pk__gte=Coalesce(floor, Value(0))))

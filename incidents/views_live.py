@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 
 from incidents import selectors
 from incidents.consumers import CATCH_UP_LIMIT
+from incidents.timeline import events_since
 from incidents.views import (
     VIEW,
     dashboard_context,
@@ -64,7 +65,7 @@ def incident_parts(request, number):
     since = form.cleaned_data["since"]
     events = selectors.visible_timeline(incident=incident, user=request.user)
     if since is not None:
-        events = events.filter(pk__gt=since)
+        events = events_since(events, since)
     newest = list(events.reverse()[: CATCH_UP_LIMIT + 1])
     context = {
         "incident": incident,

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from incidents.models import Incident, IncidentEvent
-from incidents.timeline import event_payload
+from incidents.timeline import event_payload, events_since
 from warroom.choices import MajorIncidentState
 from warroom.models import (
     BridgeAttendance,
@@ -156,7 +156,7 @@ def timeline_payload(major: MajorIncident, *, since_event: int | None = None) ->
     incident = major.incident
     events = IncidentEvent.objects.filter(incident=incident).select_related("actor")
     if since_event is not None:
-        rows = list(events.filter(pk__gt=since_event).order_by("pk")[: CATCH_UP_LIMIT + 1])
+        rows = list(events_since(events, since_event).order_by("pk")[: CATCH_UP_LIMIT + 1])
         complete = len(rows) <= CATCH_UP_LIMIT
         rows = rows[:CATCH_UP_LIMIT]
     else:

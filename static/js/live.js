@@ -4,10 +4,12 @@
    shown as "connecting…", "live", "reconnecting…" or why it stopped.
 
    Nothing is missed silently: the server numbers each group's messages (`stream`, `seq`), and
-   the snapshot and every pong say how far each stream has got (`seqs`). A message after a gap,
-   or a pong ahead of what the page heard, makes the page ask for a snapshot again (`resync`,
-   with the same `query` as a reconnection) and drop what arrives until it comes; a message
-   the page already has (the snapshot held it, or it came twice) is dropped.
+   the snapshot and every pong say how far each stream has got (`seqs`). A message after a gap
+   is held until the gap fills (two web processes may send a stream's messages in the other
+   order); a gap still open after IN_FLIGHT_MS, or a pong ahead of what the page heard for as
+   long, makes the page ask for a snapshot again (`resync`, with the same `query` as a
+   reconnection) and drop what arrives until it comes; a message the page already has (the
+   snapshot held it, or it came twice) is dropped.
 
    Loaded before each page's own script, as window.Live; no build step. */
 (function () {
@@ -17,7 +19,7 @@
   const RETRY_MAX_MS = 10000;
   const PING_EVERY_MS = 20000;
   const SILENT_FOR_MS = 45000; // nothing heard for this long (pongs included): reconnect
-  const IN_FLIGHT_MS = 2000; // a pong ahead by a message still on its way: wait this long
+  const IN_FLIGHT_MS = 2000; // a message still on its way (a pong ahead, a gap): wait this long
   const RESYNC_WITHIN_MS = 10000; // a resync not answered by then: reconnect
   const CLOSED_FOR_GOOD = {
     4401: "Signed out. Reload the page to sign in again.",
@@ -56,6 +58,7 @@
     let retryTimer = null;
     let nextRef = 0;
     let seqs = {}; // stream -> the last number the page has
+    let held = {}; // stream -> Map(number -> message): came ahead of a gap, until it fills
     let resyncTimer = null; // a resync is under way
 
     function open() {
@@ -76,6 +79,7 @@
         ready = true;
         failures = 0;
         seqs = { ...message.seqs };
+        held = {};
         window.clearTimeout(resyncTimer);
         resyncTimer = null;
         showStatus("live");
@@ -84,23 +88,38 @@
         compare(message.seqs || {});
       } else if (message.kind === "ack" || message.kind === "error") {
         settle(message);
-      } else if (message.stream === undefined || inOrder(message)) {
+      } else if (message.stream === undefined) {
         received(message);
+      } else {
+        accepted(message).forEach(received);
       }
     }
 
-    /** Whether a numbered message is the next of its stream; after a gap, resync. */
-    function inOrder({ stream, seq }) {
-      if (resyncTimer !== null) return false; // the snapshot on its way holds it
+    /** The numbered messages now in order: `message` and those it lets through. One ahead of
+        a gap is held until the gap fills (two web processes may send a stream's messages in
+        the opposite order), or for IN_FLIGHT_MS, after which the page resyncs. */
+    function accepted(message) {
+      if (resyncTimer !== null) return []; // the snapshot on its way holds it
+      const { stream, seq } = message;
       const last = seqs[stream];
-      if (last === undefined) return true; // no stream the snapshot named
-      if (seq <= last) return false;
-      if (seq > last + 1) {
-        resync();
-        return false;
+      if (last === undefined) return [message]; // no stream the snapshot named
+      if (seq <= last) return [];
+      const waiting = held[stream] || new Map();
+      const wasWaiting = waiting.size > 0;
+      held[stream] = waiting.set(seq, message);
+      const inOrder = [];
+      while (waiting.has(seqs[stream] + 1)) {
+        const next = waiting.get(seqs[stream] + 1);
+        waiting.delete(next.seq);
+        seqs[stream] = next.seq;
+        inOrder.push(next);
       }
-      seqs[stream] = seq;
-      return true;
+      if (waiting.size && !wasWaiting) {
+        window.setTimeout(() => {
+          if (held[stream]?.size) resync();
+        }, IN_FLIGHT_MS);
+      }
+      return inOrder;
     }
 
     /** A pong's positions: one behind the page's means the server's count started again

@@ -288,6 +288,8 @@ class Page:
         self.abandoned: ClientConnection | None = None
         self.ready = asyncio.Event()  # this connection's snapshot has arrived
         self.seqs: dict[str, int] = {}  # stream → the last number the page has
+        # stream → messages that came ahead of a gap, by number, until it fills
+        self.held: dict[str, dict[int, dict]] = {}
         self.highest: dict[str, int] = {}  # stream → the highest number that came
         self.last_event: int | None = None
         self.resync_timer: asyncio.TimerHandle | None = None  # a resync is under way
@@ -373,8 +375,9 @@ class Page:
             self._compare(message["seqs"])
         elif "stream" in message:
             self._count_reordering(message)
-            if self._in_order(message) and kind == "timeline":
-                self._timeline(message["event"], received)
+            for accepted in self._accept(message):
+                if accepted.get("kind") == "timeline":
+                    self._timeline(accepted["event"], received)
 
     def _count_reordering(self, message: dict) -> None:
         """A message after a later one of its stream: a gap to the page, though nothing was
@@ -390,6 +393,7 @@ class Page:
             self.run.resync_seconds.append(time.monotonic() - self.resync_sent)
         self._cancel_resync()
         self.seqs = dict(message["seqs"])
+        self.held.clear()
         self.failures = 0
         for event in message["timeline"]["events"]:
             self._hold(event)
@@ -421,21 +425,33 @@ class Page:
         self.run.event_ids[note] = event["id"]
         return note
 
-    def _in_order(self, message: dict) -> bool:
-        """Whether a numbered message is the next of its stream; after a gap, resync."""
+    def _accept(self, message: dict) -> list[dict]:
+        """The numbered messages now in order: `message` and those it lets through. One ahead
+        of a gap is held until the gap fills (two processes may send a stream's messages in
+        the opposite order), or for IN_FLIGHT_SECONDS, after which the page resyncs."""
         if self.resync_timer is not None:
-            return False  # the snapshot on its way holds it
+            return []  # the snapshot on its way holds it
         stream, seq = message["stream"], message["seq"]
         last = self.seqs.get(stream)
         if last is None:
-            return True
+            return [message]
         if seq <= last:
-            return False
-        if seq > last + 1:
+            return []
+        held = self.held.setdefault(stream, {})
+        waiting = bool(held)
+        held[seq] = message
+        accepted = []
+        while (after := held.pop(self.seqs[stream] + 1, None)) is not None:
+            self.seqs[stream] = after["seq"]
+            accepted.append(after)
+        if held and not waiting:
+            self._background(self._resync_if_still_held(stream))
+        return accepted
+
+    async def _resync_if_still_held(self, stream: str) -> None:
+        await asyncio.sleep(IN_FLIGHT_SECONDS)
+        if self.held.get(stream):
             self._resync()
-            return False
-        self.seqs[stream] = seq
-        return True
 
     def _compare(self, positions: dict[str, int]) -> None:
         """A pong behind the page: the count started again, resync; ahead: a message was
