@@ -58,7 +58,7 @@ class SlaTimerSerializer(StrictModelSerializer):
         return timer.state == SlaTimerState.PAUSED
 
     def get_seconds_left(self, timer) -> int | None:
-        return _seconds_left(timer)
+        return timer_seconds_left(timer)
 
 
 def sla_timer_payload(timer) -> dict:
@@ -75,11 +75,11 @@ def sla_timer_payload(timer) -> dict:
         "breached_at": iso_datetime(timer.breached_at),
         "stopped_at": iso_datetime(timer.stopped_at),
         "paused": timer.state == SlaTimerState.PAUSED,
-        "seconds_left": _seconds_left(timer),
+        "seconds_left": timer_seconds_left(timer),
     }
 
 
-def _seconds_left(timer) -> int | None:
+def timer_seconds_left(timer) -> int | None:
     if timer.stopped_at is not None or timer.state in (SlaTimerState.MET, SlaTimerState.CANCELLED):
         return None
     reference = timer.paused_at if timer.state == SlaTimerState.PAUSED else timezone.now()
