@@ -66,13 +66,14 @@ def _count_sql(table: str) -> sql.Composed:
 
 
 def _counts_whole_table(queryset) -> bool:
-    """True for a PostgreSQL queryset whose count is its table's: no filter, no distinct, no
-    slice, no union."""
+    """True for a PostgreSQL queryset whose count is its table's: no filter, no grouping, no
+    distinct, no slice, no union."""
     query = getattr(queryset, "query", None)
     return (
         query is not None
         and connections[queryset.db].vendor == "postgresql"
         and not query.where
+        and query.group_by is None
         and not query.distinct
         and not query.combinator
         and not query.is_sliced
