@@ -13,6 +13,7 @@ class ItsmConfig(AppConfig):
             audit,
             checks,  # noqa: F401  (registers the start-up checks)
             metrics,
+            permission_cache,
             receivers,  # noqa: F401  (open sockets follow the users' access)
             sessions,
         )
@@ -21,6 +22,7 @@ class ItsmConfig(AppConfig):
         from itsm.twofactor import record_pending_step
 
         audit.connect()
+        permission_cache.connect()
         metrics.register_collector(metrics.NotificationCollector())
         sessions.connect()
         user_logged_in.connect(record_pending_step, dispatch_uid="itsm-two-factor-step")

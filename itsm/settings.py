@@ -255,14 +255,22 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_PREFIX", default="itsm") + "-status",
         },
+        # Each user's permission set between API requests (itsm/permission_cache.py).
+        "permissions": {
+            "BACKEND": "itsm.cache.OneClientRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_PREFIX", default="itsm") + "-permissions",
+        },
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        # No shared cache, no cached status page: a copy in one process's memory would not
-        # hear of the writes another process makes (the worker, a second web process).
+        # No shared cache, no cached status page or permissions: a copy in one process's
+        # memory would not hear of the writes another process makes (the worker, a second web
+        # process).
         "status": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+        "permissions": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
     }
 
 # --- Worker (django-q2) ---------------------------------------------------------------------

@@ -22,6 +22,7 @@ from rest_framework.test import APIClient
 
 from incidents import services
 from incidents.choices import ChangeSource, ChecklistItem
+from itsm import permission_cache
 from itsm.api import throttle
 from itsm.choices import ChatKind
 from itsm.models import ChatWebhook
@@ -108,6 +109,18 @@ def _status_cache(settings):
         local = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "status"}
         settings.CACHES = settings.CACHES | {"status": local}
     status_cache.forget_all()
+
+
+@pytest.fixture(autouse=True)
+def _permission_cache(settings):
+    """API requests read permissions from the `permissions` cache (itsm/permission_cache.py),
+    which lives in Redis across tests and runs: each test starts with nothing cached. Without
+    Redis nothing is cached; this process caches in its memory, so that the tests see the
+    cache at work (and count the same queries) either way."""
+    if settings.CACHES["permissions"]["BACKEND"].endswith("DummyCache"):
+        local = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "perms"}
+        settings.CACHES = settings.CACHES | {"permissions": local}
+    permission_cache.forget_all()
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from incidents.models import (
     Team,
 )
 from incidents.services import allowed_transitions
-from incidents.sla.api import SlaTimerSerializer, iso_datetime
+from incidents.sla.api import SlaTimerSerializer, iso_datetime, sla_timer_payload
 from itsm.api.fields import TextLookupField
 from itsm.api.serializers import StrictModelSerializer, StrictSerializer
 from itsm.templatetags.people import display_name
@@ -126,6 +126,28 @@ PLAIN_FIELDS = (
 )
 
 
+class IncidentListSerializer(serializers.ListSerializer):
+    """A page of incidents, with the services and SLA timers of the whole page read in two
+    queries of plain rows."""
+
+    def to_representation(self, data):
+        incidents = list(data)
+        related = selectors.incident_related_rows(incident.pk for incident in incidents)
+        return [self.child.represent(incident, related) for incident in incidents]
+
+
+def _related_rows_of(incident) -> selectors.IncidentRelated:
+    """The incident's services and timers: prefetched ones when the caller prefetched them,
+    else read as plain rows."""
+    cache = getattr(incident, "_prefetched_objects_cache", {})
+    if "services" in cache and "sla_timers" in cache:
+        return selectors.IncidentRelated(
+            services={incident.pk: [service.slug for service in incident.services.all()]},
+            sla_timers={incident.pk: list(incident.sla_timers.all())},
+        )
+    return selectors.incident_related_rows([incident.pk])
+
+
 class IncidentSerializer(StrictModelSerializer):
     services = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
@@ -136,6 +158,7 @@ class IncidentSerializer(StrictModelSerializer):
 
     class Meta:
         model = Incident
+        list_serializer_class = IncidentListSerializer
         fields = [
             *PLAIN_FIELDS,
             "url",
@@ -152,20 +175,22 @@ class IncidentSerializer(StrictModelSerializer):
         return incident_path(obj.number)
 
     def to_representation(self, incident):
-        """The declared fields, built directly from the prefetched rows: DRF's field-by-field
-        machinery was most of the cost of a page of incidents. A test keeps the two equal."""
+        return self.represent(incident, _related_rows_of(incident))
+
+    def represent(self, incident, related: selectors.IncidentRelated) -> dict:
+        """The declared fields, built directly from the rows: DRF's field-by-field machinery
+        was most of the cost of a page of incidents. A test keeps the two equal."""
         data = {name: getattr(incident, name) for name in PLAIN_FIELDS}
         data.update(
             (name, iso_datetime(getattr(incident, name))) for name in Incident.TIMESTAMP_FIELDS
         )
-        timer = SlaTimerSerializer()
         data.update(
             url=incident_path(incident.number),
-            services=[service.slug for service in incident.services.all()],
+            services=related.services.get(incident.pk, []),
             team=incident.team.slug if incident.team_id else None,
             assignee=incident.assignee.get_username() if incident.assignee_id else None,
             reporter=incident.reporter.get_username() if incident.reporter_id else None,
-            sla_timers=[timer.to_representation(t) for t in incident.sla_timers.all()],
+            sla_timers=[sla_timer_payload(t) for t in related.sla_timers.get(incident.pk, ())],
         )
         return data
 
@@ -209,8 +234,8 @@ class IncidentDetailSerializer(IncidentSerializer):
         "related_change",
     )
 
-    def to_representation(self, incident):
-        data = super().to_representation(incident)
+    def represent(self, incident, related: selectors.IncidentRelated) -> dict:
+        data = super().represent(incident, related)
         data.update((name, getattr(incident, name)) for name in self.DETAIL_PLAIN_FIELDS)
         data.update(
             duplicate_of=incident.duplicate_of.number if incident.duplicate_of_id else None,

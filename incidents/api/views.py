@@ -86,12 +86,13 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     }
 
     def get_queryset(self):
-        """Lists and the detail page read with their joins; the other actions only need the
-        row (their services lock it again, and answer with a fresh detail read)."""
+        """Lists and the detail page read with their joins (the serializer reads services and
+        timers as plain rows); the other actions only need the row (their services lock it
+        again, and answer with a fresh detail read)."""
         if self.action == "list":
-            return selectors.incident_queryset()
+            return selectors.incident_api_queryset()
         if self.action == "retrieve":
-            return selectors.incident_detail_queryset()
+            return selectors.incident_api_detail_queryset()
         return Incident.objects.all()
 
     def filter_queryset(self, queryset):

@@ -53,32 +53,38 @@ class SlaTimerSerializer(StrictModelSerializer):
         read_only_fields = fields
 
     def to_representation(self, timer):
-        """The same fields as declared, built directly: a page of 50 incidents carries ~200
-        timers, and DRF's per-field machinery was most of that page's cost."""
-        return {
-            "kind": timer.kind,
-            "state": timer.state,
-            "started_at": iso_datetime(timer.started_at),
-            "target_at": iso_datetime(timer.target_at),
-            "warn_at": iso_datetime(timer.warn_at),
-            "warned_at": iso_datetime(timer.warned_at),
-            "breached_at": iso_datetime(timer.breached_at),
-            "stopped_at": iso_datetime(timer.stopped_at),
-            "paused": self.get_paused(timer),
-            "seconds_left": self.get_seconds_left(timer),
-        }
+        return sla_timer_payload(timer)
 
     def get_paused(self, timer) -> bool:
         return timer.state == SlaTimerState.PAUSED
 
     def get_seconds_left(self, timer) -> int | None:
-        if timer.stopped_at is not None or timer.state in (
-            SlaTimerState.MET,
-            SlaTimerState.CANCELLED,
-        ):
-            return None
-        reference = timer.paused_at if timer.state == SlaTimerState.PAUSED else timezone.now()
-        return round((timer.target_at - reference).total_seconds())
+        return timer_seconds_left(timer)
+
+
+def sla_timer_payload(timer) -> dict:
+    """A timer (a model instance or a row with its columns) with the fields SlaTimerSerializer
+    declares, built directly: a page of 50 incidents carries ~150 timers, and DRF's per-field
+    machinery was most of that page's cost."""
+    return {
+        "kind": timer.kind,
+        "state": timer.state,
+        "started_at": iso_datetime(timer.started_at),
+        "target_at": iso_datetime(timer.target_at),
+        "warn_at": iso_datetime(timer.warn_at),
+        "warned_at": iso_datetime(timer.warned_at),
+        "breached_at": iso_datetime(timer.breached_at),
+        "stopped_at": iso_datetime(timer.stopped_at),
+        "paused": timer.state == SlaTimerState.PAUSED,
+        "seconds_left": timer_seconds_left(timer),
+    }
+
+
+def timer_seconds_left(timer) -> int | None:
+    if timer.stopped_at is not None or timer.state in (SlaTimerState.MET, SlaTimerState.CANCELLED):
+        return None
+    reference = timer.paused_at if timer.state == SlaTimerState.PAUSED else timezone.now()
+    return round((timer.target_at - reference).total_seconds())
 
 
 # --- policies ------------------------------------------------------------------------------------

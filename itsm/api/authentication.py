@@ -2,6 +2,7 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from itsm import permission_cache
 from itsm.api import throttle
 from itsm.choices import AuthEventKind
 from itsm.clients import client_address
@@ -39,6 +40,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             self._count_failure(request, address)
             raise
         token_record_use(token=token, now=now, request=request)
+        permission_cache.load(token.user)
         return token.user, token
 
     @staticmethod

@@ -1,15 +1,19 @@
 """API benchmark (`make bench`): the production ASGI server on PostgreSQL with 100,000 incidents.
 
-Drives `GET /healthz/live` (the floor: the server and Django with no database), then create, list
-and detail, each with the same number of concurrent clients for a fixed time, and prints
-requests/s, p50 and p99 latency and each endpoint's ratio to the floor.
+Drives `GET /healthz/live` (the floor: the server and Django with no database) and create, then
+list and detail in interleaved rounds beside two other implementations of the same JSON
+(`tests/benchmarks/api_variants.py`: the practical limit, and stock DRF), each with the same
+number of concurrent clients for a fixed time. Prints requests/s, p50 and p99 latency and each
+endpoint's ratio to the floor, then the CPU per request of the three implementations and our
+ratios to the other two.
 
-    .venv/bin/python -m tests.benchmarks.bench_api [--seconds 15] [--server uvicorn|daphne]
+    .venv/bin/python -m tests.benchmarks.bench_api [--seconds 15] [--rounds 3] [--server …]
 """
 
 import argparse
 import json
 import random
+import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -19,6 +23,7 @@ from tests.benchmarks._common import (
     LoadResult,
     add_server_arguments,
     load_report,
+    markdown_table,
     measure,
     parse_with_hog,
     print_machine_load,
@@ -53,12 +58,21 @@ CREATE = "POST /api/incidents/"
 LIST = "GET /api/incidents/?page_size=50"
 DETAIL = "GET /api/incidents/{number}/"
 AIMS = {CREATE: 0.2, LIST: 0.2, DETAIL: 0.4}  # each endpoint's req/s as a share of the floor's
+# The implementations of list and detail measured side by side, and where each is mounted.
+OURS, LIMIT, STOCK = "ours", "limit", "stock DRF"
+PREFIXES = {OURS: "/api", LIMIT: "/bench/limit", STOCK: "/bench/drf"}
+LIMIT_AIM = 1.5  # ours at most this many times the limit's CPU per request
+BENCH_APP = "tests.benchmarks.api_asgi:application"  # the project's URLs plus /bench/…
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=15, help="measured time per endpoint")
     add_server_arguments(parser, port=8105)
+    parser.set_defaults(app=BENCH_APP)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved rounds of list and detail"
+    )
     parser.add_argument("--clients", type=int, default=16, help="concurrent connections")
     parser.add_argument(
         "--client-processes", type=int, default=1, help="processes the clients are spread over"
@@ -75,12 +89,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Server: {' '.join(command[1:])}")
     print(
         f"Load: {args.clients} clients in {args.client_processes} process(es), "
-        f"{args.seconds:g} s per endpoint after 1 s of warm-up"
+        f"{args.seconds:g} s per endpoint after 1 s of warm-up; list and detail in "
+        f"{args.rounds} interleaved rounds of {', '.join(PREFIXES)}"
     )
     with running_server(command, port=args.port, env=env) as server:
         print_machine_load()
-        results = {
-            endpoint.name: measure(
+
+        def run(endpoint: Endpoint) -> LoadResult:
+            return measure(
                 endpoint,
                 server=server,
                 port=args.port,
@@ -88,11 +104,20 @@ def main(argv: list[str] | None = None) -> int:
                 seconds=args.seconds,
                 processes=args.client_processes,
             )
-            for endpoint in build_endpoints(token, numbers)
-        }
+
+        results = {endpoint.name: run(endpoint) for endpoint in build_endpoints(token, numbers)}
+        rounds = measure_side_by_side(run, build_variants(token, numbers), args.rounds)
+    results.update((name, combined(rounds[name, OURS])) for name in (LIST, DETAIL))
     print()
     print(report(results))
+    print()
+    print(side_by_side_report(rounds))
     failed = {name: r for name, r in results.items() if r.errors}
+    failed.update(
+        (f"{name} ({implementation})", combined(runs))
+        for (name, implementation), runs in rounds.items()
+        if any(r.errors for r in runs)
+    )
     for name, result in failed.items():
         print(f"{name}: {result.errors} errors; first: {result.first_error}", file=sys.stderr)
     if failed:
@@ -280,9 +305,114 @@ def build_endpoints(token: str, numbers: list[str]) -> list[Endpoint]:
             headers=(*auth, ("Content-Type", "application/json")),
             body=json.dumps(body).encode(),
         ),
-        Endpoint(LIST, "GET", ("/api/incidents/?page_size=50",), headers=auth),
-        Endpoint(DETAIL, "GET", tuple(f"/api/incidents/{n}/" for n in numbers), headers=auth),
     ]
+
+
+def build_variants(token: str, numbers: list[str]) -> dict[tuple[str, str], Endpoint]:
+    """List and detail of each implementation, keyed by (endpoint, implementation)."""
+    auth = (("Authorization", f"Bearer {token}"), ("Accept", "application/json"))
+    variants = {}
+    for implementation, prefix in PREFIXES.items():
+        variants[LIST, implementation] = Endpoint(
+            LIST, "GET", (f"{prefix}/incidents/?page_size=50",), headers=auth
+        )
+        variants[DETAIL, implementation] = Endpoint(
+            DETAIL, "GET", tuple(f"{prefix}/incidents/{n}/" for n in numbers), headers=auth
+        )
+    return variants
+
+
+def measure_side_by_side(
+    run, variants: dict[tuple[str, str], Endpoint], rounds: int
+) -> dict[tuple[str, str], list[LoadResult]]:
+    """Every variant once per round, the implementations' order rotating from round to round,
+    so that a change in the machine's load falls on all three alike."""
+    results = {key: [] for key in variants}
+    implementations = list(PREFIXES)
+    for number in range(rounds):
+        order = implementations[number % 3 :] + implementations[: number % 3]
+        print(f"Round {number + 1} of {rounds}: {', '.join(order)}", flush=True)
+        for name in (LIST, DETAIL):
+            for implementation in order:
+                results[name, implementation].append(run(variants[name, implementation]))
+    return results
+
+
+def combined(runs: list[LoadResult]) -> LoadResult:
+    """Runs one after the other as one run: their requests, time and CPU added up."""
+    total = LoadResult()
+    for result in runs:
+        total.requests += result.requests
+        total.errors += result.errors
+        total.seconds += result.seconds
+        total.latencies.extend(result.latencies)
+        total.first_error = total.first_error or result.first_error
+        total.client_cpu += result.client_cpu
+        total.server_cpu += result.server_cpu
+        total.database_cpu += result.database_cpu
+        total.other_cpu += result.other_cpu
+    return total
+
+
+def cpu_per_request(result: LoadResult) -> float:
+    """Server plus PostgreSQL CPU ms per request: what the machine pays for one answer."""
+    return result.cpu_ms_per_request(result.server_cpu + result.database_cpu)
+
+
+def side_by_side_report(rounds: dict[tuple[str, str], list[LoadResult]]) -> str:
+    """Each implementation's CPU per request (median over the rounds) and, per round, ours
+    divided by it; the ratios are the medians of the rounds' ratios."""
+    rows, summary = [], []
+    for name in (LIST, DETAIL):
+        ours = [cpu_per_request(r) for r in rounds[name, OURS]]
+        for implementation in PREFIXES:
+            runs = rounds[name, implementation]
+            total = combined(runs)
+            ratio = statistics.median(
+                o / cpu_per_request(r) if cpu_per_request(r) else 0.0
+                for o, r in zip(ours, runs, strict=True)
+            )
+            rows.append(
+                [
+                    name,
+                    implementation,
+                    f"{total.requests:,}",
+                    f"{total.errors:,}",
+                    f"{total.per_second:,.0f}",
+                    f"{statistics.median(r.cpu_ms_per_request(r.server_cpu) for r in runs):.1f}",
+                    f"{statistics.median(r.cpu_ms_per_request(r.database_cpu) for r in runs):.1f}",
+                    f"{statistics.median(cpu_per_request(r) for r in runs):.1f}",
+                    f"{ratio:.2f}×",
+                ]
+            )
+            if implementation != OURS:
+                summary.append((name, implementation, ratio))
+    columns = [
+        "endpoint",
+        "implementation",
+        "requests",
+        "errors",
+        "req/s",
+        "server CPU ms/req",
+        "PostgreSQL CPU ms/req",
+        "CPU ms/req",
+        "ours ÷ this",
+    ]
+    lines = [
+        f"{name}: ours/{implementation} {ratio:.2f}×"
+        + (
+            f" (aim ≤ {LIMIT_AIM}: {'met' if ratio <= LIMIT_AIM else 'NOT met'})"
+            if implementation == LIMIT
+            else f" ({'ahead' if ratio < 1 else 'NOT ahead'})"
+        )
+        for name, implementation, ratio in summary
+    ]
+    rounds_run = len(next(iter(rounds.values())))
+    return (
+        f"{markdown_table(columns, rows)}\n\n"
+        f"CPU ms/req is server + PostgreSQL; each figure is the median of {rounds_run} "
+        f"interleaved rounds.\n" + "\n".join(lines)
+    )
 
 
 def report(results: dict[str, LoadResult]) -> str:

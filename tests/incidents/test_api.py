@@ -5,6 +5,7 @@ import re
 import pytest
 import time_machine
 import yaml
+from django.db import connection
 from django.utils import timezone
 
 from incidents.choices import EventType
@@ -482,3 +483,76 @@ def test_incident_payloads_match_drf_field_by_field(
                 slow = drf.ModelSerializer.to_representation(serializer, row)
                 assert fast == dict(slow), serializer_class.__name__
                 assert list(fast) != [] and fast["number"] == number
+
+
+def test_list_and_detail_answers_match_drf_field_by_field(api, responder, incident, drive):
+    """The API's own reads (services and timers as plain rows, a page's at once) give what
+    DRF's declared fields give for the prefetched model instances."""
+    from rest_framework import serializers as drf
+    from rest_framework.test import APIRequestFactory
+
+    from incidents import selectors
+    from incidents.api.serializers import IncidentDetailSerializer, IncidentSerializer
+
+    make_incident(actor=responder, services=[ServiceFactory(slug="web").slug])
+    drive(incident, responder, "acknowledge", "start", "hold")
+    client = api.as_user(responder)
+    request = APIRequestFactory().get("/")
+    request.user = responder
+    with time_machine.travel(timezone.now(), tick=False):
+        page = client.get("/api/incidents/").json()["results"]
+        detail = client.get(f"/api/incidents/{incident.number}/").json()
+        rows = list(selectors.incident_detail_queryset())
+        serializer = IncidentSerializer(context={"request": request})
+        slow = [dict(drf.ModelSerializer.to_representation(serializer, row)) for row in rows]
+        detail_serializer = IncidentDetailSerializer(context={"request": request})
+        [row] = [row for row in rows if row.number == incident.number]
+        slow_detail = dict(drf.ModelSerializer.to_representation(detail_serializer, row))
+
+    assert page == slow
+    assert detail == slow_detail
+    assert any(row["sla_timers"] for row in page) and any(row["services"] for row in page)
+
+
+def _estimating_from(monkeypatch, responder, incidents: int) -> None:
+    """`incidents` incidents in PostgreSQL's statistics, and every unfiltered list past the
+    exact-count limit."""
+    from itsm.api import pagination
+
+    for _ in range(incidents):
+        make_incident(actor=responder)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE incidents_incident")
+    monkeypatch.setattr(pagination, "EXACT_COUNT_LIMIT", incidents - 1)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's statistics")
+def test_a_big_unfiltered_list_counts_from_the_estimate(api, responder, monkeypatch):
+    client = api.as_user(responder)
+    exact = client.get("/api/incidents/")  # nothing counted yet: exact
+    _estimating_from(monkeypatch, responder, 3)
+
+    estimated = client.get("/api/incidents/")
+    filtered = client.get("/api/incidents/?status=new")
+
+    assert (exact.json()["count"], exact.get("X-Count-Estimated")) == (0, None)
+    assert (estimated.json()["count"], estimated["X-Count-Estimated"]) == (3, "true")
+    assert (filtered.json()["count"], filtered.get("X-Count-Estimated")) == (3, None)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's statistics")
+def test_paging_past_an_estimate_reaches_every_row(api, responder, monkeypatch):
+    """The estimate (3) is below the real count (4): paging goes on while pages are full."""
+    _estimating_from(monkeypatch, responder, 3)
+    oldest = Incident.objects.order_by("created_at", "id").first().number
+    make_incident(actor=responder)
+    client = api.as_user(responder)
+
+    numbers, url = [], "/api/incidents/?page_size=1"
+    while url:
+        body = client.get(url).json()
+        numbers += [row["number"] for row in body["results"]]
+        url = body["next"]
+
+    assert len(numbers) == len(set(numbers)) == 4
+    assert numbers[-1] == oldest

@@ -277,8 +277,8 @@ def test_the_policy_list_costs_the_same_for_few_and_many_policies(
     for name in ("techflow", "workflow-guide"):
         load_preset(name)
 
-    # token, permissions (user + group); count, page with calendars, targets
-    with django_assert_num_queries(6):
+    # token (the permissions are cached); count, page with calendars, targets
+    with django_assert_num_queries(4):
         response = client.get("/api/sla-policies/")
 
     assert len(response.json()["results"]) == 3

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 CUSTOMERS = "/api/customers/"
 STATEMENTS = "/api/credits/statements/"
-AUTH = 3  # the token with its user, the user's own and group permissions
+AUTH = 1  # the token with its user; the permissions are cached (itsm/permission_cache.py)
 
 
 @pytest.fixture
