@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from incidents.choices import ChangeSource, EventType
 from incidents.consumers import snapshot
@@ -24,17 +25,17 @@ CSRF_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="\w+"')
 EVENT_ID = re.compile(r'class="event event-\w+" data-id="(\d+)"')
 
 
-def add_notes(incident, actor, count: int, *, public=lambda n: False) -> list[IncidentEvent]:
-    """`count` notes a second apart, the last an hour after the incident's latest event, oldest
-    first (written directly: hundreds through the services would only slow the tests)."""
-    latest = incident.events.order_by("-at").values_list("at", flat=True).first()
+def add_notes(incident, actor, count: int, *, public=lambda n: False, ending=None):
+    """`count` notes a second apart, the last at `ending` (now), oldest first (written directly:
+    hundreds through the services would only slow the tests)."""
+    ending = ending or timezone.now()
     return IncidentEvent.objects.bulk_create(
         IncidentEvent(
             incident=incident,
             type=EventType.NOTE,
             actor=actor,
             source=ChangeSource.CLI,
-            at=latest + timedelta(hours=1, seconds=n - count),
+            at=ending - timedelta(seconds=count - 1 - n),
             summary=f"note {n}",
             data={"text": f"note {n}"},
             public=public(n),
@@ -171,7 +172,8 @@ def test_responders_added_long_ago_are_still_listed(signed_in, responder, manage
     incident_add_responders(
         incident=incident, actor=responder, source=ChangeSource.CLI, users=[manager]
     )
-    add_notes(incident, responder, TIMELINE_PAGE_SIZE + 1)
+    later = timezone.now() + timedelta(minutes=5)
+    add_notes(incident, responder, TIMELINE_PAGE_SIZE + 1, ending=later)
 
     html = signed_in(responder).get(page_url(incident)).content.decode()
 
