@@ -47,6 +47,8 @@ BREACHING_SOON = timedelta(hours=1)
 # The timeline events an incident page shows at once, newest first; older ones come a page at
 # a time, so the page costs the same however long the timeline grows.
 TIMELINE_PAGE_SIZE = 50
+# The latest field changes an incident page shows (the API's history has them all).
+HISTORY_SHOWN = 50
 
 
 def is_major(prefix: str = "") -> ExpressionWrapper:
@@ -192,11 +194,15 @@ def checklist_rows(incident: Incident) -> list[dict]:
     ]
 
 
-def history_with_diffs(*, incident: Incident, person=username) -> list[dict]:
+def history_with_diffs(*, incident: Incident, person=username, latest: int | None = None):
     """History rows, newest first, each with the fields that changed from the row before;
     linked records are named (people by `person`: the username unless the caller shows
-    names, team slug, incident number), not numbered. `actor` is who made the change."""
-    records = list(incident_history(incident=incident))
+    names, team slug, incident number), not numbered. `actor` is who made the change.
+    `latest`: only that many of the newest rows (one more is read, for the oldest one's diff)."""
+    records = incident_history(incident=incident)
+    if latest is not None:
+        records = records[: latest + 1]
+    records = list(records)
     rows = []
     for newer, older in zip(records, [*records[1:], None], strict=True):
         changes = []
@@ -213,7 +219,7 @@ def history_with_diffs(*, incident: Incident, person=username) -> list[dict]:
                 "changes": changes,
             }
         )
-    return _name_foreign_keys(rows, person)
+    return _name_foreign_keys(rows[:latest], person)
 
 
 def sla_due_soon(now, within: timedelta = BREACHING_SOON) -> Q:

@@ -172,11 +172,19 @@ def detail_page(
         "older": older,
         "before": before,
         "responders": selectors.timeline_responders(events),
-        "history": label_changes(
-            Incident, selectors.history_with_diffs(incident=incident, person=display_name)
-        ),
     }
+    context.update(page_history(incident))
     return render(request, "incidents/detail.html", context, status=status)
+
+
+def page_history(incident: Incident) -> dict:
+    """The latest HISTORY_SHOWN field changes (`history`) and whether there are older ones
+    (`older_history`): one more is read to tell."""
+    rows = selectors.history_with_diffs(
+        incident=incident, person=display_name, latest=selectors.HISTORY_SHOWN + 1
+    )
+    history = label_changes(Incident, rows[: selectors.HISTORY_SHOWN])
+    return {"history": history, "older_history": len(rows) > selectors.HISTORY_SHOWN}
 
 
 def transition_forms(incident: Incident, user, failed: TransitionForm | None = None) -> list:

@@ -1,6 +1,7 @@
 """An incident page's timeline grows without the page growing: the page shows the latest events
 (incidents.selectors.TIMELINE_PAGE_SIZE) and a link to the older ones, a page at a time, as a
-fragment for the page's script or as a full page (`?before=`) without it."""
+fragment for the page's script or as a full page (`?before=`) without it. Its history shows the
+latest changes only, likewise."""
 
 import re
 from datetime import UTC, datetime, timedelta
@@ -11,11 +12,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from incidents import services
 from incidents.choices import ChangeSource, EventType
 from incidents.consumers import snapshot
 from incidents.models import IncidentEvent
 from incidents.paging import incident_add_responders
-from incidents.selectors import TIMELINE_PAGE_SIZE
+from incidents.selectors import HISTORY_SHOWN, TIMELINE_PAGE_SIZE
 from tests.factories import make_incident
 
 pytestmark = pytest.mark.django_db
@@ -215,3 +217,18 @@ def test_a_snapshot_carries_what_was_missed_and_no_more(responder, long_incident
 
     assert caught_up["events"] == [] and caught_up["last_event"] == ids[-1]
     assert [event["event"]["id"] for event in behind["events"]] == ids[-3:]
+
+
+def test_the_page_shows_the_latest_changes_of_a_long_history(signed_in, responder, incident):
+    for n in range(HISTORY_SHOWN + 1):
+        incident = services.incident_update(
+            incident=incident, actor=responder, source=ChangeSource.CLI, title=f"Title {n}"
+        )
+
+    html = signed_in(responder).get(page_url(incident)).content.decode()
+
+    assert html.count("<del>") == HISTORY_SHOWN  # each shown change with its diff
+    assert f"the latest {HISTORY_SHOWN} changes" in html
+    assert f"<ins>Title {HISTORY_SHOWN}</ins>" in html  # the newest
+    assert "<ins>Title 1</ins>" in html and "<ins>Title 0</ins>" not in html  # not the oldest
+    assert f"/api/incidents/{incident.number}/history/" in html
