@@ -214,8 +214,11 @@ def test_a_snapshot_carries_what_was_missed_and_no_more(responder, long_incident
 
     caught_up = snapshot(incident_id=long_incident.pk, internal=True, since=ids[-1], rendered=None)
     behind = snapshot(incident_id=long_incident.pk, internal=True, since=ids[-4], rendered=None)
+    rendered = int(timezone.now().timestamp()) + 1
+    first = snapshot(incident_id=long_incident.pk, internal=True, since=None, rendered=rendered)
 
     assert caught_up["events"] == [] and caught_up["last_event"] == ids[-1]
+    assert first["events"] == [] and first["complete"]  # rendered after them all
     assert [event["event"]["id"] for event in behind["events"]] == ids[-3:]
 
 
