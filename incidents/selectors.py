@@ -6,7 +6,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import BooleanField, Count, ExpressionWrapper, Prefetch, Q, QuerySet, Sum
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.utils import timezone
 
 from incidents.choices import (
@@ -35,6 +44,11 @@ from incidents.models import (
 from incidents.services import DEFAULT_MATRIX
 
 BREACHING_SOON = timedelta(hours=1)
+# The timeline events an incident page shows at once, newest first; older ones come a page at
+# a time, so the page costs the same however long the timeline grows.
+TIMELINE_PAGE_SIZE = 50
+# The latest field changes an incident page shows (the API's history has them all).
+HISTORY_SHOWN = 50
 
 
 def is_major(prefix: str = "") -> ExpressionWrapper:
@@ -146,20 +160,34 @@ def visible_timeline(*, incident: Incident, user) -> QuerySet[IncidentEvent]:
     return visible_events(incident_timeline(incident=incident), user=user)
 
 
+def timeline_page(
+    events: QuerySet[IncidentEvent], *, before: int | None = None
+) -> tuple[list[IncidentEvent], int | None]:
+    """The newest TIMELINE_PAGE_SIZE of `events` (a timeline, in its order: time, then id),
+    newest first, or those before event `before` in that order; and the id to pass as `before`
+    for the page after, None when nothing is older. An event not among `events` has nothing
+    before it."""
+    if before is not None:
+        at = Subquery(events.filter(pk=before).order_by().values("at")[:1])
+        events = events.filter(at__lte=at).filter(Q(at__lt=at) | Q(pk__lt=before))
+    rows = list(events.reverse()[: TIMELINE_PAGE_SIZE + 1])
+    older = rows[TIMELINE_PAGE_SIZE - 1].pk if len(rows) > TIMELINE_PAGE_SIZE else None
+    return rows[:TIMELINE_PAGE_SIZE], older
+
+
+def timeline_responders(events: QuerySet[IncidentEvent]) -> list[dict]:
+    """The responders added, newest first, as the timeline `events` record them (username,
+    name, by whom, when): read on their own, as the page shows only the latest events."""
+    return [
+        {**person, "added_by": event.actor, "added_at": event.at}
+        for event in events.filter(type=EventType.RESPONDERS).reverse()
+        for person in event.data.get("added", [])
+    ]
+
+
 def incident_responders(*, incident: Incident) -> QuerySet[IncidentResponder]:
     """The incident's responders with who added them, in the order they were added."""
     return incident.responders.select_related("user", "added_by")
-
-
-def responders_on_timeline(timeline: Iterable[IncidentEvent]) -> list[dict]:
-    """The responders added, as the timeline records them (username, name, by whom, when):
-    the incident page lists them from the timeline it has loaded, at no extra query."""
-    return [
-        {**person, "added_by": event.actor, "added_at": event.at}
-        for event in timeline
-        if event.type == EventType.RESPONDERS
-        for person in event.data.get("added", [])
-    ]
 
 
 def acknowledgement(*, incident: Incident) -> IncidentEvent | None:
@@ -222,11 +250,15 @@ def checklist_rows(incident: Incident) -> list[dict]:
     ]
 
 
-def history_with_diffs(*, incident: Incident, person=username) -> list[dict]:
+def history_with_diffs(*, incident: Incident, person=username, latest: int | None = None):
     """History rows, newest first, each with the fields that changed from the row before;
     linked records are named (people by `person`: the username unless the caller shows
-    names, team slug, incident number), not numbered. `actor` is who made the change."""
-    records = list(incident_history(incident=incident))
+    names, team slug, incident number), not numbered. `actor` is who made the change.
+    `latest`: only that many of the newest rows (one more is read, for the oldest one's diff)."""
+    records = incident_history(incident=incident)
+    if latest is not None:
+        records = records[: latest + 1]
+    records = list(records)
     rows = []
     for newer, older in zip(records, [*records[1:], None], strict=True):
         changes = []
@@ -243,7 +275,7 @@ def history_with_diffs(*, incident: Incident, person=username) -> list[dict]:
                 "changes": changes,
             }
         )
-    return _name_foreign_keys(rows, person)
+    return _name_foreign_keys(rows[:latest], person)
 
 
 def sla_due_soon(now, within: timedelta = BREACHING_SOON) -> Q:

@@ -54,5 +54,10 @@ urlpatterns = [
     path("incidents/live/dashboard/", views_live.dashboard_cards, name="live_dashboard"),
     path("incidents/live/list/", views_live.list_rows, name="live_list"),
     path("incidents/<incident:number>/live/", views_live.incident_parts, name="live_incident"),
+    path(
+        "incidents/<incident:number>/timeline/",
+        views_live.incident_older_events,
+        name="timeline",
+    ),
     path("oncall/overrides/", views_oncall.oncall_override, name="oncall-override"),
 ]

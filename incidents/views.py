@@ -2,9 +2,11 @@
 services.py; an ApplicationError from a service re-renders the page with its message, its field
 errors and its HTTP status (400, 403 or 409), and nothing is changed."""
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import BadRequest
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -123,16 +125,40 @@ def _create_page(request, form: IncidentCreateForm, *, status: int = 200):
     return render(request, "incidents/create.html", context, status=status)
 
 
+class TimelineQuery(forms.Form):
+    """Where a page's timeline stands: `since`, the newest event it shows (its live refresh
+    asks for the newer ones); `before`, the oldest (its "Show older events" asks for the ones
+    before it)."""
+
+    since = forms.IntegerField(required=False, min_value=0, max_value=2**63 - 1)
+    before = forms.IntegerField(required=False, min_value=0, max_value=2**63 - 1)
+
+
+def timeline_query(request, name: str) -> int | None:
+    """The event id `name` (since, before) of the query string, or None; 400 when it is not
+    one."""
+    form = TimelineQuery(request.GET)
+    if not form.is_valid() and name in form.errors:
+        raise BadRequest(f"{name}: must be an event id (a whole number).")
+    return form.cleaned_data.get(name)
+
+
 @require_GET
 @portal_view(VIEW)
 def incident_detail(request, number):
-    return detail_page(request, _incident_or_404(number))
+    """The page, with the latest timeline events, or (`?before=<event id>`, where the "Show
+    older events" link leads without the page's script) the events before that one."""
+    return detail_page(request, _incident_or_404(number), before=timeline_query(request, "before"))
 
 
-def detail_page(request, incident: Incident, *, status: int = 200, **bound_forms):
+def detail_page(
+    request, incident: Incident, *, status: int = 200, before: int | None = None, **bound_forms
+):
     """The detail page; `bound_forms` (transition, note, priority, edit) replace the blank form
     of that slot, so a rejected submission comes back with the user's input and its errors."""
     user = request.user
+    events = selectors.visible_timeline(incident=incident, user=user)
+    timeline, older = selectors.timeline_page(events, before=before)
     context = {
         "incident": incident,
         "transition_forms": transition_forms(incident, user, bound_forms.get("transition")),
@@ -142,13 +168,23 @@ def detail_page(request, incident: Incident, *, status: int = 200, **bound_forms
         "edit_form": bound_forms.get("edit") or IncidentEditForm.for_incident(incident),
         "checklist": selectors.checklist_rows(incident),
         "alert_cards": incident_alert_cards(incident=incident),
-        "timeline": list(selectors.visible_timeline(incident=incident, user=user).reverse()),
-        "history": label_changes(
-            Incident, selectors.history_with_diffs(incident=incident, person=display_name)
-        ),
+        "timeline": timeline,
+        "older": older,
+        "before": before,
+        "responders": selectors.timeline_responders(events),
     }
-    context["responders"] = selectors.responders_on_timeline(context["timeline"])
+    context.update(page_history(incident))
     return render(request, "incidents/detail.html", context, status=status)
+
+
+def page_history(incident: Incident) -> dict:
+    """The latest HISTORY_SHOWN field changes (`history`) and whether there are older ones
+    (`older_history`): one more is read to tell."""
+    rows = selectors.history_with_diffs(
+        incident=incident, person=display_name, latest=selectors.HISTORY_SHOWN + 1
+    )
+    history = label_changes(Incident, rows[: selectors.HISTORY_SHOWN])
+    return {"history": history, "older_history": len(rows) > selectors.HISTORY_SHOWN}
 
 
 def transition_forms(incident: Incident, user, failed: TransitionForm | None = None) -> list:

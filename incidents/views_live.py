@@ -3,31 +3,27 @@ page that change as things happen, rendered by the same include files as the ful
 
 static/js/incidents-live.js fetches them when its socket (incidents.consumers) tells of a
 change, and again after a reconnect, and swaps them in: the server answers from the database,
-so a page that missed events catches up. Read-only, and checked like the pages they belong to.
+so a page that missed events catches up. An incident's page also fetches the older timeline
+events, a page at a time, when asked to show them. Read-only, and checked like the pages they
+belong to.
 """
 
-from django import forms
-from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from incidents import selectors
 from incidents.consumers import CATCH_UP_LIMIT
+from incidents.models import Incident
 from incidents.timeline import events_since
 from incidents.views import (
     VIEW,
     dashboard_context,
     list_results,
     portal_view,
+    timeline_query,
     transition_forms,
 )
-
-
-class SinceForm(forms.Form):
-    """`since`: the newest timeline event the page shows."""
-
-    since = forms.IntegerField(required=False, min_value=0, max_value=2**63 - 1)
 
 
 @require_GET
@@ -58,11 +54,8 @@ def incident_parts(request, number):
     """An incident's header, actions, SLA timers, and the timeline events after `since` that
     the user may read, newest first; at most CATCH_UP_LIMIT, else the fragment says it is
     incomplete (the page then loads afresh)."""
-    form = SinceForm(request.GET)
-    if not form.is_valid():
-        return HttpResponseBadRequest("since: must be an event id (a whole number).")
+    since = timeline_query(request, "since")
     incident = get_object_or_404(selectors.incident_queryset(), number=number)
-    since = form.cleaned_data["since"]
     events = selectors.visible_timeline(incident=incident, user=request.user)
     if since is not None:
         events = events_since(events, since)
@@ -74,3 +67,16 @@ def incident_parts(request, number):
         "complete": len(newest) <= CATCH_UP_LIMIT,
     }
     return render(request, "incidents/live/incident.html", context)
+
+
+@require_GET
+@portal_view(VIEW)
+def incident_older_events(request, number):
+    """The page of timeline events before event `before` that the user may read, newest first,
+    and the link to the page after it: what "Show older events" appends to the timeline."""
+    before = timeline_query(request, "before")
+    incident = get_object_or_404(Incident.objects.only("number"), number=number)
+    events = selectors.visible_timeline(incident=incident, user=request.user)
+    timeline, older = selectors.timeline_page(events, before=before)
+    context = {"incident": incident, "events": timeline, "older": older}
+    return render(request, "incidents/live/older_events.html", context)

@@ -5,6 +5,8 @@
    by the same templates as the page) and swaps them in, a burst of events making one fetch.
    An incident's timeline gets the events after the newest it shows, prepended. After a
    reconnect it fetches again: the server answers from the database, which is the catch-up.
+   The page shows the latest events only; "Show older events" appends the page before the
+   oldest shown (the link leads to that page without this script). No event is shown twice.
 
    SLA badges with a target count down here between fetches, and turn overdue when it passes. */
 (function () {
@@ -21,11 +23,14 @@
 
   countDown();
   window.setInterval(countDown, COUNTDOWN_EVERY_MS);
+  document.addEventListener("click", showOlderOnClick);
   const status = document.querySelector("[data-live-status]");
   if (status && window.Live) startLivePage(status);
 
   function startLivePage(status) {
     const timeline = document.querySelector('[data-live-part="timeline"]');
+    // A page of older events (?before=): an incident's, whose timeline is not kept live.
+    const olderPage = !timeline && document.querySelector("[data-timeline]") !== null;
     const rendered = status.dataset.liveRendered;
     let lastEvent = null; // the newest event heard of: where a reconnection catches up from
     let connected = false; // a snapshot came before: the next one follows a reconnect
@@ -80,6 +85,8 @@
       if (timeline) {
         const newest = newestShown(timeline);
         if (newest !== null) url.searchParams.set("since", String(newest));
+      } else if (olderPage) {
+        if (lastEvent !== null) url.searchParams.set("since", String(lastEvent));
       } else {
         url.search = window.location.search; // the list: the same filters and page
       }
@@ -112,10 +119,41 @@
       window.location.reload();
       return;
     }
-    const fresh = [...part.children].filter(
+    list.prepend(...unshown(list, part));
+  }
+
+  /** The events of `part` that `list` does not show yet. */
+  function unshown(list, part) {
+    return [...part.children].filter(
       (item) => !list.querySelector(`:scope > [data-id="${item.dataset.id}"]`),
     );
-    list.prepend(...fresh);
+  }
+
+  /* --- older events ----------------------------------------------------------------------- */
+
+  /** A plain click on "Show older events" appends them here instead of leaving the page. */
+  function showOlderOnClick(event) {
+    const link = event.target.closest("[data-timeline-older]");
+    if (!link || !window.Live || event.button !== 0) return;
+    if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    if (link.getAttribute("aria-busy") !== "true") showOlder(link);
+  }
+
+  /** The page of events before the oldest shown, appended, and its own link in place of this
+      one (none when nothing is older); if the fetch fails, the link is followed. */
+  async function showOlder(link) {
+    link.setAttribute("aria-busy", "true");
+    let parts;
+    try {
+      parts = await window.Live.fetchParts(new URL(link.dataset.fragment, window.location.href));
+    } catch {
+      window.location.assign(link.href);
+      return;
+    }
+    const list = document.querySelector("[data-timeline]");
+    list.append(...unshown(list, parts.get("older-events")));
+    link.closest('[data-live-part="older-link"]').replaceWith(parts.get("older-link"));
   }
 
   /* --- SLA badges ------------------------------------------------------------------------- */

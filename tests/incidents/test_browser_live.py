@@ -5,8 +5,8 @@ Mona watches the dashboard while Rita, elsewhere (the services, as the API or an
 process would), logs an incident and acknowledges it, and the escalation pages Mona: the
 incident appears, its status changes and the bell counts the page, each within 2 s and without a
 reload. The server then dies and comes back: the page says so, reconnects and catches up on an
-incident logged meanwhile. On an incident's page a note appears as it is written, and on the
-notifications page opening a notification marks it read.
+incident logged meanwhile. On an incident's page a note appears as it is written, older events
+are shown on demand, and on the notifications page opening a notification marks it read.
 """
 
 import re
@@ -20,11 +20,13 @@ from playwright.sync_api import expect
 from incidents import services
 from incidents.choices import ChangeSource
 from incidents.messages import notification_message
+from incidents.selectors import TIMELINE_PAGE_SIZE
 from itsm.choices import NotificationChannel
 from itsm.models import Notification
 from itsm.notifications import notify
 from tests.browser import log_in, off_the_loop, sign_in
 from tests.factories import make_incident
+from tests.incidents.test_views_timeline import add_notes
 
 SEEN_WITHIN_MS = 2000  # what another person's change may take to show
 RECONNECT_WITHIN_MS = 15000  # retries after 0.5, 1, 2, 4… s (jittered) while the server restarts
@@ -216,3 +218,32 @@ def test_a_page_catches_up_on_a_lost_message_at_the_next_one_or_at_its_ping(
 
 async def refuse(group, message):
     raise RuntimeError("lost on its way")
+
+
+@pytest.mark.redis  # the live pages hear of changes through the channel layer
+def test_a_long_timeline_shows_its_latest_events_live_and_the_older_ones_on_demand(
+    responder, manager, incident, server, browser
+):
+    off_the_loop(lambda: add_notes(incident, responder, 2 * TIMELINE_PAGE_SIZE + 10))
+    total = off_the_loop(incident.events.count)
+    log = defaultdict(list)
+    mona = open_live(browser, server, "mona", incident.get_absolute_url(), log)
+    events = mona.locator("[data-timeline] > li")
+    older = mona.locator("[data-timeline-older]")
+    expect(events).to_have_count(TIMELINE_PAGE_SIZE)
+
+    off_the_loop(
+        lambda: services.incident_add_note(
+            incident=incident, actor=responder, source=ChangeSource.API, text="Live at the top"
+        )
+    )
+    expect(events.first).to_contain_text("Live at the top", timeout=SEEN_WITHIN_MS)
+    older.click()
+    expect(events).to_have_count(2 * TIMELINE_PAGE_SIZE + 1, timeout=SEEN_WITHIN_MS)
+    older.click()
+    expect(events).to_have_count(total + 1, timeout=SEEN_WITHIN_MS)
+    expect(older).to_have_count(0)
+    ids = mona.eval_on_selector_all("[data-timeline] > li", "items => items.map(i => i.dataset.id)")
+    assert len(set(ids)) == len(ids)  # none shown twice
+    assert still_the_same_page(mona)
+    assert not log["errors"]

@@ -693,11 +693,11 @@ def test_the_detail_page_costs_a_fixed_number_of_queries(
     client = signed_in(responder)
 
     # session, user, permissions (user + group), roles, the bell's unread count; the incident
-    # with its services, SLA timers and checklist (and who ticked); timeline; history; the
-    # people named in the history's diffs; the edit form's choices (services, teams, assignees);
-    # the incident's post-incident review (for its link); its communications (none yet); its
-    # alerts (none).
-    with django_assert_num_queries(19):
+    # with its services, SLA timers and checklist (and who ticked); the timeline's latest events;
+    # the responders it records; history; the people named in the history's diffs; the edit
+    # form's choices (services, teams, assignees); the incident's post-incident review (for its
+    # link); its communications (none yet); its alerts (none).
+    with django_assert_num_queries(20):
         response = client.get(detail_url(incident))
 
     assert response.status_code == 200
