@@ -101,10 +101,10 @@ def committed_titles(database_url: str) -> list[str]:
         return [title for (title,) in rows]
 
 
-def write_through_restarts(private_servers, tmp_path, *, retry: bool):
+def write_through_restarts(servers, tmp_path, *, retry: bool):
     """Writers logging incidents while PostgreSQL restarts RESTARTS times: their writes, the
     restarts' (began, completed) moments and the titles committed."""
-    postgres, redis = private_servers
+    postgres, redis = servers
     env = {"DATABASE_URL": postgres.url, "REDIS_URL": redis.url}
     token = manage(env, "shell", "-c", MAKE_WRITER).strip().splitlines()[-1]
     server_env = env | {"DATABASE_POOL_MIN": str(POOL_SIZE), "DATABASE_POOL_MAX": str(POOL_SIZE)}
@@ -137,9 +137,9 @@ def write_through_restarts(private_servers, tmp_path, *, retry: bool):
     return log, outages, committed_titles(postgres.url)
 
 
-def test_writes_through_a_postgres_restart(private_servers, tmp_path, caplog):
+def test_writes_through_a_postgres_restart(servers, tmp_path, caplog):
     caplog.set_level(logging.WARNING, logger="httpx")  # not a line per request
-    log, outages, titles = write_through_restarts(private_servers, tmp_path, retry=False)
+    log, outages, titles = write_through_restarts(servers, tmp_path, retry=False)
 
     committed = set(titles)
     outside = [w for w in log if not any(in_flight(w, *outage) for outage in outages)]
@@ -155,10 +155,10 @@ def test_writes_through_a_postgres_restart(private_servers, tmp_path, caplog):
 
 
 def test_retries_with_a_key_through_a_postgres_restart_log_each_incident_once(
-    private_servers, tmp_path, caplog
+    servers, tmp_path, caplog
 ):
     caplog.set_level(logging.WARNING, logger="httpx")
-    log, _, titles = write_through_restarts(private_servers, tmp_path, retry=True)
+    log, _, titles = write_through_restarts(servers, tmp_path, retry=True)
 
     assert [w for w in log if w.status != 201] == [], "every write answered 201 in the end"
     assert sorted(titles) == sorted(w.title for w in log), "each write logged once, none twice"
