@@ -320,9 +320,11 @@ def queued(monkeypatch):
     monkeypatch.setattr(Conf, "SYNC", False)
 
 
-def queued_sends():
-    """(pk, attempt) of every task in the ORM broker's queue, with repeats."""
-    return sorted(tuple(package.task["args"]) for package in OrmQ.objects.all())
+def queued_sends(func: str | None = None):
+    """(pk, attempt) of every task in the ORM broker's queue (of function `func`: a dotted
+    path), with repeats."""
+    packages = [package.task for package in OrmQ.objects.all()]
+    return sorted(tuple(t["args"]) for t in packages if func is None or t["func"] == func)
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ def test_a_key_deactivated_elsewhere_is_refused_once_the_copy_expires(client, ma
     assert send(client, url, "{}").status_code == 404
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_key_deleted_elsewhere_is_404_while_this_process_still_holds_it(client, make_integration):
     """Its payload's foreign key fails at commit: answered again without the copy, not 500."""
     integration = make_integration()

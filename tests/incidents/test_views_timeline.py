@@ -11,13 +11,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from incidents.paging import incident_add_responders
 
 from incidents import services
 from incidents.choices import ChangeSource, EventType
 from incidents.consumers import snapshot
 from incidents.models import IncidentEvent
+from incidents.oncall.paging import incident_add_responders
 from incidents.selectors import HISTORY_SHOWN, TIMELINE_PAGE_SIZE
+from incidents.timeline import RESENT_BEFORE_SINCE
 from tests.factories import make_incident
 
 pytestmark = pytest.mark.django_db
@@ -209,7 +210,8 @@ def test_an_unknown_incident_has_no_older_events(signed_in, responder):
 
 def test_a_snapshot_carries_what_was_missed_and_no_more(responder, long_incident):
     """However long the timeline, a (re)connecting page is sent the events after the newest it
-    knows, never the timeline it shows."""
+    knows and the few before it that may have committed after it (RESENT_BEFORE_SINCE), never
+    the timeline it shows."""
     ids = list(long_incident.events.order_by("pk").values_list("pk", flat=True))
 
     caught_up = snapshot(incident_id=long_incident.pk, internal=True, since=ids[-1], rendered=None)
@@ -217,9 +219,14 @@ def test_a_snapshot_carries_what_was_missed_and_no_more(responder, long_incident
     rendered = int(timezone.now().timestamp()) + 1
     first = snapshot(incident_id=long_incident.pk, internal=True, since=None, rendered=rendered)
 
-    assert caught_up["events"] == [] and caught_up["last_event"] == ids[-1]
+    def sent(answer):
+        return [event["event"]["id"] for event in answer["events"]]
+
+    assert sent(caught_up) == ids[-1 - RESENT_BEFORE_SINCE : -1]
+    assert caught_up["last_event"] == ids[-1]
     assert first["events"] == [] and first["complete"]  # rendered after them all
-    assert [event["event"]["id"] for event in behind["events"]] == ids[-3:]
+    assert sent(behind) == ids[-4 - RESENT_BEFORE_SINCE : -4] + ids[-3:]
+    assert len(ids) > 3 * RESENT_BEFORE_SINCE  # a fraction of the timeline
 
 
 def test_the_page_shows_the_latest_changes_of_a_long_history(signed_in, responder, incident):

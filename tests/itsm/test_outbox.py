@@ -177,7 +177,7 @@ def test_a_failing_handler_s_writes_are_rolled_back_with_it(monkeypatch, committ
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_several_workers_and_clocks_carry_an_item_out_once(monkeypatch):
     """Each worker locks the item with SKIP LOCKED and is fenced by its attempts: one runs the
     handler, the others find it held or done."""

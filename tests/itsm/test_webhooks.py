@@ -207,13 +207,13 @@ def test_a_backlog_longer_than_the_lease_is_queued_once(subscribe, responder, co
     subscribe("https://hooks.example.test/b")
     with time_machine.travel(T0, tick=False) as moment:
         committing(make_incident, actor=responder)
-        waiting = queued_sends()
+        waiting = queued_sends(webhooks.SEND_TASK)
         assert len(waiting) == 2
         for _ in range(3):
             moment.shift(webhooks.LEASE)
             assert committing(webhooks_send_due, now=timezone.now()) == 0
 
-    assert queued_sends() == waiting
+    assert queued_sends(webhooks.SEND_TASK) == waiting
 
 
 @time_machine.travel(T0, tick=False)
