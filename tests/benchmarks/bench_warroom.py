@@ -731,8 +731,8 @@ def report(run: Run) -> str:
     )
     return (
         f"{delivery}\n\n{latency}\n\n"
-        f"{run.reordered:,} numbered messages came after a later one of their stream (each "
-        f"looks like a gap to the page: it resyncs). Resyncs answered: "
+        f"{run.reordered:,} numbered messages came after a later one of their stream (held by "
+        f"the page until the gap filled, as live.js does). Resyncs answered: "
         f"{len(run.resync_seconds):,} of {run.resyncs:,}, in p50 "
         f"{percentile_ms(run.resync_seconds, 50):.0f} ms, p99 "
         f"{percentile_ms(run.resync_seconds, 99):.0f} ms (the others: not within "
