@@ -383,31 +383,29 @@ def review_owner(request, number):
 @post_only("postmortems:detail", "number")
 @portal_view(CHANGE_PERMISSION)
 def review_public_summary(request, number):
-    review = _review_or_404(request, number)
-    form = PublicSummaryForm(request.POST, auto_id="id_public_%s")
-
-    def write(form):
-        services.review_update(
-            review=review, actor=request.user, source=PORTAL, **form.cleaned_data
-        )
-        return "Public summary saved."
-
-    return _submit(request, review, form, "public_summary", write)
+    return _save_fields(request, number, PublicSummaryForm, "public", "Public summary saved.")
 
 
 @post_only("postmortems:detail", "number")
 @portal_view(CHANGE_PERMISSION)
 def review_revenue_impact(request, number):
+    return _save_fields(request, number, RevenueImpactForm, "revenue", "Revenue impact saved.")
+
+
+def _save_fields(request, number, form_class, prefix: str, saved: str):
+    """A form whose fields are review_update's arguments of the same names; `prefix` names its
+    ids (id_<prefix>_…); its one field names its slot on the page."""
     review = _review_or_404(request, number)
-    form = RevenueImpactForm(request.POST, auto_id="id_revenue_%s")
+    form = form_class(request.POST, auto_id=f"id_{prefix}_%s")
+    slot = next(iter(form.fields))
 
     def write(form):
         services.review_update(
             review=review, actor=request.user, source=PORTAL, **form.cleaned_data
         )
-        return "Revenue impact saved."
+        return saved
 
-    return _submit(request, review, form, "revenue_impact", write)
+    return _submit(request, review, form, slot, write)
 
 
 @post_only("postmortems:detail", "number")
