@@ -4,14 +4,16 @@ Every message to a group is numbered: it carries `stream` (the group) and `seq` 
 group), counted in Redis beside the channel layer before the send. A send that fails has still
 used its number, so the group's next message, or the position a page's ping is answered with
 (`positions`), shows the page the gap, and the page catches up from the database
-(docs/live-pages.md, "Nothing missed"). A command that meets a dead connection (Redis
-restarted since the pool opened it) is tried again, on a fresh connection, after a short pause.
+(docs/live-pages.md, "Nothing missed"). One that could not be numbered (Redis unreachable) is
+kept and sent, late, before this process's next publish. A command that meets a dead
+connection (Redis restarted since the pool opened it) is tried again, on a fresh connection,
+after a short pause.
 """
 
 import asyncio
 import json
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Sequence
 
 from asgiref.sync import async_to_sync
@@ -65,15 +67,54 @@ def _deliver(group: str | Sequence[str], build: Callable[[str, int], dict]) -> N
     if layer is None:
         return
     groups = [group] if isinstance(group, str) else list(group)
+    _send_unsent(layer)
+    if not _sent(layer, (groups, build)):
+        _unsent.append((groups, build))
+
+
+# Publishes that could not even be numbered (Redis unreachable from this process): no page can
+# see a gap for them, so this process sends them, late, before its next publish.
+UNSENT_KEPT = 1000
+_unsent: deque[tuple[list[str], Callable[[str, int], dict]]] = deque(maxlen=UNSENT_KEPT)
+
+
+def _send_unsent(layer) -> None:
+    """Send what earlier publishes of this process could not, oldest first, until one fails
+    (it goes back to the front). Each is taken by one thread only."""
+    while True:
+        try:
+            publish_ = _unsent.popleft()
+        except IndexError:
+            return
+        if not _sent(layer, publish_):
+            _unsent.appendleft(publish_)
+            return
+
+
+def _sent(layer, publish_: tuple[list[str], Callable[[str, int], dict]]) -> bool:
+    """False when the publish could not be numbered (to be kept); a send that failed once
+    numbered is only logged: its number is a gap the pages see."""
+    groups, build = publish_
     try:
         async_to_sync(_number_and_send)(layer, groups, build)
+    except NotNumbered:
+        logger.exception("realtime publish to %s not numbered; kept for later", ", ".join(groups))
+        return False
     except Exception:
         logger.exception("realtime publish to %s failed", ", ".join(groups))
+    return True
+
+
+class NotNumbered(Exception):
+    """A publish whose groups could not be counted (Redis unreachable)."""
 
 
 async def _number_and_send(layer, groups: list[str], build: Callable[[str, int], dict]) -> None:
     """Number first: a send that then fails leaves a gap that pages notice."""
-    seqs = [await retrying(layer, lambda g=g: _next_seq(layer, g)) for g in groups]
+    try:
+        seqs = [await retrying(layer, lambda g=g: _next_seq(layer, g)) for g in groups]
+    except Exception as error:
+        raise NotNumbered from error
     await asyncio.gather(
         *(
             retrying(layer, lambda g=g, n=n: layer.group_send(g, build(g, n)))

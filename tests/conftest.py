@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 
 from incidents import services
 from incidents.choices import ChangeSource, ChecklistItem
-from itsm import permission_cache
+from itsm import permission_cache, realtime
 from itsm.api import throttle
 from itsm.choices import ChatKind
 from itsm.models import ChatWebhook
@@ -330,8 +330,10 @@ def queued_sends(func: str | None = None):
 @pytest.fixture
 def fresh_channel_layers():
     channel_layers.backends.clear()  # a cached Redis layer is bound to an earlier event loop
+    realtime._unsent.clear()  # publishes an earlier test's layer could not number
     yield
     channel_layers.backends.clear()
+    realtime._unsent.clear()
 
 
 # --- chat channels ---------------------------------------------------------------------------

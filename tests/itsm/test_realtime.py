@@ -155,3 +155,23 @@ def test_coalesced_work_runs_once_per_burst_and_again_after_it():
         return runs
 
     assert async_to_sync(burst)() == [0, 1]
+
+
+def test_a_publish_that_could_not_be_numbered_is_sent_before_the_next(layer, monkeypatch, caplog):
+    """Redis unreachable from this process: no number was used, so no page could see a gap;
+    the publish is kept and goes out, late and in order, before this process's next one."""
+    channel = _subscribe(layer, "unnumbered-test")
+    real_next_seq = realtime._next_seq
+
+    async def unreachable(layer, group):
+        raise RedisConnectionError("Connection refused.")
+
+    monkeypatch.setattr(realtime, "_next_seq", unreachable)
+    realtime.publish("unnumbered-test", {"kind": "first"})
+    assert "not numbered; kept for later" in caplog.text
+    monkeypatch.setattr(realtime, "_next_seq", real_next_seq)
+    realtime.publish("unnumbered-test", {"kind": "second"})
+
+    received = [json.loads(async_to_sync(layer.receive)(channel)["text"]) for _ in range(2)]
+    assert [m["kind"] for m in received] == ["first", "second"]
+    assert received[1]["seq"] == received[0]["seq"] + 1
