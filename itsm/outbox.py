@@ -29,6 +29,7 @@ from django_q.tasks import async_task
 from itsm.choices import OutboxStatus
 from itsm.models import OutboxItem
 from itsm.redaction import scrub
+from itsm.task_queue import not_queued
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +95,10 @@ def _waker(pk: int, attempt: int):
 
 
 def outbox_queue_due(*, now, batch: int = SWEEP_BATCH) -> int:
-    """Queue pending items whose lease or back-off has run out (the clock's, every tick);
-    return how many. Items being run elsewhere at this moment are skipped, not waited for."""
+    """Queue pending items whose lease or back-off has run out (the clock's, every tick),
+    except those whose task still waits in the worker's queue (looked at again a lease later);
+    return how many were queued. Items being run elsewhere at this moment are skipped, not
+    waited for."""
     with transaction.atomic():
         due = list(
             OutboxItem.objects.select_for_update(skip_locked=True)
@@ -103,9 +106,10 @@ def outbox_queue_due(*, now, batch: int = SWEEP_BATCH) -> int:
             .order_by("due_at")
             .only("pk", "attempts")[:batch]
         )
+        lost = not_queued(RUN_TASK, due)
         OutboxItem.objects.filter(pk__in=[item.pk for item in due]).update(due_at=now + LEASE)
-        _queue(due)
-    return len(due)
+        _queue(lost)
+    return len(lost)
 
 
 def outbox_next_due(*, after):

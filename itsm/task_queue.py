@@ -17,3 +17,13 @@ def queued_task_args(func: str) -> set[tuple] | None:
     packages = OrmQ.objects.using(Conf.ORM).filter(key=broker.list_key)
     tasks = (package.task for package in packages.only("payload").iterator())
     return {tuple(task["args"]) for task in tasks if task.get("func") == func}
+
+
+def not_queued(func: str, rows: list) -> list:
+    """The rows (each with `pk` and `attempts`, a task's arguments) whose `func` task is not
+    in the worker's queue: those a sweep queues again. All of them when the queue cannot be
+    read (the task's `attempts` fence then makes an older copy do nothing)."""
+    if not rows:
+        return []
+    queued = queued_task_args(func) or set()
+    return [row for row in rows if (row.pk, row.attempts) not in queued]

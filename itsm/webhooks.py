@@ -38,7 +38,7 @@ from itsm.choices import WebhookDeliveryStatus, WebhookEvent
 from itsm.models import WebhookDelivery, WebhookSubscription, generate_webhook_secret
 from itsm.redaction import scrub
 from itsm.safe_urls import public_session, url_refusal
-from itsm.task_queue import queued_task_args
+from itsm.task_queue import not_queued
 
 logger = logging.getLogger(__name__)
 
@@ -122,8 +122,7 @@ def webhooks_send_due(*, now, batch: int = SWEEP_BATCH) -> int:
             .order_by("next_attempt_at")
             .only("pk", "attempts")[:batch]
         )
-        queued = (queued_task_args(SEND_TASK) or set()) if due else set()
-        lost = [row for row in due if (row.pk, row.attempts) not in queued]
+        lost = not_queued(SEND_TASK, due)
         WebhookDelivery.objects.filter(pk__in=[row.pk for row in due]).update(
             next_attempt_at=now + LEASE
         )

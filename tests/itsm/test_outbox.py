@@ -15,6 +15,7 @@ from incidents import clock
 from itsm import outbox
 from itsm.models import OutboxItem
 from tests.concurrency import all_succeed
+from tests.conftest import queued_sends
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 KIND = "tests.record"
@@ -229,3 +230,16 @@ def test_the_admin_lists_failed_items_and_retries_them(
     assert "Queued 1 item to be run again." in response.content.decode()
     assert handled == [{"n": 1}]
     assert fresh(item).status == "done"
+
+
+@pytest.mark.django_db
+def test_a_backlog_longer_than_the_lease_is_queued_once(handled, committing, queued, at):
+    """Items whose task still waits in the worker's queue are not queued again by the clock."""
+    items = [committing(enqueue, {"n": n}) for n in range(2)]
+    waiting = queued_sends(outbox.RUN_TASK)
+    assert waiting == sorted((item.pk, 0) for item in items)
+    for lease in range(1, 4):
+        at(lease * outbox.LEASE)
+        assert committing(outbox.outbox_queue_due, now=T0 + lease * outbox.LEASE) == 0
+
+    assert queued_sends(outbox.RUN_TASK) == waiting and handled == []
