@@ -26,7 +26,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import caches
 from django.db import transaction
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
 CACHE = "permissions"
 GENERATION = "generation"
@@ -108,3 +108,6 @@ def connect() -> None:
             everyones_permissions_changed, sender=model, dispatch_uid=f"perms-del-{model}"
         )
     post_save.connect(everyones_permissions_changed, sender=Permission, dispatch_uid="perms-save")
+    # Migrations grant through historical models and create permissions in bulk, neither of
+    # which sends the signals above: a deploy's `migrate` starts every user afresh.
+    post_migrate.connect(everyones_permissions_changed, dispatch_uid="perms-migrate")

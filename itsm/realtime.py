@@ -13,6 +13,7 @@ after a short pause.
 import asyncio
 import json
 import logging
+import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -30,8 +31,8 @@ logger = logging.getLogger(__name__)
 # up within about a second.
 RETRY_PAUSES = (0.1,)
 CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
-# A group's count outlives its last message by a week. Should it go (or Redis lose it), an
-# open page hears a position lower than its own at its next ping and catches up.
+# A group's count outlives its last message by a week. Should it go (or Redis lose it), it
+# starts again above where it was (_count_start), and open pages see a gap.
 SEQ_TTL_SECONDS = 7 * 24 * 3600
 # The counts of a layer without Redis (the in-memory one, which serves one process only).
 _local_seqs: defaultdict[str, int] = defaultdict(int)
@@ -161,8 +162,17 @@ async def _next_seq(layer, group: str) -> int:
         return _local_seqs[group]
     key = _seq_key(layer, group)
     async with redis.pipeline(transaction=True) as pipe:
-        seq, _ = await pipe.incr(key).expire(key, SEQ_TTL_SECONDS).execute()
+        pipe.set(key, _count_start(), nx=True)
+        _, seq, _ = await pipe.incr(key).expire(key, SEQ_TTL_SECONDS).execute()
     return seq
+
+
+def _count_start() -> int:
+    """Where a group's count starts when Redis has none (its first message, a Redis that
+    restarted without its data, a week without a message): the time in milliseconds, above
+    any count the group had before, so an open page sees a jump (a gap: it resyncs) instead of
+    numbers it believes it has and would drop."""
+    return int(time.time() * 1000)
 
 
 async def _position(layer, group: str) -> int:

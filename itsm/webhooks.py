@@ -37,7 +37,7 @@ from standardwebhooks.webhooks import Webhook
 from itsm.choices import WebhookDeliveryStatus, WebhookEvent
 from itsm.models import WebhookDelivery, WebhookSubscription, generate_webhook_secret
 from itsm.redaction import scrub
-from itsm.safe_urls import public_session, url_refusal
+from itsm.safe_urls import PrivateAddressRefused, public_session, url_refusal
 from itsm.task_queue import not_queued
 
 logger = logging.getLogger(__name__)
@@ -259,12 +259,22 @@ def _attempt(delivery: WebhookDelivery, now) -> Outcome:
                 allow_redirects=False,
             )
     except requests.RequestException as exc:
+        refused = _private_address(exc)
+        if refused is not None:  # found at connect time: final, as a refused URL is
+            return Outcome(None, f"Not sent: {refused}")
         return Outcome(None, scrub(f"{type(exc).__name__}: {exc}"))
     except Exception as exc:
         # An unforeseen failure is still a failed attempt: counted and retried, not looped on.
         logger.exception("Sending webhook delivery %s failed unexpectedly", delivery.pk)
         return Outcome(None, scrub(f"{type(exc).__name__}: {exc}"))
     return Outcome(response.status_code, _response_error(response))
+
+
+def _private_address(error: BaseException | None) -> PrivateAddressRefused | None:
+    """The refusal of a private address under what urllib3 and requests wrapped it in."""
+    while error is not None and not isinstance(error, PrivateAddressRefused):
+        error = error.__cause__ or error.__context__
+    return error
 
 
 def _response_error(response) -> str:
@@ -276,7 +286,7 @@ def _response_error(response) -> str:
 
 
 @transaction.atomic
-def _record(delivery: WebhookDelivery, outcome: Outcome, *, now) -> str:
+def _record(delivery: WebhookDelivery, outcome: Outcome, *, now) -> str | None:
     """Record the outcome, unless the row has moved on: finished meanwhile (a retry by hand
     that succeeded), or a newer attempt owns it (this one outlived its lease), in which case a
     success is still recorded and a failure is left to the newer attempt."""

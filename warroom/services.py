@@ -105,8 +105,15 @@ def _record(major: MajorIncident, *, actor, source: str, summary: str, **data) -
 
 def _publish(major: MajorIncident, kind: str) -> None:
     """After commit, send every open page of the room the new state of one part of it, read
-    fresh so that the last message always wins."""
-    transaction.on_commit(partial(_send_part, major.pk, major.number, kind))
+    fresh so that the last message always wins. Robust: the write committed, so a failure to
+    read the part (the database gone right after the commit) is logged, not answered as a
+    500; the part's next change, or a page's next resync, brings it."""
+    pk, number = major.pk, major.number
+
+    def send_room_part():
+        _send_part(pk, number, kind)
+
+    transaction.on_commit(send_room_part, robust=True)
 
 
 PARTS = {

@@ -35,8 +35,15 @@ class EstimatingPaginator(Paginator):
         return self.count is not None and self.estimated  # counting decides `estimated`
 
     def validate_number(self, number):
-        """Past an estimate, any page from 1 on: the real last page may lie beyond it."""
-        return _page_number(number) if self._is_estimated() else super().validate_number(number)
+        """Past an estimate, any page from 1 on up to twice the estimate's last page: the real
+        last page may lie beyond it (the estimate is off by a few per cent at most); a page
+        further on is empty (404), never an offset PostgreSQL cannot take."""
+        if not self._is_estimated():
+            return super().validate_number(number)
+        number = _page_number(number)
+        if (number - 1) * self.per_page > 2 * self.count:
+            raise EmptyPage(_("That page contains no results"))
+        return number
 
     def page(self, number):
         """Past an estimate, the page's rows as they are, not cut at the estimated count."""

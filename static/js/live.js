@@ -102,7 +102,12 @@
       if (resyncTimer !== null) return []; // the snapshot on its way holds it
       const { stream, seq } = message;
       const last = seqs[stream];
-      if (last === undefined) return [message]; // no stream the snapshot named
+      if (!last) {
+        // No stream the snapshot named, or one with no count yet: its first number (where
+        // the count starts, itsm/realtime.py) follows nothing the page has.
+        if (last === 0) seqs[stream] = seq;
+        return [message];
+      }
       if (seq <= last) return [];
       const waiting = held[stream] || new Map();
       const wasWaiting = waiting.size > 0;

@@ -433,7 +433,9 @@ class Page:
             return []  # the snapshot on its way holds it
         stream, seq = message["stream"], message["seq"]
         last = self.seqs.get(stream)
-        if last is None:
+        if not last:  # no count yet when the snapshot was read: any first number follows
+            if last == 0:
+                self.seqs[stream] = seq
             return [message]
         if seq <= last:
             return []

@@ -556,3 +556,15 @@ def test_paging_past_an_estimate_reaches_every_row(api, responder, monkeypatch):
 
     assert len(numbers) == len(set(numbers)) == 4
     assert numbers[-1] == oldest
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's statistics")
+def test_a_page_far_past_an_estimate_is_404_not_an_offset_postgresql_refuses(
+    api, responder, monkeypatch
+):
+    _estimating_from(monkeypatch, responder, 3)
+    client = api.as_user(responder)
+
+    for page in ("99999999999999999999", "1000"):
+        api_error(client.get(f"/api/incidents/?page={page}"), 404, "not_found")
+    assert client.get("/api/incidents/?page=2&page_size=2").status_code == 200

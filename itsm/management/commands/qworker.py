@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django_q.cluster import Cluster
 
 
@@ -71,3 +71,5 @@ class Command(BaseCommand):
                 f"Stopped the tasks still running after {settings.WORKER_STOP_GRACE:g} s; "
                 "they are handed out again."
             )
+        if not stop.is_set():  # the cluster died on its own: a service manager restarts it
+            raise CommandError("The worker cluster stopped without being asked to.")
