@@ -1,21 +1,31 @@
-"""The clock: acts on SLA warnings and breaches, escalation steps, notification retries and
-outbound webhook deliveries and outbox items the moment they fall due (`manage.py runclock`).
+"""The clock: finds SLA warnings and breaches, escalation steps, notification retries, outbound
+webhook deliveries and outbox items the moment they fall due, and hands each to the django-q2
+worker, which fires it. The clock runs inside the worker process (`manage.py qworker`, one
+loop by default), so a deployment has two kinds of process, web and worker; more workers mean
+more clocks and more capacity to fire.
 
-django-q2 cannot do this on its own: its scheduler wakes about every 30 s and `async_task` has
-no ETA. So every deadline lives in an indexed column (`SlaTimer.next_due_at`,
-`EscalationStep.due_at`, `Notification.next_attempt_at`,
-`WebhookDelivery.next_attempt_at`, `OutboxItem.due_at`) and this small loop fires what is due,
-then sleeps until the next deadline, never longer than a second, so a deadline written
-meanwhile is seen within a second. Finding what is due is one index range scan, whatever the
-number of incidents.
+django-q2 cannot find deadlines on its own: its scheduler wakes about every 30 s and
+`async_task` has no ETA. So every deadline lives in an indexed column (`SlaTimer.next_due_at`,
+`EscalationStep.due_at`, `Notification.next_attempt_at`, `WebhookDelivery.next_attempt_at`,
+`OutboxItem.due_at`) and this small loop queues what is due, then sleeps until the next
+deadline, never longer than a second, so a deadline written meanwhile is seen within a
+second. Finding what is due is one index range scan, whatever the number of incidents.
 
-Exactly once, with any number of clocks: each batch runs in a short transaction that locks its
-rows with SKIP LOCKED (another clock takes the rows this one holds), the fire functions
-re-check the row they are given, and `SlaDeadline` is unique per timer and kind. The incident
-row is locked with the deadline's, in one statement that waits for nothing, because the
-incident services lock the incident first and then its timers: a clock that locked a timer
-and then waited for its incident could deadlock with them. On SQLite (the embedded default)
-row locks do not exist, but its IMMEDIATE transactions let one writer in at a time.
+Firing is a django-q2 task (`clock_fire`, listed in the admin's Django Q pages), queued in the
+transaction that claims the row (`ClockClaim`): the ORM broker's queue is a table of the same
+database, so a claim and its task commit together or not at all. The task locks the row with
+SKIP LOCKED, checks it is still due, fires it and drops the claim, in one transaction. A
+firing that fails is rolled back, recorded as a failed task, and tried again after a pause
+that doubles (1 s up to 5 min, `ClockClaim.failures`); a task lost with its worker is queued
+again when its claim runs out (CLOCK_CLAIM seconds), unless it still waits in the queue.
+
+Exactly once, with any number of clocks and workers: claiming locks the due rows with SKIP
+LOCKED (another clock takes the rows this one holds) and skips claimed ones, the task re-checks
+its row under the lock, and `SlaDeadline` is unique per timer and kind. The incident row is
+locked with the deadline's, in one statement that waits for nothing, because the incident
+services lock the incident first and then its timers: a task that locked a timer and then
+waited for its incident could deadlock with them. On SQLite (the embedded default) row locks
+do not exist, but its IMMEDIATE transactions let one writer in at a time.
 
 Higher apps add their own deadlines without this package importing them: in their
 `AppConfig.ready()` they call `register_tick_work(name, due=..., fire=..., next_due=...)`.
@@ -23,44 +33,51 @@ Higher apps add their own deadlines without this package importing them: in thei
 (`select_for_update(skip_locked=True)`, an index range scan); `fire(row, now)` acts on one row
 and must take it out of `due` (or raise: the row is then held back like a failed timer);
 `next_due(after)` gives the earliest moment after `after` that a row falls due, or None. Every
-tick fires them in batches like the timers and reports their count under `name`, and the sleep
-between ticks takes them into account. The war room's automatic declaration runs this way.
+tick queues them like the timers and reports their count under `name`, and the sleep between
+ticks takes them into account. The war room's automatic declaration runs this way.
 """
 
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from incidents.choices import DeadlineKind
-from incidents.models import EscalationStep, SlaTimer
+from incidents.models import ClockClaim, EscalationStep, SlaTimer
 from itsm.choices import NotificationStatus
 from itsm.health import CLOCK_HEARTBEAT_KEY, CLOCK_HEARTBEAT_TIMEOUT
 from itsm.models import Notification
 from itsm.outbox import outbox_next_due, outbox_queue_due
+from itsm.task_queue import queued_task_args, urgent_queue
 from itsm.webhooks import webhook_next_due, webhooks_send_due
 
 log = logging.getLogger(__name__)
 
+FIRE_TASK = "incidents.clock.clock_fire"
 MAX_SLEEP_SECONDS = 1.0
-# Deadlines closer together than this are fired in one tick: under a stream of deadlines the
+# Deadlines closer together than this are queued in one tick: under a stream of deadlines the
 # clock ticks at most four times a second, which bounds its CPU, for at most 0.25 s of delay.
 MIN_SLEEP_SECONDS = 0.25
-# run_clock's batches: a burst commits (and notifies) in pieces this size, and a second loop
-# takes the rows after the ones the first holds.
+# run_clock's batches: a burst commits (and reaches the worker) in pieces this size, and a
+# second clock takes the rows after the ones the first holds.
 RUN_BATCH = 10
+# The pause after a failed firing: the first, doubled after each failure in a row, at most the
+# last.
+FIRST_PAUSE_SECONDS, MOST_PAUSE_SECONDS = 1.0, 300.0
 
 
 @dataclass(frozen=True)
 class TickWork:
-    """Deadlines a higher app fires on this clock (see the module's docstring)."""
+    """Deadlines fired on this clock (see the module's docstring)."""
 
     due: Callable[[datetime], QuerySet]
     fire: Callable[[Any, datetime], None]
@@ -85,61 +102,31 @@ class StillDue(Exception):
     """A fire function returned without moving its row past the moment it was due."""
 
 
-@dataclass
-class Backoff:
-    """Rows whose firing failed, held back for a pause that doubles with each failure (1 s up
-    to 5 min): one broken row must neither flood the log every second nor cost every tick its
-    work, while a passing failure (a lock timeout) is retried a second later."""
-
-    first_seconds: float = 1.0
-    most_seconds: float = 300.0
-    _rows: dict[tuple[type, int], tuple[int, datetime]] = field(default_factory=dict)
-
-    def held(self, model: type, now: datetime) -> list[int]:
-        return [
-            pk for (kind, pk), (_, until) in self._rows.items() if kind is model and until > now
-        ]
-
-    def failed(self, row, now: datetime) -> tuple[int, float]:
-        """Note one more failure; return how many in a row and the pause before the next try."""
-        key = (type(row), row.pk)
-        failures = self._rows.get(key, (0, now))[0] + 1
-        pause = min(self.most_seconds, self.first_seconds * 2 ** (failures - 1))
-        self._rows[key] = (failures, now + timedelta(seconds=pause))
-        return failures, pause
-
-    def fired(self, row) -> None:
-        self._rows.pop((type(row), row.pk), None)
-
-
-def tick(*, now: datetime | None = None, batch: int = 200, backoff: Backoff | None = None) -> dict:
-    """Fire everything due at `now` (default: the current time); return how many rows of each
-    it fired. `backoff` carries failed rows' pauses from one tick to the next."""
+def tick(*, now: datetime | None = None, batch: int = 200) -> dict:
+    """Queue everything due at `now` (default: the current time) for the worker; return how
+    many rows of each work it queued."""
     now = now or timezone.now()
-    backoff = backoff or Backoff()
-    fired = {
-        "sla": _fire_due(_due_timers(now), _fire_timer, now=now, batch=batch, backoff=backoff),
-        "escalation": _fire_due(_due_steps(now), _fire_step, now=now, batch=batch, backoff=backoff),
+    queued = {name: _queue_due(name, work, now=now, batch=batch) for name, work in _works().items()}
+    queued |= {
         "notifications": _retry_notifications(now),
         "webhooks": webhooks_send_due(now=now),
         "outbox": outbox_queue_due(now=now),
     }
-    for name, work in _registered.items():
-        fired[name] = _fire_due(work.due(now), work.fire, now=now, batch=batch, backoff=backoff)
     _beat(now)
-    return fired
+    return queued
 
 
 def run_clock(*, stop: threading.Event) -> None:
-    """Tick, then sleep until the next deadline (a quarter second to a second), until `stop` is
-    set. The first tick catches up whatever fell due while no clock ran."""
+    """Tick, then sleep until the next deadline (at most a second; ticks start at least
+    MIN_SLEEP_SECONDS apart), until `stop` is set. The first tick catches up whatever fell due
+    while no clock ran."""
     log.info("Clock started")
-    backoff = Backoff()
     while not stop.is_set():
         now = timezone.now()
         try:
-            tick(now=now, batch=RUN_BATCH, backoff=backoff)
-            pause = max(MIN_SLEEP_SECONDS, seconds_until_next_due(after=now))
+            tick(now=now, batch=RUN_BATCH)
+            since_tick = (timezone.now() - now).total_seconds()
+            pause = max(MIN_SLEEP_SECONDS - since_tick, seconds_until_next_due(after=now))
         except Exception:
             log.exception("Clock tick failed; trying again in %.0f s", MAX_SLEEP_SECONDS)
             # Drop a broken connection, so that a database restart does not stop the clock.
@@ -151,11 +138,11 @@ def run_clock(*, stop: threading.Event) -> None:
 
 def seconds_until_next_due(*, after: datetime) -> float:
     """How long to sleep: until the earliest deadline later than `after`, capped at a second.
-    Deadlines at or before `after` that are still pending are held by another clock or held
-    back after failing; they are looked at again within the second."""
+    Deadlines at or before `after` that are still pending are claimed by a task or held back
+    after failing; the claim's end is one of the moments looked at."""
     upcoming = [
-        _earliest(SlaTimer.objects.filter(next_due_at__gt=after), "next_due_at"),
-        _earliest(_pending_steps().filter(due_at__gt=after), "due_at"),
+        *(work.next_due(after) for work in _works().values()),
+        _earliest(ClockClaim.objects.filter(until__gt=after), "until"),
         _earliest(
             Notification.objects.filter(
                 status=NotificationStatus.PENDING, next_attempt_at__gt=after
@@ -164,7 +151,6 @@ def seconds_until_next_due(*, after: datetime) -> float:
         ),
         webhook_next_due(after=after),
         outbox_next_due(after=after),
-        *(work.next_due(after) for work in _registered.values()),
     ]
     nearest = min((moment for moment in upcoming if moment is not None), default=None)
     if nearest is None:
@@ -176,7 +162,103 @@ def _earliest(queryset, column: str) -> datetime | None:
     return queryset.order_by(column).values_list(column, flat=True).first()
 
 
-# --- what is due --------------------------------------------------------------------------------
+# --- queueing what is due -----------------------------------------------------------------------
+
+
+def _queue_due(name: str, work: TickWork, *, now: datetime, batch: int) -> int:
+    """Claim and queue `work`'s unclaimed due rows in batches, one short transaction each,
+    until none is left to take; return how many were queued."""
+    queued = 0
+    while True:
+        with transaction.atomic():
+            claimed = ClockClaim.objects.filter(work=name, until__gt=now).values("row")
+            rows = [row.pk for row in work.due(now).exclude(pk__in=claimed)[:batch]]
+            waiting = _still_in_queue(name, rows)
+            _claim(name, rows, until=now + timedelta(seconds=settings.CLOCK_CLAIM))
+            queued += sum(_queue_firing(name, pk, now) for pk in rows if pk not in waiting)
+        if len(rows) < batch:
+            return queued
+
+
+def _still_in_queue(name: str, rows: list[int]) -> set[int]:
+    """Of `rows`, those whose claim ran out while their task still waits in the worker's queue
+    (a backlog): their claim is renewed, their task not queued twice. A task a worker took and
+    did not finish is queued again (its worker may have died; django-q2 would hand it out
+    again only after Q_CLUSTER's `retry`): should both run, the second finds nothing due.
+    Reading the queue costs a scan of it, so only when a claim ran out."""
+    expired = ClockClaim.objects.filter(work=name, row__in=rows)
+    if not rows or not expired.exists():
+        return set()
+    queued = queued_task_args(FIRE_TASK, waiting_only=True) or set()
+    return {args[1] for args in queued if args[0] == name and args[1] in rows}
+
+
+def _claim(name: str, rows: list[int], *, until: datetime) -> None:
+    ClockClaim.objects.bulk_create(
+        [ClockClaim(work=name, row=pk, until=until) for pk in rows],
+        update_conflicts=True,
+        unique_fields=["work", "row"],
+        update_fields=["until"],
+    )
+
+
+def _queue_firing(name: str, pk: int, now: datetime) -> bool:
+    """Queue the task that fires row `pk`, in the claim's transaction; False when that failed
+    (and the row is held back like a failed firing). In the tests' synchronous worker the task
+    runs here, and its failure is this one."""
+    try:
+        with transaction.atomic():
+            async_task(
+                FIRE_TASK, name, pk, now, task_name=f"clock {name} {pk}", cluster=urgent_queue()
+            )
+    except Exception as error:
+        _held_back(name, pk, now, error)
+        return False
+    return True
+
+
+# --- firing (the worker's task) -----------------------------------------------------------------
+
+
+def clock_fire(name: str, pk: int, queued_at: datetime) -> str:
+    """Fire row `pk` of work `name` if it is still due, and drop its claim; raise when the
+    firing failed (django-q2 lists it among failed tasks), after holding the row back."""
+    now = max(timezone.now(), queued_at)
+    work = _works()[name]
+    try:
+        with transaction.atomic():
+            row = work.due(now).filter(pk=pk).first()
+            if row is not None:
+                work.fire(row, now)
+            ClockClaim.objects.filter(work=name, row=pk).delete()
+    except Exception as error:
+        _held_back(name, pk, now, error)
+        raise
+    return "fired" if row is not None else "not due, or held by another"
+
+
+def _held_back(name: str, pk: int, now: datetime, error: Exception) -> None:
+    """Renew the row's claim for a pause that doubles with each failure in a row, and log."""
+    with transaction.atomic():
+        claim, _ = ClockClaim.objects.select_for_update().get_or_create(
+            work=name, row=pk, defaults={"until": now}
+        )
+        claim.failures += 1
+        pause = min(MOST_PAUSE_SECONDS, FIRST_PAUSE_SECONDS * 2 ** (claim.failures - 1))
+        claim.until = now + timedelta(seconds=pause)
+        claim.save(update_fields=["failures", "until"])
+    what, failures = f"{name} {pk}", claim.failures
+    if failures == 1:
+        log.error("Could not fire %s; trying again in %.0f s", what, pause, exc_info=error)
+    else:
+        log.error("Could not fire %s, %d times now; next try in %.0f s", what, failures, pause)
+
+
+def _works() -> dict[str, TickWork]:
+    return {"sla": SLA_WORK, "escalation": ESCALATION_WORK, **_registered}
+
+
+# --- SLA timers and escalation steps ------------------------------------------------------------
 
 
 def _due_timers(now: datetime):
@@ -200,38 +282,6 @@ def _due_steps(now: datetime):
         .select_for_update(skip_locked=True, of=("self", "incident"))
         .order_by("due_at", "pk")
     )
-
-
-def _fire_due(due, fire: Callable, *, now: datetime, batch: int, backoff: Backoff) -> int:
-    """Fire `due` rows in batches, one short transaction each, until none is left to take.
-
-    A row whose firing fails is rolled back alone (a savepoint) and held back by `backoff`, so
-    one bad row cannot hold up the other deadlines.
-    """
-    fired = 0
-    while True:
-        with transaction.atomic():
-            rows = list(due.exclude(pk__in=backoff.held(due.model, now))[:batch])
-            fired += sum(_fire_one(fire, row, now, backoff) for row in rows)
-        if len(rows) < batch:
-            return fired
-
-
-def _fire_one(fire: Callable, row, now: datetime, backoff: Backoff) -> bool:
-    """Run `fire` on `row` in a savepoint; False when it failed."""
-    try:
-        with transaction.atomic():
-            fire(row, now)
-    except Exception:
-        failures, pause = backoff.failed(row, now)
-        name = f"{type(row).__name__} {row.pk}"
-        if failures == 1:
-            log.exception("Could not fire %s; trying again in %.0f s", name, pause)
-        else:
-            log.error("Could not fire %s, %d times now; next try in %.0f s", name, failures, pause)
-        return False
-    backoff.fired(row)
-    return True
 
 
 def _fire_timer(timer: SlaTimer, now: datetime) -> None:
@@ -271,6 +321,18 @@ def _fire_step(step: EscalationStep, now: datetime) -> None:
         (now - step.due_at).total_seconds(),
         ", ".join(paged) or "nobody",
     )
+
+
+SLA_WORK = TickWork(
+    due=_due_timers,
+    fire=_fire_timer,
+    next_due=lambda after: _earliest(SlaTimer.objects.filter(next_due_at__gt=after), "next_due_at"),
+)
+ESCALATION_WORK = TickWork(
+    due=_due_steps,
+    fire=_fire_step,
+    next_due=lambda after: _earliest(_pending_steps().filter(due_at__gt=after), "due_at"),
+)
 
 
 def _retry_notifications(now: datetime) -> int:

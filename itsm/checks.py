@@ -7,17 +7,19 @@ from django.db import DatabaseError, connections
 # Besides its worker processes, a django-q2 cluster runs a sentinel, a guard, a pusher and a
 # monitor, each with a connection of its own.
 CLUSTER_OVERHEAD = 4
-CLOCK_LOOPS = 2  # runclock --loops, by default
+# qworker --clock-loops, by default: threads of the worker's main process, a connection each
+# (the worker has no pool; see settings._use_connection_pool).
+CLOCK_LOOPS = 1
 
 
 def connections_needed(budget: dict, worker_processes: int) -> dict[str, int]:
-    """The most connections each kind of process holds at once, all of its kind together."""
+    """The most connections each kind of process holds at once, all of its kind together. A
+    worker (`manage.py qworker`) is its cluster and, in its main process, the clock."""
     per_web = budget["pool_max"] if budget["pool"] else 1
-    per_clock = max(CLOCK_LOOPS, budget["pool_min"]) if budget["pool"] else CLOCK_LOOPS
+    per_worker = worker_processes + CLUSTER_OVERHEAD + CLOCK_LOOPS
     return {
         "web": budget["web_processes"] * per_web,
-        "worker": budget["worker_clusters"] * (worker_processes + CLUSTER_OVERHEAD),
-        "clock": budget["clocks"] * per_clock,
+        "worker": budget["worker_clusters"] * per_worker,
     }
 
 
@@ -55,8 +57,8 @@ def check_connection_budget(app_configs=None, databases=None, **kwargs):
             f"{budget['margin']}: requests will fail with 'too many clients' under load.",
             hint="Lower DATABASE_POOL_MAX, run fewer processes, raise max_connections, or put "
             "PgBouncer in transaction mode in front of PostgreSQL (docs/operations.md, "
-            "Connection budget). WEB_PROCESSES, WORKER_CLUSTERS and CLOCK_PROCESSES say how "
-            "many processes run in all.",
+            "Connection budget). WEB_PROCESSES and WORKER_CLUSTERS say how many "
+            "processes run in all.",
             id="itsm.W001",
         )
     ]

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 from itsm.redaction import scrub
 
 CHANNEL_LAYER_TIMEOUT = 2.0
-# The SLA and escalation clock (`manage.py runclock`) writes this key every tick, at least
+# The SLA and escalation clock (in `manage.py qworker`) writes this key every tick, at least
 # once a second; it expires unless renewed.
 CLOCK_HEARTBEAT_KEY = "itsm:clock:heartbeat"
 CLOCK_HEARTBEAT_TIMEOUT = 10

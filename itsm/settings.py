@@ -202,7 +202,6 @@ IS_POSTGRES = _db["ENGINE"] in ("django.db.backends.postgresql", "itsm.postgresq
 DATABASE_BUDGET = {
     "web_processes": env.int("WEB_PROCESSES", default=1),
     "worker_clusters": env.int("WORKER_CLUSTERS", default=1),
-    "clocks": env.int("CLOCK_PROCESSES", default=1),
     "pool": env.bool("DATABASE_POOL", default=True) and not DATABASE_PGBOUNCER,
     "pool_min": env.int("DATABASE_POOL_MIN", default=2),
     "pool_max": env.int("DATABASE_POOL_MAX", default=20),
@@ -278,11 +277,18 @@ else:
 # A task runs at most `timeout` seconds; one taken by a worker that died (kill -9, or stopped
 # at WORKER_STOP_GRACE) is in the queue again `retry` seconds after it was taken.
 WORKER_TASK_TIMEOUT = env.int("WORKER_TASK_TIMEOUT", default=60)
+WORKER_PROCESSES = env.int("WORKER_PROCESSES", default=2)
 Q_CLUSTER = {
     "name": "itsm",
     "orm": "default",
-    "workers": env.int("WORKER_PROCESSES", default=2),
+    # The ORM broker, taking the clock's firings first and every queue oldest first.
+    "broker_class": "itsm.task_queue.UrgentFirstORM",
+    "workers": WORKER_PROCESSES,
     "timeout": WORKER_TASK_TIMEOUT,
+    # The cluster takes a few tasks ahead of its workers, not a backlog's worth: an urgent task
+    # (a deadline) waits behind a task per worker at most, not behind everything taken before.
+    "queue_limit": WORKER_PROCESSES,
+    "poll": 0.1,
     "retry": WORKER_TASK_TIMEOUT + 15,
     "max_attempts": 3,
     "catch_up": False,
@@ -295,6 +301,9 @@ WORKER_HEARTBEAT_REQUIRED = env.bool("WORKER_HEARTBEAT_REQUIRED", default=True)
 # Seconds `manage.py qworker` lets running tasks finish after SIGTERM before it stops them
 # (their tasks go back to the queue).
 WORKER_STOP_GRACE = env.float("WORKER_STOP_GRACE", default=8.0)
+# Seconds a queued firing owns its due row (incidents/clock.py): past it, with the row still due
+# and its task no longer in the queue (its worker died), a clock queues it again.
+CLOCK_CLAIM = env.float("CLOCK_CLAIM", default=10.0)
 
 # --- Auth -----------------------------------------------------------------------------------
 

@@ -1,20 +1,74 @@
-"""What is waiting in django-q2's queue, for the clock's sweeps: a row whose task is still
-queued is not queued again, however long the backlog (docs/operations.md)."""
+"""django-q2's queue: the broker that takes urgent tasks first, and what is waiting in it, for
+the clock's sweeps (a row whose task is still queued is not queued again, however long the
+backlog; docs/operations.md)."""
 
+from time import sleep
+
+from django.db.models import Case, Value, When
+from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.brokers.orm import ORM
 from django_q.conf import Conf
 from django_q.models import OrmQ
 
+URGENT_SUFFIX = ":urgent"
 
-def queued_task_args(func: str) -> set[tuple] | None:
-    """The arguments of every `func` task in the ORM broker's queue: waiting, or taken by a
-    worker and not yet done (a task taken by a worker that died comes back after Q_CLUSTER's
-    `retry`). None when the broker is another (Redis), whose queue cannot be read."""
+
+def urgent_queue() -> str:
+    """The `cluster` option that queues a task as urgent (`async_task(..., cluster=...)`)."""
+    return Conf.CLUSTER_NAME + URGENT_SUFFIX
+
+
+class UrgentFirstORM(ORM):
+    """django-q2's ORM broker (Q_CLUSTER's `broker_class`), except that it takes the oldest
+    urgent task first (the clock's firings), then the oldest other one. The stock broker takes
+    a waiting task in no particular order, so a breach could wait behind a backlog of
+    notification sends, and a task could wait behind ones queued after it."""
+
+    def keys(self) -> list[str]:
+        """The queue's keys, the urgent one first."""
+        if self.list_key.endswith(URGENT_SUFFIX):
+            return [self.list_key]
+        return [self.list_key + URGENT_SUFFIX, self.list_key]
+
+    def dequeue(self):
+        """Lock (for Q_CLUSTER's `retry` seconds) and return up to `bulk` waiting tasks, urgent
+        ones first, oldest first; one another cluster locked first is left to it."""
+        queue = self.get_connection()
+        keys = self.keys()
+        urgent_first = Case(When(key=keys[0], then=Value(0)), default=Value(1))
+        waiting = queue.filter(key__in=keys, lock__lt=timezone.now()).order_by(urgent_first, "id")
+        oldest = list(waiting[: Conf.BULK])
+        if not oldest:
+            sleep(Conf.POLL)  # an empty queue: spare the CPU, as the stock broker does
+        return [
+            (task.pk, task.payload)
+            for task in oldest
+            if queue.filter(id=task.id, lock=task.lock).update(lock=self.timeout(task))
+        ]
+
+    def queue_size(self) -> int:
+        return self.get_connection().filter(key__in=self.keys(), lock__lte=timezone.now()).count()
+
+    def lock_size(self) -> int:
+        return self.get_connection().filter(key__in=self.keys(), lock__gt=timezone.now()).count()
+
+    def purge_queue(self):
+        return self.get_connection().filter(key__in=self.keys()).delete()
+
+
+def queued_task_args(func: str, *, waiting_only: bool = False) -> set[tuple] | None:
+    """The arguments of every `func` task in the ORM broker's queue, urgent or not: waiting,
+    or taken by a worker and not yet done (a task taken by a worker that died comes back after
+    Q_CLUSTER's `retry`), unless `waiting_only`. None when the broker is another (Redis),
+    whose queue cannot be read."""
     broker = get_broker()
     if not isinstance(broker, ORM):
         return None
-    packages = OrmQ.objects.using(Conf.ORM).filter(key=broker.list_key)
+    keys = broker.keys() if isinstance(broker, UrgentFirstORM) else [broker.list_key]
+    packages = OrmQ.objects.using(Conf.ORM).filter(key__in=keys)
+    if waiting_only:  # a worker that takes a task locks it until Q_CLUSTER's `retry` from now
+        packages = packages.filter(lock__lte=timezone.now())
     tasks = (package.task for package in packages.only("payload").iterator())
     return {tuple(task["args"]) for task in tasks if task.get("func") == func}
 

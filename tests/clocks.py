@@ -1,4 +1,4 @@
-"""Several clocks ticking at once (PostgreSQL), as several `runclock` processes would."""
+"""Several clocks ticking at once (PostgreSQL), as several worker processes' clocks would."""
 
 import threading
 

@@ -460,7 +460,8 @@ class CpuSample:
 
 
 def _process_stats() -> dict[int, tuple[int, float]]:
-    """Every process's group id and CPU seconds (user + system)."""
+    """Every process's group id and CPU seconds (user + system), its children's that ended
+    included: a worker process that django-q2 recycled still counts for its cluster."""
     ticks = os.sysconf("SC_CLK_TCK")
     stats = {}
     for entry in Path("/proc").iterdir():
@@ -469,7 +470,7 @@ def _process_stats() -> dict[int, tuple[int, float]]:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
                 stats[int(entry.name)] = (
                     int(fields[2]),
-                    (int(fields[11]) + int(fields[12])) / ticks,
+                    sum(int(field) for field in fields[11:15]) / ticks,
                 )
     return stats
 

@@ -5,19 +5,23 @@ and in which order; the rest run the real SLA code under time-machine.
 """
 
 import contextlib
+import functools
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
 from django.utils import timezone
+from django_q.models import OrmQ
 
 from incidents import clock
 from incidents.choices import DeadlineKind, EventType, SlaKind, SlaTimerState
 from incidents.models import (
+    ClockClaim,
     EscalationLevel,
     EscalationPolicy,
     EscalationStep,
@@ -73,7 +77,8 @@ def bare_incident(responder, service):
 @pytest.fixture
 def fired(monkeypatch):
     """Fake fire functions that record what they were given and do what the real ones promise:
-    move the timer past its deadline, mark the step fired."""
+    move the timer past its deadline, mark the step fired. The time stands still, so the
+    worker's task (run inline) fires at the tick's moment."""
     calls = []
 
     def fire_deadline(*, timer, now):
@@ -91,7 +96,8 @@ def fired(monkeypatch):
     monkeypatch.setattr(sla, "sla_fire_deadline", fire_deadline)
     monkeypatch.setattr(escalation, "escalation_fire_step", fire_step)
     monkeypatch.setattr(notifications, "notifications_retry_due", lambda *, now: 0)
-    return calls
+    with time_machine.travel(timezone.now(), tick=False):
+        yield calls
 
 
 def test_tick_fires_due_timers_earliest_first_and_leaves_future_ones(fired, bare_incident):
@@ -178,12 +184,106 @@ def test_a_failing_timer_is_retried_after_doubling_pauses(fired, bare_incident, 
         raise RuntimeError("bad data")
 
     monkeypatch.setattr(sla, "sla_fire_deadline", fail)
-    backoff = clock.Backoff()
 
     for seconds in (0, 0.5, 1, 2, 3, 4, 5, 6, 7):
-        clock.tick(now=now + timedelta(seconds=seconds), backoff=backoff)
+        clock.tick(now=now + timedelta(seconds=seconds))
 
     assert [(at - now).total_seconds() for at in attempts] == [0, 1, 3, 7]
+
+
+# --- the worker's queue (django-q2's ORM broker, not run inline) --------------------------------
+
+
+@pytest.fixture
+def queue(monkeypatch):
+    """Firing tasks go to the worker's queue (a table) instead of running inline; `work_off()`
+    does what a worker would: take each off the queue and run it."""
+    monkeypatch.setattr(clock, "async_task", functools.partial(clock.async_task, sync=False))
+
+    def work_off() -> list:
+        outcomes = []
+        for package in OrmQ.objects.order_by("pk"):
+            task = package.task
+            package.delete()
+            try:
+                outcomes.append(clock.clock_fire(*task["args"]))
+            except Exception as error:
+                outcomes.append(error)
+        return outcomes
+
+    return work_off
+
+
+def test_a_due_row_is_queued_once_while_its_task_waits_and_again_when_it_was_lost(
+    queue, bare_incident
+):
+    now = timezone.now()
+    timer = make_timer(bare_incident, warn_at=now, target_at=now)
+    claim = timedelta(seconds=settings.CLOCK_CLAIM)
+
+    assert clock.tick(now=now)["sla"] == 1
+    assert [package.task["name"] for package in OrmQ.objects.all()] == [f"clock sla {timer.pk}"]
+    assert clock.tick(now=now + claim / 2)["sla"] == 0, "claimed"
+    assert clock.tick(now=now + claim)["sla"] == 0, "the claim ran out, its task still waits"
+    assert OrmQ.objects.count() == 1
+    assert ClockClaim.objects.get().until == now + 2 * claim
+
+    OrmQ.objects.all().delete()  # lost with a worker that died
+    assert clock.tick(now=now + 2 * claim)["sla"] == 1
+    assert queue() == ["fired"]
+    timer.refresh_from_db()
+    assert (timer.breached_at, timer.state) == (now, SlaTimerState.BREACHED)
+    assert not ClockClaim.objects.exists()
+    assert clock.tick(now=now + 3 * claim)["sla"] == 0
+
+
+def test_a_task_a_dead_worker_took_is_queued_again_when_the_claim_runs_out(queue, bare_incident):
+    """Taken tasks stay in the queue, locked for Q_CLUSTER's `retry` (75 s), until done: the
+    clock does not wait that long for a worker that died."""
+    now = timezone.now()
+    make_timer(bare_incident, warn_at=now, target_at=now)
+    clock.tick(now=now)
+    OrmQ.objects.update(lock=timezone.now() + timedelta(seconds=75))  # taken by a worker
+
+    assert clock.tick(now=now + timedelta(seconds=settings.CLOCK_CLAIM))["sla"] == 1
+    assert OrmQ.objects.count() == 2
+    assert queue() == ["fired", "not due, or held by another"]
+
+
+def test_two_tasks_for_one_row_fire_it_once(queue, bare_incident):
+    """A task handed out twice (its worker died after firing, before acknowledging it): the
+    second finds nothing due."""
+    now = timezone.now()
+    timer = make_timer(bare_incident, warn_at=now, target_at=now)
+    clock.tick(now=now)
+    OrmQ.objects.create(key=OrmQ.objects.get().key, payload=OrmQ.objects.get().payload)
+
+    assert queue() == ["fired", "not due, or held by another"]
+    assert list(SlaDeadline.objects.filter(timer=timer).values_list("kind", flat=True)) == [
+        DeadlineKind.BREACH
+    ]
+
+
+def test_a_failed_firing_raises_for_the_worker_and_holds_the_row_back(
+    queue, bare_incident, monkeypatch, caplog
+):
+    now = timezone.now()
+    make_timer(bare_incident, warn_at=now, target_at=now)
+
+    def fail(*, timer, now):
+        raise RuntimeError("bad data")
+
+    monkeypatch.setattr(sla, "sla_fire_deadline", fail)
+    clock.tick(now=now)
+
+    with time_machine.travel(now, tick=False):
+        [error] = queue()
+    assert isinstance(error, RuntimeError), "django-q2 lists the task among failed ones"
+    claim = ClockClaim.objects.get()
+    assert (claim.failures, claim.until) == (1, now + timedelta(seconds=1))
+    assert "Could not fire sla" in caplog.text
+    assert clock.tick(now=now + timedelta(seconds=0.5))["sla"] == 0
+    assert clock.tick(now=now + timedelta(seconds=1))["sla"] == 1
 
 
 def test_tick_fires_pending_escalation_steps_that_are_due(fired, bare_incident):

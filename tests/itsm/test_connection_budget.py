@@ -16,7 +16,6 @@ from tests.browser import _test_database_url
 DEFAULTS = {
     "web_processes": 1,
     "worker_clusters": 1,
-    "clocks": 1,
     "pool": True,
     "pool_min": 2,
     "pool_max": 20,
@@ -24,14 +23,10 @@ DEFAULTS = {
 }
 
 
-def test_the_defaults_need_28_connections():
-    """One web process's pool of 20, a cluster of two workers and its four helpers, a clock's
-    two loops."""
-    assert checks.connections_needed(DEFAULTS, worker_processes=2) == {
-        "web": 20,
-        "worker": 6,
-        "clock": 2,
-    }
+def test_the_defaults_need_27_connections():
+    """One web process's pool of 20; a worker: its cluster of two workers and their four
+    helpers, and the clock's connection in its main process."""
+    assert checks.connections_needed(DEFAULTS, worker_processes=2) == {"web": 20, "worker": 7}
 
 
 def test_without_the_pool_a_web_process_holds_one():
@@ -51,12 +46,12 @@ def test_no_warning_while_the_processes_fit(settings):
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_a_warning_when_the_processes_do_not_fit(settings):
-    settings.DATABASE_BUDGET = {**DEFAULTS, "web_processes": 5}  # 100 + 6 + 2
+    settings.DATABASE_BUDGET = {**DEFAULTS, "web_processes": 5}  # 100 + 7
 
     [warning] = checks.check_connection_budget(databases=["default"])
 
     assert warning.id == "itsm.W001"
-    assert "may hold 108 database connections (web 100, worker 6, clock 2)" in warning.msg
+    assert "may hold 107 database connections (web 100, worker 7)" in warning.msg
     assert "max_connections (100) less a margin of 10" in warning.msg
     assert "PgBouncer in transaction mode" in warning.hint
 
@@ -110,7 +105,7 @@ def test_manage_check_warns_with_the_deployments_process_counts():
 
     assert done.returncode == 0, done.stderr  # a warning, not an error
     assert "itsm.W001" in done.stderr
-    assert "may hold 94 database connections (web 80, worker 12, clock 2)" in done.stderr
+    assert "may hold 94 database connections (web 80, worker 14)" in done.stderr
 
 
 READ_DATABASE = (

@@ -1,13 +1,13 @@
 """The worker under faults.
 
 kill -9 of the worker in the middle of sending an email: the mail server has the message,
-the worker never heard it was taken. The clock queues the notification again when its lease
-runs out (seconds, not minutes), a new worker sends it again, and the recipient's mail client
-shows one message: both copies carry the same Message-ID.
+the worker never heard it was taken. The clock of a new worker queues the notification again
+when its lease runs out (seconds, not minutes), that worker sends it again, and the
+recipient's mail client shows one message: both copies carry the same Message-ID.
 
 The PostgreSQL and Redis are the test's own (tests/faults.py), holding a copy of the migrated
-test database; the worker (`manage.py qworker`) and the clock (`manage.py runclock`) are real
-processes with the production settings, sending through a mail server in the test
+test database; the workers (`manage.py qworker`, each with its clock) are real processes with
+the production settings, sending through a mail server in the test
 (tests/smtp.py) that takes the first message and then does not answer.
 
 SIGTERM while tasks run: the worker stops within 10 s, and the tasks it had not finished are
@@ -118,7 +118,6 @@ def test_an_email_resent_after_its_worker_was_killed_is_one_message(servers, tmp
         log = stack.enter_context(open(tmp_path / "processes.log", "wb"))
         processes = []
         stack.callback(lambda: [kill_group(process) for process in processes])
-        processes.append(start(env, "runclock", "--loops", "1", log=log))
         processes.append(first_worker := start(env, "qworker", log=log))
 
         pk = int(manage(env, "shell", "-c", NOTIFY).split()[-1])

@@ -57,7 +57,7 @@ def tick_at(travel, committing):
 
     def run(moment):
         travel.move_to(moment)
-        return committing(clock.tick, backoff=clock.Backoff())
+        return committing(clock.tick)
 
     return run
 

@@ -112,7 +112,7 @@ def ticks_at(travel, *minutes):
     """Tick at each minute after T0, with a fresh clock each time (as several clocks would)."""
     for minute in minutes:
         travel.move_to(T0 + timedelta(minutes=minute))
-        clock.tick(backoff=clock.Backoff())
+        clock.tick()
 
 
 def test_no_public_update_15_minutes_after_declaration_nags_the_communications_lead_once(

@@ -1,13 +1,14 @@
 """Start everything the portal needs in one command (what `make run` calls).
 
 Migrates, seeds demo data into an empty database (DEBUG only), starts an embedded Valkey when
-REDIS_URL is unset, then the ASGI web server, the django-q2 worker and the clock (which fires
-SLA and escalation deadlines on time) as child processes. Ctrl-C (or SIGTERM) stops every child
-and the embedded Valkey; none is left behind. Unless PORTAL_BASE_URL is set, the children's is
-the address the web server listens at, so links in messages lead to it.
+REDIS_URL is unset, then the ASGI web server and the worker (the django-q2 cluster with the
+clock, which queues SLA and escalation deadlines on time) as child processes. Ctrl-C (or
+SIGTERM) stops every child and the embedded Valkey; none is left behind. Unless
+PORTAL_BASE_URL is set, the children's is the address the web server listens at, so links in
+messages lead to it.
 
 It reports the portal up once `/healthz/ready` says each child is (the database and channel
-layer through the web server, the worker's and the clock's heartbeats); a child that exits, or
+layer through the web server, the worker's cluster and clock heartbeats); a child that exits, or
 a portal not ready within --ready-timeout seconds, stops everything with a non-zero exit status
 and says which. So does a child exiting later.
 """
@@ -55,13 +56,15 @@ def _in_own_session():
 
 
 class Command(BaseCommand):
-    help = "Run the portal: migrate, seed (DEBUG), embedded Valkey, web server, worker, clock."
+    help = "Run the portal: migrate, seed (DEBUG), embedded Valkey, web server, worker and clock."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument(
-            "--no-worker", action="store_true", help="Start the web server only (no worker, clock)."
+            "--no-worker",
+            action="store_true",
+            help="Start the web server only (no worker, so no clock).",
         )
         parser.add_argument("--no-seed", action="store_true", help="Never seed demo data.")
         parser.add_argument(
@@ -85,7 +88,6 @@ class Command(BaseCommand):
             self._start("web", self._web_command(host, port), env)
             if not no_worker:
                 self._start("worker", [sys.executable, "manage.py", "qworker"], env)
-                self._start("clock", [sys.executable, "manage.py", "runclock"], env)
             self._wait_until_ready(portal_base_url(host, port), ready_timeout)
             if not self._stopping:  # Ctrl-C while starting
                 self.stdout.write(
@@ -160,7 +162,9 @@ class Command(BaseCommand):
         checks = _ready_checks(base_url)
         if checks is None:
             return "the web server does not answer /healthz/ready"
-        wanted = {"database", "channel_layer"} | ({"worker", "clock"} & set(self._children))
+        wanted = {"database", "channel_layer"}
+        if "worker" in self._children:
+            wanted |= {"worker", "clock"}  # the worker process runs the clock
         down = [
             f"{name}: {checks[name]}"
             for name in sorted(wanted & set(checks))

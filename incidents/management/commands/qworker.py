@@ -1,5 +1,10 @@
-"""`manage.py qworker`: the django-q2 worker cluster (`qcluster`), stopped within
-WORKER_STOP_GRACE seconds of SIGTERM or SIGINT.
+"""`manage.py qworker`: the worker process. It runs the django-q2 worker cluster (`qcluster`),
+which carries out every task, and the clock (incidents/clock.py, `--clock-loops`, one by
+default), which queues SLA warnings and breaches, escalation steps and the other deadlines the
+moment they fall due; SIGTERM or SIGINT stops both within WORKER_STOP_GRACE seconds.
+
+A deployment runs as many of these as it needs capacity: each adds a clock and workers, and
+any number of clocks queue each deadline once.
 
 On SIGTERM, qcluster lets its workers run every task they hold, the ones they prefetched
 too, before it exits: 63 to 81 s measured with a backlog, longer than a service manager or
@@ -19,7 +24,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
 from django_q.cluster import Cluster
+
+from incidents.clock import run_clock
 
 
 def descendants(pid: int) -> list[int]:
@@ -45,10 +53,36 @@ def kill_tree(pid: int) -> None:
             os.kill(process, signal.SIGKILL)
 
 
-class Command(BaseCommand):
-    help = "Run the django-q2 worker cluster; SIGTERM stops it within WORKER_STOP_GRACE seconds."
+def clocks_started(loops: int, stop: threading.Event) -> list[threading.Thread]:
+    """`loops` clock loops, each a thread with its own database connection."""
 
-    def handle(self, *args, **options):
+    def run() -> None:
+        try:
+            run_clock(stop=stop)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, name=f"clock-{n}") for n in range(1, loops + 1)]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the worker: the django-q2 cluster and the clock that queues deadlines when they "
+        "fall due; SIGTERM stops it within WORKER_STOP_GRACE seconds."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--clock-loops",
+            type=int,
+            default=1,
+            help="Clock loops (threads) in this process: 1 by default, 0 for none.",
+        )
+
+    def handle(self, *args, clock_loops, **options):
         settings.SECRET_KEY  # noqa: B018  (django-q2 signs tasks with it: fail before starting)
         stop = threading.Event()
         cluster = Cluster()  # installs qcluster's handlers, which wait for every task: replaced
@@ -58,10 +92,13 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
-        cluster.start()
+        cluster.start()  # forks the cluster's processes before any clock thread exists
+        clocks = clocks_started(clock_loops, stop)
         sentinel = cluster.sentinel
         while sentinel.is_alive() and not stop.wait(0.5):
             pass
+        asked = stop.is_set()
+        stop.set()  # the clocks stop within a second, also when the cluster died on its own
         cluster.stop_event.set()
         sentinel.join(settings.WORKER_STOP_GRACE)
         if sentinel.is_alive():
@@ -71,5 +108,7 @@ class Command(BaseCommand):
                 f"Stopped the tasks still running after {settings.WORKER_STOP_GRACE:g} s; "
                 "they are handed out again."
             )
-        if not stop.is_set():  # the cluster died on its own: a service manager restarts it
+        for clock in clocks:
+            clock.join()
+        if not asked:  # the cluster died on its own: a service manager restarts it
             raise CommandError("The worker cluster stopped without being asked to.")
