@@ -30,13 +30,14 @@ from incidents.history import shown_value
 from incidents.models import (
     WORK_PERMISSION,
     ChecklistEntry,
+    ClockClaim,
     Incident,
     IncidentEvent,
     PriorityMatrixEntry,
     Service,
     Team,
 )
-from itsm.admin_mixins import EstimatedCountPaginator, RefusesMalformedLists
+from itsm.admin_mixins import EstimatedCountPaginator, ReadOnlyRecords, RefusesMalformedLists
 from itsm.errors import ApplicationError
 
 SHORT_NUMBER = re.compile(r"^(?:INC)?0*(\d{1,7})$", re.IGNORECASE)
@@ -506,6 +507,18 @@ class PriorityMatrixEntryAdmin(admin.ModelAdmin):
 
 
 # The sub-domains' admin pages, in their packages, register themselves when imported.
+@admin.register(ClockClaim)
+class ClockClaimAdmin(ReadOnlyRecords, admin.ModelAdmin):
+    """Deadlines the clock handed to the worker and not yet fired: a row here for long, with
+    failures, is a deadline whose firing keeps failing (its traceback is among the Django Q
+    failed tasks, named "clock <work> <row>")."""
+
+    list_display = ("work", "row", "until", "failures")
+    list_filter = ("work",)
+    search_fields = ("=row",)
+    ordering = ("-failures", "until")
+
+
 from incidents.alerts import admin as admin_alerts  # noqa: E402, F401
 from incidents.oncall import admin as admin_oncall  # noqa: E402, F401
 from incidents.sla import admin as admin_sla  # noqa: E402, F401

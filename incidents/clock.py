@@ -57,7 +57,7 @@ from itsm.choices import NotificationStatus
 from itsm.health import CLOCK_HEARTBEAT_KEY, CLOCK_HEARTBEAT_TIMEOUT
 from itsm.models import Notification
 from itsm.outbox import outbox_next_due, outbox_queue_due
-from itsm.task_queue import queued_task_args, urgent_queue
+from itsm.task_queue import queued_task_args, task_results_prune, urgent_queue
 from itsm.webhooks import webhook_next_due, webhooks_send_due
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,8 @@ MIN_SLEEP_SECONDS = 0.25
 # run_clock's batches: a burst commits (and reaches the worker) in pieces this size, and a
 # second clock takes the rows after the ones the first holds.
 RUN_BATCH = 10
+# How often run_clock deletes old task results (itsm.task_queue.task_results_prune).
+PRUNE_EVERY = timedelta(hours=1)
 # The pause after a failed firing: the first, doubled after each failure in a row, at most the
 # last.
 FIRST_PAUSE_SECONDS, MOST_PAUSE_SECONDS = 1.0, 300.0
@@ -121,10 +123,14 @@ def run_clock(*, stop: threading.Event) -> None:
     MIN_SLEEP_SECONDS apart), until `stop` is set. The first tick catches up whatever fell due
     while no clock ran."""
     log.info("Clock started")
+    prune_at = timezone.now()
     while not stop.is_set():
         now = timezone.now()
         try:
             tick(now=now, batch=RUN_BATCH)
+            if now >= prune_at:
+                task_results_prune(now=now)
+                prune_at = now + PRUNE_EVERY
             since_tick = (timezone.now() - now).total_seconds()
             pause = max(MIN_SLEEP_SECONDS - since_tick, seconds_until_next_due(after=now))
         except Exception:

@@ -192,6 +192,12 @@ elif _db["ENGINE"] == "django.db.backends.postgresql" and _use_connection_pool()
     # requests in flight during the outage fail.
     _db["CONN_HEALTH_CHECKS"] = True
     _db["ENGINE"] = "itsm.postgresql"
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    # Without the pool (the worker): django-q2 closes "old" connections before each task and
+    # each result it saves; kept for a minute, checked before reuse, they are not opened anew
+    # every time.
+    _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    _db["CONN_HEALTH_CHECKS"] = True
 if DATABASE_PGBOUNCER:
     _db["DISABLE_SERVER_SIDE_CURSORS"] = True
 IS_POSTGRES = _db["ENGINE"] in ("django.db.backends.postgresql", "itsm.postgresql")
@@ -294,9 +300,13 @@ Q_CLUSTER = {
     "catch_up": False,
     # The cluster publishes its heartbeat (its Stat) to this cache; /healthz/ready reads it.
     "cache": "default",
-    "save_limit": 1000,
+    # Every success is kept, pruned by the clock after TASK_RESULTS_DAYS: django-q2's own limit
+    # reads every kept result for each task it saves, which made saving results the worker's
+    # bottleneck (and a worker that is recycled waits for its results to be saved).
+    "save_limit": 0,
     "ack_failures": True,
 }
+TASK_RESULTS_DAYS = env.int("TASK_RESULTS_DAYS", default=7)
 WORKER_HEARTBEAT_REQUIRED = env.bool("WORKER_HEARTBEAT_REQUIRED", default=True)
 # Seconds `manage.py qworker` lets running tasks finish after SIGTERM before it stops them
 # (their tasks go back to the queue).

@@ -1,15 +1,17 @@
-"""django-q2's queue: the broker that takes urgent tasks first, and what is waiting in it, for
-the clock's sweeps (a row whose task is still queued is not queued again, however long the
-backlog; docs/operations.md)."""
+"""django-q2's queue: the broker that takes urgent tasks first, what is waiting in it, for the
+clock's sweeps (a row whose task is still queued is not queued again, however long the
+backlog; docs/operations.md), and the pruning of old results."""
 
+from datetime import timedelta
 from time import sleep
 
+from django.conf import settings
 from django.db.models import Case, Value, When
 from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.brokers.orm import ORM
 from django_q.conf import Conf
-from django_q.models import OrmQ
+from django_q.models import OrmQ, Success
 
 URGENT_SUFFIX = ":urgent"
 
@@ -81,3 +83,11 @@ def not_queued(func: str, rows: list) -> list:
         return []
     queued = queued_task_args(func) or set()
     return [row for row in rows if (row.pk, row.attempts) not in queued]
+
+
+def task_results_prune(*, now) -> int:
+    """Delete the results of tasks that succeeded more than TASK_RESULTS_DAYS before `now` (the
+    clock's, hourly); return how many. Failed tasks' results stay until an admin deletes them."""
+    kept_from = now - timedelta(days=settings.TASK_RESULTS_DAYS)
+    deleted, _ = Success.objects.filter(stopped__lt=kept_from).delete()
+    return deleted

@@ -471,3 +471,14 @@ def test_run_clock_stops_within_a_second():
 
     assert not thread.is_alive()
     assert time.monotonic() - asked < 1.0
+
+
+def test_the_admin_lists_held_back_deadlines_to_superusers(client, super_admin, manager):
+    ClockClaim.objects.create(work="sla", row=42, until=timezone.now(), failures=3)
+    url = "/admin/incidents/clockclaim/"
+    client.force_login(manager)
+    assert client.get(url, secure=True).status_code == 403
+
+    client.force_login(super_admin)
+    page = client.get(url, secure=True).content.decode()
+    assert '<td class="field-row">42</td>' in page and 'field-failures">3<' in page

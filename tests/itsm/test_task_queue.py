@@ -1,8 +1,12 @@
 """django-q2's queue (itsm/task_queue.py): the broker hands out the clock's firings before any
 other task, and every task oldest first, so a breach never waits behind a backlog."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from django_q.brokers import get_broker
+from django_q.models import Task
 from django_q.signing import SignedPackage
 from django_q.tasks import async_task
 
@@ -48,3 +52,28 @@ def test_the_queue_lists_what_waits_or_only_what_no_worker_took(monkeypatch):
 
     assert task_queue.queued_task_args("math.floor") == {(1,), (2,)}
     assert task_queue.queued_task_args("math.floor", waiting_only=True) == {(1,)}
+
+
+@pytest.mark.django_db
+def test_results_of_tasks_that_succeeded_are_kept_a_week():
+    """django-q2 keeps every result (its own limit reads all kept results per task saved); the
+    clock deletes successes older than TASK_RESULTS_DAYS and keeps every failure."""
+    now = timezone.now()
+
+    def result(name: str, age: timedelta, *, success: bool = True):
+        stopped = now - age
+        Task.objects.create(
+            id=name,
+            name=name,
+            func="math.floor",
+            started=stopped,
+            stopped=stopped,
+            success=success,
+        )
+
+    result("old", timedelta(days=7, seconds=1))
+    result("recent", timedelta(days=6, hours=23))
+    result("old failure", timedelta(days=30), success=False)
+
+    assert task_queue.task_results_prune(now=now) == 1
+    assert sorted(Task.objects.values_list("name", flat=True)) == ["old failure", "recent"]
