@@ -92,6 +92,22 @@ def setup_django() -> dict[str, str]:
     return env
 
 
+def signed_in_session(user) -> str:
+    """The key of a session in which `user` is signed in, as the login view leaves it."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    # The backend that signs a local user in (the first listed, axes', only guards sign-ins).
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return session.session_key
+
+
 def stop_on_sigterm() -> None:
     """Let SIGTERM unwind like Ctrl-C does, so `finally` blocks stop the server either way."""
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))

@@ -1,13 +1,16 @@
 """API benchmark (`make bench`): the production ASGI server on PostgreSQL with 100,000 incidents.
 
-Drives `GET /healthz/live` (the floor: the server and Django with no database) and create, then
-list and detail in interleaved rounds beside two other implementations of the same JSON
-(`tests/benchmarks/api_variants.py`: the practical limit, and stock DRF), each with the same
-number of concurrent clients for a fixed time. Prints requests/s, p50 and p99 latency and each
-endpoint's ratio to the floor, then the CPU per request of the three implementations and our
-ratios to the other two.
+Drives `GET /healthz/live` (the floor: the server and Django with no database), create and the
+dashboard page, then list and detail in interleaved rounds beside two other implementations of
+the same JSON (`tests/benchmarks/api_variants.py`: the practical limit, and stock DRF), each
+with the same number of concurrent clients for a fixed time. Prints requests/s, p50 and p99
+latency and each endpoint's ratio to the floor, then the CPU per request of the three
+implementations and our ratios to the other two.
 
     .venv/bin/python -m tests.benchmarks.bench_api [--seconds 15] [--rounds 3] [--server …]
+
+`--incidents 1000000 --database itsm_bench_1m` runs it on a million incidents in a database of
+its own (seeded once, kept), for the growth table in docs/benchmarks.md.
 """
 
 import argparse
@@ -19,6 +22,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from tests.benchmarks._common import (
+    DEFAULT_REDIS_URL,
     Endpoint,
     LoadResult,
     add_server_arguments,
@@ -32,6 +36,8 @@ from tests.benchmarks._common import (
     server_command,
     server_log,
     setup_django,
+    setup_django_in_own_database,
+    signed_in_session,
     stop_on_sigterm,
     vacuum_analyze,
 )
@@ -55,6 +61,7 @@ STATUS_WEIGHTS = {
 }
 FLOOR = "GET /healthz/live"
 CREATE = "POST /api/incidents/"
+DASHBOARD = "GET / (the dashboard page)"
 LIST = "GET /api/incidents/?page_size=50"
 DETAIL = "GET /api/incidents/{number}/"
 AIMS = {CREATE: 0.2, LIST: 0.2, DETAIL: 0.4}  # each endpoint's req/s as a share of the floor's
@@ -68,6 +75,12 @@ BENCH_APP = "tests.benchmarks.api_asgi:application"  # the project's URLs plus /
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=15, help="measured time per endpoint")
+    parser.add_argument(
+        "--incidents", type=int, default=INCIDENTS, help="incidents to seed up to (100,000)"
+    )
+    parser.add_argument(
+        "--database", help="a database of its own on DATABASE_URL's server (default: DATABASE_URL)"
+    )
     add_server_arguments(parser, port=8105)
     parser.set_defaults(app=BENCH_APP)
     parser.add_argument(
@@ -83,8 +96,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     stop_on_sigterm()
-    env = setup_django()
-    token, numbers = prepare_database()
+    if args.database:
+        env = setup_django_in_own_database(args.database, redis=DEFAULT_REDIS_URL)
+    else:
+        env = setup_django()
+    token, session, numbers = prepare_database(args.incidents)
     command = server_command(args.server, args.port, args.app)
     print(f"Server: {' '.join(command[1:])}")
     print(
@@ -105,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
                 processes=args.client_processes,
             )
 
-        results = {endpoint.name: run(endpoint) for endpoint in build_endpoints(token, numbers)}
+        endpoints = build_endpoints(token, session)
+        results = {endpoint.name: run(endpoint) for endpoint in endpoints}
         rounds = measure_side_by_side(run, build_variants(token, numbers), args.rounds)
     results.update((name, combined(rounds[name, OURS])) for name in (LIST, DETAIL))
     print()
@@ -130,8 +147,9 @@ def main(argv: list[str] | None = None) -> int:
 # the environment at the benchmark's database.
 
 
-def prepare_database() -> tuple[str, list[str]]:
-    """Migrate, seed, and return a fresh bearer token and a sample of incident numbers."""
+def prepare_database(incidents: int) -> tuple[str, str, list[str]]:
+    """Migrate, seed up to `incidents`, and return a fresh bearer token, a signed-in session's
+    key and a sample of incident numbers."""
     from django.core.management import call_command
     from django.db import connections
 
@@ -139,12 +157,12 @@ def prepare_database() -> tuple[str, list[str]]:
 
     call_command("migrate", interactive=False, verbosity=0)
     user = responder()
-    seed_incidents(INCIDENTS, user)
-    token = bearer_token(user)
+    seed_incidents(incidents, user)
+    token, session = bearer_token(user), signed_in_session(user)
     numbers = list(Incident.objects.values_list("number", flat=True))
     sample = random.sample(numbers, min(DETAIL_SAMPLE, len(numbers)))
     connections.close_all()
-    return token, sample
+    return token, session, sample
 
 
 def responder():
@@ -288,7 +306,7 @@ def _created_event_fields(incident, services) -> dict:
 # --- load and report ----------------------------------------------------------------------------
 
 
-def build_endpoints(token: str, numbers: list[str]) -> list[Endpoint]:
+def build_endpoints(token: str, session: str) -> list[Endpoint]:
     auth = (("Authorization", f"Bearer {token}"), ("Accept", "application/json"))
     body = {
         "title": "Checkout latency above 2 s",
@@ -305,7 +323,14 @@ def build_endpoints(token: str, numbers: list[str]) -> list[Endpoint]:
             headers=(*auth, ("Content-Type", "application/json")),
             body=json.dumps(body).encode(),
         ),
+        Endpoint(DASHBOARD, "GET", ("/",), headers=(("Cookie", session_cookie(session)),)),
     ]
+
+
+def session_cookie(session: str) -> str:
+    from django.conf import settings
+
+    return f"{settings.SESSION_COOKIE_NAME}={session}"
 
 
 def build_variants(token: str, numbers: list[str]) -> dict[tuple[str, str], Endpoint]:

@@ -43,6 +43,7 @@ from tests.benchmarks._common import (
     server_command,
     server_log,
     setup_django,
+    signed_in_session,
     stop_on_sigterm,
 )
 
@@ -158,22 +159,6 @@ def user_with_role(username: str, role: str):
     user, _ = get_user_model().objects.get_or_create(username=username)
     user.groups.add(Group.objects.get(name=role))
     return user
-
-
-def signed_in_session(user) -> str:
-    """The key of a session in which `user` is signed in, as the login view leaves it."""
-    from importlib import import_module
-
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-
-    session = import_module(settings.SESSION_ENGINE).SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    # The backend that signs a local user in (the first listed, axes', only guards sign-ins).
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    return session.session_key
 
 
 # --- the load -----------------------------------------------------------------------------------
