@@ -56,7 +56,7 @@ from incidents.models import ClockClaim, EscalationStep, SlaTimer
 from itsm.choices import NotificationStatus
 from itsm.health import CLOCK_HEARTBEAT_KEY, CLOCK_HEARTBEAT_TIMEOUT
 from itsm.models import Notification
-from itsm.outbox import outbox_next_due, outbox_queue_due
+from itsm.outbox import outbox_next_due, outbox_prune_done, outbox_queue_due
 from itsm.task_queue import queued_task_args, task_results_prune, urgent_queue
 from itsm.webhooks import webhook_next_due, webhooks_send_due
 
@@ -70,7 +70,7 @@ MIN_SLEEP_SECONDS = 0.25
 # run_clock's batches: a burst commits (and reaches the worker) in pieces this size, and a
 # second clock takes the rows after the ones the first holds.
 RUN_BATCH = 10
-# How often run_clock deletes old task results (itsm.task_queue.task_results_prune).
+# How often run_clock deletes old task results and done outbox items.
 PRUNE_EVERY = timedelta(hours=1)
 # The pause after a failed firing: the first, doubled after each failure in a row, at most the
 # last.
@@ -129,7 +129,7 @@ def run_clock(*, stop: threading.Event) -> None:
         try:
             tick(now=now, batch=RUN_BATCH)
             if now >= prune_at:
-                task_results_prune(now=now)
+                _prune_finished_work(now)
                 prune_at = now + PRUNE_EVERY
             since_tick = (timezone.now() - now).total_seconds()
             pause = max(MIN_SLEEP_SECONDS - since_tick, seconds_until_next_due(after=now))
@@ -140,6 +140,18 @@ def run_clock(*, stop: threading.Event) -> None:
             pause = MAX_SLEEP_SECONDS
         stop.wait(pause)
     log.info("Clock stopped")
+
+
+def _prune_finished_work(now: datetime) -> None:
+    """Delete what finished work leaves behind once TASK_RESULTS_DAYS old: successful task
+    results and done outbox items (each clock, hourly; deleting twice is harmless)."""
+    pruned = task_results_prune(now=now) + outbox_prune_done(now=now)
+    if pruned:
+        log.info(
+            "Deleted %d task results and outbox items older than %d days",
+            pruned,
+            settings.TASK_RESULTS_DAYS,
+        )
 
 
 def seconds_until_next_due(*, after: datetime) -> float:

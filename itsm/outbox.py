@@ -22,6 +22,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -188,3 +189,11 @@ def outbox_items_retry_now(*, items, now) -> int:
     )
     _queue(rows)
     return len(rows)
+
+
+def outbox_prune_done(*, now) -> int:
+    """Delete the items done more than TASK_RESULTS_DAYS before `now` (the clock's, hourly);
+    return how many. Failed and pending items stay."""
+    kept_from = now - timedelta(days=settings.TASK_RESULTS_DAYS)
+    deleted, _ = OutboxItem.objects.filter(status=OutboxStatus.DONE, done_at__lt=kept_from).delete()
+    return deleted

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
 from django.utils import timezone
-from django_q.models import OrmQ
+from django_q.models import OrmQ, Success
 
 from incidents import clock
 from incidents.choices import DeadlineKind, EventType, SlaKind, SlaTimerState
@@ -33,7 +33,8 @@ from incidents.oncall import escalation
 from incidents.sla import services as sla
 from itsm import notifications
 from itsm.health import CLOCK_HEARTBEAT_KEY
-from itsm.models import Notification
+from itsm.models import Notification, OutboxItem
+from tests.concurrency import eventually
 from tests.factories import make_incident
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -471,6 +472,22 @@ def test_run_clock_stops_within_a_second():
 
     assert not thread.is_alive()
     assert time.monotonic() - asked < 1.0
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_run_clock_deletes_finished_work_older_than_a_week_when_it_starts():
+    long_ago = timezone.now() - timedelta(days=8)
+    Success.objects.create(
+        id="old", name="old", func="math.floor", started=long_ago, stopped=long_ago, success=True
+    )
+    OutboxItem.objects.create(kind="old", status="done", due_at=long_ago, done_at=long_ago)
+
+    with clock_running():
+        pruned = eventually(
+            lambda: not Success.objects.exists() and not OutboxItem.objects.exists(), timeout=5
+        )
+
+    assert pruned
 
 
 def test_the_admin_lists_held_back_deadlines_to_superusers(client, super_admin, manager):

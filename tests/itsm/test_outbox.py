@@ -247,3 +247,17 @@ def test_a_backlog_longer_than_the_lease_is_queued_once(handled, committing, que
         assert committing(outbox.outbox_queue_due, now=T0 + lease * outbox.LEASE) == 0
 
     assert queued_sends(outbox.RUN_TASK) == waiting and handled == []
+
+
+@pytest.mark.django_db
+def test_done_items_are_kept_a_week_and_failed_ones_until_deleted():
+    def item(status: str, age: timedelta) -> OutboxItem:
+        done_at = T0 - age if status == "done" else None
+        return OutboxItem.objects.create(kind=KIND, status=status, due_at=T0, done_at=done_at)
+
+    item("done", timedelta(days=7, seconds=1))
+    recent = item("done", timedelta(days=6))
+    failed = item("failed", timedelta(days=30))
+
+    assert outbox.outbox_prune_done(now=T0) == 1
+    assert set(OutboxItem.objects.values_list("pk", flat=True)) == {recent.pk, failed.pk}
