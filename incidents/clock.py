@@ -37,6 +37,7 @@ tick queues them like the timers and reports their count under `name`, and the s
 ticks takes them into account. The war room's automatic declaration runs this way.
 """
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -57,7 +58,7 @@ from itsm.choices import NotificationStatus
 from itsm.health import CLOCK_HEARTBEAT_KEY, CLOCK_HEARTBEAT_TIMEOUT
 from itsm.models import Notification
 from itsm.outbox import outbox_next_due, outbox_prune_done, outbox_queue_due
-from itsm.task_queue import queued_task_args, task_results_prune, urgent_queue
+from itsm.task_queue import task_results_prune, urgent_queue, waiting_urgent_task_args
 from itsm.webhooks import webhook_next_due, webhooks_send_due
 
 log = logging.getLogger(__name__)
@@ -70,11 +71,14 @@ MIN_SLEEP_SECONDS = 0.25
 # run_clock's batches: a burst commits (and reaches the worker) in pieces this size, and a
 # second clock takes the rows after the ones the first holds.
 RUN_BATCH = 10
-# How often run_clock deletes old task results and done outbox items.
-PRUNE_EVERY = timedelta(hours=1)
+# How often each clock queues the deletion of finished work (prune_finished_work), and how long
+# after running out a claim nobody renewed counts as stale.
+PRUNE_TASK = "incidents.clock.prune_finished_work"
+PRUNE_EVERY = STALE_CLAIM_AFTER = timedelta(hours=1)
 # The pause after a failed firing: the first, doubled after each failure in a row, at most the
 # last.
 FIRST_PAUSE_SECONDS, MOST_PAUSE_SECONDS = 1.0, 300.0
+MOST_DOUBLINGS = 16  # past the longest pause already; 2 ** failures would overflow a float
 
 
 @dataclass(frozen=True)
@@ -129,8 +133,8 @@ def run_clock(*, stop: threading.Event) -> None:
         try:
             tick(now=now, batch=RUN_BATCH)
             if now >= prune_at:
-                _prune_finished_work(now)
                 prune_at = now + PRUNE_EVERY
+                async_task(PRUNE_TASK, task_name="clock: prune finished work")
             since_tick = (timezone.now() - now).total_seconds()
             pause = max(MIN_SLEEP_SECONDS - since_tick, seconds_until_next_due(after=now))
         except Exception:
@@ -142,16 +146,14 @@ def run_clock(*, stop: threading.Event) -> None:
     log.info("Clock stopped")
 
 
-def _prune_finished_work(now: datetime) -> None:
-    """Delete what finished work leaves behind once TASK_RESULTS_DAYS old: successful task
-    results and done outbox items (each clock, hourly; deleting twice is harmless)."""
-    pruned = task_results_prune(now=now) + outbox_prune_done(now=now)
-    if pruned:
-        log.info(
-            "Deleted %d task results and outbox items older than %d days",
-            pruned,
-            settings.TASK_RESULTS_DAYS,
-        )
+def prune_finished_work() -> str:
+    """The worker's hourly task (each clock queues one; deleting twice is harmless): delete
+    what finished work leaves behind once TASK_RESULTS_DAYS old (successful task results, done
+    outbox items) and claims no clock renewed for an hour, whose rows are no longer due."""
+    now = timezone.now()
+    results, items = task_results_prune(now=now), outbox_prune_done(now=now)
+    claims, _ = ClockClaim.objects.filter(until__lt=now - STALE_CLAIM_AFTER).delete()
+    return f"deleted {results} task results, {items} outbox items, {claims} stale claims"
 
 
 def seconds_until_next_due(*, after: datetime) -> float:
@@ -187,28 +189,33 @@ def _queue_due(name: str, work: TickWork, *, now: datetime, batch: int) -> int:
     """Claim and queue `work`'s unclaimed due rows in batches, one short transaction each,
     until none is left to take; return how many were queued."""
     queued = 0
+    tasks_waiting = functools.cache(lambda: _tasks_waiting(name))  # read at most once a call
     while True:
         with transaction.atomic():
             claimed = ClockClaim.objects.filter(work=name, until__gt=now).values("row")
             rows = [row.pk for row in work.due(now).exclude(pk__in=claimed)[:batch]]
-            waiting = _still_in_queue(name, rows)
+            waiting = _still_in_queue(name, rows, tasks_waiting)
             _claim(name, rows, until=now + timedelta(seconds=settings.CLOCK_CLAIM))
             queued += sum(_queue_firing(name, pk, now) for pk in rows if pk not in waiting)
         if len(rows) < batch:
             return queued
 
 
-def _still_in_queue(name: str, rows: list[int]) -> set[int]:
+def _still_in_queue(name: str, rows: list[int], tasks_waiting: Callable[[], set[int]]) -> set[int]:
     """Of `rows`, those whose claim ran out while their task still waits in the worker's queue
     (a backlog): their claim is renewed, their task not queued twice. A task a worker took and
     did not finish is queued again (its worker may have died; django-q2 would hand it out
     again only after Q_CLUSTER's `retry`): should both run, the second finds nothing due.
-    Reading the queue costs a scan of it, so only when a claim ran out."""
+    Reading the queue costs a scan of its urgent part, so only when a claim ran out."""
     expired = ClockClaim.objects.filter(work=name, row__in=rows)
     if not rows or not expired.exists():
         return set()
-    queued = queued_task_args(FIRE_TASK, waiting_only=True) or set()
-    return {args[1] for args in queued if args[0] == name and args[1] in rows}
+    return tasks_waiting() & set(rows)
+
+
+def _tasks_waiting(name: str) -> set[int]:
+    """The rows of `name` whose firing task waits in the queue, not yet taken by a worker."""
+    return {args[1] for args in waiting_urgent_task_args(FIRE_TASK) if args[0] == name}
 
 
 def _claim(name: str, rows: list[int], *, until: datetime) -> None:
@@ -249,20 +256,21 @@ def clock_fire(name: str, pk: int, queued_at: datetime) -> str:
             if row is not None:
                 work.fire(row, now)
             ClockClaim.objects.filter(work=name, row=pk).delete()
-    except Exception as error:
+    except BaseException as error:  # django-q2's task timeout is a SystemExit
         _held_back(name, pk, now, error)
         raise
     return "fired" if row is not None else "not due, or held by another"
 
 
-def _held_back(name: str, pk: int, now: datetime, error: Exception) -> None:
+def _held_back(name: str, pk: int, now: datetime, error: BaseException) -> None:
     """Renew the row's claim for a pause that doubles with each failure in a row, and log."""
     with transaction.atomic():
         claim, _ = ClockClaim.objects.select_for_update().get_or_create(
             work=name, row=pk, defaults={"until": now}
         )
         claim.failures += 1
-        pause = min(MOST_PAUSE_SECONDS, FIRST_PAUSE_SECONDS * 2 ** (claim.failures - 1))
+        doublings = min(claim.failures - 1, MOST_DOUBLINGS)
+        pause = min(MOST_PAUSE_SECONDS, FIRST_PAUSE_SECONDS * 2**doublings)
         claim.until = now + timedelta(seconds=pause)
         claim.save(update_fields=["failures", "until"])
     what, failures = f"{name} {pk}", claim.failures

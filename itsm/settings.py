@@ -158,15 +158,14 @@ TEMPLATES = [
 DATABASE_PGBOUNCER = env.bool("DATABASE_PGBOUNCER", default=False)
 
 
+IS_WORKER = bool({"qcluster", "qworker"} & set(sys.argv))
+
+
 def _use_connection_pool() -> bool:
     """psycopg's pool, except in the django-q2 worker: qcluster forks its worker processes
     after the pool exists, and connections shared across a fork corrupt each other (django-q2
     issue #209: "can't change 'autocommit' now", tasks never taken from the queue)."""
-    return (
-        env.bool("DATABASE_POOL", default=True)
-        and not DATABASE_PGBOUNCER
-        and not {"qcluster", "qworker"} & set(sys.argv)
-    )
+    return env.bool("DATABASE_POOL", default=True) and not DATABASE_PGBOUNCER and not IS_WORKER
 
 
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'itsm.sqlite3'}")}
@@ -192,10 +191,11 @@ elif _db["ENGINE"] == "django.db.backends.postgresql" and _use_connection_pool()
     # requests in flight during the outage fail.
     _db["CONN_HEALTH_CHECKS"] = True
     _db["ENGINE"] = "itsm.postgresql"
-elif _db["ENGINE"] == "django.db.backends.postgresql":
-    # Without the pool (the worker): django-q2 closes "old" connections before each task and
-    # each result it saves; kept for a minute, checked before reuse, they are not opened anew
-    # every time.
+elif _db["ENGINE"] == "django.db.backends.postgresql" and IS_WORKER:
+    # The worker has no pool: django-q2 closes "old" connections before each task and each
+    # result it saves; kept for a minute, checked before reuse, they are not opened anew every
+    # time. (Not in a web process: under ASGI each request runs in a thread of its own, whose
+    # kept connection would never be used again.)
     _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     _db["CONN_HEALTH_CHECKS"] = True
 if DATABASE_PGBOUNCER:

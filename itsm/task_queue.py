@@ -59,18 +59,27 @@ class UrgentFirstORM(ORM):
         return self.get_connection().filter(key__in=self.keys()).delete()
 
 
-def queued_task_args(func: str, *, waiting_only: bool = False) -> set[tuple] | None:
+def queued_task_args(func: str) -> set[tuple] | None:
     """The arguments of every `func` task in the ORM broker's queue, urgent or not: waiting,
     or taken by a worker and not yet done (a task taken by a worker that died comes back after
-    Q_CLUSTER's `retry`), unless `waiting_only`. None when the broker is another (Redis),
-    whose queue cannot be read."""
+    Q_CLUSTER's `retry`). None when the broker is another (Redis), whose queue cannot be
+    read."""
     broker = get_broker()
     if not isinstance(broker, ORM):
         return None
     keys = broker.keys() if isinstance(broker, UrgentFirstORM) else [broker.list_key]
-    packages = OrmQ.objects.using(Conf.ORM).filter(key__in=keys)
-    if waiting_only:  # a worker that takes a task locks it until Q_CLUSTER's `retry` from now
-        packages = packages.filter(lock__lte=timezone.now())
+    return _args_of(func, OrmQ.objects.using(Conf.ORM).filter(key__in=keys))
+
+
+def waiting_urgent_task_args(func: str) -> set[tuple]:
+    """The arguments of the `func` tasks waiting in the urgent queue, not yet taken by a worker
+    (one that takes a task locks it until Q_CLUSTER's `retry` from then). Only the urgent
+    queue is read: a backlog of other tasks costs nothing here."""
+    packages = OrmQ.objects.using(Conf.ORM).filter(key=urgent_queue(), lock__lte=timezone.now())
+    return _args_of(func, packages)
+
+
+def _args_of(func: str, packages) -> set[tuple]:
     tasks = (package.task for package in packages.only("payload").iterator())
     return {tuple(task["args"]) for task in tasks if task.get("func") == func}
 

@@ -251,6 +251,23 @@ def test_a_task_a_dead_worker_took_is_queued_again_when_the_claim_runs_out(queue
     assert queue() == ["fired", "not due, or held by another"]
 
 
+def test_a_row_failing_for_days_is_held_back_five_minutes_at_a_time(bare_incident, monkeypatch):
+    """The pause stops doubling at its longest: 2 ** failures would overflow after 1,024."""
+    now = timezone.now()
+    timer = make_timer(bare_incident, warn_at=now, target_at=now)
+    ClockClaim.objects.create(work="sla", row=timer.pk, until=now, failures=5_000)
+
+    def fail(*, timer, now):
+        raise RuntimeError("still broken")
+
+    monkeypatch.setattr(sla, "sla_fire_deadline", fail)
+
+    with time_machine.travel(now, tick=False), pytest.raises(RuntimeError, match="still broken"):
+        clock.clock_fire("sla", timer.pk, now)
+    claim = ClockClaim.objects.get()
+    assert (claim.failures, claim.until) == (5_001, now + timedelta(minutes=5))
+
+
 def test_two_tasks_for_one_row_fire_it_once(queue, bare_incident):
     """A task handed out twice (its worker died after firing, before acknowledging it): the
     second finds nothing due."""
@@ -475,19 +492,26 @@ def test_run_clock_stops_within_a_second():
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_run_clock_deletes_finished_work_older_than_a_week_when_it_starts():
-    long_ago = timezone.now() - timedelta(days=8)
+def test_run_clock_deletes_finished_work_when_it_starts():
+    """Results and done items older than a week, and a claim nobody renewed for an hour (its
+    row no longer due); the claim of a row held back after failing stays."""
+    now = timezone.now()
+    long_ago = now - timedelta(days=8)
     Success.objects.create(
         id="old", name="old", func="math.floor", started=long_ago, stopped=long_ago, success=True
     )
     OutboxItem.objects.create(kind="old", status="done", due_at=long_ago, done_at=long_ago)
+    ClockClaim.objects.create(work="sla", row=1, until=now - timedelta(hours=2), failures=9)
+    ClockClaim.objects.create(work="sla", row=2, until=now + timedelta(minutes=5), failures=9)
 
     with clock_running():
         pruned = eventually(
-            lambda: not Success.objects.exists() and not OutboxItem.objects.exists(), timeout=5
+            lambda: not OutboxItem.objects.exists() and ClockClaim.objects.count() == 1, timeout=5
         )
 
     assert pruned
+    assert not Success.objects.filter(id="old").exists()
+    assert ClockClaim.objects.get().row == 2
 
 
 def test_the_admin_lists_held_back_deadlines_to_superusers(client, super_admin, manager):

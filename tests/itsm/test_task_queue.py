@@ -44,14 +44,16 @@ def test_urgent_tasks_are_taken_first_and_each_kind_oldest_first(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_the_queue_lists_what_waits_or_only_what_no_worker_took(monkeypatch):
+def test_the_queue_lists_what_waits_or_only_the_urgent_tasks_no_worker_took(monkeypatch):
     monkeypatch.setattr(task_queue, "sleep", lambda seconds: None)
     queue(1)
     queue(2, cluster=urgent_queue())
     get_broker().dequeue()  # a worker takes the urgent one
 
-    assert task_queue.queued_task_args("math.floor") == {(1,), (2,)}
-    assert task_queue.queued_task_args("math.floor", waiting_only=True) == {(1,)}
+    queue(3, cluster=urgent_queue())
+
+    assert task_queue.queued_task_args("math.floor") == {(1,), (2,), (3,)}
+    assert task_queue.waiting_urgent_task_args("math.floor") == {(3,)}
 
 
 @pytest.mark.django_db

@@ -4,7 +4,7 @@ default), which queues SLA warnings and breaches, escalation steps and the other
 moment they fall due; SIGTERM or SIGINT stops both within WORKER_STOP_GRACE seconds.
 
 A deployment runs as many of these as it needs capacity: each adds a clock and workers, and
-any number of clocks queue each deadline once.
+with any number of clocks each deadline fires once.
 
 On SIGTERM, qcluster lets its workers run every task they hold, the ones they prefetched
 too, before it exits: 63 to 81 s measured with a backlog, longer than a service manager or
