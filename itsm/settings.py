@@ -209,7 +209,6 @@ DATABASE_BUDGET = {
     "web_processes": env.int("WEB_PROCESSES", default=1),
     "worker_clusters": env.int("WORKER_CLUSTERS", default=1),
     "pool": env.bool("DATABASE_POOL", default=True) and not DATABASE_PGBOUNCER,
-    "pool_min": env.int("DATABASE_POOL_MIN", default=2),
     "pool_max": env.int("DATABASE_POOL_MAX", default=20),
     "margin": env.int("DATABASE_CONNECTIONS_MARGIN", default=10),
 }

@@ -17,7 +17,6 @@ DEFAULTS = {
     "web_processes": 1,
     "worker_clusters": 1,
     "pool": True,
-    "pool_min": 2,
     "pool_max": 20,
     "margin": 10,
 }
