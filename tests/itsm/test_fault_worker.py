@@ -56,7 +56,9 @@ from django_q.tasks import async_task
 for _ in range(4):
     async_task("time.sleep", 60)
 """
-QUEUED = "from django_q.models import OrmQ; print(OrmQ.objects.count())"
+# the sleeps only: the worker's clock queues its own work (the hourly pruning) beside them
+QUEUED = "from django_q.models import OrmQ; "
+QUEUED += "print(sum(q.func() == 'time.sleep' for q in OrmQ.objects.all()))"
 SHOW = "from itsm.models import Notification; n = Notification.objects.get(pk={pk}); "
 SHOW += "print(n.status, n.attempts)"
 
