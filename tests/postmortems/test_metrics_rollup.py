@@ -7,7 +7,9 @@ from django.db import transaction
 
 from incidents import services
 from incidents.choices import ChangeSource
-from postmortems.metrics import queries
+from incidents.models import Incident
+from postmortems.metrics import queries, rollup
+from postmortems.metrics.definitions import with_measures
 from postmortems.models import IncidentRollup
 from postmortems.tasks import repair_metrics_rollup
 from tests.factories import make_incident
@@ -65,3 +67,18 @@ def test_the_command_recomputes_every_row(march, responder, settings):
 
     call_command("metrics_rollup", "--all", stdout=None)
     assert figures_of()[0]["recurrence_rate"].numerator == 1
+
+
+def test_a_refresh_is_one_statement_storing_what_the_measures_compute(
+    march, django_assert_num_queries
+):
+    """The upsert is compiled once per process; its rows are the measures' query's, exactly."""
+    ids = list(Incident.objects.values_list("pk", flat=True))
+    IncidentRollup.objects.all().delete()
+
+    with django_assert_num_queries(1):
+        assert rollup.rollup_refresh(ids) == len(ids) == 7
+
+    stored = IncidentRollup.objects.order_by("pk").values("pk", *rollup.STORED)
+    computed = with_measures(Incident.objects.order_by("pk")).values("pk", *rollup.STORED)
+    assert list(stored) == list(computed)
