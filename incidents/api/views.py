@@ -96,8 +96,10 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return Incident.objects.all()
 
     def filter_queryset(self, queryset):
-        """Filters apply to the list only; a lookup by number should not pay for them."""
-        return super().filter_queryset(queryset) if self.action == "list" else queryset
+        """Filters apply to the list only, and only when the query names one of them: a
+        lookup by number, or a page of the unfiltered list, does not build the filter set."""
+        asked = self.filterset_class.base_filters.keys() & self.request.query_params.keys()
+        return super().filter_queryset(queryset) if self.action == "list" and asked else queryset
 
     def get_serializer_class(self):
         return IncidentSerializer if self.action == "list" else IncidentDetailSerializer

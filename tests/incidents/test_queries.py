@@ -22,9 +22,9 @@ DETAIL = AUTH + 4
 # Starting the SLA timers: the policy, its targets for the priority, one insert of the timers.
 ESCALATION_START = 3  # the policy, its levels, the steps' insert
 SLA_START = 3
-# The metrics rollup refreshed with the created event (postmortems): its measures and the
-# upsert, in a savepoint and its release (a failing refresh never undoes the create).
-ROLLUP = 4
+# The metrics rollup refreshed with the created event (postmortems): one upsert of its
+# measures, in a savepoint and its release (a failing refresh never undoes the create).
+ROLLUP = 3
 # What the war room does inside the create's transaction (warroom/receivers.py): the relay
 # looks for a war room of the event's incident (1); the declaration watch is armed (the
 # incident with its latest priority change, the watch, its insert: 3); the affected-users
