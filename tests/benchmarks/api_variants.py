@@ -105,11 +105,13 @@ ESTIMATE_SQL = (
 )
 
 
-def _row_payload(row: tuple, timers: list) -> dict:
+def _row_payload(row: tuple, timers: list, zone) -> dict:
     plain = len(PLAIN_FIELDS)
     data = dict(zip(PLAIN_FIELDS, row[1 : 1 + plain], strict=True))
     stamps = row[1 + plain : 1 + plain + len(TIMESTAMPS)]
-    data.update(zip(TIMESTAMPS, map(iso_datetime, stamps), strict=True))
+    data.update(
+        (name, iso_datetime(stamp, zone)) for name, stamp in zip(TIMESTAMPS, stamps, strict=True)
+    )
     team, assignee, reporter, services = row[1 + plain + len(TIMESTAMPS) :][:4]
     data.update(
         url=incident_path(data["number"]),
@@ -117,7 +119,7 @@ def _row_payload(row: tuple, timers: list) -> dict:
         team=team,
         assignee=assignee,
         reporter=reporter,
-        sla_timers=[sla_timer_payload(timer) for timer in timers],
+        sla_timers=[sla_timer_payload(timer, zone) for timer in timers],
     )
     return data
 
@@ -135,12 +137,13 @@ def limit_list(request):
     )
     timers = timer_rows([row[0] for row in rows])
     count = rows[0][-1] if rows else 0
+    zone = timezone.get_current_timezone()
     return _json(
         {
             "count": count,
             "next": _page_link(request, page + 1) if page * size < count else None,
             "previous": _page_link(request, page - 1) if page > 1 else None,
-            "results": [_row_payload(row, timers.get(row[0], [])) for row in rows],
+            "results": [_row_payload(row, timers.get(row[0], []), zone) for row in rows],
         }
     )
 
@@ -164,7 +167,7 @@ def _checklist_arrays() -> dict:
     }
 
 
-def _checklist(items, people, times) -> list[dict]:
+def _checklist(items, people, times, zone) -> list[dict]:
     ticked = {item: (person, at) for item, person, at in zip(items, people, times, strict=True)}
     return [
         {
@@ -172,7 +175,7 @@ def _checklist(items, people, times) -> list[dict]:
             "label": label,
             "done": key in ticked,
             "ticked_by": ticked[key][0] if key in ticked else None,
-            "ticked_at": iso_datetime(ticked[key][1]) if key in ticked else None,
+            "ticked_at": iso_datetime(ticked[key][1], zone) if key in ticked else None,
         }
         for key, label in ChecklistItem.choices
     ]
@@ -197,13 +200,14 @@ def limit_detail(request, number: str):
     )
     if row is None:
         return JsonResponse({"detail": "Not found."}, status=404)
-    data = _row_payload(row, timer_rows([row[0]]).get(row[0], []))
+    zone = timezone.get_current_timezone()
+    data = _row_payload(row, timer_rows([row[0]]).get(row[0], []), zone)
     detail = row[len(ROW_COLUMNS) :]
     data.update(zip(DETAIL_PLAIN_FIELDS, detail[: len(DETAIL_PLAIN_FIELDS)], strict=True))
     duplicate, items, people, times = detail[len(DETAIL_PLAIN_FIELDS) :]
     data.update(
         duplicate_of=duplicate,
-        checklist=_checklist(items, people, times),
+        checklist=_checklist(items, people, times, zone),
         allowed_transitions=_transitions_from(data["status"]) if WORK in permissions else [],
     )
     return _json(data)
