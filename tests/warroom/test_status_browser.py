@@ -17,8 +17,9 @@ def test_a_manager_posts_an_update_in_the_war_room_and_the_public_page_shows_it(
     off_the_loop(lambda: make_component(manager, "Checkout API", group="Shop"))
     log = defaultdict(list)
     mona = sign_in(browser, server, "mona", major.get_absolute_url(), log)
-    mona.get_by_text("Post status page update").click()
+    mona.on("framenavigated", lambda frame: log["navigations"].append(frame.url))
     form = mona.locator("#status-update-form")
+    open_the_card(mona, form.get_by_label("Status"), log)
     form.get_by_label("Status").select_option("identified")
     form.get_by_label("Public message").fill(
         "Payments fail for some customers; we are rolling back."
@@ -36,3 +37,20 @@ def test_a_manager_posts_an_update_in_the_war_room_and_the_public_page_shows_it(
     expect(incident).to_contain_text("Payments fail for some customers; we are rolling back.")
     expect(visitor.locator("#component-checkout-api")).to_contain_text("Major outage")
     assert log["errors"] == []
+
+
+def open_the_card(page, field, log, tries=3) -> None:
+    """Open the war room's status update card until `field` shows. Once in CI, on a loaded
+    machine, the card did not stay open after the click, for 30 s; what closed it is not
+    known (a reload of the room, which it does when a catch-up cannot fill a gap in its live
+    messages, would). The manager then opens it again, as a person would; the navigations
+    are in log["navigations"] to tell next time."""
+    for _ in range(tries):
+        if not field.is_visible():
+            page.get_by_text("Post status page update").click()
+        try:
+            expect(field).to_be_visible(timeout=10_000)
+            return
+        except AssertionError:
+            continue
+    raise AssertionError(f"the card never opened; navigations: {log['navigations']}")
