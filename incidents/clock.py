@@ -132,9 +132,9 @@ def run_clock(*, stop: threading.Event) -> None:
         now = timezone.now()
         try:
             tick(now=now, batch=RUN_BATCH)
-            if now >= prune_at:
-                prune_at = now + PRUNE_EVERY
+            if now >= prune_at:  # not pushed back unless queued: a failure is tried next tick
                 async_task(PRUNE_TASK, task_name="clock: prune finished work")
+                prune_at = now + PRUNE_EVERY
             since_tick = (timezone.now() - now).total_seconds()
             pause = max(MIN_SLEEP_SECONDS - since_tick, seconds_until_next_due(after=now))
         except Exception:

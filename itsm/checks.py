@@ -7,7 +7,7 @@ from django.db import DatabaseError, connections
 # Besides its worker processes, a django-q2 cluster runs a sentinel, a guard, a pusher and a
 # monitor, each with a connection of its own.
 CLUSTER_OVERHEAD = 4
-# qworker --clock-loops, by default: threads of the worker's main process, a connection each
+# qworker --clock-loops's default: threads of the worker's main process, a connection each
 # (the worker has no pool; see settings._use_connection_pool).
 CLOCK_LOOPS = 1
 

@@ -2,6 +2,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django_otp.oath import totp
+from django_q.models import Task
 
 from incidents import services
 from incidents.choices import ChangeSource
@@ -69,3 +70,10 @@ def enrol_two_factor(user):
     and the recovery codes. Its first code is used: the next one comes 30 s later."""
     device = itsm_services.two_factor_enrol_start(user=user)
     return itsm_services.two_factor_confirm(user=user, code=totp_code(device))
+
+
+def make_task_result(name: str, stopped, *, success: bool = True) -> Task:
+    """A django-q2 task result (a success or a failure) that ran at `stopped`."""
+    return Task.objects.create(
+        id=name, name=name, func="math.floor", started=stopped, stopped=stopped, success=success
+    )

@@ -48,11 +48,11 @@ BATCH_SIZE = 200
 
 def rollup_refresh(incident_ids: Iterable[int]) -> int:
     """Recompute and store the rollup rows of these incidents, in one statement: how many."""
-    ids = sorted(incident_ids)
+    ids = list(incident_ids)
     if not ids:
         return 0
     sql, params, ids_at = _prepared_upsert()
-    params[ids_at] = _ids_param(ids)
+    params[ids_at] = _ID_LISTS[connection.vendor][1](ids)
     with connection.cursor() as cursor:
         cursor.execute(sql, [connection.ops.adapt_datetimefield_value(timezone.now()), *params])
         return cursor.rowcount
@@ -64,6 +64,13 @@ def rollup_refresh(incident_ids: Iterable[int]) -> int:
 _UPSERTS: dict[tuple, tuple[str, tuple, int]] = {}
 _IDS = object()  # stands for the incidents' ids among the compiled query's parameters
 
+# The incidents' ids as one parameter, by database: the SQL that reads them, and how to pass
+# them.
+_ID_LISTS = {
+    "postgresql": ("SELECT unnest(%s::bigint[])", list),
+    "sqlite": ("SELECT value FROM json_each(%s)", json.dumps),
+}
+
 
 def _prepared_upsert() -> tuple[str, list, int]:
     """`INSERT … SELECT` of the measures (definitions.with_measures) with `ON CONFLICT DO
@@ -71,7 +78,8 @@ def _prepared_upsert() -> tuple[str, list, int]:
     the ids go. The first parameter, not in the list, is `refreshed_at`."""
     key = (connection.vendor, settings.METRICS_RECURRENCE_DAYS)
     if key not in _UPSERTS:
-        selected = with_measures(Incident.objects.filter(pk__in=_ids_subquery()))
+        ids = RawSQL(_ID_LISTS[connection.vendor][0], (_IDS,))  # noqa: S611 (SQL above)
+        selected = with_measures(Incident.objects.filter(pk__in=ids))
         select, params = selected.values("pk", *STORED).query.sql_with_params()
         quote = connection.ops.quote_name
         fields = ["incident", *STORED, "refreshed_at"]
@@ -88,17 +96,6 @@ def _prepared_upsert() -> tuple[str, list, int]:
         _UPSERTS[key] = (sql, params, params.index(_IDS))
     sql, params, ids_at = _UPSERTS[key]
     return sql, list(params), ids_at
-
-
-def _ids_subquery() -> RawSQL:
-    """The incidents' ids as one parameter (`_IDS` until the query runs)."""
-    if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::bigint[])", (_IDS,))
-    return RawSQL("SELECT value FROM json_each(%s)", (_IDS,))
-
-
-def _ids_param(ids: list[int]):
-    return ids if connection.vendor == "postgresql" else json.dumps(ids)
 
 
 def rollup_refresh_with_followers(incident_ids: Iterable[int]) -> int:

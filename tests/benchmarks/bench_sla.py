@@ -27,6 +27,7 @@ from tests.benchmarks._common import (
     markdown_table,
     parse_with_hog,
     print_machine_load,
+    reserve_incident_numbers,
     running_command,
     setup_django_in_own_database,
     stop_on_sigterm,
@@ -191,21 +192,11 @@ def seed_batch(size: int, now: datetime, rng: random.Random, *, user, team, poli
     with transaction.atomic():
         incidents = Incident.objects.bulk_create(
             open_incident(number, now - timedelta(minutes=rng.randrange(30)), rng, user, team)
-            for number in reserve_numbers(size)
+            for number in reserve_incident_numbers(size)
         )
         SlaTimer.objects.bulk_create(
             running_timer(incident, now, rng.uniform(0, 1), policy) for incident in incidents
         )
-
-
-def reserve_numbers(count: int) -> list[str]:
-    from django.db import connection
-
-    from incidents.services import NUMBER_SEQUENCE, NUMBER_WIDTH
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [NUMBER_SEQUENCE, count])
-        return [f"INC{value:0{NUMBER_WIDTH}d}" for (value,) in cursor.fetchall()]
 
 
 def open_incident(number: str, created: datetime, rng: random.Random, user, team):

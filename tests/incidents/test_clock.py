@@ -14,7 +14,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connections
+from django.db import DatabaseError, connections
 from django.utils import timezone
 from django_q.models import OrmQ, Success
 
@@ -35,7 +35,7 @@ from itsm import notifications
 from itsm.health import CLOCK_HEARTBEAT_KEY
 from itsm.models import Notification, OutboxItem
 from tests.concurrency import eventually
-from tests.factories import make_incident
+from tests.factories import make_incident, make_task_result
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -497,21 +497,41 @@ def test_run_clock_deletes_finished_work_when_it_starts():
     row no longer due); the claim of a row held back after failing stays."""
     now = timezone.now()
     long_ago = now - timedelta(days=8)
-    Success.objects.create(
-        id="old", name="old", func="math.floor", started=long_ago, stopped=long_ago, success=True
-    )
+    make_task_result("old", long_ago)
     OutboxItem.objects.create(kind="old", status="done", due_at=long_ago, done_at=long_ago)
     ClockClaim.objects.create(work="sla", row=1, until=now - timedelta(hours=2), failures=9)
     ClockClaim.objects.create(work="sla", row=2, until=now + timedelta(minutes=5), failures=9)
 
     with clock_running():
         pruned = eventually(
-            lambda: not OutboxItem.objects.exists() and ClockClaim.objects.count() == 1, timeout=5
+            lambda: not OutboxItem.objects.exists() and ClockClaim.objects.count() == 1
         )
 
     assert pruned
     assert not Success.objects.filter(id="old").exists()
     assert ClockClaim.objects.get().row == 2
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_run_clock_queues_the_pruning_again_when_queueing_it_failed(monkeypatch):
+    """A database blip while queueing the hourly pruning: a later tick queues it, not the next
+    hour's."""
+    long_ago = timezone.now() - timedelta(days=8)
+    OutboxItem.objects.create(kind="old", status="done", due_at=long_ago, done_at=long_ago)
+    queue, failed = clock.async_task, []
+
+    def blip_once(func, *args, **kwargs):
+        if func == clock.PRUNE_TASK and not failed:
+            failed.append(func)
+            raise DatabaseError("connection lost")
+        return queue(func, *args, **kwargs)
+
+    monkeypatch.setattr(clock, "async_task", blip_once)
+    with clock_running():
+        pruned = eventually(lambda: not OutboxItem.objects.exists())
+
+    assert failed == [clock.PRUNE_TASK]
+    assert pruned
 
 
 def test_the_admin_lists_held_back_deadlines_to_superusers(client, super_admin, manager):

@@ -112,7 +112,11 @@ def test_the_worker_process_fires_through_its_tasks_catches_up_and_stops_promptl
     )
     try:
         deadline = time.monotonic() + 60
-        while not SlaDeadline.objects.filter(timer=timer, kind=DeadlineKind.BREACH).exists():
+        # Fired, and the task's result saved (by the cluster's monitor, after the firing).
+        while not (
+            SlaDeadline.objects.filter(timer=timer, kind=DeadlineKind.BREACH).exists()
+            and Success.objects.filter(func=clock.FIRE_TASK).exists()
+        ):
             assert process.poll() is None, process.stderr.read()
             assert time.monotonic() < deadline, "the worker did not catch up within 60 s"
             time.sleep(0.1)
@@ -125,6 +129,7 @@ def test_the_worker_process_fires_through_its_tasks_catches_up_and_stops_promptl
             process.wait()
 
     assert process.returncode == 0, log
+    assert "Stopped the tasks still running" not in log, "stopped within the grace"
     assert log.count("Clock stopped") == 2, "both loops stopped"
     assert (last_logged_at(log, "Clock stopped") - asked).total_seconds() < 1.0
     timer.refresh_from_db()

@@ -256,7 +256,7 @@ def test_done_items_are_kept_a_week_and_failed_ones_until_deleted():
         return OutboxItem.objects.create(kind=KIND, status=status, due_at=T0, done_at=done_at)
 
     item("done", timedelta(days=7, seconds=1))
-    recent = item("done", timedelta(days=6))
+    recent = item("done", timedelta(days=6, hours=23))
     failed = item("failed", timedelta(days=30))
 
     assert outbox.outbox_prune_done(now=T0) == 1

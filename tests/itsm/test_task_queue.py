@@ -12,6 +12,7 @@ from django_q.tasks import async_task
 
 from itsm import task_queue
 from itsm.task_queue import UrgentFirstORM, urgent_queue
+from tests.factories import make_task_result
 
 
 def queue(n: int, **options) -> None:
@@ -62,20 +63,9 @@ def test_results_of_tasks_that_succeeded_are_kept_a_week():
     clock deletes successes older than TASK_RESULTS_DAYS and keeps every failure."""
     now = timezone.now()
 
-    def result(name: str, age: timedelta, *, success: bool = True):
-        stopped = now - age
-        Task.objects.create(
-            id=name,
-            name=name,
-            func="math.floor",
-            started=stopped,
-            stopped=stopped,
-            success=success,
-        )
-
-    result("old", timedelta(days=7, seconds=1))
-    result("recent", timedelta(days=6, hours=23))
-    result("old failure", timedelta(days=30), success=False)
+    make_task_result("old", now - timedelta(days=7, seconds=1))
+    make_task_result("recent", now - timedelta(days=6, hours=23))
+    make_task_result("old failure", now - timedelta(days=30), success=False)
 
     assert task_queue.task_results_prune(now=now) == 1
     assert sorted(Task.objects.values_list("name", flat=True)) == ["old failure", "recent"]

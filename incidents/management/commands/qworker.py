@@ -28,6 +28,7 @@ from django.db import connections
 from django_q.cluster import Cluster
 
 from incidents.clock import run_clock
+from itsm.checks import CLOCK_LOOPS
 
 
 def descendants(pid: int) -> list[int]:
@@ -78,8 +79,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--clock-loops",
             type=int,
-            default=1,
-            help="Clock loops (threads) in this process: 1 by default, 0 for none.",
+            default=CLOCK_LOOPS,
+            help=f"Clock loops (threads) in this process: {CLOCK_LOOPS} by default, 0 for none.",
         )
 
     def handle(self, *args, clock_loops, **options):
