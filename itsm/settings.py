@@ -201,6 +201,11 @@ elif _db["ENGINE"] == "django.db.backends.postgresql" and IS_WORKER:
 if DATABASE_PGBOUNCER:
     _db["DISABLE_SERVER_SIDE_CURSORS"] = True
 IS_POSTGRES = _db["ENGINE"] in ("django.db.backends.postgresql", "itsm.postgresql")
+if IS_POSTGRES and not DATABASE_PGBOUNCER:
+    # The statements run through itsm.postgresql.base.prepared_cursor are prepared on their
+    # first use on a connection (Django's own cursors never are, whatever this says). Not
+    # behind PgBouncer, whose transaction mode hands each transaction any server connection.
+    _db.setdefault("OPTIONS", {})["prepare_threshold"] = 0
 
 # The processes of the whole deployment (every host), whose connections must fit in PostgreSQL's
 # max_connections less a margin: a check at start-up (`migrate`, `check --database default`,

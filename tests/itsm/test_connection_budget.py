@@ -110,18 +110,20 @@ def test_manage_check_warns_with_the_deployments_process_counts():
 READ_DATABASE = (
     "import json; from django.conf import settings; d = settings.DATABASES['default']; "
     "print(json.dumps([d['ENGINE'], 'pool' in d.get('OPTIONS', {}), "
-    "d.get('DISABLE_SERVER_SIDE_CURSORS', False)]))"
+    "d.get('DISABLE_SERVER_SIDE_CURSORS', False), d.get('OPTIONS', {}).get('prepare_threshold')]))"
 )
 
 
 @pytest.mark.parametrize(
     ("pgbouncer", "expected"),
     [
-        ("false", ["itsm.postgresql", True, False]),
-        ("true", ["django.db.backends.postgresql", False, True]),
+        ("false", ["itsm.postgresql", True, False, 0]),
+        ("true", ["django.db.backends.postgresql", False, True, None]),
     ],
 )
-def test_behind_pgbouncer_the_portal_keeps_no_pool_and_no_server_side_cursor(pgbouncer, expected):
+def test_behind_pgbouncer_the_portal_keeps_no_pool_no_server_side_cursor_no_prepared_statement(
+    pgbouncer, expected
+):
     done = subprocess.run(
         [sys.executable, "-c", READ_DATABASE],
         cwd=django_settings.BASE_DIR,
