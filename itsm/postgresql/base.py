@@ -38,4 +38,14 @@ def prepared_cursor(connection):
     connection.ensure_connection()
     with connection.wrap_database_errors:
         # Django's wrapping of a cursor it made (query logging, execute wrappers).
-        return connection._prepare_cursor(base.ServerBindingCursor(connection.connection))
+        return connection._prepare_cursor(PreparedStatementCursor(connection.connection))
+
+
+class PreparedStatementCursor(base.ServerBindingCursor):
+    """Keeps each statement where Django's query log reads it (`_query`), as the client-side
+    cursors do: psycopg leaves it unset when it runs a prepared statement, and the log showed
+    None. The log shows the statement with `$1`… where the values go."""
+
+    def _convert_query(self, query, params=None):
+        self._query = super()._convert_query(query, params)
+        return self._query
