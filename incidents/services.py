@@ -249,7 +249,12 @@ def incident_create(
     sla.timers_start(incident=incident)
     escalation.escalation_start(incident=incident)
     webhook_events.emit_created(incident, actor=actor)
-    signals.incident_created.send(sender=Incident, incident_id=incident.pk)
+    signals.incident_created.send(
+        sender=Incident,
+        incident_id=incident.pk,
+        priority=incident.priority,
+        created_at=incident.created_at,
+    )
     return incident
 
 

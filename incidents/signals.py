@@ -7,7 +7,7 @@ nothing that must follow a committed write is lost to a failure after the commit
 
 from django.dispatch import Signal
 
-# kwargs: incident_id
+# kwargs: incident_id, priority, created_at
 incident_created = Signal()
 # kwargs: incident_id, transition, from_status, to_status, event_id (the transition's timeline
 # event: a key for work done once per state change)

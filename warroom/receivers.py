@@ -70,6 +70,11 @@ def declare_for_alert_rule(sender, incident_id, rule, **kwargs):
 
 
 @receiver(incident_created, dispatch_uid="warroom.rules_on_create")
+def apply_rules_to_new_incident(sender, incident_id, priority, created_at, **kwargs):
+    rules.watch_start(incident_id=incident_id, priority=priority, since=created_at)
+    outbox.enqueue(AFFECTED_USERS, {"incident_id": incident_id})
+
+
 @receiver(incident_priority_changed, dispatch_uid="warroom.rules_on_priority")
 def apply_rules_to_new_priority(sender, incident_id, **kwargs):
     rules.watch_arm(incident_id=incident_id)

@@ -8,8 +8,9 @@ from incidents.models import IncidentEvent
 from itsm.notifications import notify_chat
 from warroom.models import MajorIncident
 
-# Notifications are themselves recorded on the timeline: relaying them would loop.
-NOT_RELAYED = {EventType.NOTIFICATION}
+# Notifications are themselves recorded on the timeline: relaying them would loop. An
+# incident's first event is written before it can have a war room: no query to find none.
+NOT_RELAYED = {EventType.NOTIFICATION, EventType.CREATED}
 # The events that end a room are the last it relays, so its channels learn it ended.
 LAST_WORDS = {"demoted", "close"}
 

@@ -202,9 +202,14 @@ def watch_arm(*, incident_id: int) -> None:
     }
     watch = DeclarationWatch.objects.filter(incident_id=incident_id).first()
     if watch is None:
-        DeclarationWatch.objects.create(incident_id=incident_id, **fields)
+        watch_start(incident_id=incident_id, priority=fields["priority"], since=fields["since"])
     elif watch.fired_at is None:
         DeclarationWatch.objects.filter(pk=watch.pk).update(**fields)
+
+
+def watch_start(*, incident_id: int, priority: str, since: datetime) -> None:
+    """A new incident's watch, from its creation: nothing to read first."""
+    DeclarationWatch.objects.create(incident_id=incident_id, priority=priority, since=since)
 
 
 def watch_cancel(*, incident_id: int) -> None:

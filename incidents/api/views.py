@@ -105,7 +105,8 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return IncidentSerializer if self.action == "list" else IncidentDetailSerializer
 
     def _detail_response(self, number: str, status_code=status.HTTP_200_OK):
-        incident = selectors.incident_detail_queryset().get(number=number)
+        """The answer to a write: the detail, read as `retrieve` reads it."""
+        incident = selectors.incident_api_detail_queryset().get(number=number)
         data = IncidentDetailSerializer(incident, context=self.get_serializer_context()).data
         return Response(data, status=status_code)
 

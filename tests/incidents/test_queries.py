@@ -25,11 +25,10 @@ SLA_START = 3
 # The metrics rollup refreshed with the created event (postmortems): one upsert of its
 # measures, in a savepoint and its release (a failing refresh never undoes the create).
 ROLLUP = 3
-# What the war room does inside the create's transaction (warroom/receivers.py): the relay
-# looks for a war room of the event's incident (1); the declaration watch is armed (the
-# incident with its latest priority change, the watch, its insert: 3); the affected-users
-# check is recorded in the outbox for the worker (1).
-WARROOM_ON_CREATE = 5
+# What the war room does inside the create's transaction (warroom/receivers.py): the
+# declaration watch's insert (the relay knows a new incident has no war room, the watch that
+# there is none yet) and the affected-users check recorded in the outbox for the worker.
+WARROOM_ON_CREATE = 2
 TIMELINE = AUTH + 1 + 2  # the incident; count and page of events with their actors
 HISTORY = AUTH + 1 + 1  # the incident; its history rows with their users
 
