@@ -72,13 +72,20 @@ def declare_for_alert_rule(sender, incident_id, rule, **kwargs):
 @receiver(incident_created, dispatch_uid="warroom.rules_on_create")
 def apply_rules_to_new_incident(sender, incident_id, priority, created_at, **kwargs):
     rules.watch_start(incident_id=incident_id, priority=priority, since=created_at)
-    outbox.enqueue(AFFECTED_USERS, {"incident_id": incident_id})
+    queue_affected_users_check(incident_id, priority)
 
 
 @receiver(incident_priority_changed, dispatch_uid="warroom.rules_on_priority")
-def apply_rules_to_new_priority(sender, incident_id, **kwargs):
+def apply_rules_to_new_priority(sender, incident_id, new_priority, **kwargs):
     rules.watch_arm(incident_id=incident_id)
-    outbox.enqueue(AFFECTED_USERS, {"incident_id": incident_id})
+    queue_affected_users_check(incident_id, new_priority)
+
+
+def queue_affected_users_check(incident_id: int, priority: str) -> None:
+    """Most incidents are not of the rule's priority: for them, nothing is queued (and no
+    worker woken) to find that out."""
+    if rules.affected_users_rule_covers(priority):
+        outbox.enqueue(AFFECTED_USERS, {"incident_id": incident_id})
 
 
 @receiver(incident_updated, dispatch_uid="warroom.rules_on_services")

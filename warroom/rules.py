@@ -146,6 +146,12 @@ def _service_names(services_: list) -> str:
     return ", ".join(names + ([f"{rest} more"] if rest else []))
 
 
+def affected_users_rule_covers(priority: str) -> bool:
+    """Whether the enabled `affected_users` rule looks at incidents of this priority."""
+    rules = DeclarationRule.objects.filter(kind=RuleKind.AFFECTED_USERS, enabled=True)
+    return rules.filter(priority=priority).exists()
+
+
 def check_affected_users(*, incident_id: int) -> MajorIncident | None:
     """Declare the incident major if the `affected_users` rule says so. Checked and declared
     under the incident's lock, so a manager declaring (or demoting) at the same moment is

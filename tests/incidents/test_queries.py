@@ -27,7 +27,8 @@ SLA_START = 3
 ROLLUP = 3
 # What the war room does inside the create's transaction (warroom/receivers.py): the
 # declaration watch's insert (the relay knows a new incident has no war room, the watch that
-# there is none yet) and the affected-users check recorded in the outbox for the worker.
+# there is none yet), and whether the affected-users rule covers the incident's priority (it
+# does not here: no check is recorded in the outbox for the worker).
 WARROOM_ON_CREATE = 2
 TIMELINE = AUTH + 1 + 2  # the incident; count and page of events with their actors
 HISTORY = AUTH + 1 + 1  # the incident; its history rows with their users

@@ -190,6 +190,23 @@ def test_a_p2_is_never_declared(new_incident, at):
     assert not is_major(incident)
 
 
+def test_the_affected_users_check_is_queued_for_the_rule_s_priority_only(
+    new_incident, at, manager, committed
+):
+    """The rule looks at P1s: a P2 queues no check for the worker, until it is raised to P1."""
+
+    def checks(incident):
+        return OutboxItem.objects.filter(
+            kind="warroom.affected_users", payload={"incident_id": incident.pk}
+        ).count()
+
+    p1, p2 = new_incident(), new_incident(urgency=2)
+    assert (checks(p1), checks(p2)) == (1, 0)
+
+    change_priority(committed, p2, manager, "P1")
+    assert checks(p2) == 1
+
+
 def change_priority(committed, incident, manager, priority):
     with committed():
         incident_services.incident_change_priority(
