@@ -8,11 +8,14 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import pytest
 from django.conf import settings
+from django.db import connections
 from django.db.models import Count
 from django.utils import timezone
 from django_q.models import Success
@@ -20,6 +23,7 @@ from django_q.models import Success
 from incidents import clock
 from incidents.choices import DeadlineKind, EventType, SlaTimerState
 from incidents.models import ClockClaim, IncidentEvent, SlaDeadline, SlaTimer
+from incidents.sla import services as sla_services
 from itsm.models import Notification
 from tests.browser import _test_database_url
 from tests.clocks import two_clocks_at_once
@@ -70,6 +74,39 @@ def test_two_clocks_at_once_record_and_notify_each_deadline_once(responder, capl
         sent = Notification.objects.filter(dedupe_key__startswith=f"sla:{timer.pk}:breach")
         assert sent.filter(recipient=responder).exists()
         assert sent.count() == len(set(sent.values_list("recipient", "channel")))
+
+
+def test_two_tasks_firing_one_deadline_at_the_same_moment_record_it_once(responder, monkeypatch):
+    """Two workers run a task for the same timer at once (a task handed out twice). The
+    first holds the row while it fires, slowly here; the second skips the locked row and
+    does nothing, so the breach is recorded and notified once."""
+    [timer] = overdue_timers(1, responder)
+    fire_deadline = sla_services.sla_fire_deadline
+
+    def slow_fire(**kwargs):
+        fire_deadline(**kwargs)
+        time.sleep(0.5)  # the lock is held until the task's transaction commits
+
+    monkeypatch.setattr(sla_services, "sla_fire_deadline", slow_fire)
+    start = threading.Barrier(2)
+
+    def task(_):
+        start.wait()
+        try:
+            return clock.clock_fire("sla", timer.pk, timezone.now())
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=2) as workers:
+        outcomes = sorted(workers.map(task, range(2)))
+
+    assert outcomes == ["fired", "not due, or held by another"]
+    kinds = SlaDeadline.objects.filter(timer=timer).values_list("kind", flat=True)
+    assert sorted(kinds) == sorted([DeadlineKind.BREACH, DeadlineKind.WARNING])
+    sent = Notification.objects.filter(dedupe_key__startswith=f"sla:{timer.pk}:breach")
+    channels = list(sent.filter(recipient=responder).values_list("channel", flat=True))
+    assert channels and len(channels) == len(set(channels)), "one of each, by in-app and email"
+    assert not ClockClaim.objects.exists()
 
 
 def test_run_clock_fires_a_deadline_written_while_it_sleeps(responder, service):
