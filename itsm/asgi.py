@@ -35,9 +35,14 @@ warnings.filterwarnings(
 
 def _django_http_app():
     import django
+    from django.urls import resolve
 
     django.setup(set_prefix=False)
-    return OneHopASGIHandler()
+    handler = OneHopASGIHandler()
+    # The URL configuration, and with it every view, imported now: else the first request
+    # imports it while the requests that arrive meanwhile wait on the import lock.
+    resolve("/healthz/live")
+    return handler
 
 
 django_asgi_app = _django_http_app()
