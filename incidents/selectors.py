@@ -305,10 +305,11 @@ class Breaching:
 
 def breaching_soon(*, now=None, within: timedelta = BREACHING_SOON, limit: int = 10) -> Breaching:
     """Timers of open incidents falling due within `within`, and those overdue: three queries
-    (the two counts together, then each list with its incidents)."""
+    (the two counts together, then each list with its incidents). Both kinds are timers not
+    stopped (a running timer never is), which an index orders by target."""
     now = now or timezone.now()
     due, overdue = sla_due_soon(now, within), sla_overdue(now)
-    timers = SlaTimer.objects.filter(incident__status__in=OPEN_STATUSES)
+    timers = SlaTimer.objects.filter(incident__status__in=OPEN_STATUSES, stopped_at__isnull=True)
     counts = timers.aggregate(
         due=Count("incident", filter=due, distinct=True),
         overdue=Count("incident", filter=overdue, distinct=True),
