@@ -32,8 +32,10 @@ def prepared_cursor(connection):
     """A cursor of `connection` whose statements PostgreSQL prepares on their first use on the
     connection (server-side binding; settings' `prepare_threshold`), so that one plan serves
     every later run: for a statement run often that takes longer to plan than to run. Django's
-    own cursors bind parameters on the client and are never prepared. Behind PgBouncer
-    (`prepare_threshold` None) the statements run unprepared."""
+    own cursors bind parameters on the client and are never prepared. psycopg deallocates a
+    connection's prepared statements at any rollback on it, a savepoint's included, and
+    prepares them again on their next use. Behind PgBouncer (`prepare_threshold` None) the
+    statements run unprepared."""
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors:

@@ -70,7 +70,9 @@ _IDS = object()  # stands for the incidents' ids among the compiled query's para
 # On PostgreSQL the statement is prepared (_cursor), and planning it took about 5 ms, more
 # than running it for one incident: one id, the common case (a write to one incident), has
 # SQL of its own, whose cost PostgreSQL estimates the same for any id, so that it settles on
-# one plan for all; a list's estimate depends on its length, and is planned each time.
+# one plan for all; a list's estimate depends on its length, and is planned each time. psycopg
+# forgets a connection's prepared statements at any rollback on it (a savepoint's too): the
+# next refreshes there prepare and try plans again.
 _ID_FORMS = {
     "postgresql-one": ("SELECT %s::bigint", lambda ids: ids[0]),
     "postgresql": ("SELECT unnest(%s::bigint[])", list),

@@ -100,9 +100,11 @@ def test_refreshing_one_incident_at_a_time_stores_the_same_rows(march, django_as
     assert list(stored) == list(computed)
 
 
+# The upsert of one incident (the form of a list reads its ids with unnest).
 PREPARED_UPSERT = """
     SELECT generic_plans, custom_plans FROM pg_prepared_statements
     WHERE statement LIKE 'INSERT INTO "postmortems_incidentrollup"%%'
+    AND statement NOT LIKE '%%unnest%%'
 """
 
 
@@ -127,3 +129,21 @@ def test_postgresql_plans_the_upsert_of_one_incident_once(march):
             rollup.rollup_refresh([pk])
 
         assert plans_of_the_upsert() == (generic + len(ids) * 2, custom)
+
+
+@pytest.mark.postgres
+def test_a_rollback_on_the_connection_does_not_break_the_prepared_upsert(march):
+    """psycopg deallocates the connection's prepared statements when a savepoint rolls back;
+    the next refresh prepares the upsert again and stores its row."""
+    incident = Incident.objects.order_by("pk").first()
+    with transaction.atomic():
+        rollup.rollup_refresh([incident.pk])
+        with pytest.raises(ValueError), transaction.atomic():
+            IncidentRollup.objects.filter(pk=incident.pk).delete()
+            raise ValueError("rolled back")
+        IncidentRollup.objects.filter(pk=incident.pk).delete()
+
+        assert rollup.rollup_refresh([incident.pk]) == 1
+        assert plans_of_the_upsert() == (0, 1)  # prepared anew: its first, custom, plan
+
+    assert IncidentRollup.objects.filter(pk=incident.pk).exists()

@@ -191,7 +191,7 @@ def test_a_p2_is_never_declared(new_incident, at):
 
 
 def test_the_affected_users_check_is_queued_for_the_rule_s_priority_only(
-    new_incident, at, manager, committed
+    new_incident, manager, committed
 ):
     """The rule looks at P1s: a P2 queues no check for the worker, until it is raised to P1."""
 
